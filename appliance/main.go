@@ -1,0 +1,180 @@
+// Command genesissync is the GenesisSync appliance: the daemon, its CLI and
+// the loopback demo. This file only wires: parsing, logging, signals and the
+// mapping of errors to exit codes; everything else lives in internal/.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"genesissync/internal/config"
+	"genesissync/internal/daemon"
+	"genesissync/internal/demo"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the daemon or a command failed while running
+	exitConfig  = 2 // bad command line or invalid configuration
+)
+
+// configError marks errors that mean "fix your config or command line".
+type configError struct{ error }
+
+func (e configError) Unwrap() error { return e.error }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	var ce configError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ce):
+		fmt.Fprintln(os.Stderr, "genesissync:", err)
+		return exitConfig
+	default:
+		fmt.Fprintln(os.Stderr, "genesissync:", err)
+		return exitFailure
+	}
+}
+
+func root() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:           "genesissync",
+		Short:         "SMB-fronted storage appliance that keeps ZFS shares and S3 buckets in sync",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return configError{err} })
+	cmd.AddCommand(runCmd(), configCmd(), demoCmd(), versionCmd())
+	return cmd
+}
+
+func newLogger(c *config.Config) zerolog.Logger {
+	level, err := zerolog.ParseLevel(c.Log.Level)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	var w = zerolog.New(os.Stderr)
+	if c.Log.Format == "console" {
+		w = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: "15:04:05.000"})
+	}
+	return w.Level(level).With().Timestamp().Logger()
+}
+
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, configError{err}
+	}
+	return cfg, nil
+}
+
+func runCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the appliance daemon",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			return daemon.New(cfg, newLogger(cfg), version).Run(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	return cmd
+}
+
+func configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Configuration tools"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "check FILE",
+		Short: "Validate a configuration file (and GENESISSYNC_* overrides); print every problem",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d shares, %d users)\n", args[0], len(cfg.Shares), len(cfg.Users))
+			return nil
+		},
+	})
+	return cmd
+}
+
+func demoCmd() *cobra.Command {
+	opts := demo.Options{Version: version}
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the appliance end to end on loopback: MinIO, smbd, the daemon and its status page",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(opts.ConfigPath)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			opts.Ready = func(f demo.Facts) {
+				fmt.Fprintf(out, `
+GenesisSync demo is running. Press Ctrl-C to stop it.
+
+  Status page:   %[1]s
+  SMB share:     //%[2]s/%[3]s   user %[4]s, password %[5]s
+                 smbclient //%[2]s/%[3]s -p %[10]s -U %[4]s%%%[5]s
+                 Windows (via an SSH tunnel to port %[10]s): net use S: \\127.0.0.1\%[3]s /user:%[4]s %[5]s
+  Share on disk: %[6]s
+  Bucket:        %[7]s/%[8]s/%[9]s
+  Facts:         %[11]s
+
+`, f.StatusURL, f.SMBAddr, f.SMBShare, f.SMBUser, f.SMBPassword, f.SharePath,
+					f.S3Endpoint, f.S3Bucket, f.S3Prefix, port(f.SMBAddr), opts.Dir+"/demo.env")
+			}
+			return demo.Run(cmd.Context(), opts, newLogger(cfg))
+		},
+	}
+	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "configs/genesissync.example.yaml", "configuration file")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "/tmp/genesissync-demo", "directory for everything the demo creates")
+	cmd.Flags().StringVar(&opts.MinIOAddr, "minio-addr", "127.0.0.1:9000", "MinIO's S3 address")
+	cmd.Flags().IntVar(&opts.SMBPort, "smb-port", 0, "override the config's SMB port")
+	cmd.Flags().StringVar(&opts.StatusAddr, "status-addr", "", "override the config's status address")
+	return cmd
+}
+
+func port(hostport string) string {
+	for i := len(hostport) - 1; i >= 0; i-- {
+		if hostport[i] == ':' {
+			return hostport[i+1:]
+		}
+	}
+	return hostport
+}
+
+func versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
+	}
+}

@@ -1,0 +1,237 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Config is the whole appliance configuration, as loaded and validated by
+// Load. A Config is read-only after Load returns: any goroutine may read it.
+type Config struct {
+	// StateDir holds the index and the daemon's runtime state.
+	StateDir string `mapstructure:"state_dir"`
+	Log      Log    `mapstructure:"log"`
+	Status   Status `mapstructure:"status"`
+	Samba    Samba  `mapstructure:"samba"`
+	// Users are the SMB accounts, by user name.
+	Users map[string]User `mapstructure:"users"`
+	// Shares are the synced shares, by share name.
+	Shares map[string]*Share `mapstructure:"shares"`
+}
+
+// Log configures the daemon's zerolog output.
+type Log struct {
+	// Level is one of trace, debug, info, warn, error.
+	Level string `mapstructure:"level"`
+	// Format is json (one event per line, the default) or console.
+	Format string `mapstructure:"format"`
+}
+
+// Status configures the status page and JSON API.
+type Status struct {
+	// Listen is the HTTP listen address; empty turns the server off.
+	Listen string `mapstructure:"listen"`
+}
+
+// Samba modes.
+const (
+	// SambaStandalone runs and supervises a private smbd (demo, tests).
+	SambaStandalone = "standalone"
+	// SambaAppliance writes an include file and reloads the system smbd.
+	SambaAppliance = "appliance"
+	// SambaOff manages no Samba at all.
+	SambaOff = "off"
+)
+
+// Samba configures how shares are exported over SMB.
+type Samba struct {
+	// Mode is standalone, appliance or off.
+	Mode string `mapstructure:"mode"`
+	// Listen is the address smbd binds in standalone mode.
+	Listen string `mapstructure:"listen"`
+	// Port is smbd's TCP port in standalone mode.
+	Port int `mapstructure:"port"`
+	// RunDir holds smbd's config, pid, lock, state and private
+	// directories in standalone mode. Defaults to <state_dir>/samba.
+	RunDir string `mapstructure:"run_dir"`
+	// IncludeFile is where appliance mode writes the share definitions;
+	// the system smb.conf includes it.
+	IncludeFile string `mapstructure:"include_file"`
+	// ServiceUser is the Unix account that owns every file on the shares
+	// (Samba's "force user"); SMB users authenticate as themselves but
+	// write as this account. Created when missing.
+	ServiceUser string `mapstructure:"service_user"`
+	// Workgroup and NetbiosName are the server's Windows names.
+	Workgroup   string `mapstructure:"workgroup"`
+	NetbiosName string `mapstructure:"netbios_name"`
+}
+
+// User is one SMB account. Exactly one of Password and PasswordFile is set.
+type User struct {
+	Password     Secret `mapstructure:"password"`
+	PasswordFile string `mapstructure:"password_file"`
+}
+
+// Access levels of a user on a share.
+const (
+	AccessReadWrite = "rw"
+	AccessReadOnly  = "ro"
+)
+
+// Share is one synced share: a local directory exported over SMB and
+// reconciled with a bucket target.
+type Share struct {
+	// Name is the share's key in the config; it is the SMB share name.
+	Name string `mapstructure:"-"`
+	// Path is the local directory (a ZFS dataset's mountpoint or a
+	// plain directory) that is the source of truth.
+	Path    string `mapstructure:"path"`
+	Comment string `mapstructure:"comment"`
+	// Access maps SMB user names to rw or ro.
+	Access map[string]string `mapstructure:"access"`
+	Target Target            `mapstructure:"target"`
+	// Settle is how long a file must see no change before it is read.
+	Settle time.Duration `mapstructure:"settle"`
+	// ScanInterval is the period of the full scan that catches anything
+	// the watcher missed.
+	ScanInterval time.Duration `mapstructure:"scan_interval"`
+	// Exclude are extra glob patterns (matched against the base name, or
+	// against the share-relative path when they contain a slash) that are
+	// never synced. DefaultExcludes are always applied.
+	Exclude []string `mapstructure:"exclude"`
+	// Uploaders is the number of files uploaded at once.
+	Uploaders int `mapstructure:"uploaders"`
+	// BandwidthLimit caps upload bytes per second; 0 is unlimited.
+	BandwidthLimit ByteSize `mapstructure:"bandwidth_limit"`
+}
+
+// Target is the S3 location a share is reconciled with.
+type Target struct {
+	// Endpoint is the S3 endpoint URL; empty means AWS S3.
+	Endpoint string `mapstructure:"endpoint"`
+	Region   string `mapstructure:"region"`
+	Bucket   string `mapstructure:"bucket"`
+	// Prefix is prepended to every key; it is empty or ends in "/".
+	Prefix string `mapstructure:"prefix"`
+	// PathStyle addresses the bucket in the path (MinIO) rather than in
+	// the host name.
+	PathStyle bool `mapstructure:"path_style"`
+	// Credentials: inline keys, or an AWS shared credentials file and
+	// profile, or neither (the SDK's environment chain: AWS_ACCESS_KEY_ID).
+	AccessKeyID     string `mapstructure:"access_key_id"`
+	SecretAccessKey Secret `mapstructure:"secret_access_key"`
+	CredentialsFile string `mapstructure:"credentials_file"`
+	Profile         string `mapstructure:"profile"`
+}
+
+// DefaultExcludes are never synced: Windows and Office temporary and
+// metadata files, and the appliance's own temp and marker names.
+var DefaultExcludes = []string{
+	"~$*",
+	"*.tmp",
+	"~*.tmp",
+	"Thumbs.db",
+	"desktop.ini",
+	".DS_Store",
+	"._*",
+	".genesissync*",
+}
+
+// Secret is a string that never prints: fmt, logs and JSON see a mask.
+type Secret string
+
+// String masks the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "********"
+}
+
+// GoString masks the secret for %#v.
+func (s Secret) GoString() string { return `config.Secret("********")` }
+
+// MarshalText masks the secret for encoders (JSON, YAML, zerolog).
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Reveal returns the secret itself, for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+// ByteSize is a count of bytes that parses "10MiB", "512k", "1G" or a
+// plain number.
+type ByteSize int64
+
+// UnmarshalText parses a byte size with an optional SI or IEC suffix.
+func (b *ByteSize) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	if s == "" {
+		*b = 0
+		return nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+		{"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1},
+	}
+	mult := int64(1)
+	num := s
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(s), strings.ToUpper(u.suffix)) {
+			mult = u.mult
+			num = strings.TrimSpace(s[:len(s)-len(u.suffix)])
+			break
+		}
+	}
+	var n int64
+	if _, err := fmt.Sscanf(num, "%d", &n); err != nil || fmt.Sprint(n) != num {
+		return fmt.Errorf("invalid byte size %q (want e.g. 1048576, 512KiB, 10MiB)", s)
+	}
+	if n < 0 {
+		return fmt.Errorf("invalid byte size %q: negative", s)
+	}
+	*b = ByteSize(n * mult)
+	return nil
+}
+
+// ShareNames returns the share names in sorted order.
+func (c *Config) ShareNames() []string {
+	names := make([]string, 0, len(c.Shares))
+	for n := range c.Shares {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// UserNames returns the SMB user names in sorted order.
+func (c *Config) UserNames() []string {
+	names := make([]string, 0, len(c.Users))
+	for n := range c.Users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ResolvePassword returns the user's password, reading PasswordFile when
+// that is how it is given (trailing newline stripped).
+func (u User) ResolvePassword() (Secret, error) {
+	if u.PasswordFile == "" {
+		return u.Password, nil
+	}
+	data, err := os.ReadFile(u.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("read password file: %w", err)
+	}
+	p := strings.TrimRight(string(data), "\r\n")
+	if p == "" {
+		return "", fmt.Errorf("password file %s is empty", u.PasswordFile)
+	}
+	return Secret(p), nil
+}

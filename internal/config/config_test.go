@@ -1,0 +1,192 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+const minimal = `
+state_dir: /var/lib/gs
+users:
+  studio: {password: pw}
+shares:
+  studio:
+    path: /srv/studio
+    access: {studio: rw}
+    target: {bucket: station, endpoint: "http://127.0.0.1:9000", access_key_id: k, secret_access_key: s}
+`
+
+func TestExampleConfigIsValid(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	cfg, err := Load(filepath.Join(filepath.Dir(file), "..", "..", "configs", "genesissync.example.yaml"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"studio"}, cfg.ShareNames())
+	s := cfg.Shares["studio"]
+	require.Equal(t, "studio", s.Name)
+	require.Equal(t, 2*time.Second, s.Settle)
+	require.Equal(t, "station", s.Target.Bucket)
+	require.Equal(t, 4455, cfg.Samba.Port)
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := Parse([]byte(minimal), nil)
+	require.NoError(t, err)
+	s := cfg.Shares["studio"]
+	require.Equal(t, DefaultSettle, s.Settle)
+	require.Equal(t, DefaultScanInterval, s.ScanInterval)
+	require.Equal(t, DefaultUploaders, s.Uploaders)
+	require.Equal(t, "us-east-1", s.Target.Region)
+	require.Equal(t, SambaStandalone, cfg.Samba.Mode)
+	require.Equal(t, "/var/lib/gs/samba", cfg.Samba.RunDir)
+	require.Equal(t, "json", cfg.Log.Format)
+}
+
+func TestEnvOverrides(t *testing.T) {
+	cfg, err := Parse([]byte(minimal), []string{
+		"GENESISSYNC_STATE_DIR=/tmp/demo/state",
+		"GENESISSYNC_SHARES_STUDIO_PATH=/tmp/demo/studio",
+		"GENESISSYNC_SHARES_STUDIO_TARGET_SECRET_ACCESS_KEY=from-env",
+		"GENESISSYNC_SHARES_STUDIO_SETTLE=5s",
+		"GENESISSYNC_SHARES_STUDIO_BANDWIDTH_LIMIT=10MiB",
+		"GENESISSYNC_USERS_STUDIO_PASSWORD=envpw",
+		"OTHER=ignored",
+	})
+	require.NoError(t, err)
+	require.Equal(t, "/tmp/demo/state", cfg.StateDir)
+	s := cfg.Shares["studio"]
+	require.Equal(t, "/tmp/demo/studio", s.Path)
+	require.Equal(t, "from-env", s.Target.SecretAccessKey.Reveal())
+	require.Equal(t, 5*time.Second, s.Settle)
+	require.Equal(t, ByteSize(10<<20), s.BandwidthLimit)
+	require.Equal(t, "envpw", cfg.Users["studio"].Password.Reveal())
+}
+
+func TestUnknownEnvOverrideIsAnError(t *testing.T) {
+	_, err := Parse([]byte(minimal), []string{"GENESISSYNC_SHARES_STUDOI_PATH=/x"})
+	require.ErrorContains(t, err, "GENESISSYNC_SHARES_STUDOI_PATH")
+}
+
+// TestErrorsNameTheKey checks that each mistake is reported with its key
+// path, and that all mistakes are reported at once.
+func TestErrorsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown key", minimal + "bogus: 1\n", "bogus: unknown key"},
+		{"unknown share key", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    setle: 2s", 1), "shares.studio.setle: unknown key"},
+		{"relative path", strings.Replace(minimal, "/srv/studio", "srv/studio", 1), "shares.studio.path: must be an absolute path"},
+		{"unclean path", strings.Replace(minimal, "/srv/studio", "/srv/../srv/studio", 1), "shares.studio.path: must be a clean path"},
+		{"no bucket", strings.Replace(minimal, "bucket: station, ", "", 1), "shares.studio.target.bucket: required"},
+		{"bad bucket", strings.Replace(minimal, "bucket: station", "bucket: Station_1", 1), "shares.studio.target.bucket: not a valid S3 bucket name"},
+		{"bad endpoint", strings.Replace(minimal, "http://127.0.0.1:9000", "ftp://x", 1), "shares.studio.target.endpoint: must be an http"},
+		{"prefix slash", strings.Replace(minimal, "bucket: station", "bucket: station, prefix: /a/", 1), "shares.studio.target.prefix: must not start with '/'"},
+		{"prefix dotdot", strings.Replace(minimal, "bucket: station", "bucket: station, prefix: a/../", 1), "'..' segment"},
+		{"bad duration", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    settle: soon", 1), "shares.studio.settle"},
+		{"settle too short", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    settle: 1ms", 1), "shares.studio.settle: must be between"},
+		{"bad size", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    bandwidth_limit: lots", 1), "shares.studio.bandwidth_limit"},
+		{"unknown user", strings.Replace(minimal, "{studio: rw}", "{studio: rw, ghost: ro}", 1), "shares.studio.access.ghost: no such user"},
+		{"bad access", strings.Replace(minimal, "{studio: rw}", "{studio: write}", 1), "shares.studio.access.studio: must be rw or ro"},
+		{"share name injection", strings.Replace(minimal, "  studio:\n    path", "  \"x]\\n[global\":\n    path", 1), "share name must match"},
+		{"reserved share", strings.Replace(minimal, "  studio:\n    path", "  global:\n    path", 1), "shares.global: share name must match"},
+		{"no password", strings.Replace(minimal, "{password: pw}", "{password: \"\"}", 1), "users.studio: needs password"},
+		{"half keys", strings.Replace(minimal, ", secret_access_key: s", "", 1), "access_key_id and secret_access_key go together"},
+		{"no shares", "state_dir: /x\n", "shares: at least one share is required"},
+		{"malformed yaml", "shares: [\n", "parse YAML"},
+		{"bad mode", minimal + "samba: {mode: cluster}\n", "samba.mode: must be standalone"},
+		{"bad port", minimal + "samba: {port: 70000}\n", "samba.port: must be 1-65535"},
+		{"state inside share", strings.Replace(minimal, "/var/lib/gs", "/srv/studio/.state", 1), "overlaps state_dir"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml), nil)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestAllErrorsAtOnce(t *testing.T) {
+	y := strings.NewReplacer("bucket: station", "bucket: X", "/srv/studio", "rel").Replace(minimal)
+	_, err := Parse([]byte(y), nil)
+	var errs Errors
+	require.ErrorAs(t, err, &errs)
+	require.GreaterOrEqual(t, len(errs), 2, err.Error())
+}
+
+func TestOverlappingShares(t *testing.T) {
+	y := minimal + `
+  news:
+    path: /srv/studio/news
+    target: {bucket: station}
+`
+	_, err := Parse([]byte(y), nil)
+	require.ErrorContains(t, err, "overlaps share")
+}
+
+func TestSecretsNeverPrint(t *testing.T) {
+	cfg, err := Parse([]byte(minimal), nil)
+	require.NoError(t, err)
+	for _, out := range []string{
+		fmt.Sprintf("%v %+v %#v %s", cfg, *cfg, *cfg, cfg.Users["studio"].Password),
+		mustJSON(t, cfg),
+	} {
+		require.NotContains(t, out, ": s,")
+		require.NotContains(t, out, `"s"`)
+		require.NotContains(t, out, "pw")
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"0": 0, "1024": 1024, "512KiB": 512 << 10, "10MiB": 10 << 20, "1G": 1 << 30, "5MB": 5e6, "2k": 2048} {
+		var b ByteSize
+		require.NoError(t, b.UnmarshalText([]byte(in)), in)
+		require.Equal(t, want, b, in)
+	}
+	for _, in := range []string{"-1", "ten", "1.5M", "1XB"} {
+		var b ByteSize
+		require.Error(t, b.UnmarshalText([]byte(in)), in)
+	}
+}
+
+func TestPasswordFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "pw")
+	require.NoError(t, os.WriteFile(f, []byte("s3cret\n"), 0o600))
+	p, err := User{PasswordFile: f}.ResolvePassword()
+	require.NoError(t, err)
+	require.Equal(t, "s3cret", p.Reveal())
+	_, err = User{PasswordFile: f + ".missing"}.ResolvePassword()
+	require.Error(t, err)
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte("shares: {a: {path: /x, target: {bucket: bb1}}}"))
+	f.Add([]byte("shares: [\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(data, nil)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted must satisfy the invariants that the rest
+		// of the appliance relies on.
+		for name, s := range cfg.Shares {
+			if !nameRE.MatchString(name) || !filepath.IsAbs(s.Path) || s.Target.Bucket == "" {
+				t.Fatalf("accepted invalid share %q: %+v", name, s)
+			}
+		}
+	})
+}

@@ -1,0 +1,278 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"genesissync/internal/config"
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+	"genesissync/internal/reconcile"
+	"genesissync/internal/samba"
+	"genesissync/internal/scan"
+	"genesissync/internal/status"
+	"genesissync/internal/transfer"
+)
+
+// Daemon is the running appliance. Create it with New, run it with Run;
+// Snapshot may be called concurrently while it runs.
+type Daemon struct {
+	cfg     *config.Config
+	log     zerolog.Logger
+	version string
+	started time.Time
+
+	shares []*reconcile.Share
+
+	mu    sync.Mutex
+	samba status.Samba
+}
+
+// New checks what can be checked before anything starts.
+func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
+	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now()}
+}
+
+// Run starts the appliance and blocks until ctx is cancelled or a part
+// fails for good. Start order: index, shares' pipelines, Samba, status
+// server. Stop order is the reverse; everything it started is stopped
+// before Run returns.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := os.MkdirAll(d.cfg.StateDir, 0o750); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	ix, err := index.Open(filepath.Join(d.cfg.StateDir, "index.db"))
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+
+	for _, name := range d.cfg.ShareNames() {
+		sc := d.cfg.Shares[name]
+		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
+		if err != nil {
+			return fmt.Errorf("share %s: %w", name, err)
+		}
+		d.shares = append(d.shares, reconcile.New(reconcile.Options{
+			Name:         name,
+			Root:         sc.Path,
+			Matcher:      scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
+			Settle:       sc.Settle,
+			ScanInterval: sc.ScanInterval,
+			Uploaders:    sc.Uploaders,
+			Index:        ix.Share(name),
+			Uploader:     transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
+			Log:          d.log,
+			Watch:        true,
+		}))
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	// abort stops what already started when a later part cannot start.
+	abort := func(err error) error {
+		cancel()
+		return errors.Join(err, g.Wait())
+	}
+	for _, s := range d.shares {
+		g.Go(func() error { return s.Run(ctx) })
+	}
+
+	if err := d.startSamba(ctx, g); err != nil {
+		return abort(err)
+	}
+
+	if d.cfg.Status.Listen != "" {
+		srv := status.New(d, d.log)
+		ln, err := srv.Listen(d.cfg.Status.Listen)
+		if err != nil {
+			return abort(err)
+		}
+		d.log.Info().Str("component", "status").Str("url", "http://"+ln.Addr().String()+"/").Msg("status page listening")
+		g.Go(func() error { return srv.Serve(ctx, ln) })
+	}
+	d.log.Info().Str("version", d.version).Int("shares", len(d.shares)).Msg("genesissync running")
+	return g.Wait()
+}
+
+// S3Options maps a share target of the config to the object store's
+// options.
+func S3Options(t config.Target) objstore.S3Options {
+	return objstore.S3Options{
+		Endpoint:        t.Endpoint,
+		Region:          t.Region,
+		Bucket:          t.Bucket,
+		Prefix:          t.Prefix,
+		PathStyle:       t.PathStyle,
+		AccessKeyID:     t.AccessKeyID,
+		SecretAccessKey: t.SecretAccessKey.Reveal(),
+		CredentialsFile: t.CredentialsFile,
+		Profile:         t.Profile,
+	}
+}
+
+// startSamba brings SMB up according to the mode and, in standalone mode,
+// supervises smbd in g: it is restarted with backoff if it dies.
+func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
+	mode := d.cfg.Samba.Mode
+	d.setSamba(status.Samba{Mode: mode})
+	if mode == config.SambaOff {
+		return nil
+	}
+	defs, global, err := samba.Defs(d.cfg)
+	if err != nil {
+		return err
+	}
+	users := map[string]string{}
+	for _, name := range d.cfg.UserNames() {
+		p, err := d.cfg.Users[name].ResolvePassword()
+		if err != nil {
+			return fmt.Errorf("users.%s: %w", name, err)
+		}
+		users[name] = p.Reveal()
+	}
+	log := d.log.With().Str("component", "samba").Logger()
+
+	if mode == config.SambaAppliance {
+		data, err := samba.RenderInclude(defs)
+		if err != nil {
+			return err
+		}
+		if err := samba.WriteInclude(d.cfg.Samba.IncludeFile, data); err != nil {
+			return err
+		}
+		if err := samba.SyncUsers(ctx, global.ServiceUser, users, ""); err != nil {
+			return err
+		}
+		if err := ownShareRoots(d.cfg, global.ServiceUser); err != nil {
+			return err
+		}
+		if err := samba.ReloadSystem(ctx); err != nil {
+			return err
+		}
+		d.setSamba(status.Samba{Mode: mode, Up: true})
+		return nil
+	}
+
+	data, err := samba.Render(global, defs)
+	if err != nil {
+		return err
+	}
+	if err := samba.MakeRunDirs(global); err != nil {
+		return err
+	}
+	conf := global.ConfigPath()
+	if err := samba.WriteInclude(conf, data); err != nil {
+		return fmt.Errorf("write smb.conf: %w", err)
+	}
+	if err := samba.Testparm(ctx, conf); err != nil {
+		return err
+	}
+	if err := samba.SyncUsers(ctx, global.ServiceUser, users, conf); err != nil {
+		return err
+	}
+	if err := ownShareRoots(d.cfg, global.ServiceUser); err != nil {
+		return err
+	}
+	addr := net.JoinHostPort(global.Listen, strconv.Itoa(global.Port))
+	smbd, err := samba.StartSmbd(ctx, conf, global, d.log)
+	if err != nil {
+		return err
+	}
+	d.setSamba(status.Samba{Mode: mode, Addr: addr, Up: true})
+	g.Go(func() error { return d.superviseSmbd(ctx, smbd, conf, global, addr, log) })
+	return nil
+}
+
+func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf string, global samba.Global, addr string, log zerolog.Logger) error {
+	restarts := 0
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			err := smbd.Stop(sctx)
+			d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr})
+			return err
+		case <-smbd.Done():
+		}
+		restarts++
+		wait := min(time.Second<<min(restarts, 6), time.Minute)
+		log.Error().Err(smbd.Err()).Dur("restart_in", wait).Msg("smbd exited; restarting")
+		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Error: fmt.Sprint(smbd.Err())})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		next, err := samba.StartSmbd(ctx, conf, global, d.log)
+		if err != nil {
+			log.Error().Err(err).Msg("smbd restart failed")
+			d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Error: err.Error()})
+			continue
+		}
+		smbd = next
+		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
+	}
+}
+
+func (d *Daemon) setSamba(s status.Samba) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.samba = s
+}
+
+// Snapshot implements status.Source.
+func (d *Daemon) Snapshot() status.Snapshot {
+	d.mu.Lock()
+	sm := d.samba
+	d.mu.Unlock()
+	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm}
+	for _, s := range d.shares {
+		snap.Shares = append(snap.Shares, s.Status())
+	}
+	return snap
+}
+
+var _ status.Source = (*Daemon)(nil)
+
+
+// ownShareRoots gives each existing share root to the service user, which
+// Samba forces every client's file access to: without write access to the
+// root, studios could not save. Only the root directory is changed; a
+// missing root is left alone (creating it could hide an unmounted
+// dataset) and reported by the share's scan.
+func ownShareRoots(cfg *config.Config, serviceUser string) error {
+	u, err := user.Lookup(serviceUser)
+	if err != nil {
+		return fmt.Errorf("service user %s: %w", serviceUser, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, name := range cfg.ShareNames() {
+		p := cfg.Shares[name].Path
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != uid || int(st.Gid) != gid) {
+			if err := os.Chown(p, uid, gid); err != nil {
+				return fmt.Errorf("share %s: give %s to %s: %w", name, p, serviceUser, err)
+			}
+		}
+	}
+	return nil
+}

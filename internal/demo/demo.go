@@ -1,0 +1,242 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"genesissync/internal/config"
+	"genesissync/internal/daemon"
+	"genesissync/internal/objstore"
+)
+
+// Options configure a demo run. Zero values mean the documented defaults.
+type Options struct {
+	// ConfigPath is the appliance config to run (the example config).
+	ConfigPath string
+	// Dir holds everything the demo creates. Default /tmp/genesissync-demo.
+	Dir string
+	// BinDir is where the minio binary is. Default: $GENESISSYNC_BIN_DIR,
+	// else ./.bin.
+	BinDir string
+	// MinIOAddr is the S3 endpoint's address. Default 127.0.0.1:9000.
+	MinIOAddr string
+	// SMBPort and StatusAddr override the config's, for running a demo
+	// beside another one (tests). Zero/empty keep the config's.
+	SMBPort    int
+	StatusAddr string
+	Version    string
+	// Ready is called once everything is up, with the facts a user needs.
+	Ready func(Facts)
+}
+
+// Facts are what a user (or a test) needs to use the running demo. They
+// are written to <Dir>/demo.env as shell variables.
+type Facts struct {
+	SMBAddr, SMBShare, SMBUser, SMBPassword string
+	SharePath                               string
+	S3Endpoint, S3Bucket, S3Prefix          string
+	S3AccessKey, S3SecretKey                string
+	StatusURL                               string
+}
+
+// Env renders the facts as shell variable assignments, one per line.
+func (f Facts) Env() string {
+	vars := map[string]string{
+		"SMB_ADDR": f.SMBAddr, "SMB_SHARE": f.SMBShare, "SMB_USER": f.SMBUser, "SMB_PASSWORD": f.SMBPassword,
+		"SHARE_PATH": f.SharePath, "S3_ENDPOINT": f.S3Endpoint, "S3_BUCKET": f.S3Bucket, "S3_PREFIX": f.S3Prefix,
+		"S3_ACCESS_KEY": f.S3AccessKey, "S3_SECRET_KEY": f.S3SecretKey, "STATUS_URL": f.StatusURL,
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, shellQuote(vars[k]))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// Run runs the demo until ctx is cancelled, then stops everything it
+// started.
+func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
+	if opts.Dir == "" {
+		opts.Dir = "/tmp/genesissync-demo"
+	}
+	if opts.MinIOAddr == "" {
+		opts.MinIOAddr = "127.0.0.1:9000"
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = os.Getenv("GENESISSYNC_BIN_DIR")
+	}
+	if opts.BinDir == "" {
+		opts.BinDir = ".bin"
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(opts.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	// The example config names the share; the demo moves every path into
+	// its directory through the same environment overrides a station
+	// would use.
+	probe, err := config.Parse(data, nil)
+	if err != nil {
+		return fmt.Errorf("demo config %s:\n%w", opts.ConfigPath, err)
+	}
+	env := append(os.Environ(),
+		"GENESISSYNC_STATE_DIR="+filepath.Join(dir, "state"),
+		"GENESISSYNC_SAMBA_RUN_DIR="+filepath.Join(dir, "samba"),
+		"GENESISSYNC_SAMBA_MODE=standalone",
+	)
+	if opts.SMBPort != 0 {
+		env = append(env, "GENESISSYNC_SAMBA_PORT="+strconv.Itoa(opts.SMBPort))
+	}
+	if opts.StatusAddr != "" {
+		env = append(env, "GENESISSYNC_STATUS_LISTEN="+opts.StatusAddr)
+	}
+	for _, name := range probe.ShareNames() {
+		up := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+		env = append(env,
+			"GENESISSYNC_SHARES_"+up+"_PATH="+filepath.Join(dir, "shares", name),
+			"GENESISSYNC_SHARES_"+up+"_TARGET_ENDPOINT=http://"+opts.MinIOAddr,
+		)
+	}
+	cfg, err := config.Parse(data, env)
+	if err != nil {
+		return fmt.Errorf("demo config %s:\n%w", opts.ConfigPath, err)
+	}
+	if cfg.Status.Listen == "" {
+		return errors.New("demo config: status.listen is empty; the demo needs the status page")
+	}
+	first := cfg.Shares[cfg.ShareNames()[0]]
+	for _, s := range cfg.Shares {
+		if s.Target.AccessKeyID == "" || s.Target.AccessKeyID != first.Target.AccessKeyID || s.Target.SecretAccessKey != first.Target.SecretAccessKey {
+			return errors.New("demo config: every share needs the same inline target keys; they become the demo MinIO's root credentials")
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+
+	minio, err := StartMinIO(ctx, MinIOOptions{
+		Bin:      filepath.Join(opts.BinDir, "minio"),
+		Addr:     opts.MinIOAddr,
+		DataDir:  filepath.Join(dir, "minio"),
+		LogPath:  filepath.Join(dir, "minio.log"),
+		User:     first.Target.AccessKeyID,
+		Password: first.Target.SecretAccessKey.Reveal(),
+	})
+	if err != nil {
+		return err
+	}
+	defer minio.Stop()
+	log.Info().Str("component", "demo").Str("endpoint", "http://"+opts.MinIOAddr).Str("log", filepath.Join(dir, "minio.log")).Msg("minio running")
+
+	for _, name := range cfg.ShareNames() {
+		s := cfg.Shares[name]
+		if err := os.MkdirAll(s.Path, 0o755); err != nil {
+			return err
+		}
+		st, err := objstore.NewS3(ctx, daemon.S3Options(s.Target), log)
+		if err != nil {
+			return err
+		}
+		if err := st.EnsureBucket(ctx); err != nil {
+			return fmt.Errorf("demo bucket %s: %w", s.Target.Bucket, err)
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	d := daemon.New(cfg, log, opts.Version)
+	g.Go(func() error { return d.Run(gctx) })
+	g.Go(func() error {
+		statusURL := "http://" + cfg.Status.Listen + "/"
+		if err := waitHTTP(gctx, statusURL+"healthz"); err != nil {
+			return err
+		}
+		facts := Facts{
+			SMBAddr:    net.JoinHostPort(cfg.Samba.Listen, strconv.Itoa(cfg.Samba.Port)),
+			SMBShare:   first.Name,
+			SharePath:  first.Path,
+			S3Endpoint: first.Target.Endpoint, S3Bucket: first.Target.Bucket, S3Prefix: first.Target.Prefix,
+			S3AccessKey: first.Target.AccessKeyID, S3SecretKey: first.Target.SecretAccessKey.Reveal(),
+			StatusURL: statusURL,
+		}
+		// The demo user is the first read-write user of the first share.
+		for _, u := range sortedKeys(first.Access) {
+			if first.Access[u] == config.AccessReadWrite {
+				p, err := cfg.Users[u].ResolvePassword()
+				if err != nil {
+					return err
+				}
+				facts.SMBUser, facts.SMBPassword = u, p.Reveal()
+				break
+			}
+		}
+		envPath := filepath.Join(dir, "demo.env")
+		if err := os.WriteFile(envPath, []byte(facts.Env()), 0o600); err != nil {
+			return err
+		}
+		if opts.Ready != nil {
+			opts.Ready(facts)
+		}
+		return nil
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) || ctx.Err() != nil && err == nil {
+		return nil
+	}
+	return err
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// waitHTTP polls url until it answers at all (any status: /healthz may
+// say 503 while the first scan runs).
+func waitHTTP(ctx context.Context, url string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("status page %s did not come up: %w", url, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

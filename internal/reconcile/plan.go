@@ -1,0 +1,56 @@
+package reconcile
+
+import (
+	"time"
+
+	"genesissync/internal/index"
+	"genesissync/internal/scan"
+)
+
+// MtimeGranularity is the coarsest timestamp resolution the appliance
+// allows for (zfs-fuse keeps whole seconds). Decisions never rely on a
+// finer one.
+const MtimeGranularity = time.Second
+
+// LocalDecision is what the planner concludes about a local file from its
+// stat and the base (last synced) state, without reading it.
+type LocalDecision int
+
+const (
+	// InSync: the stat matches the base exactly; nothing to do.
+	InSync LocalDecision = iota
+	// Check: the file is new, or its stat differs from the base, or the
+	// base version was hashed too close to its mtime to trust the stat
+	// ("racy"): read and hash it once it has settled, upload if the
+	// content differs.
+	Check
+)
+
+func (d LocalDecision) String() string {
+	if d == InSync {
+		return "in-sync"
+	}
+	return "check"
+}
+
+// PlanLocal decides what a local file needs, given its base entry (nil if
+// the path was never synced). It is pure: no I/O, no clock.
+func PlanLocal(f scan.File, base *index.Entry) LocalDecision {
+	if base == nil {
+		return Check
+	}
+	if f.Size != base.Size || !f.Mtime.Equal(base.Mtime) || f.Inode != base.Inode {
+		return Check
+	}
+	if Racy(*base) {
+		return Check
+	}
+	return InSync
+}
+
+// Racy reports whether an entry's hash was taken so soon after its mtime
+// that a later write within the same timestamp tick would be invisible to
+// stat. Such an entry is re-hashed once; re-hashing later clears it.
+func Racy(e index.Entry) bool {
+	return !e.Mtime.Add(2 * MtimeGranularity).Before(e.HashedAt)
+}

@@ -1,0 +1,113 @@
+package reconcile
+
+import (
+	"time"
+)
+
+// Share states, from the station's point of view.
+const (
+	StateStarting = "starting" // before the first full scan finished
+	StateSyncing  = "syncing"  // changes waiting or in flight
+	StateInSync   = "in-sync"  // nothing pending
+	StateError    = "error"    // the last attempt at something failed and it is still pending
+)
+
+// Status is a snapshot of one share's pipeline, for the status API. It is
+// a value: callers may keep and read it freely.
+type Status struct {
+	Name  string `json:"name"`
+	Root  string `json:"path"`
+	State string `json:"state"`
+	// Scanning is true while a full scan runs.
+	Scanning bool `json:"scanning"`
+	// FilesTracked and BytesTracked count the index's entries.
+	FilesTracked int   `json:"files_tracked"`
+	BytesTracked int64 `json:"bytes_tracked"`
+	// PendingUploads counts files changed locally and not yet in the
+	// bucket (waiting to settle, retrying or in flight).
+	PendingUploads int `json:"pending_uploads"`
+	InFlight       int `json:"in_flight"`
+	// OldestPending is when the oldest unsynced change was seen: the
+	// share's recovery point. Zero when nothing is pending.
+	OldestPending time.Time `json:"oldest_pending,omitzero"`
+	// OldestPendingAgeSeconds is now minus OldestPending, at the time the
+	// snapshot was taken.
+	OldestPendingAgeSeconds float64   `json:"oldest_pending_age_seconds"`
+	LastFullScan            time.Time `json:"last_full_scan,omitzero"`
+	Uploads                 int64     `json:"uploads"`
+	UploadedBytes           int64     `json:"uploaded_bytes"`
+	Errors                  int64     `json:"errors"`
+	LastUpload              *Activity `json:"last_upload"`
+	LastError               *Failure  `json:"last_error"`
+	// PendingFailures counts pending files whose last attempt failed.
+	PendingFailures int `json:"pending_failures"`
+}
+
+// Activity is one completed transfer.
+type Activity struct {
+	Path  string    `json:"path"`
+	At    time.Time `json:"at"`
+	Bytes int64     `json:"bytes"`
+}
+
+// Failure is the most recent error, with the file it concerns (empty for
+// share-wide errors such as an unreachable root).
+type Failure struct {
+	Path    string    `json:"path"`
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+// Status returns a snapshot. Safe for concurrent use.
+func (s *Share) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.status
+	if !st.OldestPending.IsZero() {
+		st.OldestPendingAgeSeconds = time.Since(st.OldestPending).Seconds()
+	}
+	return st
+}
+
+func (s *Share) update(fn func(*Status)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(&s.status)
+}
+
+func (s *Share) setScanning(on bool) {
+	s.update(func(st *Status) { st.Scanning = on })
+}
+
+// publish copies the loop's pending state into the status snapshot. Only
+// the loop goroutine calls it.
+func (s *Share) publish() {
+	var oldest time.Time
+	failing := 0
+	for _, p := range s.pend {
+		if oldest.IsZero() || p.since.Before(oldest) {
+			oldest = p.since
+		}
+		if p.attempts > 0 {
+			failing++
+		}
+	}
+	s.update(func(st *Status) {
+		st.PendingUploads = len(s.pend)
+		st.InFlight = len(s.inflight)
+		st.OldestPending = oldest
+		st.PendingFailures = failing
+		switch {
+		case s.scanErr != nil:
+			st.State = StateError
+		case st.LastFullScan.IsZero():
+			st.State = StateStarting
+		case failing > 0:
+			st.State = StateError
+		case len(s.pend) > 0:
+			st.State = StateSyncing
+		default:
+			st.State = StateInSync
+		}
+	})
+}

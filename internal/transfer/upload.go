@@ -1,0 +1,194 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+)
+
+// putter is the part of the object store an upload needs.
+type putter interface {
+	Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error)
+}
+
+// Uploader uploads files of one share.
+type Uploader struct {
+	root    string
+	store   putter
+	limiter *rate.Limiter // nil: unlimited
+	now     func() time.Time
+}
+
+// NewUploader returns an uploader for the share rooted at root. A
+// bytesPerSecond of 0 means unlimited.
+func NewUploader(root string, store putter, bytesPerSecond int64) *Uploader {
+	u := &Uploader{root: root, store: store, now: time.Now}
+	if bytesPerSecond > 0 {
+		// A burst of one read buffer keeps the limiter smooth without
+		// letting a single Read exceed it.
+		u.limiter = rate.NewLimiter(rate.Limit(bytesPerSecond), int(min(bytesPerSecond, 1<<20)))
+	}
+	return u
+}
+
+// Outcome says what Upload did.
+type Outcome int
+
+const (
+	// Uploaded: a new object version was published.
+	Uploaded Outcome = iota
+	// Unchanged: the content equals the base; nothing was sent.
+	Unchanged
+)
+
+// Result is a finished upload: the entry to record in the index and what
+// happened.
+type Result struct {
+	Entry   index.Entry
+	Outcome Outcome
+	Bytes   int64 // bytes sent to the store
+}
+
+// Upload publishes the share-relative file rel unless its content equals
+// base. It returns an error wrapping scan.ErrChangedWhileReading when the
+// file changed while it was read (the caller waits for it to settle
+// again), fs.ErrNotExist when it is gone, and the store's classified error
+// otherwise.
+func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (Result, error) {
+	f, err := os.Open(filepath.Join(u.root, filepath.FromSlash(rel)))
+	if err != nil {
+		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
+	}
+	defer f.Close()
+	before, err := scan.FStat(f, rel)
+	if err != nil {
+		return Result{}, err
+	}
+
+	hashedAt := u.now()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return Result{}, fmt.Errorf("upload %q: hash: %w", rel, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if err := u.unchangedSince(f, rel, before); err != nil {
+		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
+	}
+	entry := index.Entry{
+		Size: before.Size, Mtime: before.Mtime, Inode: before.Inode,
+		SHA256: sum, HashedAt: hashedAt,
+	}
+	if base != nil && base.SHA256 == sum && base.Size == before.Size {
+		entry.ETag, entry.VersionID, entry.SyncedAt = base.ETag, base.VersionID, base.SyncedAt
+		return Result{Entry: entry, Outcome: Unchanged}, nil
+	}
+
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
+	}
+	body := &verifyingReader{
+		ctx: ctx, r: f, h: sha256.New(), want: sum, size: before.Size,
+		limiter: u.limiter,
+		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
+	}
+	obj, err := u.store.Put(ctx, objstore.PutInput{
+		Key: rel, Body: body, Size: before.Size, SHA256: sum, Mtime: before.Mtime,
+	})
+	if err != nil {
+		// The body's own verdict is the more useful error: it tells the
+		// caller to wait for the file to settle rather than to back off.
+		if body.err != nil {
+			return Result{}, fmt.Errorf("upload %q: %w", rel, body.err)
+		}
+		return Result{}, err
+	}
+	if !body.done {
+		// The store returned success without reading to EOF: it did not
+		// see (and could not have verified) the whole file.
+		return Result{}, fmt.Errorf("upload %q: store finished after %d of %d bytes", rel, body.n, before.Size)
+	}
+	entry.ETag, entry.VersionID, entry.SyncedAt = obj.ETag, obj.VersionID, u.now()
+	return Result{Entry: entry, Outcome: Uploaded, Bytes: body.n}, nil
+}
+
+// unchangedSince re-stats both the open descriptor (in-place writes) and
+// the path (a rename over it) and fails if either differs from before.
+func (u *Uploader) unchangedSince(f *os.File, rel string, before scan.File) error {
+	now, err := scan.FStat(f, rel)
+	if err != nil {
+		return err
+	}
+	byPath, err := scan.Stat(u.root, rel)
+	if err != nil {
+		return err
+	}
+	if !now.SameVersion(before) || !byPath.SameVersion(before) {
+		return scan.ErrChangedWhileReading
+	}
+	return nil
+}
+
+// verifyingReader streams a file to the store and, at EOF, proves that
+// the bytes sent are exactly the version that was hashed: same length,
+// same SHA-256, stat unchanged. Otherwise it returns an error instead of
+// io.EOF, which makes the store abort the upload.
+type verifyingReader struct {
+	ctx     context.Context
+	r       io.Reader
+	h       hash.Hash
+	want    string
+	size    int64
+	limiter *rate.Limiter
+	atEOF   func() error
+
+	n    int64
+	done bool
+	err  error
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	if v.limiter != nil && len(p) > v.limiter.Burst() {
+		p = p[:v.limiter.Burst()]
+	}
+	n, err := v.r.Read(p)
+	if n > 0 {
+		v.h.Write(p[:n])
+		v.n += int64(n)
+		if v.limiter != nil {
+			if werr := v.limiter.WaitN(v.ctx, n); werr != nil {
+				v.err = werr
+				return n, werr
+			}
+		}
+	}
+	if errors.Is(err, io.EOF) {
+		if got := hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.want {
+			v.err = fmt.Errorf("read %d bytes with sha256 %s, hashed %d bytes as %s: %w", v.n, got, v.size, v.want, scan.ErrChangedWhileReading)
+			return n, v.err
+		}
+		if cerr := v.atEOF(); cerr != nil {
+			v.err = cerr
+			return n, v.err
+		}
+		v.done = true
+	} else if err != nil {
+		v.err = err
+	}
+	return n, err
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Installs what the demo, the tests and the benchmarks need, idempotently and
+# only what is missing, on Debian 12 as root:
+#   - Debian packages: samba, smbclient, zfs-fuse
+#   - a MinIO server and the MinIO client, built with `go install` at pinned
+#     versions into the project-local bin dir (.bin/)
+# Run it through `go tool task setup`.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${GENESISSYNC_BIN_DIR:-$root/.bin}"
+
+# MinIO publishes no semver tags: these are Go pseudo-versions of the
+# server and client, built from source through the module proxy.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+
+DEB_PACKAGES=(samba smbclient zfs-fuse)
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+if ((${#missing[@]})); then
+	if [[ $(id -u) != 0 ]]; then
+		log "missing Debian packages ${missing[*]}; run this as root"
+		exit 1
+	fi
+	log "installing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# policy-rc.d keeps the packages' own services (the system smbd, nmbd,
+	# zfs-fuse) from being started by the install: the appliance runs its
+	# own, and a system smbd on port 445 is not wanted on a test machine.
+	policy=/usr/sbin/policy-rc.d
+	created_policy=0
+	if [[ ! -e $policy ]]; then
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		created_policy=1
+	fi
+	trap '[[ $created_policy == 1 ]] && rm -f "$policy"' EXIT
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# go_tool NAME MODULE VERSION: build MODULE@VERSION into $bin/NAME unless
+# the stamp file says that exact version is already there.
+go_tool() {
+	local name=$1 module=$2 version=$3
+	local stamp="$bin/.$name.version"
+	if [[ -x $bin/$name && -f $stamp && $(<"$stamp") == "$module@$version" ]]; then
+		return
+	fi
+	log "building $name ($module@$version); a cold build takes a few minutes"
+	mkdir -p "$bin"
+	GOBIN="$bin" CGO_ENABLED=0 go install "$module@$version"
+	echo "$module@$version" >"$stamp"
+}
+
+go_tool minio github.com/minio/minio "$MINIO_VERSION"
+go_tool mc github.com/minio/mc "$MC_VERSION"
+
+log "ready: $(smbd --version), minio and mc in $bin"

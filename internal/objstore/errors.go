@@ -1,0 +1,183 @@
+package objstore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/smithy-go"
+)
+
+// permanentCodes are S3 error codes that no amount of waiting fixes: the
+// request, the credentials, the bucket or the data is wrong.
+var permanentCodes = map[string]bool{
+	"AccessDenied":                true,
+	"AccountProblem":              true,
+	"AllAccessDisabled":           true,
+	"BadDigest":                   true,
+	"EntityTooLarge":              true,
+	"EntityTooSmall":              true,
+	"IncompleteBody":              true,
+	"InvalidAccessKeyId":          true,
+	"InvalidArgument":             true,
+	"InvalidBucketName":           true,
+	"InvalidDigest":               true,
+	"InvalidObjectState":          true,
+	"InvalidPart":                 true,
+	"InvalidPartOrder":            true,
+	"InvalidRequest":              true,
+	"InvalidToken":                true,
+	"KeyTooLongError":             true,
+	"MalformedXML":                true,
+	"MethodNotAllowed":            true,
+	"MissingContentLength":        true,
+	"NoSuchBucket":                true,
+	"NoSuchKey":                   true,
+	"NoSuchUpload":                true,
+	"NotFound":                    true,
+	"PreconditionFailed":          true,
+	"SignatureDoesNotMatch":       true,
+	"XAmzContentChecksumMismatch": true,
+	"XAmzContentSHA256Mismatch":   true,
+	"XMinioInvalidObjectName":     true,
+	"XMinioStorageFull":           true, // a full disk needs a person
+}
+
+// transientCodes are S3 (and MinIO) error codes that mean "not now".
+var transientCodes = map[string]bool{
+	"BandwidthLimitExceeded":                 true,
+	"ExpiredToken":                           true, // temporary credentials are refreshed
+	"InternalError":                          true,
+	"OperationAborted":                       true,
+	"PriorRequestNotComplete":                true,
+	"RequestLimitExceeded":                   true,
+	"RequestThrottled":                       true,
+	"RequestThrottledException":              true,
+	"RequestTimeTooSkewed":                   true, // a box without RTC before NTP has synced
+	"RequestTimeout":                         true,
+	"RequestTimeoutException":                true,
+	"ServiceUnavailable":                     true,
+	"SlowDown":                               true,
+	"Throttling":                             true,
+	"ThrottlingException":                    true,
+	"TooManyRequestsException":               true,
+	"XMinioServerNotInitialized":             true,
+	"XMinioReadQuorum":                       true,
+	"XMinioWriteQuorum":                      true,
+	"XMinioAdminRemoteTargetConnectionError": true,
+}
+
+// checksumCodes are the codes with which S3-compatible servers reject a
+// body whose checksum differs from the one sent with it.
+var checksumCodes = map[string]bool{
+	"BadDigest":                   true,
+	"InvalidDigest":               true,
+	"XAmzContentChecksumMismatch": true,
+	"XAmzContentSHA256Mismatch":   true,
+}
+
+// sdkRetryables is the SDK retryer's own classification of connection
+// errors, used so that IsRetryable and the retryer agree.
+var sdkRetryables = retry.IsErrorRetryables{
+	retry.NoRetryCanceledError{},
+	retry.RetryableConnectionError{},
+}
+
+// IsRetryable reports whether err is transient: worth scheduling the same
+// operation again later (network errors, timeouts, 5xx, throttling,
+// RequestTimeout, SlowDown). It is false for errors that need a person or a
+// different input (AccessDenied, NoSuchBucket, InvalidAccessKeyId,
+// SignatureDoesNotMatch, checksum and size mismatches, invalid input,
+// ErrNotFound), for a cancelled context, and for errors it does not know.
+//
+// It classifies; it does not retry. Requests have already been retried by
+// the SDK (see the package documentation). Safe for concurrent use.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	// Our own verdicts first: they are never transient.
+	for _, perm := range []error{context.Canceled, ErrNotFound, ErrChecksumMismatch, ErrSizeMismatch, ErrInvalidKey, ErrInvalidInput} {
+		if errors.Is(err, perm) {
+			return false
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		if transientCodes[code] {
+			return true
+		}
+		if permanentCodes[code] {
+			return false
+		}
+	}
+	var status interface{ HTTPStatusCode() int }
+	if errors.As(err, &status) {
+		switch code := status.HTTPStatusCode(); {
+		case code == http.StatusTooManyRequests, code == http.StatusRequestTimeout:
+			return true
+		case code >= 500 && code != http.StatusNotImplemented:
+			return true
+		case code >= 400:
+			return false
+		}
+	}
+	// The SDK validates response checksums (GetObject); its error type is
+	// unexported.
+	if strings.Contains(err.Error(), "checksum did not match") {
+		return false
+	}
+	if v := sdkRetryables.IsErrorRetryable(err); v != aws.UnknownTernary {
+		return v.Bool()
+	}
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.ECONNABORTED),
+		errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.ETIMEDOUT),
+		errors.Is(err, syscall.EHOSTUNREACH),
+		errors.Is(err, syscall.ENETUNREACH):
+		return true
+	}
+	// The retryer gives up with a MaxAttemptsError wrapping the last error,
+	// which the checks above have already classified through Unwrap.
+	return false
+}
+
+// isNotFound reports whether err says the key is absent (HEAD answers 404
+// "NotFound" without a body; GET answers "NoSuchKey").
+func isNotFound(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return true
+		}
+	}
+	return false
+}
+
+// isChecksumRejection reports whether the server rejected a body because its
+// checksum did not match.
+func isChecksumRejection(err error) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && checksumCodes[apiErr.ErrorCode()]
+}
+
+// isCode reports whether err is an API error with the given code.
+func isCode(err error, code string) bool {
+	var apiErr smithy.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
+}

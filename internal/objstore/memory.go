@@ -1,0 +1,159 @@
+package objstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Memory is an in-memory Store for unit tests of pure logic. It keeps one
+// version per key (no versioning) and is safe for concurrent use.
+//
+// It follows the S3 store's contract: Put reads the body to EOF before it
+// stores anything, so a body error, a size mismatch or a SHA-256 mismatch
+// (checked for every size, as S3 checks single-part uploads on the server and
+// multipart uploads locally) leaves nothing behind. ETag is the hex MD5 of
+// the body, as S3 reports for single-part uploads. LastModified is the time
+// of the Put.
+type Memory struct {
+	mu      sync.RWMutex
+	objects map[string]memObject
+	now     func() time.Time
+}
+
+type memObject struct {
+	data []byte
+	obj  Object
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty Memory store.
+func NewMemory() *Memory {
+	return &Memory{objects: map[string]memObject{}, now: time.Now}
+}
+
+// Put implements Store.
+func (m *Memory) Put(ctx context.Context, in PutInput) (Object, error) {
+	if err := checkKey("", in.Key); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	if err := checkPut(in); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	var buf bytes.Buffer
+	if _, err := io.Copy(&buf, ctxReader{ctx: ctx, r: newVerifyingReader(in.Body, in.Size, in.SHA256)}); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	sum := md5.Sum(buf.Bytes())
+	o := Object{
+		Key:          in.Key,
+		Size:         int64(buf.Len()),
+		ETag:         hex.EncodeToString(sum[:]),
+		LastModified: m.now().UTC(),
+	}
+	// Round-trip the metadata so that Memory returns exactly what S3 would.
+	applyMetadata(&o, putMetadata(in))
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	m.objects[in.Key] = memObject{data: buf.Bytes(), obj: o}
+	return o, nil
+}
+
+// Head implements Store.
+func (m *Memory) Head(ctx context.Context, key string) (Object, error) {
+	_, o, err := m.lookup(ctx, "head", key)
+	return o, err
+}
+
+// Get implements Store.
+func (m *Memory) Get(ctx context.Context, key string) (io.ReadCloser, Object, error) {
+	data, o, err := m.lookup(ctx, "get", key)
+	if err != nil {
+		return nil, Object{}, err
+	}
+	return io.NopCloser(bytes.NewReader(data)), o, nil
+}
+
+func (m *Memory) lookup(ctx context.Context, op, key string) ([]byte, Object, error) {
+	if err := checkKey("", key); err != nil {
+		return nil, Object{}, fmt.Errorf("%s %q: %w", op, key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Object{}, fmt.Errorf("%s %q: %w", op, key, err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mo, ok := m.objects[key]
+	if !ok {
+		return nil, Object{}, fmt.Errorf("%s %q: %w", op, key, ErrNotFound)
+	}
+	// Stored data is never modified in place, so sharing it is safe.
+	return mo.data, mo.obj, nil
+}
+
+// List implements Store. It snapshots the matching descriptions first, so fn
+// may call other methods of m.
+func (m *Memory) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	m.mu.RLock()
+	var objs []Object
+	for k, mo := range m.objects {
+		if strings.HasPrefix(k, prefix) {
+			objs = append(objs, listed(mo.obj))
+		}
+	}
+	m.mu.RUnlock()
+	sort.Slice(objs, func(i, j int) bool { return objs[i].Key < objs[j].Key })
+	for _, o := range objs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("list %q: %w", prefix, err)
+		}
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listed reduces o to what an S3 listing reports.
+func listed(o Object) Object {
+	return Object{Key: o.Key, Size: o.Size, ETag: o.ETag, LastModified: o.LastModified}
+}
+
+// Delete implements Store.
+func (m *Memory) Delete(ctx context.Context, key string) error {
+	if err := checkKey("", key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objects, key)
+	return nil
+}
+
+// ctxReader stops a copy when ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,214 @@
+package objstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Object describes one stored object. Listing fills Key, Size, ETag and
+// LastModified (VersionID where the store knows it); Head, Get and Put fill
+// everything they know, including SHA256 and Mtime from user metadata. Put
+// cannot know LastModified (S3 does not return it) and leaves it zero.
+type Object struct {
+	Key          string    // relative to the store's prefix
+	Size         int64     // bytes
+	ETag         string    // without quotes; only comparable with ETags from the same store
+	VersionID    string    // empty when the bucket is not versioned or the listing does not say
+	LastModified time.Time // as reported by the store
+	SHA256       string    // lowercase hex, from user metadata "sha256"; empty if absent
+	Mtime        time.Time // from user metadata "mtime" (RFC3339Nano); zero if absent
+}
+
+// PutInput is one upload. The caller owns Body; Put reads it once,
+// sequentially, to EOF and does not close it.
+type PutInput struct {
+	Key string
+	// Body is read once, sequentially, to EOF. If it returns a non-EOF
+	// error, or yields more or fewer than Size bytes, or bytes whose SHA-256
+	// is not SHA256, the upload is aborted and nothing is left behind.
+	Body io.Reader
+	// Size is the exact size of Body in bytes.
+	Size int64
+	// SHA256 is the lowercase hex SHA-256 of the whole body, known before the
+	// upload. It is stored as metadata "sha256"; for single-part uploads it is
+	// also sent as the S3 ChecksumSHA256 so that the server verifies it.
+	SHA256 string
+	// Mtime is stored as metadata "mtime" (RFC3339Nano, UTC); zero means
+	// none.
+	Mtime time.Time
+}
+
+// Store is the object-store contract the appliance programs against. All
+// methods are safe for concurrent use; keys are relative to the store's
+// prefix.
+type Store interface {
+	// Put uploads a whole object or nothing; see PutInput.
+	Put(ctx context.Context, in PutInput) (Object, error)
+	// Head returns the object's description; ErrNotFound when absent.
+	Head(ctx context.Context, key string) (Object, error)
+	// Get returns the object's body, which the caller must close, and its
+	// description; ErrNotFound when absent.
+	Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
+	// List calls fn for every object under the store prefix + prefix, in
+	// lexical (UTF-8 byte) order, page by page. An error from fn stops the
+	// listing and is returned unwrapped.
+	List(ctx context.Context, prefix string, fn func(Object) error) error
+	// Delete removes the object; deleting an absent key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+var (
+	// ErrNotFound is returned (wrapped) by Head and Get when the key does not
+	// exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrChecksumMismatch is returned (wrapped) by Put when the body does not
+	// hash to PutInput.SHA256, whether found locally while streaming or by
+	// the server (BadDigest and its relatives).
+	ErrChecksumMismatch = errors.New("checksum mismatch")
+	// ErrSizeMismatch is returned (wrapped) by Put when the body yields more
+	// or fewer bytes than PutInput.Size: the source changed while it was
+	// read.
+	ErrSizeMismatch = errors.New("size mismatch")
+	// ErrInvalidKey is returned (wrapped) for an empty key, a key that is
+	// not valid UTF-8, or one longer than S3 allows with the store prefix.
+	ErrInvalidKey = errors.New("invalid object key")
+	// ErrInvalidInput is returned (wrapped) by Put for a nil body, a
+	// negative size or a SHA256 that is not 64 lowercase hex digits.
+	ErrInvalidInput = errors.New("invalid put input")
+)
+
+// Metadata keys as stored in S3 user metadata (x-amz-meta-*).
+const (
+	metaSHA256 = "sha256"
+	metaMtime  = "mtime"
+)
+
+// maxKeyLen is S3's limit on the UTF-8 length of a full key.
+const maxKeyLen = 1024
+
+// checkKey validates a key relative to prefix.
+func checkKey(prefix, key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty", ErrInvalidKey)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidKey)
+	case len(prefix)+len(key) > maxKeyLen:
+		return fmt.Errorf("%w: longer than %d bytes with prefix", ErrInvalidKey, maxKeyLen)
+	}
+	return nil
+}
+
+// checkPut validates everything about in except the key.
+func checkPut(in PutInput) error {
+	switch {
+	case in.Body == nil:
+		return fmt.Errorf("%w: nil body", ErrInvalidInput)
+	case in.Size < 0:
+		return fmt.Errorf("%w: negative size %d", ErrInvalidInput, in.Size)
+	case !isLowerHexSHA256(in.SHA256):
+		return fmt.Errorf("%w: sha256 %q is not 64 lowercase hex digits", ErrInvalidInput, in.SHA256)
+	}
+	return nil
+}
+
+func isLowerHexSHA256(s string) bool {
+	if len(s) != sha256.Size*2 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// putMetadata returns the user metadata stored with in.
+func putMetadata(in PutInput) map[string]string {
+	m := map[string]string{metaSHA256: in.SHA256}
+	if !in.Mtime.IsZero() {
+		m[metaMtime] = in.Mtime.UTC().Format(time.RFC3339Nano)
+	}
+	return m
+}
+
+// applyMetadata fills o.SHA256 and o.Mtime from user metadata. Keys are
+// matched case-insensitively (HTTP headers are case-insensitive, and stores
+// differ in how they return them). A malformed value is ignored rather than
+// failing the read: the object is still there, it just lacks the field.
+func applyMetadata(o *Object, meta map[string]string) {
+	for k, v := range meta {
+		switch strings.ToLower(k) {
+		case metaSHA256:
+			if v = strings.ToLower(strings.TrimSpace(v)); isLowerHexSHA256(v) {
+				o.SHA256 = v
+			}
+		case metaMtime:
+			if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v)); err == nil {
+				o.Mtime = t.UTC()
+			}
+		}
+	}
+}
+
+// verifyingReader passes a body through while counting and hashing it. At
+// the end of the body it checks the declared size and SHA-256 and, instead
+// of io.EOF, returns ErrSizeMismatch or ErrChecksumMismatch when they
+// differ, so the uploader reading it fails (and aborts) instead of
+// completing. It also fails as soon as the body runs past its declared size.
+// Any error is sticky.
+type verifyingReader struct {
+	r       io.Reader
+	size    int64
+	wantSHA string
+	n       int64
+	h       hash.Hash
+	err     error
+}
+
+func newVerifyingReader(r io.Reader, size int64, sha string) *verifyingReader {
+	return &verifyingReader{r: r, size: size, wantSHA: sha, h: sha256.New()}
+}
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.r.Read(p)
+	if n > 0 {
+		v.n += int64(n)
+		if v.n > v.size {
+			v.err = fmt.Errorf("%w: body is longer than the declared %d bytes", ErrSizeMismatch, v.size)
+			return 0, v.err
+		}
+		v.h.Write(p[:n])
+	}
+	switch {
+	case err == io.EOF:
+		v.err = v.finish()
+		return n, v.err
+	case err != nil:
+		v.err = err
+	}
+	return n, err
+}
+
+func (v *verifyingReader) finish() error {
+	if v.n != v.size {
+		return fmt.Errorf("%w: body has %d bytes, declared %d", ErrSizeMismatch, v.n, v.size)
+	}
+	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.wantSHA {
+		return fmt.Errorf("%w: body sha256 is %s, declared %s", ErrChecksumMismatch, got, v.wantSHA)
+	}
+	return io.EOF
+}

@@ -1,0 +1,522 @@
+package objstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/logging"
+	"github.com/rs/zerolog"
+)
+
+const (
+	// DefaultPartSize is the multipart part size when S3Options.PartSize is
+	// 0; objects smaller than the part size are uploaded in one request.
+	DefaultPartSize int64 = 16 << 20
+	// MinPartSize is S3's minimum size of every part but the last.
+	MinPartSize int64 = 5 << 20
+	// MaxPartSize is S3's maximum part size.
+	MaxPartSize int64 = 5 << 30
+	// DefaultPartConcurrency is the number of parts of one object uploaded at
+	// once when S3Options.PartConcurrency is 0.
+	DefaultPartConcurrency = 4
+	// DefaultMaxAttempts is the SDK retryer's attempt limit per request when
+	// S3Options.MaxAttempts is 0.
+	DefaultMaxAttempts = 5
+
+	// cleanupTimeout bounds the abort of a failed multipart upload, which
+	// runs on a fresh context so that it also happens after cancellation.
+	cleanupTimeout = 30 * time.Second
+
+	// responseHeaderTimeout bounds the wait for a response once a request
+	// is fully written; a hung server is then a retryable timeout. There is
+	// deliberately no read (socket inactivity) timeout: the SDK's applies to
+	// the connection while a part is still being written, so on a slow
+	// uplink it would fail healthy uploads. Stalled bodies are bounded by TCP
+	// keep-alive and by the caller's context deadline.
+	responseHeaderTimeout = 2 * time.Minute
+)
+
+// S3Options configures an S3 store. The zero value of each tuning field
+// selects its documented default.
+type S3Options struct {
+	// Endpoint is the service URL, http:// or https://, for MinIO and other
+	// S3-compatible stores; empty means AWS S3 for Region.
+	Endpoint string
+	// Region signs requests; empty means the SDK's environment and shared
+	// config, and us-east-1 if they name none (MinIO's default).
+	Region string
+	// Bucket is required.
+	Bucket string
+	// Prefix is prepended to every key, as a folder: a leading "/" is
+	// dropped and a trailing "/" added when missing. Empty means the bucket
+	// root.
+	Prefix string
+	// PathStyle addresses the bucket as endpoint/bucket instead of
+	// bucket.endpoint (MinIO needs it unless it is set up for virtual hosts).
+	PathStyle bool
+
+	// Credentials: inline keys if AccessKeyID is set (SecretAccessKey is
+	// then required); else the shared credentials file and/or profile if
+	// either is set (profile "default" when only the file is given; they
+	// outrank AWS_* environment keys); else the SDK's default chain
+	// (environment, shared files, instance roles).
+	AccessKeyID     string
+	SecretAccessKey string
+	CredentialsFile string
+	Profile         string
+
+	// PartSize is the multipart part size and also the single-part limit:
+	// smaller objects go up in one PutObject with a server-verified
+	// SHA-256. 0 means 16 MiB; otherwise 5 MiB to 5 GiB. Each concurrent
+	// multipart Put buffers (PartConcurrency+1)×PartSize bytes.
+	PartSize int64
+	// PartConcurrency is the number of parts of one object in flight. 0
+	// means 4, which bounds a multipart Put to 80 MiB of buffers at the
+	// default part size (not yet benchmarked; the transfer package bounds
+	// how many Puts run at once).
+	PartConcurrency int
+	// MaxAttempts is the SDK retryer's attempt limit per request (the one
+	// retry layer). 0 means 5.
+	MaxAttempts int
+}
+
+// normalized validates o and fills its defaults.
+func (o S3Options) normalized() (S3Options, error) {
+	if o.Bucket == "" {
+		return o, errors.New("bucket is required")
+	}
+	if o.Endpoint != "" {
+		u, err := url.Parse(o.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("endpoint %q: want an http:// or https:// URL", o.Endpoint)
+		}
+		o.Endpoint = strings.TrimSuffix(o.Endpoint, "/")
+	}
+	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
+		return o, errors.New("access key ID and secret access key must be set together")
+	}
+	o.Prefix = strings.TrimLeft(o.Prefix, "/")
+	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
+		o.Prefix += "/"
+	}
+	switch {
+	case o.PartSize == 0:
+		o.PartSize = DefaultPartSize
+	case o.PartSize < MinPartSize || o.PartSize > MaxPartSize:
+		return o, fmt.Errorf("part size %d: want %d to %d bytes", o.PartSize, MinPartSize, MaxPartSize)
+	}
+	switch {
+	case o.PartConcurrency == 0:
+		o.PartConcurrency = DefaultPartConcurrency
+	case o.PartConcurrency < 0:
+		return o, fmt.Errorf("part concurrency %d: must not be negative", o.PartConcurrency)
+	}
+	switch {
+	case o.MaxAttempts == 0:
+		o.MaxAttempts = DefaultMaxAttempts
+	case o.MaxAttempts < 0:
+		return o, fmt.Errorf("max attempts %d: must not be negative", o.MaxAttempts)
+	}
+	return o, nil
+}
+
+// S3 is a Store on one bucket (and prefix) of an S3-compatible service. It is
+// safe for concurrent use; create one per target and share it.
+type S3 struct {
+	client   *s3.Client
+	tm       *transfermanager.Client
+	opts     S3Options
+	endpoint string
+	log      zerolog.Logger
+
+	// verifyLocally makes Put check size and SHA-256 while streaming. Only
+	// tests turn it off, to reach the server-side checksum check.
+	verifyLocally bool
+}
+
+var _ Store = (*S3)(nil)
+
+// NewS3 builds an S3 store. It makes no request; use Ping or EnsureBucket to
+// check that the bucket is reachable. log receives the SDK's own warnings
+// and per-object debug lines; it never receives credentials.
+func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error) {
+	opts, err := opts.normalized()
+	if err != nil {
+		return nil, fmt.Errorf("s3 options: %w", err)
+	}
+	log = log.With().Str("component", "objstore").Str("bucket", opts.Bucket).Logger()
+
+	// The SDK's buildable client, not a plain *http.Client: LoadDefaultConfig
+	// installs AWS_CA_BUNDLE into it and rejects any other client type when
+	// that variable is set.
+	conns := max(2*opts.PartConcurrency, 16)
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns = conns
+		tr.MaxIdleConnsPerHost = conns
+		tr.ResponseHeaderTimeout = responseHeaderTimeout
+	})
+	maxAttempts := opts.MaxAttempts
+	load := []func(*config.LoadOptions) error{
+		config.WithHTTPClient(httpClient),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				// No client-side retry quota: during an outage it would fail
+				// unrelated requests fast, which the failover layer would
+				// misread as the endpoint being worse than it is.
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+		config.WithLogger(sdkLogger{log: log}),
+	}
+	if opts.Region != "" {
+		load = append(load, config.WithRegion(opts.Region))
+	}
+	credSource := "default chain"
+	switch {
+	case opts.AccessKeyID != "":
+		credSource = "inline keys"
+		load = append(load, config.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(opts.AccessKeyID, opts.SecretAccessKey, "")))
+	case opts.CredentialsFile != "" || opts.Profile != "":
+		credSource = "shared credentials"
+		if opts.CredentialsFile != "" {
+			if _, err := os.Stat(opts.CredentialsFile); err != nil {
+				return nil, fmt.Errorf("s3 credentials file: %w", err)
+			}
+			load = append(load, config.WithSharedCredentialsFiles([]string{opts.CredentialsFile}))
+		}
+		// Always name the profile: only a programmatically chosen profile
+		// outranks AWS_ACCESS_KEY_ID in the environment.
+		profile := opts.Profile
+		if profile == "" {
+			profile = "default"
+		}
+		load = append(load, config.WithSharedConfigProfile(profile))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, load...)
+	if err != nil {
+		return nil, fmt.Errorf("load s3 config: %w", err)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if opts.Endpoint != "" {
+			o.BaseEndpoint = aws.String(opts.Endpoint)
+		}
+		o.UsePathStyle = opts.PathStyle
+		// Multipart objects carry composite checksums, which GetObject
+		// cannot validate; that is expected, not worth a warning per read.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = opts.PartSize
+		o.MultipartUploadThreshold = opts.PartSize
+		o.Concurrency = opts.PartConcurrency
+		// SHA-256 per part (S3 COMPOSITE checksum) instead of the default
+		// CRC32: the same algorithm as our metadata.
+		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
+		// Abort a failed multipart upload on a fresh context, so that a
+		// cancelled Put does not leave its upload open.
+		o.FailTimeout = cleanupTimeout
+	})
+
+	endpoint := opts.Endpoint
+	if endpoint == "" {
+		endpoint = "https://s3." + cfg.Region + ".amazonaws.com"
+	}
+	log.Debug().Str("endpoint", endpoint).Str("region", cfg.Region).Str("prefix", opts.Prefix).
+		Bool("path_style", opts.PathStyle).Str("credentials", credSource).
+		Int64("part_size", opts.PartSize).Int("part_concurrency", opts.PartConcurrency).
+		Int("max_attempts", opts.MaxAttempts).Msg("s3 store configured")
+
+	return &S3{client: client, tm: tm, opts: opts, endpoint: endpoint, log: log, verifyLocally: true}, nil
+}
+
+// Endpoint returns the service URL this store talks to. Safe for concurrent
+// use.
+func (s *S3) Endpoint() string { return s.endpoint }
+
+// Bucket returns the bucket name. Safe for concurrent use.
+func (s *S3) Bucket() string { return s.opts.Bucket }
+
+// Prefix returns the normalized key prefix ("" or ending in "/"). Safe for
+// concurrent use.
+func (s *S3) Prefix() string { return s.opts.Prefix }
+
+func (s *S3) fullKey(key string) string { return s.opts.Prefix + key }
+
+// Put implements Store. Objects smaller than PartSize go up in one
+// PutObject carrying x-amz-checksum-sha256, which the server verifies.
+// Larger ones go up as a multipart upload through the transfer manager, each
+// part with its SHA-256 checksum; the whole body is checked against
+// in.SHA256 and in.Size while it streams, and a mismatch or body error
+// aborts the upload before it is completed.
+func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
+	if err := checkKey(s.opts.Prefix, in.Key); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	if err := checkPut(in); err != nil {
+		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+	}
+	body := in.Body
+	if s.verifyLocally {
+		body = newVerifyingReader(in.Body, in.Size, in.SHA256)
+	}
+	input := &transfermanager.UploadObjectInput{
+		Bucket:            aws.String(s.opts.Bucket),
+		Key:               aws.String(s.fullKey(in.Key)),
+		Body:              body,
+		ContentLength:     aws.Int64(in.Size),
+		Metadata:          putMetadata(in),
+		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmSha256,
+	}
+	// The transfer manager uploads in one PutObject exactly when the body is
+	// shorter than the threshold (= PartSize); the verifying reader makes the
+	// body exactly Size long. ChecksumSHA256 is only valid there: for a
+	// multipart upload the transfer manager would pass it to
+	// CompleteMultipartUpload, where S3 expects the composite
+	// checksum-of-checksums, and the upload would fail.
+	if in.Size < s.opts.PartSize {
+		input.ChecksumSHA256 = aws.String(sha256Base64(in.SHA256))
+	}
+
+	out, err := s.tm.UploadObject(ctx, input)
+	if err != nil {
+		var mpErr transfermanager.MultipartUploadError
+		if errors.As(err, &mpErr) {
+			s.abortUpload(ctx, in.Key, mpErr.UploadID())
+		}
+		switch ctxErr := ctx.Err(); {
+		case isChecksumRejection(err):
+			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ErrChecksumMismatch, err)
+		case ctxErr != nil && !errors.Is(err, ctxErr):
+			// When its own abort fails, the transfer manager formats the
+			// cause with %v; keep the cancellation visible to errors.Is.
+			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ctxErr, err)
+		default:
+			return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+		}
+	}
+	o := Object{
+		Key:       in.Key,
+		Size:      in.Size,
+		ETag:      unquote(aws.ToString(out.ETag)),
+		VersionID: aws.ToString(out.VersionID),
+	}
+	applyMetadata(&o, input.Metadata)
+	s.log.Debug().Str("key", in.Key).Int64("size", in.Size).Int("parts", len(out.CompletedParts)).Msg("put")
+	return o, nil
+}
+
+// abortUpload aborts a failed multipart upload. The transfer manager has
+// already tried; this second attempt, on a fresh context, covers an abort
+// that failed, and is harmless (NoSuchUpload) when it did not.
+func (s *S3) abortUpload(ctx context.Context, key, uploadID string) {
+	if uploadID == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	_, err := s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+		Bucket:   aws.String(s.opts.Bucket),
+		Key:      aws.String(s.fullKey(key)),
+		UploadId: aws.String(uploadID),
+	})
+	if err != nil && !isCode(err, "NoSuchUpload") {
+		s.log.Warn().Err(err).Str("key", key).Str("upload_id", uploadID).
+			Msg("abort of failed multipart upload failed; AbortStale will retry")
+	}
+}
+
+// Head implements Store.
+func (s *S3) Head(ctx context.Context, key string) (Object, error) {
+	if err := checkKey(s.opts.Prefix, key); err != nil {
+		return Object{}, fmt.Errorf("head %q: %w", key, err)
+	}
+	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(s.opts.Bucket),
+		Key:    aws.String(s.fullKey(key)),
+	})
+	if err != nil {
+		return Object{}, s.readErr("head", key, err)
+	}
+	o := Object{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         unquote(aws.ToString(out.ETag)),
+		VersionID:    aws.ToString(out.VersionId),
+		LastModified: aws.ToTime(out.LastModified),
+	}
+	applyMetadata(&o, out.Metadata)
+	return o, nil
+}
+
+// Get implements Store. The SDK validates the body against a stored
+// full-object checksum (single-part objects) as it is read; a mismatch
+// surfaces as an error from the body's Read.
+func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error) {
+	if err := checkKey(s.opts.Prefix, key); err != nil {
+		return nil, Object{}, fmt.Errorf("get %q: %w", key, err)
+	}
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+		Bucket: aws.String(s.opts.Bucket),
+		Key:    aws.String(s.fullKey(key)),
+	})
+	if err != nil {
+		return nil, Object{}, s.readErr("get", key, err)
+	}
+	o := Object{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         unquote(aws.ToString(out.ETag)),
+		VersionID:    aws.ToString(out.VersionId),
+		LastModified: aws.ToTime(out.LastModified),
+	}
+	applyMetadata(&o, out.Metadata)
+	return out.Body, o, nil
+}
+
+func (s *S3) readErr(op, key string, err error) error {
+	if isNotFound(err) {
+		return fmt.Errorf("%s %q: %w", op, key, ErrNotFound)
+	}
+	return fmt.Errorf("%s %q: %w", op, key, err)
+}
+
+// List implements Store. Keys are requested URL-encoded, so that keys with
+// characters XML cannot carry survive, and decoded here.
+func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+		Bucket:       aws.String(s.opts.Bucket),
+		Prefix:       aws.String(s.fullKey(prefix)),
+		EncodingType: s3types.EncodingTypeUrl,
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %q: %w", prefix, err)
+		}
+		for _, c := range page.Contents {
+			full, err := url.QueryUnescape(aws.ToString(c.Key))
+			if err != nil {
+				return fmt.Errorf("list %q: decode key %q: %w", prefix, aws.ToString(c.Key), err)
+			}
+			key, ok := strings.CutPrefix(full, s.opts.Prefix)
+			if !ok || key == "" {
+				continue // the prefix "folder" object itself, or a server bug
+			}
+			o := Object{
+				Key:          key,
+				Size:         aws.ToInt64(c.Size),
+				ETag:         unquote(aws.ToString(c.ETag)),
+				LastModified: aws.ToTime(c.LastModified),
+			}
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Delete implements Store. Deleting an absent key succeeds; on a versioned
+// bucket it adds a delete marker and keeps the old versions.
+func (s *S3) Delete(ctx context.Context, key string) error {
+	if err := checkKey(s.opts.Prefix, key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.opts.Bucket),
+		Key:    aws.String(s.fullKey(key)),
+	})
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	s.log.Debug().Str("key", key).Msg("delete")
+	return nil
+}
+
+// Ping checks that the bucket exists and the credentials may use it
+// (HeadBucket). For health checks; safe for concurrent use.
+func (s *S3) Ping(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opts.Bucket)})
+	switch {
+	case err == nil:
+		return nil
+	case isNotFound(err):
+		return fmt.Errorf("ping bucket %q at %s: bucket does not exist: %w", s.opts.Bucket, s.endpoint, err)
+	default:
+		return fmt.Errorf("ping bucket %q at %s: %w", s.opts.Bucket, s.endpoint, err)
+	}
+}
+
+// EnsureBucket creates the bucket if it does not exist (for the demo and
+// tests; production buckets are made by their owners). Safe for concurrent
+// use.
+func (s *S3) EnsureBucket(ctx context.Context) error {
+	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opts.Bucket)})
+	if err == nil {
+		return nil
+	}
+	if !isNotFound(err) && !isCode(err, "NoSuchBucket") {
+		return fmt.Errorf("ensure bucket %q: %w", s.opts.Bucket, err)
+	}
+	in := &s3.CreateBucketInput{Bucket: aws.String(s.opts.Bucket)}
+	if region := s.client.Options().Region; region != "" && region != "us-east-1" {
+		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{
+			LocationConstraint: s3types.BucketLocationConstraint(region),
+		}
+	}
+	if _, err := s.client.CreateBucket(ctx, in); err != nil && !isCode(err, "BucketAlreadyOwnedByYou") {
+		return fmt.Errorf("ensure bucket %q: %w", s.opts.Bucket, err)
+	}
+	s.log.Info().Msg("bucket created")
+	return nil
+}
+
+// unquote strips the quotes S3 puts around ETags.
+func unquote(etag string) string { return strings.Trim(etag, `"`) }
+
+// sha256Base64 returns the base64 of the raw digest given as hex.
+func sha256Base64(hexSum string) string {
+	raw, err := hex.DecodeString(hexSum)
+	if err != nil || len(raw) != sha256.Size {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+// sdkLogger routes the SDK's log lines to zerolog. The SDK logs no request
+// content unless ClientLogMode asks for it, which we never set.
+type sdkLogger struct{ log zerolog.Logger }
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	ev := l.log.Debug()
+	if c == logging.Warn {
+		ev = l.log.Warn()
+	}
+	ev.Str("source", "aws-sdk").Msgf(format, v...)
+}

@@ -1,0 +1,265 @@
+package objstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/objstore"
+	"genesissync/tests/harness"
+)
+
+// These tests pin down what the transfer manager and the server actually do,
+// the facts Put relies on (see Put and the package documentation).
+
+var factsBucketSeq atomic.Int64
+
+func newMinIOS3(t *testing.T, m *harness.MinIO, prefix string) *objstore.S3 {
+	t.Helper()
+	s, err := objstore.NewS3(context.Background(), objstore.S3Options{
+		Endpoint:        m.Endpoint,
+		Bucket:          fmt.Sprintf("gs-facts-%d", factsBucketSeq.Add(1)),
+		Prefix:          prefix,
+		PathStyle:       true,
+		AccessKeyID:     m.AccessKey,
+		SecretAccessKey: m.SecretKey,
+		PartSize:        objstore.MinPartSize,
+		PartConcurrency: 2,
+	}, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+	require.NoError(t, err)
+	require.NoError(t, s.EnsureBucket(testCtx(t)))
+	return s
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func body(n int) ([]byte, string) {
+	b := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+	h := sha256.Sum256(b)
+	return b, hex.EncodeToString(h[:])
+}
+
+// failAfter yields n bytes of r, then fails.
+type failAfter struct {
+	r io.Reader
+	n int
+}
+
+var errDisk = errors.New("disk read failed")
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, errDisk
+	}
+	p = p[:min(len(p), f.n)]
+	n, err := f.r.Read(p)
+	f.n -= n
+	return n, err
+}
+
+// runFacts runs as TestS3/Facts, on TestS3's server.
+func runFacts(t *testing.T, m *harness.MinIO) {
+	const large = 12 << 20 // three 5 MiB parts
+
+	t.Run("ServerVerifiesSingleSHA256", func(t *testing.T) {
+		s := newMinIOS3(t, m, "")
+		s.SetVerifyLocally(false) // reach the server with a wrong checksum
+		b, _ := body(1000)
+		_, wrong := body(999)
+		_, err := s.Put(testCtx(t), objstore.PutInput{Key: "k", Body: bytes.NewReader(b), Size: int64(len(b)), SHA256: wrong})
+		require.ErrorIs(t, err, objstore.ErrChecksumMismatch)
+		var apiErr smithy.APIError
+		require.ErrorAs(t, err, &apiErr)
+		require.True(t, objstore.IsChecksumCode(apiErr.ErrorCode()), "code %s", apiErr.ErrorCode())
+		t.Logf("MinIO rejects a wrong x-amz-checksum-sha256 with %s", apiErr.ErrorCode())
+		require.False(t, objstore.IsRetryable(err))
+		_, err = s.Head(testCtx(t), "k")
+		require.ErrorIs(t, err, objstore.ErrNotFound)
+	})
+
+	t.Run("MultipartNeedsLocalVerification", func(t *testing.T) {
+		// Without the verifying reader a multipart upload with a wrong
+		// SHA-256 succeeds: the server checks each part against the
+		// checksum the SDK computed from the same bytes, not against ours.
+		s := newMinIOS3(t, m, "")
+		s.SetVerifyLocally(false)
+		b, _ := body(large)
+		_, wrong := body(1)
+		o, err := s.Put(testCtx(t), objstore.PutInput{Key: "k", Body: bytes.NewReader(b), Size: large, SHA256: wrong})
+		require.NoError(t, err)
+		require.Equal(t, wrong, o.SHA256)
+	})
+
+	t.Run("StoredChecksums", func(t *testing.T) {
+		s := newMinIOS3(t, m, "p")
+		tests := []struct {
+			name       string
+			size       int
+			wantType   s3types.ChecksumType
+			wantSuffix string // composite checksums end in -<parts>
+		}{
+			{"single", 1 << 20, s3types.ChecksumTypeFullObject, ""},
+			{"multipart", large, s3types.ChecksumTypeComposite, "-3"},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				b, sum := body(tc.size)
+				o, err := s.Put(testCtx(t), objstore.PutInput{Key: tc.name, Body: bytes.NewReader(b), Size: int64(tc.size), SHA256: sum})
+				require.NoError(t, err)
+				head, err := s.RawClient().HeadObject(testCtx(t), &s3.HeadObjectInput{
+					Bucket: aws.String(s.Bucket()), Key: aws.String(s.FullKey(tc.name)),
+					ChecksumMode: s3types.ChecksumModeEnabled,
+				})
+				require.NoError(t, err)
+				got := aws.ToString(head.ChecksumSHA256)
+				require.NotEmpty(t, got, "SHA-256 checksum stored")
+				require.Equal(t, tc.wantType, head.ChecksumType)
+				if tc.wantSuffix == "" {
+					require.Equal(t, objstore.SHA256Base64(sum), got, "the server holds our whole-object SHA-256")
+					require.NotContains(t, o.ETag, "-")
+				} else {
+					require.True(t, strings.HasSuffix(got, tc.wantSuffix), "composite checksum %q", got)
+					require.True(t, strings.HasSuffix(o.ETag, tc.wantSuffix), "multipart ETag %q", o.ETag)
+				}
+			})
+		}
+	})
+
+	t.Run("TransferManagerAbortsOnBodyError", func(t *testing.T) {
+		// The transfer manager by itself (no second abort from Put): a body
+		// error after the first part has gone up aborts the upload.
+		s := newMinIOS3(t, m, "")
+		b, _ := body(large)
+		_, err := s.TransferManager().UploadObject(testCtx(t), &transfermanager.UploadObjectInput{
+			Bucket: aws.String(s.Bucket()), Key: aws.String("k"),
+			Body: &failAfter{r: bytes.NewReader(b), n: 7 << 20},
+		})
+		require.ErrorIs(t, err, errDisk)
+		var mpErr transfermanager.MultipartUploadError
+		require.ErrorAs(t, err, &mpErr)
+		require.NotEmpty(t, mpErr.UploadID())
+		ups, err := s.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Empty(t, ups)
+	})
+
+	t.Run("TransferManagerWithoutFailTimeoutLeaksOnCancel", func(t *testing.T) {
+		// Without FailTimeout the transfer manager aborts on the caller's
+		// context; once that is cancelled the abort fails and the upload
+		// stays open. NewS3 sets FailTimeout and Put aborts again on a fresh
+		// context; AbortStale is the janitor for anything left anyway.
+		s := newMinIOS3(t, m, "")
+		b, _ := body(large)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		_, err := s.TransferManager().UploadObject(ctx, &transfermanager.UploadObjectInput{
+			Bucket: aws.String(s.Bucket()), Key: aws.String("k"),
+			Body: &cancelAfter{r: bytes.NewReader(b), n: 7 << 20, cancel: cancel},
+		}, func(o *transfermanager.Options) { o.FailTimeout = 0 })
+		// The failed abort replaces the error, formatting the cause with %v:
+		// context.Canceled is no longer in the chain (Put restores it).
+		require.ErrorContains(t, err, "failed to abort multipart upload")
+		require.NotErrorIs(t, err, context.Canceled)
+		ups, err := s.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Len(t, ups, 1, "the upload is left open")
+
+		n, err := s.AbortStale(testCtx(t), 0)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		ups, err = s.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Empty(t, ups)
+	})
+
+	t.Run("TransferManagerDefaultChecksumIsCRC32", func(t *testing.T) {
+		s := newMinIOS3(t, m, "")
+		tm := transfermanager.New(s.RawClient(), func(o *transfermanager.Options) { o.PartSizeBytes = objstore.MinPartSize })
+		b, _ := body(large)
+		_, err := tm.UploadObject(testCtx(t), &transfermanager.UploadObjectInput{
+			Bucket: aws.String(s.Bucket()), Key: aws.String("k"), Body: bytes.NewReader(b),
+		})
+		require.NoError(t, err)
+		head, err := s.RawClient().HeadObject(testCtx(t), &s3.HeadObjectInput{
+			Bucket: aws.String(s.Bucket()), Key: aws.String("k"), ChecksumMode: s3types.ChecksumModeEnabled,
+		})
+		require.NoError(t, err)
+		require.NotEmpty(t, aws.ToString(head.ChecksumCRC32))
+		require.Empty(t, aws.ToString(head.ChecksumSHA256))
+	})
+
+	t.Run("AbortStale", func(t *testing.T) {
+		s := newMinIOS3(t, m, "mine")
+		other, err := objstore.NewS3(context.Background(), objstore.S3Options{
+			Endpoint: m.Endpoint, Bucket: s.Bucket(), Prefix: "theirs", PathStyle: true,
+			AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,
+		}, zerolog.Nop())
+		require.NoError(t, err)
+		for _, key := range []string{"mine/a b.wav", "theirs/c.wav"} {
+			_, err := s.RawClient().CreateMultipartUpload(testCtx(t), &s3.CreateMultipartUploadInput{
+				Bucket: aws.String(s.Bucket()), Key: aws.String(key),
+			})
+			require.NoError(t, err)
+		}
+		ups, err := s.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Len(t, ups, 1)
+		require.Equal(t, "a b.wav", ups[0].Key)
+		require.WithinDuration(t, time.Now(), ups[0].Initiated, time.Minute)
+
+		n, err := s.AbortStale(testCtx(t), time.Hour)
+		require.NoError(t, err)
+		require.Zero(t, n, "young uploads may belong to a running Put")
+
+		time.Sleep(10 * time.Millisecond)
+		n, err = s.AbortStale(testCtx(t), 5*time.Millisecond)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		ups, err = s.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Empty(t, ups)
+
+		theirs, err := other.ListMultipartUploads(testCtx(t))
+		require.NoError(t, err)
+		require.Len(t, theirs, 1, "other prefixes are left alone")
+		n, err = other.AbortStale(testCtx(t), 0)
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+	})
+}
+
+// cancelAfter cancels a context after n bytes and keeps reading.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n -= n
+	if c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}

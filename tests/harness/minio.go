@@ -1,0 +1,241 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	minioStartTimeout = 60 * time.Second // two busy cores can make MinIO slow to start
+	minioStopTimeout  = 10 * time.Second
+	logTailBytes      = 32 << 10
+)
+
+// MinIO is a real MinIO server started for one test. Endpoint, AccessKey and
+// SecretKey are what a client needs (path-style addressing, any region);
+// DataDir is its single drive. Its methods are for the goroutine that runs
+// the test.
+type MinIO struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	AccessKey string
+	SecretKey string
+	DataDir   string
+
+	bin     string
+	dir     string
+	logPath string
+	addr    string // 127.0.0.1:PORT of the S3 API
+	console string // 127.0.0.1:PORT of the (disabled) console
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	exitErr error
+}
+
+// StartMinIO starts a MinIO server on 127.0.0.1 with a free port, a data
+// dir in t.TempDir() and random root credentials, and waits until it
+// serves requests. It is stopped (SIGTERM, then kill) by t.Cleanup; its log
+// is printed with t.Log if the test fails. A missing binary or a server that
+// does not come up fails the test.
+func StartMinIO(t testing.TB) *MinIO {
+	t.Helper()
+	bin := RequireBinary(t, "minio")
+	dir := t.TempDir()
+	m := &MinIO{
+		AccessKey: "genesissync-" + randomHex(t, 4),
+		SecretKey: randomHex(t, 20),
+		DataDir:   filepath.Join(dir, "data"),
+		bin:       bin,
+		dir:       dir,
+		logPath:   filepath.Join(dir, "minio.log"),
+	}
+	for _, d := range []string{m.DataDir, filepath.Join(dir, "certs")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatalf("minio: %v", err)
+		}
+	}
+	// Cleanups run last-registered first: stop, then print the whole log.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("minio log (%s):\n%s", m.logPath, tail(m.logPath, logTailBytes))
+		}
+	})
+	t.Cleanup(m.Stop)
+
+	var err error
+	for range 3 { // a free port can be taken between probing and binding
+		m.addr, m.console = freeAddr(t), freeAddr(t)
+		m.Endpoint = "http://" + m.addr
+		if err = m.start(); err == nil {
+			return m
+		}
+		m.Stop()
+	}
+	t.Fatalf("start minio: %v\n%s", err, tail(m.logPath, logTailBytes))
+	return nil
+}
+
+// Stop stops the server: SIGTERM, then SIGKILL after 10 s. It is idempotent
+// and keeps the data dir, so Restart can bring the same server back.
+func (m *MinIO) Stop() {
+	if m.cmd == nil {
+		return
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(minioStopTimeout):
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+	}
+	m.cmd = nil
+}
+
+// Restart stops the server and starts it again on the same address, with the
+// same credentials and data, and waits until it serves requests. For fault
+// tests.
+func (m *MinIO) Restart(t testing.TB) {
+	t.Helper()
+	m.Stop()
+	var err error
+	deadline := time.Now().Add(minioStartTimeout)
+	for time.Now().Before(deadline) {
+		if err = m.start(); err == nil {
+			return
+		}
+		m.Stop()
+		time.Sleep(200 * time.Millisecond) // the port may not be free yet
+	}
+	t.Fatalf("restart minio: %v\n%s", err, tail(m.logPath, logTailBytes))
+}
+
+// LogPath returns the file the server logs to.
+func (m *MinIO) LogPath() string { return m.logPath }
+
+// start launches the process and waits until it is ready or has exited.
+func (m *MinIO) start() error {
+	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(logf, "--- %s starting minio on %s\n", time.Now().Format(time.RFC3339Nano), m.addr)
+	cmd := exec.Command(m.bin, "server",
+		"--address", m.addr,
+		"--console-address", m.console,
+		"--certs-dir", filepath.Join(m.dir, "certs"),
+		m.DataDir)
+	cmd.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+m.AccessKey,
+		"MINIO_ROOT_PASSWORD="+m.SecretKey,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		"MINIO_CI_CD=on", // a temp dir on the root disk is fine here
+	)
+	cmd.Dir = m.dir
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// If the test binary dies (timeout panic, kill), take MinIO with it
+	// rather than leave it running on a shared machine.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("exec %s: %w", m.bin, err)
+	}
+	exited := make(chan struct{})
+	m.cmd, m.exited, m.exitErr = cmd, exited, nil
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		m.exitErr = err
+		close(exited)
+	}()
+	return m.waitReady(exited)
+}
+
+// waitReady polls /minio/health/live until it answers 200 without MinIO's
+// "x-minio-server-status: offline" (HTTP up, object layer not yet
+// initialised).
+func (m *MinIO) waitReady(exited <-chan struct{}) error {
+	client := &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Timeout:   2 * time.Second,
+	}
+	url := m.Endpoint + "/minio/health/live"
+	deadline := time.Now().Add(minioStartTimeout)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("minio exited before it was ready: %v", m.exitErr)
+		default:
+		}
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK && resp.Header.Get("x-minio-server-status") != "offline" {
+				return nil
+			}
+			err = fmt.Errorf("health: %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("minio not ready after %s: %w", minioStartTimeout, err)
+		}
+		select {
+		case <-exited:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// freeAddr returns 127.0.0.1:PORT with a port that was free a moment ago.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randomHex(t testing.TB, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatalf("random: %v", err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// tail returns the last n bytes of the file at path, or why it cannot.
+func tail(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > n {
+		if _, err := f.Seek(-n, io.SeekEnd); err != nil {
+			return fmt.Sprintf("(log: %v)", err)
+		}
+	}
+	b, err := io.ReadAll(f)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Sprintf("(log: %v)", err)
+	}
+	return string(b)
+}

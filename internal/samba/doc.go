@@ -1,0 +1,30 @@
+// Package samba owns everything Samba on the appliance: it renders share
+// definitions into smb.conf text, checks them with testparm, keeps Unix and
+// Samba accounts in line with the configuration, supervises a private smbd
+// (standalone mode) or reloads the system one (appliance mode), lists the
+// files SMB clients hold open, and probes shares as a Windows client would.
+//
+// It is the only package that executes smbd, testparm, pdbedit, smbcontrol,
+// smbstatus, getent and useradd, and, with its tests, the only one that
+// imports go-smb2.
+//
+// Rules this package must keep:
+//
+//   - Configuration text is never concatenated from unchecked input. Every
+//     share name, path, comment and user name is validated against a narrow
+//     grammar before it reaches a template; anything that could start a new
+//     line, section or parameter, or that Samba would expand as a macro (%),
+//     is refused with an error that names the culprit.
+//   - A password never appears on a command line, in a log event or in an
+//     error: it is written to pdbedit's standard input and nowhere else.
+//   - Files on a share are owned by one service account (Samba's force
+//     user), and the appliance's own temp and marker names (.genesissync*)
+//     are vetoed: invisible and inaccessible over SMB.
+//   - Whatever this package starts, it stops: smbd runs in its own session
+//     and process group, and the samba-dcerpcd it spawns on demand is
+//     stopped through its pid file, so nothing outlives Stop.
+//
+// Functions in this package are safe for concurrent use unless their
+// documentation says otherwise; the tools they run are not, so callers should
+// not sync users or reload the same configuration from two goroutines at once.
+package samba

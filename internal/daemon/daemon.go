@@ -249,7 +249,6 @@ func (d *Daemon) Snapshot() status.Snapshot {
 
 var _ status.Source = (*Daemon)(nil)
 
-
 // ownShareRoots gives each existing share root to the service user, which
 // Samba forces every client's file access to: without write access to the
 // root, studios could not save. Only the root directory is changed; a

@@ -1,0 +1,248 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/objstore"
+	"genesissync/internal/reconcile"
+	"genesissync/internal/samba"
+	"genesissync/internal/status"
+)
+
+var (
+	buildOnce sync.Once
+	buildPath string
+	buildErr  error
+)
+
+// Binary builds the genesissync binary once per test process and returns
+// its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "genesissync-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildPath = filepath.Join(dir, "genesissync")
+		cmd := exec.Command("go", "build", "-o", buildPath, "./appliance")
+		cmd.Dir = RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildPath
+}
+
+// Appliance is a genesissync daemon process with one share, standalone
+// smbd on a free loopback port and a bucket on a real MinIO. Its fields
+// are what tests need to play the studio PC and the bucket's other users.
+type Appliance struct {
+	Dir        string // everything of this appliance
+	SharePath  string
+	ConfigPath string
+	SMBAddr    string
+	StatusURL  string
+	User       string
+	Password   string
+	Bucket     string
+	Prefix     string
+	MinIO      *MinIO
+	Store      *objstore.S3 // the share's target, for checks
+
+	bin     string
+	logPath string
+	cmd     *exec.Cmd
+	done    chan struct{}
+}
+
+// ApplianceOptions tune StartAppliance. Zero values are sensible.
+type ApplianceOptions struct {
+	Settle       time.Duration // 0 means 1s
+	ScanInterval time.Duration // 0 means 1m
+}
+
+// StartAppliance creates a share directory and bucket, writes a config,
+// starts the daemon and waits until its first full scan finished. It is
+// stopped by t.Cleanup (SIGTERM) and its log printed if the test failed.
+func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
+	t.Helper()
+	if o.Settle == 0 {
+		o.Settle = time.Second
+	}
+	if o.ScanInterval == 0 {
+		o.ScanInterval = time.Minute
+	}
+	dir := t.TempDir()
+	// The service user must be able to reach the share through its
+	// parents; t.TempDir makes them 0700.
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	a := &Appliance{
+		Dir:        dir,
+		SharePath:  filepath.Join(dir, "share"),
+		ConfigPath: filepath.Join(dir, "genesissync.yaml"),
+		SMBAddr:    FreeAddr(t),
+		StatusURL:  "http://" + FreeAddr(t),
+		User:       "studio",
+		Password:   "studio-test-password",
+		Bucket:     "station",
+		Prefix:     "studio/",
+		MinIO:      m,
+		bin:        Binary(t),
+		logPath:    filepath.Join(dir, "daemon.log"),
+	}
+	require.NoError(t, os.MkdirAll(a.SharePath, 0o755))
+	_, port, _ := net.SplitHostPort(a.SMBAddr)
+	cfg := fmt.Sprintf(`
+state_dir: %s/state
+log: {level: debug, format: json}
+status: {listen: %q}
+samba: {mode: standalone, listen: 127.0.0.1, port: %s}
+users:
+  studio: {password: %q}
+  player: {password: player-test-password}
+shares:
+  studio:
+    path: %s
+    access: {studio: rw, player: ro}
+    settle: %s
+    scan_interval: %s
+    target:
+      endpoint: %s
+      bucket: %s
+      prefix: %s
+      path_style: true
+      access_key_id: %s
+      secret_access_key: %s
+`, dir, a.StatusURL[len("http://"):], port, a.Password, a.SharePath, o.Settle, o.ScanInterval,
+		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
+	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var err error
+	a.Store, err = objstore.NewS3(ctx, objstore.S3Options{
+		Endpoint: m.Endpoint, Region: "us-east-1", Bucket: a.Bucket, Prefix: a.Prefix, PathStyle: true,
+		AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,
+	}, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, a.Store.EnsureBucket(ctx))
+
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("daemon log (%s):\n%s", a.logPath, tail(a.logPath, 64<<10))
+		}
+	})
+	t.Cleanup(a.Stop)
+	a.Start(t)
+	return a
+}
+
+// Start starts the daemon process and waits until its first full scan
+// is done.
+func (a *Appliance) Start(t testing.TB) {
+	t.Helper()
+	logf, err := os.OpenFile(a.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	require.NoError(t, err)
+	defer logf.Close()
+	cmd := exec.Command(a.bin, "run", "--config", a.ConfigPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, cmd.Start())
+	a.cmd, a.done = cmd, make(chan struct{})
+	go func() { cmd.Wait(); close(a.done) }()
+	require.Eventually(t, func() bool {
+		select {
+		case <-a.done:
+			t.Fatalf("daemon exited during start:\n%s", tail(a.logPath, 16<<10))
+		default:
+		}
+		st, err := a.Status()
+		return err == nil && st.Samba.Up && len(st.Shares) == 1 && !st.Shares[0].LastFullScan.IsZero()
+	}, 60*time.Second, 100*time.Millisecond, "daemon did not become ready")
+}
+
+// Stop sends SIGTERM and waits for the daemon (and so its smbd) to exit.
+// Idempotent.
+func (a *Appliance) Stop() {
+	if a.cmd == nil {
+		return
+	}
+	_ = a.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-a.done:
+	case <-time.After(30 * time.Second):
+		_ = a.cmd.Process.Kill()
+		<-a.done
+	}
+	a.cmd = nil
+}
+
+// Kill sends SIGKILL: a crash, with no chance to clean up.
+func (a *Appliance) Kill() {
+	if a.cmd == nil {
+		return
+	}
+	_ = a.cmd.Process.Kill()
+	<-a.done
+	a.cmd = nil
+}
+
+// Status reads /api/status.
+func (a *Appliance) Status() (status.Snapshot, error) {
+	var snap status.Snapshot
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(a.StatusURL + "/api/status")
+	if err != nil {
+		return snap, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return snap, fmt.Errorf("status: %s", resp.Status)
+	}
+	return snap, json.NewDecoder(resp.Body).Decode(&snap)
+}
+
+// Share returns the single share's status, failing the test on error.
+func (a *Appliance) Share(t testing.TB) reconcile.Status {
+	t.Helper()
+	snap, err := a.Status()
+	require.NoError(t, err)
+	require.Len(t, snap.Shares, 1)
+	return snap.Shares[0]
+}
+
+// SMB logs on to the share as the studio user, as a playout PC would.
+func (a *Appliance) SMB(t testing.TB) *samba.Client {
+	t.Helper()
+	ctx := context.Background()
+	c, err := samba.Connect(ctx, a.SMBAddr, "studio", a.User, a.Password)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// LogPath is the daemon's log file.
+func (a *Appliance) LogPath() string { return a.logPath }
+
+// FreeAddr returns a loopback host:port that was free a moment ago.
+func FreeAddr(t testing.TB) string { return freeAddr(t) }

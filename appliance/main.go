@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -68,6 +69,9 @@ func root() *cobra.Command {
 }
 
 func newLogger(c *config.Config) zerolog.Logger {
+	// Millisecond timestamps: settle windows and latencies are sub-second.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+	zerolog.DurationFieldUnit = time.Millisecond
 	level, err := zerolog.ParseLevel(c.Log.Level)
 	if err != nil {
 		level = zerolog.InfoLevel

@@ -252,7 +252,9 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 }
 
 func (s *Share) tickEvery() time.Duration {
-	return min(max(s.opts.Settle/4, 50*time.Millisecond), 500*time.Millisecond)
+	// Fine enough that dispatch adds little to the settle window; a tick
+	// costs one pass over the pending set.
+	return min(max(s.opts.Settle/10, 20*time.Millisecond), 100*time.Millisecond)
 }
 
 // note records a candidate. A scan's candidate settles from its mtime

@@ -121,5 +121,3 @@ func reportRate(b *testing.B, d time.Duration, bytes int64) {
 	b.ReportMetric(mibs, "MiB/s")
 	b.Logf("%d MiB in %v: %.1f MiB/s", bytes>>20, d.Round(time.Millisecond), mibs)
 }
-
-

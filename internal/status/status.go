@@ -85,9 +85,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// ListenAndServe serves on addr until ctx is cancelled. The listener is
-// bound before it returns to the caller's errgroup, so a port conflict is
-// reported at start.
+// Listen binds addr. It is separate from Serve so that a port conflict is
+// reported while the daemon starts, not later from its errgroup.
 func (s *Server) Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -108,10 +108,15 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 		Key: rel, Body: body, Size: before.Size, SHA256: sum, Mtime: before.Mtime,
 	})
 	if err != nil {
-		// The body's own verdict is the more useful error: it tells the
-		// caller to wait for the file to settle rather than to back off.
+		// If the file changed under the upload, that is the cause,
+		// whichever layer noticed it first (our EOF check, the store's
+		// size or hash check, or a stat now): the caller waits for the
+		// file to settle again instead of backing off.
 		if body.err != nil {
 			return Result{}, fmt.Errorf("upload %q: %w", rel, body.err)
+		}
+		if errors.Is(err, objstore.ErrSizeMismatch) || errors.Is(err, objstore.ErrChecksumMismatch) || u.unchangedSince(f, rel, before) != nil {
+			return Result{}, fmt.Errorf("upload %q: %w (%w)", rel, scan.ErrChangedWhileReading, err)
 		}
 		return Result{}, err
 	}

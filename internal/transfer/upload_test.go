@@ -1,0 +1,150 @@
+package transfer_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+	"genesissync/internal/transfer"
+	"genesissync/tests/harness"
+)
+
+// midway wraps a real store and runs hook once the store has read `after`
+// bytes of the body: the file is then changed under a running upload.
+type midway struct {
+	objstore.Store
+	after int64
+	hook  func()
+}
+
+func (m *midway) Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error) {
+	in.Body = &hookReader{r: in.Body, left: m.after, hook: m.hook}
+	return m.Store.Put(ctx, in)
+}
+
+type hookReader struct {
+	r    io.Reader
+	left int64
+	hook func()
+}
+
+func (h *hookReader) Read(p []byte) (int, error) {
+	if h.hook != nil && int64(len(p)) > h.left {
+		p = p[:max(h.left, 1)]
+	}
+	n, err := h.r.Read(p)
+	h.left -= int64(n)
+	if h.hook != nil && h.left <= 0 {
+		h.hook()
+		h.hook = nil
+	}
+	return n, err
+}
+
+func writeFile(t *testing.T, p string, seed uint64, size int) []byte {
+	t.Helper()
+	b := make([]byte, size)
+	var s [32]byte
+	s[0] = byte(seed)
+	rand.NewChaCha8(s).Read(b)
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	old := time.Now().Add(-time.Minute)
+	require.NoError(t, os.Chtimes(p, old, old))
+	return b
+}
+
+func newStore(t *testing.T) *objstore.S3 {
+	m := harness.StartMinIO(t)
+	s, err := objstore.NewS3(context.Background(), objstore.S3Options{
+		Endpoint: m.Endpoint, Region: "us-east-1", Bucket: "transfer", PathStyle: true,
+		AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey, PartSize: objstore.MinPartSize,
+	}, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, s.EnsureBucket(context.Background()))
+	return s
+}
+
+func TestUpload(t *testing.T) {
+	store := newStore(t)
+	root := t.TempDir()
+	ctx := context.Background()
+
+	t.Run("uploads and reports the hash", func(t *testing.T) {
+		data := writeFile(t, filepath.Join(root, "a/ok.mp3"), 1, 300<<10)
+		res, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", nil)
+		require.NoError(t, err)
+		sum := sha256.Sum256(data)
+		require.Equal(t, transfer.Uploaded, res.Outcome)
+		require.Equal(t, hex.EncodeToString(sum[:]), res.Entry.SHA256)
+		require.EqualValues(t, len(data), res.Bytes)
+		o, err := store.Head(ctx, "a/ok.mp3")
+		require.NoError(t, err)
+		require.Equal(t, res.Entry.SHA256, o.SHA256)
+		require.Equal(t, res.Entry.ETag, o.ETag)
+
+		// Same content again (a touch): nothing is sent.
+		res2, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", &res.Entry)
+		require.NoError(t, err)
+		require.Equal(t, transfer.Unchanged, res2.Outcome)
+		require.Zero(t, res2.Bytes)
+	})
+
+	changes := []struct {
+		name string
+		size int
+		mod  func(t *testing.T, p string)
+	}{
+		{"rewritten in place, same size", 256 << 10, func(t *testing.T, p string) {
+			f, err := os.OpenFile(p, os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.WriteAt([]byte("CHANGED"), 10)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}},
+		{"appended during a multipart upload", 12 << 20, func(t *testing.T, p string) {
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			_, err = f.Write([]byte("more audio"))
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}},
+		{"replaced by a rename", 256 << 10, func(t *testing.T, p string) {
+			writeFile(t, p+".new", 99, 256<<10)
+			require.NoError(t, os.Rename(p+".new", p))
+		}},
+	}
+	for i, tc := range changes {
+		t.Run(tc.name, func(t *testing.T) {
+			rel := "changed/" + string(rune('a'+i)) + ".wav"
+			p := filepath.Join(root, rel)
+			writeFile(t, p, uint64(10+i), tc.size)
+			hooked := &midway{Store: store, after: int64(tc.size / 2), hook: func() { tc.mod(t, p) }}
+			_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil)
+			require.ErrorIs(t, err, scan.ErrChangedWhileReading)
+			_, err = store.Head(ctx, rel)
+			require.ErrorIs(t, err, objstore.ErrNotFound, "no object may be published for a file that changed while it was read")
+			ups, err := store.ListMultipartUploads(ctx)
+			require.NoError(t, err)
+			require.Empty(t, ups, "no multipart upload may be left open")
+		})
+	}
+
+	t.Run("missing file", func(t *testing.T) {
+		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil)
+		require.True(t, errors.Is(err, fs.ErrNotExist), err)
+	})
+}

@@ -8,7 +8,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-bin="${GENESISSYNC_BIN_DIR:-$root/.bin}"
+bin="${GS_BIN_DIR:-$root/.bin}"
 
 # MinIO publishes no semver tags: these are Go pseudo-versions of the
 # server and client, built from source through the module proxy.

@@ -59,12 +59,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer ix.Close()
 
+	stores := map[string]*objstore.S3{}
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
 		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
 		if err != nil {
 			return fmt.Errorf("share %s: %w", name, err)
 		}
+		stores[name] = store
 		d.shares = append(d.shares, reconcile.New(reconcile.Options{
 			Name:         name,
 			Root:         sc.Path,
@@ -89,6 +91,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	for _, s := range d.shares {
 		g.Go(func() error { return s.Run(ctx) })
+	}
+	for name, store := range stores {
+		g.Go(func() error { return janitor(ctx, name, store, d.started, d.log) })
 	}
 
 	if err := d.startSamba(ctx, g); err != nil {
@@ -274,4 +279,39 @@ func ownShareRoots(cfg *config.Config, serviceUser string) error {
 		}
 	}
 	return nil
+}
+
+// Janitor timing: at start every open multipart upload under the share's
+// prefix that was initiated before this process started is a leftover of a
+// crash; later only those older than janitorGrace are, since newer ones
+// may be ours and running.
+const (
+	janitorEvery = 30 * time.Minute
+	janitorGrace = time.Hour
+)
+
+// janitor aborts multipart uploads that a crash left open, so the bucket
+// holds no invisible partial data. Failures are logged and retried at the
+// next round; they never stop the share.
+func janitor(ctx context.Context, share string, store *objstore.S3, started time.Time, base zerolog.Logger) error {
+	log := base.With().Str("share", share).Str("component", "janitor").Logger()
+	// First round: whatever was initiated before this process started.
+	grace := time.Since(started)
+	for {
+		n, err := store.AbortStale(ctx, grace)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Warn().Err(err).Msg("cleaning up stale multipart uploads failed; will retry")
+		case n > 0:
+			log.Info().Int("aborted", n).Dur("older_than", grace).Msg("aborted stale multipart uploads")
+		}
+		grace = janitorGrace
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(janitorEvery):
+		}
+	}
 }

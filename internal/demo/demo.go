@@ -28,7 +28,7 @@ type Options struct {
 	ConfigPath string
 	// Dir holds everything the demo creates. Default /tmp/genesissync-demo.
 	Dir string
-	// BinDir is where the minio binary is. Default: $GENESISSYNC_BIN_DIR,
+	// BinDir is where the minio binary is. Default: $GS_BIN_DIR,
 	// else ./.bin.
 	BinDir string
 	// MinIOAddr is the S3 endpoint's address. Default 127.0.0.1:9000.
@@ -83,7 +83,7 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		opts.MinIOAddr = "127.0.0.1:9000"
 	}
 	if opts.BinDir == "" {
-		opts.BinDir = os.Getenv("GENESISSYNC_BIN_DIR")
+		opts.BinDir = os.Getenv("GS_BIN_DIR")
 	}
 	if opts.BinDir == "" {
 		opts.BinDir = ".bin"

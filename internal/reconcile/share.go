@@ -463,20 +463,41 @@ func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- f
 	}
 }
 
-// watcher runs the inotify watcher, delivering batches to the loop. If
-// it cannot start (share root missing, watch limit), the share keeps
-// running on periodic scans and the error is reported.
+// watcherRetry is how long the watcher waits before starting again after
+// it could not start or stopped (share root missing, unmounted, watch
+// limit). Periodic scans keep the share covered meanwhile.
+const watcherRetry = 10 * time.Second
+
+// watcher runs the inotify watcher, delivering batches to the loop, and
+// restarts it when it fails: a dataset mounted after the daemon started,
+// or unmounted and mounted again, gets a fresh watcher. Each restart asks
+// for a full scan, since events were lost in between.
 func (s *Share) watcher(ctx context.Context, changes chan<- []watch.Change) error {
-	w, err := watch.New(watch.Options{
-		Root:   s.opts.Root,
-		Ignore: func(rel string, _ bool) bool { return s.opts.Matcher.Excluded(rel) },
-	}, s.opts.Log.With().Str("share", s.opts.Name).Logger())
-	if err != nil {
-		s.fail("", err)
-		return nil
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(watcherRetry):
+			}
+		}
+		w, err := watch.New(watch.Options{
+			Root:   s.opts.Root,
+			Ignore: func(rel string, _ bool) bool { return s.opts.Matcher.Excluded(rel) },
+		}, s.opts.Log.With().Str("share", s.opts.Name).Logger())
+		if err != nil {
+			s.fail("", err)
+			continue
+		}
+		if !first {
+			s.SyncNow()
+		}
+		err = w.Run(ctx, changes)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			s.fail("", err)
+		}
 	}
-	if err := w.Run(ctx, changes); err != nil && !errors.Is(err, context.Canceled) {
-		s.fail("", err)
-	}
-	return nil
 }

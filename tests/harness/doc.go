@@ -4,7 +4,7 @@
 //
 // A test that needs a service starts the real thing and fails, never skips,
 // when it cannot: a missing binary is a broken setup (`go tool task setup`
-// installs them into <repo root>/.bin, or $GENESISSYNC_BIN_DIR), not a
+// installs them into <repo root>/.bin, or $GS_BIN_DIR), not a
 // reason to pass.
 //
 // Everything started here is owned by the test that started it: it lives in

@@ -8,7 +8,7 @@ import (
 )
 
 // BinDirEnv overrides the directory that holds test binaries.
-const BinDirEnv = "GENESISSYNC_BIN_DIR"
+const BinDirEnv = "GS_BIN_DIR"
 
 // RepoRoot returns the repository root: the nearest directory at or above
 // the working directory that holds go.mod. It returns "" if there is none.
@@ -30,7 +30,7 @@ func RepoRoot() string {
 }
 
 // BinDir returns where `go tool task setup` installs the binaries tests run:
-// $GENESISSYNC_BIN_DIR if set, else <repo root>/.bin.
+// $GS_BIN_DIR if set, else <repo root>/.bin.
 func BinDir() string {
 	if d := os.Getenv(BinDirEnv); d != "" {
 		return d

@@ -78,6 +78,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			Uploader:     transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
 			Log:          d.log,
 			Watch:        true,
+			OpenForWrite: d.openForWrite(sc.Path),
 		}))
 	}
 
@@ -231,6 +232,31 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 		}
 		smbd = next
 		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
+	}
+}
+
+// openForWrite returns the share's source of files held open for writing
+// over SMB, or nil when Samba is not managed here.
+func (d *Daemon) openForWrite(root string) func(context.Context) (map[string]bool, error) {
+	conf := ""
+	switch d.cfg.Samba.Mode {
+	case config.SambaOff:
+		return nil
+	case config.SambaStandalone:
+		conf = samba.Global{RunDir: d.cfg.Samba.RunDir}.ConfigPath()
+	}
+	return func(ctx context.Context) (map[string]bool, error) {
+		files, err := samba.OpenFiles(ctx, conf)
+		if err != nil {
+			return nil, err
+		}
+		open := map[string]bool{}
+		for _, f := range files {
+			if f.Write && f.SharePath == root {
+				open[f.Path] = true
+			}
+		}
+		return open, nil
 	}
 }
 

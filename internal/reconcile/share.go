@@ -42,7 +42,17 @@ type Options struct {
 	Log       zerolog.Logger
 	// Watch turns the inotify watcher on (the periodic scan always runs).
 	Watch bool
+	// OpenForWrite, if set, lists the share-relative paths that SMB
+	// clients hold open for writing (smbstatus). Such a file is not read
+	// even if it has been quiet for the settle window: a studio PC may
+	// pause between writes. Errors are logged and the settle rule alone
+	// applies.
+	OpenForWrite func(ctx context.Context) (map[string]bool, error)
 }
+
+// openFilesMaxAge bounds how stale the open-file list may be; it also
+// bounds how often smbstatus runs (about 50 ms each) per share.
+const openFilesMaxAge = time.Second
 
 // Share runs one share's local-to-bucket pipeline: watcher and scanner
 // find candidate files, the loop waits for each to settle, workers upload
@@ -56,6 +66,8 @@ type Share struct {
 	pend     map[string]*pending
 	inflight map[string]time.Time
 	scanErr  error // the last full scan's failure, until one succeeds
+	open     map[string]bool
+	openAt   time.Time
 
 	scanReq chan string // "" = full scan, else a directory
 
@@ -291,8 +303,18 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 			ready = append(ready, rel)
 		}
 	}
+	if len(ready) == 0 {
+		return
+	}
+	open := s.openForWrite(ctx, now)
 	sort.Slice(ready, func(i, j int) bool { return s.pend[ready[i]].since.Before(s.pend[ready[j]].since) })
 	for _, rel := range ready {
+		if open[rel] {
+			// Held open for writing by a client: wait for the close
+			// (the watcher reports it) or another settle window.
+			s.pend[rel].lastEvent = now
+			continue
+		}
 		select {
 		case jobs <- job{rel: rel, started: now}:
 			s.inflight[rel] = now
@@ -302,6 +324,24 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 			return // every worker is busy
 		}
 	}
+}
+
+// openForWrite returns the cached open-for-write set, refreshing it when
+// older than openFilesMaxAge. Only the loop goroutine calls it.
+func (s *Share) openForWrite(ctx context.Context, now time.Time) map[string]bool {
+	if s.opts.OpenForWrite == nil {
+		return nil
+	}
+	if now.Sub(s.openAt) < openFilesMaxAge {
+		return s.open
+	}
+	open, err := s.opts.OpenForWrite(ctx)
+	if err != nil {
+		s.log.Warn().Err(err).Msg("cannot list files open over SMB; relying on the settle window alone")
+		open = nil
+	}
+	s.open, s.openAt = open, now
+	return open
 }
 
 func (s *Share) worker(ctx context.Context, jobs <-chan job, results chan<- result) error {

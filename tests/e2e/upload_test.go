@@ -240,3 +240,34 @@ func TestRestartUploadsNothingTwice(t *testing.T) {
 		require.Equal(t, before[n].LastModified, o.LastModified, "%s was uploaded again", n)
 	}
 }
+
+// TestPausedWriterIsNotUploaded plays a studio PC that pauses longer than
+// the settle window in the middle of saving, with the file still open: the
+// open handle (smbstatus) holds the upload until the close.
+func TestPausedWriterIsNotUploaded(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{Settle: time.Second})
+	c := a.SMB(t)
+	const name = "paused take.wav"
+	const half = 256 << 10
+	f, err := c.Create(name)
+	require.NoError(t, err)
+	src := newContent(11, 2*half)
+	_, err = io.CopyN(f, src, half)
+	require.NoError(t, err)
+
+	// Four settle windows of silence with the file open.
+	deadline := time.Now().Add(4 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := a.Store.Head(context.Background(), name)
+		require.ErrorIs(t, err, objstore.ErrNotFound, "a file held open for writing was uploaded")
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, err = io.Copy(f, src)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	waitObject(t, a.Store, name, 30*time.Second)
+	requireObject(t, a.Store, name, 11, 2*half)
+	time.Sleep(2 * time.Second)
+	require.EqualValues(t, 1, a.Share(t).Uploads)
+}

@@ -7,8 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -140,19 +142,20 @@ func demoCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			opts.Ready = func(f demo.Facts) {
+				host, port, _ := net.SplitHostPort(f.SMBAddr)
 				fmt.Fprintf(out, `
 GenesisSync demo is running. Press Ctrl-C to stop it.
 
-  Status page:   %[1]s
-  SMB share:     //%[2]s/%[3]s   user %[4]s, password %[5]s
-                 smbclient //%[2]s/%[3]s -p %[10]s -U %[4]s%%%[5]s
-                 Windows (via an SSH tunnel to port %[10]s): net use S: \\127.0.0.1\%[3]s /user:%[4]s %[5]s
-  Share on disk: %[6]s
-  Bucket:        %[7]s/%[8]s/%[9]s
+  Status page:   %[1]s/
+  SMB share:     \\%[2]s\%[3]s on port %[4]s, user %[5]s, password %[6]s
+                 smbclient //%[2]s/%[3]s -p %[4]s -U %[5]s%%%[6]s
+                 Windows (port 445 forwarded to %[4]s): net use S: \\%[2]s\%[3]s /user:%[5]s %[6]s
+  Share on disk: %[7]s
+  Bucket:        %[8]s/%[9]s/%[10]s
   Facts:         %[11]s
 
-`, f.StatusURL, f.SMBAddr, f.SMBShare, f.SMBUser, f.SMBPassword, f.SharePath,
-					f.S3Endpoint, f.S3Bucket, f.S3Prefix, port(f.SMBAddr), opts.Dir+"/demo.env")
+`, f.StatusURL, host, f.SMBShare, port, f.SMBUser, f.SMBPassword, f.SharePath,
+					f.S3Endpoint, f.S3Bucket, f.S3Prefix, filepath.Join(opts.Dir, "demo.env"))
 			}
 			return demo.Run(cmd.Context(), opts, newLogger(cfg))
 		},
@@ -163,15 +166,6 @@ GenesisSync demo is running. Press Ctrl-C to stop it.
 	cmd.Flags().IntVar(&opts.SMBPort, "smb-port", 0, "override the config's SMB port")
 	cmd.Flags().StringVar(&opts.StatusAddr, "status-addr", "", "override the config's status address")
 	return cmd
-}
-
-func port(hostport string) string {
-	for i := len(hostport) - 1; i >= 0; i-- {
-		if hostport[i] == ':' {
-			return hostport[i+1:]
-		}
-	}
-	return hostport
 }
 
 func versionCmd() *cobra.Command {

@@ -170,8 +170,8 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 	d := daemon.New(cfg, log, opts.Version)
 	g.Go(func() error { return d.Run(gctx) })
 	g.Go(func() error {
-		statusURL := "http://" + cfg.Status.Listen + "/"
-		if err := waitHTTP(gctx, statusURL+"healthz"); err != nil {
+		statusURL := "http://" + cfg.Status.Listen // no trailing slash: "$STATUS_URL/api/status"
+		if err := waitHTTP(gctx, statusURL+"/healthz"); err != nil {
 			return err
 		}
 		facts := Facts{

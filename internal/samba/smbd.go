@@ -109,7 +109,10 @@ func StartSmbd(ctx context.Context, conf string, g Global, log zerolog.Logger) (
 	cmd := exec.Command(toolPath("smbd"), "--foreground", "--no-process-group", "--debug-stdout", "-s", conf)
 	cmd.Env = toolEnv()
 	cmd.Stdout, cmd.Stderr = w, w // *os.File: Wait does not wait for copying
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// Pdeathsig: a supervisor that dies without Stop (SIGKILL, a test
+	// binary's timeout) takes its standalone smbd with it instead of
+	// leaving it serving; the next start would replace it anyway.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		_ = r.Close()
 		_ = w.Close()

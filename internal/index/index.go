@@ -35,6 +35,10 @@ type Entry struct {
 	// changing, so scans re-hash it once.
 	HashedAt time.Time `json:"hashed_at"`
 	SyncedAt time.Time `json:"synced_at"`
+	// LocalGone marks a path deleted on the share whose object the
+	// share's "keep" delete policy left in the bucket: it is not
+	// downloaded again unless it changes there.
+	LocalGone bool `json:"local_gone,omitempty"`
 }
 
 // Index is the open index file.

@@ -1,0 +1,224 @@
+package reconcile
+
+import (
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+)
+
+// Policy is a share's delete policy: which way deletes may travel.
+type Policy string
+
+const (
+	// Mirror propagates proven deletes both ways (the default).
+	Mirror Policy = "mirror"
+	// Keep never deletes in the bucket: a file deleted on the share stays
+	// there (and is not downloaded again unless it changes in the bucket).
+	// Deletes in the bucket still reach the share.
+	Keep Policy = "keep"
+	// UploadOnly only ever uploads: no downloads, no deletes either way.
+	UploadOnly Policy = "upload-only"
+)
+
+// Action is what the planner decides for one path.
+type Action int
+
+const (
+	// Nothing: both sides agree with the base, or nothing may be done.
+	Nothing Action = iota
+	// Upload the local file.
+	Upload
+	// Download the remote object.
+	Download
+	// DeleteLocal: the object was deleted in the bucket and the local file
+	// is the synced version: remove it from the share (recoverably).
+	DeleteLocal
+	// DeleteRemote: the file was deleted on the share and the object is
+	// the synced version: remove it from the bucket (recoverably).
+	DeleteRemote
+	// Forget: both sides are gone; drop the base entry.
+	Forget
+	// KeepDeleted: deleted on the share, kept in the bucket by the Keep
+	// policy; mark the base entry so the object is not downloaded again.
+	KeepDeleted
+	// Adopt: both sides hold the same content without a base (e.g. a
+	// restored share); record it as synced, transfer nothing.
+	Adopt
+	// Conflict: both sides changed since the base (or appeared with
+	// different content): keep both versions.
+	Conflict
+	// NeedLocalHash: the decision depends on whether the local content
+	// changed, which only its hash tells; hash it and plan again.
+	NeedLocalHash
+	// NeedRemoteHash: the decision depends on the remote object's SHA-256
+	// (HEAD its metadata) and plan again.
+	NeedRemoteHash
+)
+
+var actionNames = [...]string{"nothing", "upload", "download", "delete-local", "delete-remote", "forget", "keep-deleted", "adopt", "conflict", "need-local-hash", "need-remote-hash"}
+
+func (a Action) String() string { return actionNames[a] }
+
+// IsDelete reports whether the action removes a file or object.
+func (a Action) IsDelete() bool { return a == DeleteLocal || a == DeleteRemote }
+
+// Input is everything the planner knows about one path. Local nil means no
+// file on the share; Remote nil means no object in the bucket; Base nil
+// means the path was never synced. LocalSHA256 is the local file's hash
+// when it was read for this decision (else empty); Remote.SHA256 is filled
+// when the object was HEADed.
+type Input struct {
+	Local       *scan.File
+	LocalSHA256 string
+	Base        *index.Entry
+	Remote      *objstore.Object
+	Policy      Policy
+}
+
+// Plan decides what to do with one path, from the three-way comparison
+// of local state, base (last synced) state and remote state. It is pure:
+// no I/O, no clock. The rules, which never lose data:
+//
+//   - a side "changed" when it differs from the base; a delete is proven
+//     only when the base shows the other side still holds exactly the
+//     synced version;
+//   - when both sides changed, both versions are kept (Conflict), unless
+//     they are equal by content;
+//   - a deleted side never wins over a changed side: the change is
+//     restored to the deleted side;
+//   - the policy only ever removes actions (downloads, deletes), never
+//     turns one into a destructive other.
+//
+// Share-wide gates (root health, the mass-delete guard) apply on top.
+func Plan(in Input) Action {
+	a := plan(in)
+	switch in.Policy {
+	case UploadOnly:
+		switch a {
+		case Download, DeleteLocal, DeleteRemote, Conflict:
+			if in.Local != nil && a == Conflict {
+				return Upload // the bucket is a copy of the share here
+			}
+			return Nothing
+		case KeepDeleted:
+			return Nothing
+		}
+	case Keep:
+		if a == DeleteRemote {
+			return KeepDeleted
+		}
+	}
+	return a
+}
+
+func plan(in Input) Action {
+	l, b, r := in.Local, in.Base, in.Remote
+	if b == nil {
+		switch {
+		case l == nil && r == nil:
+			return Nothing
+		case r == nil:
+			return Upload
+		case l == nil:
+			return Download
+		}
+		// Both appeared without a base: equal content is adopted.
+		if r.Size != l.Size {
+			return Conflict
+		}
+		if in.LocalSHA256 == "" {
+			return NeedLocalHash
+		}
+		if r.SHA256 == "" {
+			return NeedRemoteHash
+		}
+		if r.SHA256 == in.LocalSHA256 {
+			return Adopt
+		}
+		return Conflict
+	}
+
+	if b.LocalGone && l == nil {
+		// Deleted here earlier and kept in the bucket by policy.
+		switch {
+		case r == nil:
+			return Forget
+		case remoteChanged(b, r):
+			return Download
+		default:
+			return Nothing
+		}
+	}
+
+	rState := sideUnchanged
+	switch {
+	case r == nil:
+		rState = sideDeleted
+	case remoteChanged(b, r):
+		rState = sideChanged
+	}
+	lState := sideUnchanged
+	switch {
+	case l == nil:
+		lState = sideDeleted
+	case PlanLocal(*l, b) == InSync:
+	case in.LocalSHA256 == "":
+		// The stat differs; only the content can tell a touch from an
+		// edit. For an upload the uploader hashes anyway (and sends
+		// nothing if equal), so ask only where it changes the decision.
+		if rState == sideUnchanged {
+			return Upload
+		}
+		return NeedLocalHash
+	case in.LocalSHA256 != b.SHA256 || l.Size != b.Size:
+		lState = sideChanged
+	}
+
+	switch {
+	case lState == sideUnchanged && rState == sideUnchanged:
+		if l != nil && PlanLocal(*l, b) != InSync {
+			// Same content, new stat (a touch): refresh the base.
+			return Adopt
+		}
+		return Nothing
+	case lState == sideChanged && rState == sideUnchanged:
+		return Upload
+	case lState == sideUnchanged && rState == sideChanged:
+		return Download
+	case lState == sideChanged && rState == sideChanged:
+		if r.SHA256 == "" {
+			return NeedRemoteHash
+		}
+		if r.SHA256 == in.LocalSHA256 && r.Size == l.Size {
+			return Adopt
+		}
+		return Conflict
+	case lState == sideDeleted && rState == sideUnchanged:
+		return DeleteRemote
+	case lState == sideUnchanged && rState == sideDeleted:
+		return DeleteLocal
+	case lState == sideDeleted && rState == sideChanged:
+		return Download
+	case lState == sideChanged && rState == sideDeleted:
+		return Upload
+	default: // both deleted
+		return Forget
+	}
+}
+
+type sideState int
+
+const (
+	sideUnchanged sideState = iota
+	sideChanged
+	sideDeleted
+)
+
+// remoteChanged compares a listed object with the base by what a listing
+// gives: size and ETag (and the version, where both know one).
+func remoteChanged(b *index.Entry, r *objstore.Object) bool {
+	if r.Size != b.Size || r.ETag != b.ETag {
+		return true
+	}
+	return r.VersionID != "" && b.VersionID != "" && r.VersionID != b.VersionID
+}

@@ -24,12 +24,12 @@ var (
 type side int
 
 const (
-	absent side = iota // no base, nothing here
-	fresh              // no base, present
-	same               // base, unchanged
-	edited             // base, content changed
-	touched            // base, stat changed, content the same
-	gone               // base, deleted
+	absent  side = iota // no base, nothing here
+	fresh               // no base, present
+	same                // base, unchanged
+	edited              // base, content changed
+	touched             // base, stat changed, content the same
+	gone                // base, deleted
 )
 
 func (s side) String() string {

@@ -1,0 +1,505 @@
+package transfer
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+)
+
+// getter is the part of the object store a download needs.
+type getter interface {
+	Get(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error)
+}
+
+var _ getter = (*objstore.S3)(nil)
+
+const (
+	// fileMode and dirMode are set explicitly (chmod) on every file and
+	// directory a download creates, whatever the process umask: the Samba
+	// service user and its group must be able to replace them.
+	fileMode os.FileMode = 0o664
+	dirMode  os.FileMode = 0o775
+
+	// copyBufSize is the read size from the object body into the temp
+	// file: large enough to keep syscalls per MiB low, small enough not to
+	// matter with several downloads in flight.
+	copyBufSize = 256 << 10
+)
+
+var (
+	// ErrCorrupt marks a download whose bytes do not match the object:
+	// wrong size, or a SHA-256 (or single-part MD5 ETag) mismatch. Nothing
+	// was published. Retrying may help (a broken connection or proxy);
+	// repeated failures mean the object itself is damaged.
+	ErrCorrupt = errors.New("downloaded content does not match the object")
+	// ErrLocalChanged marks a download that was not published because the
+	// local path no longer is what the caller expected (a studio saved a
+	// file there, changed or deleted it, or a parent directory moved). The
+	// caller re-plans with a fresh scan.
+	ErrLocalChanged = errors.New("local path changed since the download was planned")
+	// ErrUnsafePath marks a share-relative path that Download refuses:
+	// empty, absolute, not in canonical form, with a "." or ".." component,
+	// in the appliance's reserved ".genesissync*" namespace, resolving
+	// outside the share, or leading through a symlinked directory. It is
+	// permanent: retrying cannot help.
+	ErrUnsafePath = errors.New("unsafe share path")
+)
+
+// Downloader publishes objects as files of one share. It is safe for
+// concurrent use, also for downloads into the same (new) directories; two
+// concurrent downloads of the same path are the caller's to prevent (the
+// second one fails with ErrLocalChanged, or replaces the first's file if
+// the caller passed it the same expectation).
+type Downloader struct {
+	root     string
+	store    getter
+	uid, gid int
+	now      func() time.Time
+}
+
+// NewDownloader returns a downloader for the share rooted at root. Every
+// file and directory it creates is chowned to uid:gid (the Samba service
+// user; -1 leaves that id as the process's, for running unprivileged) and
+// chmodded to 0664 (files) or 0775 (directories). Existing directories are
+// left as they are.
+func NewDownloader(root string, store getter, uid, gid int) *Downloader {
+	return &Downloader{root: root, store: store, uid: uid, gid: gid, now: time.Now}
+}
+
+// Download fetches the object for the share-relative path rel and
+// publishes it at rel, whole and verified, and returns the index entry of
+// the new local file. expect is what the caller believes is at rel now:
+// nil for nothing, else the scan stat of the local version being
+// replaced.
+//
+// Steps:
+//  1. rel is checked lexically (see ErrUnsafePath) before any I/O;
+//  2. the object is fetched; parent directories are created as needed, one
+//     component at a time, refusing any component that is a symlink (see
+//     openDir);
+//  3. the body streams into a temp file TempPrefix+random+"-"+base in the
+//     same directory, hashed (SHA-256, and MD5 when the ETag is the only
+//     thing to check against) and counted;
+//  4. it is verified: the size must equal the object's; the SHA-256 must
+//     equal the "sha256" metadata when there is one; else a single-part
+//     ETag (32 hex digits) must equal the MD5; else (a multipart object
+//     written by another tool) the computed SHA-256 is accepted and
+//     returned for the caller to record. A mismatch fails with ErrCorrupt;
+//  5. owner and mode are set on the descriptor, the mtime to the "mtime"
+//     metadata (else the object's LastModified), then the file is fsynced,
+//     so that its data and metadata are durable before it has a name;
+//  6. just before the rename, the parent directory must still be at its
+//     path and rel must still match expect (same size, mtime and inode by
+//     lstat; absent when expect is nil), else ErrLocalChanged;
+//  7. the temp file is renamed over rel and the directory fsynced.
+//
+// The temp file is removed on every failure path, including a cancelled
+// ctx and a panic while reading the body; only a crash leaves one, for
+// CleanTemp. A reader that has the old file open keeps reading the old
+// content: the rename replaces the name, not the inode.
+//
+// Between the expect check and the rename there is a window of a few
+// system calls in which a local save is not seen; POSIX has no
+// compare-and-rename. The caller must also make sure no SMB client has rel
+// open (it asks smbd): a client writing into the old inode after the check
+// would lose that write.
+//
+// The entry's Size, Mtime and Inode come from an fstat of the published
+// file after the rename (not from the path, which a client may already
+// have replaced again); SHA256 is the verified hash, ETag and VersionID are
+// those of the GET response. If the final directory fsync fails, the file
+// is published but the error is returned and no entry: the next scan sees
+// it as a local file.
+//
+// Errors from the store (objstore.ErrNotFound among them) are returned as
+// the store wrapped them; others are wrapped once with rel.
+//
+// Known limit: for a single-part object without our metadata that AWS
+// encrypted with SSE-KMS or SSE-C, the ETag is not the MD5 of the content
+// and the download fails with ErrCorrupt.
+func (d *Downloader) Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error) {
+	return d.DownloadAs(ctx, rel, rel, expect)
+}
+
+// DownloadAs is Download of the object key published at the share-relative
+// path rel, which may differ from key (a conflict copy saved under a new
+// name). key goes only to the store, which validates it; rel is checked as
+// in Download, expect describes rel, and the entry's ETag and VersionID are
+// those of key's object.
+func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error) {
+	op := fmt.Sprintf("download %q", rel)
+	if key != rel {
+		op = fmt.Sprintf("download %q as %q", key, rel)
+	}
+	dirs, base, err := splitRel(d.root, rel)
+	if err != nil {
+		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
+	}
+	body, obj, err := d.store.Get(ctx, key)
+	if err != nil {
+		return index.Entry{}, err
+	}
+	defer body.Close()
+	e, err := d.publish(ctx, rel, dirs, base, body, obj, expect)
+	if err != nil {
+		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
+	}
+	return e, nil
+}
+
+// publish does steps 2 to 7 of Download.
+func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, base string, body io.Reader, obj objstore.Object, expect *scan.File) (index.Entry, error) {
+	share, err := os.OpenRoot(d.root)
+	if err != nil {
+		return index.Entry{}, err
+	}
+	defer share.Close()
+	dir, err := d.openDir(share, dirs)
+	if err != nil {
+		return index.Entry{}, err
+	}
+	defer dir.Close()
+
+	tmp := tempName(base)
+	f, err := dir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return index.Entry{}, fmt.Errorf("create temp file: %w", err)
+	}
+	published := false
+	defer func() {
+		// Runs on errors and while a panic unwinds. After a successful
+		// rename there is no temp name left to remove.
+		if !published {
+			_ = f.Close()
+			_ = dir.Remove(tmp)
+		}
+	}()
+
+	if err := d.own(f); err != nil {
+		return index.Entry{}, fmt.Errorf("temp file: %w", err)
+	}
+	sum, err := receive(ctx, f, body, obj)
+	if err != nil {
+		return index.Entry{}, err
+	}
+	mtime := obj.Mtime
+	if mtime.IsZero() {
+		mtime = obj.LastModified
+	}
+	if !mtime.IsZero() {
+		// The zero atime leaves the access time alone. By name, but
+		// inside the directory's Root and on a name only we created.
+		if err := dir.Chtimes(tmp, time.Time{}, mtime); err != nil {
+			return index.Entry{}, fmt.Errorf("set mtime: %w", err)
+		}
+	}
+	if err := f.Sync(); err != nil {
+		return index.Entry{}, fmt.Errorf("fsync temp file: %w", err)
+	}
+	hashedAt := d.now()
+
+	// A cancelled context never starts a change.
+	if err := ctx.Err(); err != nil {
+		return index.Entry{}, err
+	}
+	if err := checkDirAt(share, dir, dirs); err != nil {
+		return index.Entry{}, err
+	}
+	if err := checkExpect(dir, base, expect); err != nil {
+		return index.Entry{}, err
+	}
+	if err := dir.Rename(tmp, base); err != nil {
+		return index.Entry{}, fmt.Errorf("publish: %w", err)
+	}
+	published = true
+	defer f.Close()
+	if err := syncDir(dir); err != nil {
+		return index.Entry{}, fmt.Errorf("published, but: %w", err)
+	}
+	st, err := scan.FStat(f, rel)
+	if err != nil {
+		return index.Entry{}, err
+	}
+	return index.Entry{
+		Size: st.Size, Mtime: st.Mtime, Inode: st.Inode,
+		SHA256: sum, HashedAt: hashedAt,
+		ETag: obj.ETag, VersionID: obj.VersionID,
+		SyncedAt: d.now(),
+	}, nil
+}
+
+// receive copies body into f, hashing and counting, and verifies it
+// against obj (step 4 of Download). It returns the SHA-256 of what it
+// wrote.
+func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Object) (string, error) {
+	sha := sha256.New()
+	hashes := []io.Writer{f, sha}
+	var md hash.Hash
+	if obj.SHA256 == "" && isSinglePartETag(obj.ETag) {
+		md = md5.New()
+		hashes = append(hashes, md)
+	}
+	// One byte more than the object has, so that an overlong body is
+	// seen without writing an unbounded amount of it.
+	src := ctxReader{ctx: ctx, r: io.LimitReader(body, max(obj.Size, 0)+1)}
+	n, err := io.CopyBuffer(io.MultiWriter(hashes...), src, make([]byte, copyBufSize))
+	if err != nil {
+		return "", fmt.Errorf("receive: %w", err)
+	}
+	if n != obj.Size {
+		return "", fmt.Errorf("%w: received %d bytes, object has %d", ErrCorrupt, n, obj.Size)
+	}
+	sum := hex.EncodeToString(sha.Sum(nil))
+	switch {
+	case obj.SHA256 != "":
+		if sum != obj.SHA256 {
+			return "", fmt.Errorf("%w: sha256 is %s, object metadata says %s", ErrCorrupt, sum, obj.SHA256)
+		}
+	case md != nil:
+		if got := hex.EncodeToString(md.Sum(nil)); got != strings.ToLower(obj.ETag) {
+			return "", fmt.Errorf("%w: md5 is %s, single-part ETag is %s", ErrCorrupt, got, obj.ETag)
+		}
+	}
+	return sum, nil
+}
+
+// isSinglePartETag reports whether etag looks like the MD5 of a
+// single-part upload: 32 hex digits. Multipart ETags end in "-<parts>".
+func isSinglePartETag(etag string) bool {
+	if len(etag) != md5.Size*2 {
+		return false
+	}
+	_, err := hex.DecodeString(etag)
+	return err == nil
+}
+
+// ctxReader stops a body read when its context is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// own sets the configured owner and the file mode on an open file.
+func (d *Downloader) own(f *os.File) error {
+	if d.uid != -1 || d.gid != -1 {
+		if err := f.Chown(d.uid, d.gid); err != nil {
+			return err
+		}
+	}
+	// After chown, which may clear mode bits.
+	return f.Chmod(fileMode)
+}
+
+// splitRel checks rel lexically and splits it into its directory
+// components and its base name. It does no I/O.
+func splitRel(root, rel string) (dirs []string, base string, err error) {
+	switch {
+	case rel == "":
+		return nil, "", fmt.Errorf("%w: empty", ErrUnsafePath)
+	case strings.IndexByte(rel, 0) >= 0:
+		return nil, "", fmt.Errorf("%w: contains NUL", ErrUnsafePath)
+	case path.IsAbs(rel) || filepath.IsAbs(rel):
+		return nil, "", fmt.Errorf("%w: absolute", ErrUnsafePath)
+	}
+	parts := strings.Split(rel, "/")
+	for _, p := range parts {
+		switch {
+		case p == "..":
+			return nil, "", fmt.Errorf("%w: contains a \"..\" component", ErrUnsafePath)
+		case p == "." || p == "":
+			return nil, "", fmt.Errorf("%w: not in canonical form", ErrUnsafePath)
+		case strings.HasPrefix(strings.ToLower(p), reservedPrefix):
+			return nil, "", fmt.Errorf("%w: %q is in the appliance's reserved namespace", ErrUnsafePath, p)
+		}
+	}
+	// The rules above make this impossible; it stays as the last line of
+	// defence should they ever be loosened.
+	full := filepath.Join(root, filepath.FromSlash(rel))
+	r, err := filepath.Rel(filepath.Clean(root), full)
+	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
+		return nil, "", fmt.Errorf("%w: resolves outside the share", ErrUnsafePath)
+	}
+	return parts[:len(parts)-1], parts[len(parts)-1], nil
+}
+
+// openDir returns the directory share/dirs as a Root, creating missing
+// components (owned and moded as configured). It walks one component at
+// a time with Lstat and refuses a component that is a symlink, even one
+// pointing inside the share: Samba may follow it, the appliance does not
+// write through it. After opening each component it compares the opened
+// directory's device and inode with the Lstat, so a component swapped for
+// a symlink between the two is refused too; and every step is an os.Root
+// operation (openat with O_NOFOLLOW underneath), so nothing can make it
+// leave the share, whatever changes concurrently.
+func (d *Downloader) openDir(share *os.Root, dirs []string) (*os.Root, error) {
+	cur, err := share.OpenRoot(".")
+	if err != nil {
+		return nil, err
+	}
+	for i, name := range dirs {
+		next, err := d.openChild(cur, name)
+		cur.Close()
+		if err != nil {
+			return nil, fmt.Errorf("directory %q: %w", path.Join(dirs[:i+1]...), err)
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// openChild opens (creating if needed) the directory name, one component,
+// inside parent.
+func (d *Downloader) openChild(parent *os.Root, name string) (*os.Root, error) {
+	created := false
+	fi, err := parent.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		switch err = parent.Mkdir(name, dirMode); {
+		case err == nil:
+			created = true
+		case errors.Is(err, fs.ErrExist): // a concurrent download made it
+			err = nil
+		}
+		if err == nil {
+			fi, err = parent.Lstat(name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%w: a symlink", ErrUnsafePath)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: exists and is not a directory", ErrLocalChanged)
+	}
+	child, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, err
+	}
+	opened, err := child.Stat(".")
+	if err == nil && !os.SameFile(fi, opened) {
+		err = fmt.Errorf("%w: replaced while it was opened", ErrUnsafePath)
+	}
+	if err == nil && created {
+		err = d.ownDir(parent, child)
+	}
+	if err != nil {
+		child.Close()
+		return nil, err
+	}
+	return child, nil
+}
+
+// ownDir sets owner and mode of a directory this download created and
+// makes its entry in parent durable.
+func (d *Downloader) ownDir(parent, dir *os.Root) error {
+	if d.uid != -1 || d.gid != -1 {
+		if err := dir.Chown(".", d.uid, d.gid); err != nil {
+			return err
+		}
+	}
+	if err := dir.Chmod(".", dirMode); err != nil {
+		return err
+	}
+	return syncDir(parent)
+}
+
+// checkDirAt fails with ErrLocalChanged when the path share/dirs no longer
+// leads to dir: a parent directory was renamed or replaced while the body
+// was streaming, and publishing would put the file somewhere else than
+// rel.
+func checkDirAt(share, dir *os.Root, dirs []string) error {
+	want, err := dir.Stat(".")
+	if err != nil {
+		return err
+	}
+	now, err := share.Lstat(path.Join(append([]string{"."}, dirs...)...))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && !os.SameFile(want, now)) {
+		return fmt.Errorf("%w: the parent directory moved", ErrLocalChanged)
+	}
+	return err
+}
+
+// checkExpect fails with ErrLocalChanged unless base in dir is what the
+// caller expected: absent for nil, else a regular file of the same
+// version (size, mtime, inode).
+func checkExpect(dir *os.Root, base string, expect *scan.File) error {
+	fi, err := dir.Lstat(base)
+	if errors.Is(err, fs.ErrNotExist) {
+		if expect == nil {
+			return nil
+		}
+		return fmt.Errorf("%w: expected a file, it is gone", ErrLocalChanged)
+	}
+	if err != nil {
+		return err
+	}
+	if expect == nil {
+		return fmt.Errorf("%w: expected nothing, found %s", ErrLocalChanged, describe(fi))
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w: expected a file, found %s", ErrLocalChanged, describe(fi))
+	}
+	now := scan.File{Size: fi.Size(), Mtime: fi.ModTime().UTC()}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		now.Inode = st.Ino
+	}
+	if !now.SameVersion(*expect) {
+		return fmt.Errorf("%w: expected size %d, mtime %s, inode %d; found size %d, mtime %s, inode %d",
+			ErrLocalChanged, expect.Size, expect.Mtime.Format(time.RFC3339Nano), expect.Inode,
+			now.Size, now.Mtime.Format(time.RFC3339Nano), now.Inode)
+	}
+	return nil
+}
+
+func describe(fi fs.FileInfo) string {
+	switch {
+	case fi.Mode().IsRegular():
+		return fmt.Sprintf("a file of %d bytes", fi.Size())
+	case fi.IsDir():
+		return "a directory"
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return "a symlink"
+	default:
+		return "a special file"
+	}
+}
+
+// syncDir fsyncs a directory, making renames and creations in it durable.
+func syncDir(dir *os.Root) error {
+	f, err := dir.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync directory: %w", err)
+	}
+	return nil
+}

@@ -106,7 +106,19 @@ type Share struct {
 	Uploaders int `mapstructure:"uploaders"`
 	// BandwidthLimit caps upload bytes per second; 0 is unlimited.
 	BandwidthLimit ByteSize `mapstructure:"bandwidth_limit"`
+	// Delete is the delete policy: mirror, keep or upload-only.
+	Delete string `mapstructure:"delete"`
+	// RemoteInterval is the period of the bucket listing that finds
+	// objects added, changed or deleted in the bucket.
+	RemoteInterval time.Duration `mapstructure:"remote_interval"`
 }
+
+// Delete policies.
+const (
+	DeleteMirror     = "mirror"
+	DeleteKeep       = "keep"
+	DeleteUploadOnly = "upload-only"
+)
 
 // Target is the S3 location a share is reconciled with.
 type Target struct {

@@ -47,6 +47,8 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, DefaultSettle, s.Settle)
 	require.Equal(t, DefaultScanInterval, s.ScanInterval)
 	require.Equal(t, DefaultUploaders, s.Uploaders)
+	require.Equal(t, DeleteMirror, s.Delete)
+	require.Equal(t, DefaultRemoteInterval, s.RemoteInterval)
 	require.Equal(t, "us-east-1", s.Target.Region)
 	require.Equal(t, SambaStandalone, cfg.Samba.Mode)
 	require.Equal(t, "/var/lib/gs/samba", cfg.Samba.RunDir)
@@ -106,6 +108,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"malformed yaml", "shares: [\n", "parse YAML"},
 		{"bad mode", minimal + "samba: {mode: cluster}\n", "samba.mode: must be standalone"},
 		{"bad port", minimal + "samba: {port: 70000}\n", "samba.port: must be 1-65535"},
+		{"bad delete policy", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    delete: everything", 1), "shares.studio.delete: must be mirror, keep or upload-only"},
 		{"state inside share", strings.Replace(minimal, "/var/lib/gs", "/srv/studio/.state", 1), "overlaps state_dir"},
 	}
 	for _, tc := range cases {

@@ -22,12 +22,13 @@ const EnvPrefix = "GENESISSYNC"
 
 // Defaults applied to every config before validation.
 const (
-	DefaultStateDir     = "/var/lib/genesissync"
-	DefaultSettle       = 2 * time.Second
-	DefaultScanInterval = 10 * time.Minute
-	DefaultUploaders    = 4
-	DefaultSambaPort    = 445
-	DefaultServiceUser  = "genesissync"
+	DefaultStateDir       = "/var/lib/genesissync"
+	DefaultSettle         = 2 * time.Second
+	DefaultScanInterval   = 10 * time.Minute
+	DefaultRemoteInterval = 30 * time.Second
+	DefaultUploaders      = 4
+	DefaultSambaPort      = 445
+	DefaultServiceUser    = "genesissync"
 )
 
 // Error is a validation failure of one key. Load returns every failure at
@@ -251,6 +252,12 @@ func (c *Config) applyDefaults() {
 		}
 		if s.Uploaders == 0 {
 			s.Uploaders = DefaultUploaders
+		}
+		if s.Delete == "" {
+			s.Delete = DeleteMirror
+		}
+		if s.RemoteInterval == 0 {
+			s.RemoteInterval = DefaultRemoteInterval
 		}
 		if s.Target.Region == "" {
 			s.Target.Region = "us-east-1"

@@ -140,6 +140,14 @@ func (c *Config) validate() Errors {
 		if s.ScanInterval < 10*time.Second {
 			add(key+".scan_interval", "must be at least 10s; got %s", s.ScanInterval)
 		}
+		switch s.Delete {
+		case DeleteMirror, DeleteKeep, DeleteUploadOnly:
+		default:
+			add(key+".delete", "must be mirror, keep or upload-only; got %q", s.Delete)
+		}
+		if s.RemoteInterval < time.Second {
+			add(key+".remote_interval", "must be at least 1s; got %s", s.RemoteInterval)
+		}
 		if s.Uploaders < 1 || s.Uploaders > 64 {
 			add(key+".uploaders", "must be 1-64; got %d", s.Uploaders)
 		}

@@ -59,29 +59,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	defer ix.Close()
 
-	stores := map[string]*objstore.S3{}
-	for _, name := range d.cfg.ShareNames() {
-		sc := d.cfg.Shares[name]
-		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
-		if err != nil {
-			return fmt.Errorf("share %s: %w", name, err)
-		}
-		stores[name] = store
-		d.shares = append(d.shares, reconcile.New(reconcile.Options{
-			Name:         name,
-			Root:         sc.Path,
-			Matcher:      scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
-			Settle:       sc.Settle,
-			ScanInterval: sc.ScanInterval,
-			Uploaders:    sc.Uploaders,
-			Index:        ix.Share(name),
-			Uploader:     transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
-			Log:          d.log,
-			Watch:        true,
-			OpenForWrite: d.openForWrite(sc.Path),
-		}))
-	}
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, ctx := errgroup.WithContext(ctx)
@@ -90,15 +67,43 @@ func (d *Daemon) Run(ctx context.Context) error {
 		cancel()
 		return errors.Join(err, g.Wait())
 	}
-	for _, s := range d.shares {
-		g.Go(func() error { return s.Run(ctx) })
-	}
-	for name, store := range stores {
-		g.Go(func() error { return janitor(ctx, name, store, d.started, d.log) })
-	}
 
+	// Samba first: it creates the service user that owns what the
+	// pipelines download.
 	if err := d.startSamba(ctx, g); err != nil {
 		return abort(err)
+	}
+	uid, gid, err := d.owner()
+	if err != nil {
+		return abort(err)
+	}
+
+	for _, name := range d.cfg.ShareNames() {
+		sc := d.cfg.Shares[name]
+		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
+		if err != nil {
+			return abort(fmt.Errorf("share %s: %w", name, err))
+		}
+		share := reconcile.New(reconcile.Options{
+			Name:           name,
+			Root:           sc.Path,
+			Matcher:        scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
+			Settle:         sc.Settle,
+			ScanInterval:   sc.ScanInterval,
+			Uploaders:      sc.Uploaders,
+			Index:          ix.Share(name),
+			Uploader:       transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
+			Downloader:     transfer.NewDownloader(sc.Path, store, uid, gid),
+			Remote:         store,
+			Policy:         reconcile.Policy(sc.Delete),
+			RemoteInterval: sc.RemoteInterval,
+			Log:            d.log,
+			Watch:          true,
+			OpenFiles:      d.openFiles(name, sc.Path),
+		})
+		d.shares = append(d.shares, share)
+		g.Go(func() error { return share.Run(ctx) })
+		g.Go(func() error { return janitor(ctx, name, store, d.started, d.log) })
 	}
 
 	if d.cfg.Status.Listen != "" {
@@ -112,6 +117,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info().Str("version", d.version).Int("shares", len(d.shares)).Msg("genesissync running")
 	return g.Wait()
+}
+
+// owner is the uid and gid that files the appliance writes on a share
+// get: the Samba service user's, or -1 (unchanged) without Samba.
+func (d *Daemon) owner() (int, int, error) {
+	if d.cfg.Samba.Mode == config.SambaOff {
+		return -1, -1, nil
+	}
+	u, err := user.Lookup(d.cfg.Samba.ServiceUser)
+	if err != nil {
+		return 0, 0, fmt.Errorf("service user %s: %w", d.cfg.Samba.ServiceUser, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return uid, gid, nil
 }
 
 // S3Options maps a share target of the config to the object store's
@@ -163,7 +183,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 		if err := samba.SyncUsers(ctx, global.ServiceUser, users, ""); err != nil {
 			return err
 		}
-		if err := ownShareRoots(d.cfg, global.ServiceUser); err != nil {
+		if err := d.ownShareRoots(); err != nil {
 			return err
 		}
 		if err := samba.ReloadSystem(ctx); err != nil {
@@ -190,7 +210,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 	if err := samba.SyncUsers(ctx, global.ServiceUser, users, conf); err != nil {
 		return err
 	}
-	if err := ownShareRoots(d.cfg, global.ServiceUser); err != nil {
+	if err := d.ownShareRoots(); err != nil {
 		return err
 	}
 	addr := net.JoinHostPort(global.Listen, strconv.Itoa(global.Port))
@@ -235,9 +255,9 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 	}
 }
 
-// openForWrite returns the share's source of files held open for writing
-// over SMB, or nil when Samba is not managed here.
-func (d *Daemon) openForWrite(root string) func(context.Context) (map[string]bool, error) {
+// openFiles returns the share's view of files SMB clients hold open, or
+// nil when Samba is not managed here.
+func (d *Daemon) openFiles(share, root string) reconcile.OpenFiles {
 	conf := ""
 	switch d.cfg.Samba.Mode {
 	case config.SambaOff:
@@ -245,18 +265,24 @@ func (d *Daemon) openForWrite(root string) func(context.Context) (map[string]boo
 	case config.SambaStandalone:
 		conf = samba.Global{RunDir: d.cfg.Samba.RunDir}.ConfigPath()
 	}
-	return func(ctx context.Context) (map[string]bool, error) {
-		files, err := samba.OpenFiles(ctx, conf)
-		if err != nil {
-			return nil, err
-		}
-		open := map[string]bool{}
-		for _, f := range files {
-			if f.Write && f.SharePath == root {
-				open[f.Path] = true
+	log := d.log.With().Str("share", share).Logger()
+	return &reconcile.OpenFileCache{
+		List: func(ctx context.Context) (map[string]bool, error) {
+			files, err := samba.OpenFiles(ctx, conf)
+			if err != nil {
+				return nil, err
 			}
-		}
-		return open, nil
+			open := map[string]bool{}
+			for _, f := range files {
+				if f.SharePath == root {
+					open[f.Path] = open[f.Path] || f.Write
+				}
+			}
+			return open, nil
+		},
+		OnError: func(err error) {
+			log.Warn().Err(err).Msg("cannot list files open over SMB; relying on the settle window alone")
+		},
 	}
 }
 
@@ -280,18 +306,20 @@ func (d *Daemon) Snapshot() status.Snapshot {
 
 var _ status.Source = (*Daemon)(nil)
 
+func (d *Daemon) ownShareRoots() error {
+	uid, gid, err := d.owner()
+	if err != nil {
+		return err
+	}
+	return ownShareRoots(d.cfg, uid, gid)
+}
+
 // ownShareRoots gives each existing share root to the service user, which
 // Samba forces every client's file access to: without write access to the
 // root, studios could not save. Only the root directory is changed; a
 // missing root is left alone (creating it could hide an unmounted
 // dataset) and reported by the share's scan.
-func ownShareRoots(cfg *config.Config, serviceUser string) error {
-	u, err := user.Lookup(serviceUser)
-	if err != nil {
-		return fmt.Errorf("service user %s: %w", serviceUser, err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
+func ownShareRoots(cfg *config.Config, uid, gid int) error {
 	for _, name := range cfg.ShareNames() {
 		p := cfg.Shares[name].Path
 		fi, err := os.Stat(p)
@@ -300,7 +328,7 @@ func ownShareRoots(cfg *config.Config, serviceUser string) error {
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != uid || int(st.Gid) != gid) {
 			if err := os.Chown(p, uid, gid); err != nil {
-				return fmt.Errorf("share %s: give %s to %s: %w", name, p, serviceUser, err)
+				return fmt.Errorf("share %s: give %s to uid %d: %w", name, p, uid, err)
 			}
 		}
 	}

@@ -42,17 +42,20 @@ type Options struct {
 	Log       zerolog.Logger
 	// Watch turns the inotify watcher on (the periodic scan always runs).
 	Watch bool
-	// OpenForWrite, if set, lists the share-relative paths that SMB
-	// clients hold open for writing (smbstatus). Such a file is not read
-	// even if it has been quiet for the settle window: a studio PC may
-	// pause between writes. Errors are logged and the settle rule alone
-	// applies.
-	OpenForWrite func(ctx context.Context) (map[string]bool, error)
+	// OpenFiles, if set, says which files SMB clients hold open: a file
+	// open for writing is not read even if it has been quiet for the
+	// settle window (a studio PC may pause between writes), and a file
+	// open at all is not replaced by a download.
+	OpenFiles OpenFiles
+	// Remote is the bucket side, for HEAD and the periodic listing.
+	Remote remote
+	// Downloader publishes objects on the share.
+	Downloader downloader
+	// Policy is the delete policy. "" means Mirror.
+	Policy Policy
+	// RemoteInterval is the period of the bucket listing. 0 means 30s.
+	RemoteInterval time.Duration
 }
-
-// openFilesMaxAge bounds how stale the open-file list may be; it also
-// bounds how often smbstatus runs (about 50 ms each) per share.
-const openFilesMaxAge = time.Second
 
 // Share runs one share's local-to-bucket pipeline: watcher and scanner
 // find candidate files, the loop waits for each to settle, workers upload
@@ -66,8 +69,6 @@ type Share struct {
 	pend     map[string]*pending
 	inflight map[string]time.Time
 	scanErr  error // the last full scan's failure, until one succeeds
-	open     map[string]bool
-	openAt   time.Time
 
 	scanReq chan string // "" = full scan, else a directory
 
@@ -89,15 +90,20 @@ type job struct {
 
 type result struct {
 	job
-	res  transfer.Result
-	base *index.Entry
-	err  error
+	action       Action
+	out          outcome
+	base         *index.Entry // the base before
+	entry        *index.Entry // the base recorded after, if any
+	bytes        int64        // bytes transferred
+	conflictCopy string
+	err          error
 }
 
 type found struct {
-	rel   string
-	mtime time.Time
-	event bool // seen by the watcher, rather than by a scan
+	rel    string
+	mtime  time.Time
+	event  bool // seen by the watcher, rather than by a scan
+	remote bool // seen in the bucket listing: no local settle to wait for
 }
 
 type scanDone struct {
@@ -116,6 +122,12 @@ func New(opts Options) *Share {
 	}
 	if opts.Uploaders == 0 {
 		opts.Uploaders = 4
+	}
+	if opts.Policy == "" {
+		opts.Policy = Mirror
+	}
+	if opts.RemoteInterval == 0 {
+		opts.RemoteInterval = 30 * time.Second
 	}
 	if opts.Matcher == nil {
 		opts.Matcher = scan.NewMatcher()
@@ -142,6 +154,12 @@ func (s *Share) SyncNow() {
 // Run runs the pipeline until ctx is cancelled. It returns nil on
 // cancellation and an error only for failures that stop the share.
 func (s *Share) Run(ctx context.Context) error {
+	// No download is in flight yet: any temp file is a crash's leftover.
+	if n, err := transfer.CleanTemp(s.opts.Root); err != nil {
+		s.log.Warn().Err(err).Msg("cleaning up temp files")
+	} else if n > 0 {
+		s.log.Info().Int("removed", n).Msg("removed temp files left by a crash")
+	}
 	st, err := s.opts.Index.Stats()
 	if err != nil {
 		return err
@@ -161,6 +179,9 @@ func (s *Share) Run(ctx context.Context) error {
 		g.Go(func() error { return s.worker(ctx, c.jobs, c.results) })
 	}
 	g.Go(func() error { return s.scanner(ctx, c.scans, c.found, c.scanDone) })
+	if s.opts.Remote != nil {
+		g.Go(func() error { return s.poller(ctx, c.found) })
+	}
 	if s.opts.Watch {
 		g.Go(func() error { return s.watcher(ctx, c.changes) })
 	}
@@ -274,12 +295,18 @@ func (s *Share) tickEvery() time.Duration {
 func (s *Share) note(f found) {
 	now := time.Now()
 	last := now
-	if !f.event && !f.mtime.IsZero() && f.mtime.Before(now) {
+	switch {
+	case f.remote:
+		last = time.Time{}
+	case !f.event && !f.mtime.IsZero() && f.mtime.Before(now):
 		last = f.mtime
 	}
 	p := s.pend[f.rel]
 	if p == nil {
-		p = &pending{since: last}
+		p = &pending{since: now}
+		if !f.remote && last.Before(now) {
+			p.since = last
+		}
 		s.pend[f.rel] = p
 	}
 	if last.After(p.lastEvent) {
@@ -303,18 +330,8 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 			ready = append(ready, rel)
 		}
 	}
-	if len(ready) == 0 {
-		return
-	}
-	open := s.openForWrite(ctx, now)
 	sort.Slice(ready, func(i, j int) bool { return s.pend[ready[i]].since.Before(s.pend[ready[j]].since) })
 	for _, rel := range ready {
-		if open[rel] {
-			// Held open for writing by a client: wait for the close
-			// (the watcher reports it) or another settle window.
-			s.pend[rel].lastEvent = now
-			continue
-		}
 		select {
 		case jobs <- job{rel: rel, started: now}:
 			s.inflight[rel] = now
@@ -324,24 +341,6 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 			return // every worker is busy
 		}
 	}
-}
-
-// openForWrite returns the cached open-for-write set, refreshing it when
-// older than openFilesMaxAge. Only the loop goroutine calls it.
-func (s *Share) openForWrite(ctx context.Context, now time.Time) map[string]bool {
-	if s.opts.OpenForWrite == nil {
-		return nil
-	}
-	if now.Sub(s.openAt) < openFilesMaxAge {
-		return s.open
-	}
-	open, err := s.opts.OpenForWrite(ctx)
-	if err != nil {
-		s.log.Warn().Err(err).Msg("cannot list files open over SMB; relying on the settle window alone")
-		open = nil
-	}
-	s.open, s.openAt = open, now
-	return open
 }
 
 func (s *Share) worker(ctx context.Context, jobs <-chan job, results chan<- result) error {
@@ -365,39 +364,6 @@ func (s *Share) worker(ctx context.Context, jobs <-chan job, results chan<- resu
 // something wrote it without the watcher seeing it.
 var errNotSettled = errors.New("not settled")
 
-func (s *Share) process(ctx context.Context, j job) result {
-	r := result{job: j}
-	f, err := scan.Stat(s.opts.Root, j.rel)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	if age := time.Since(f.Mtime); age >= 0 && age < s.opts.Settle {
-		r.err = errNotSettled
-		return r
-	}
-	base, ok, err := s.opts.Index.Get(j.rel)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	if ok {
-		r.base = &base
-		if PlanLocal(f, &base) == InSync {
-			r.res = transfer.Result{Entry: base, Outcome: transfer.Unchanged}
-			return r
-		}
-	}
-	r.res, r.err = s.opts.Uploader.Upload(ctx, j.rel, r.base)
-	if r.err != nil {
-		return r
-	}
-	// The far side confirmed (or the content was unchanged): only now is
-	// the new state recorded.
-	r.err = s.opts.Index.Put(j.rel, r.res.Entry)
-	return r
-}
-
 func (s *Share) finish(r result) {
 	delete(s.inflight, r.rel)
 	p := s.pend[r.rel]
@@ -414,34 +380,62 @@ func (s *Share) finish(r result) {
 		} else {
 			delete(s.pend, r.rel)
 		}
-		s.update(func(st *Status) {
-			if r.base == nil {
-				st.FilesTracked++
-				st.BytesTracked += r.res.Entry.Size
-			} else {
-				st.BytesTracked += r.res.Entry.Size - r.base.Size
-			}
-			if r.res.Outcome == transfer.Uploaded {
-				st.Uploads++
-				st.UploadedBytes += r.res.Bytes
-				st.LastUpload = &Activity{Path: r.rel, At: now, Bytes: r.res.Bytes}
-			}
-		})
-		if r.res.Outcome == transfer.Uploaded {
-			s.log.Info().Str("path", r.rel).Int64("bytes", r.res.Bytes).Str("sha256", r.res.Entry.SHA256).
-				Dur("took", now.Sub(r.started)).Dur("since_change", now.Sub(p.since)).Msg("uploaded")
-		}
-	case errors.Is(r.err, scan.ErrChangedWhileReading), errors.Is(r.err, errNotSettled):
-		s.log.Debug().Str("path", r.rel).Err(r.err).Msg("not settled; waiting")
+		s.account(r, now, p)
+	case errors.Is(r.err, scan.ErrChangedWhileReading), errors.Is(r.err, errNotSettled),
+		errors.Is(r.err, errOpen), errors.Is(r.err, transfer.ErrLocalChanged):
+		s.log.Debug().Str("path", r.rel).Err(r.err).Msg("waiting for the file to settle")
 		p.lastEvent = now
-	case errors.Is(r.err, fs.ErrNotExist), errors.Is(r.err, scan.ErrNotRegular):
-		// Gone or no longer a file: deletes are the two-way
-		// reconciler's business, never a blind upload-side action.
+	case errors.Is(r.err, scan.ErrNotRegular):
 		delete(s.pend, r.rel)
+	case r.out == outRefused:
+		delete(s.pend, r.rel)
+		s.refuse(r.rel, r.err)
 	default:
 		p.attempts++
 		p.notBefore = now.Add(backoff(p.attempts))
 		s.fail(r.rel, r.err)
+	}
+}
+
+// account updates the status with a finished job and logs what changed.
+func (s *Share) account(r result, now time.Time, p *pending) {
+	s.update(func(st *Status) {
+		switch {
+		case r.entry != nil && r.base == nil:
+			st.FilesTracked++
+			st.BytesTracked += r.entry.Size
+		case r.entry != nil:
+			st.BytesTracked += r.entry.Size - r.base.Size
+		case r.out == outForgotten && r.base != nil:
+			st.FilesTracked--
+			st.BytesTracked -= r.base.Size
+		}
+		switch r.out {
+		case outUploaded:
+			st.Uploads++
+			st.UploadedBytes += r.bytes
+			st.LastUpload = &Activity{Path: r.rel, At: now, Bytes: r.bytes}
+		case outDownloaded:
+			st.Downloads++
+			st.DownloadedBytes += r.bytes
+			st.LastDownload = &Activity{Path: r.rel, At: now, Bytes: r.bytes}
+		case outConflict:
+			st.FilesTracked++ // the conflict copy
+			st.Conflicts = appendCapped(st.Conflicts, ConflictCopy{Path: r.rel, Copy: r.conflictCopy, At: now}, maxListed)
+		case outHeldDelete:
+			st.HeldDeletes = appendUnique(st.HeldDeletes, HeldDelete{Path: r.rel, Action: r.action.String()}, maxListed)
+		}
+	})
+	ev := s.log.Info().Str("path", r.rel).Str("action", r.action.String())
+	switch r.out {
+	case outUploaded, outDownloaded:
+		ev.Int64("bytes", r.bytes).Str("sha256", r.entry.SHA256).
+			Dur("took", now.Sub(r.started)).Dur("since_change", now.Sub(p.since)).Msg(map[outcome]string{outUploaded: "uploaded", outDownloaded: "downloaded"}[r.out])
+	case outHeldDelete:
+		ev.Msg("delete held: deletes are not carried out yet")
+	case outNone, outAdopted:
+	default:
+		ev.Msg("reconciled")
 	}
 }
 
@@ -493,6 +487,13 @@ func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- f
 		})
 		if dir != "" && errors.Is(err, fs.ErrNotExist) {
 			err = nil // a directory that came and went
+		}
+		if dir == "" && err == nil {
+			// The counters are kept incrementally between scans; a full
+			// scan sets them exactly.
+			if st, serr := s.opts.Index.Stats(); serr == nil {
+				s.update(func(s2 *Status) { s2.FilesTracked, s2.BytesTracked = st.Files, st.Bytes })
+			}
 		}
 		s.log.Debug().Str("dir", dir).Int("candidates", n).Dur("took", time.Since(start)).Err(err).Msg("scan done")
 		select {

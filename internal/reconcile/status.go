@@ -41,6 +41,63 @@ type Status struct {
 	LastError               *Failure  `json:"last_error"`
 	// PendingFailures counts pending files whose last attempt failed.
 	PendingFailures int `json:"pending_failures"`
+
+	Downloads       int64     `json:"downloads"`
+	DownloadedBytes int64     `json:"downloaded_bytes"`
+	LastDownload    *Activity `json:"last_download"`
+	// LastRemoteList is when the last complete bucket listing started.
+	LastRemoteList time.Time `json:"last_remote_list,omitzero"`
+	// Conflicts are the most recent conflicts, newest last.
+	Conflicts []ConflictCopy `json:"conflicts"`
+	// Refused are object keys from the last listing that cannot become
+	// share paths (at most 100 listed; RefusedCount has them all).
+	Refused      []Refused `json:"refused"`
+	RefusedCount int       `json:"refused_count"`
+	// RefusedLocal are share paths that cannot become object keys.
+	RefusedLocal []Refused `json:"refused_local"`
+	// HeldDeletes are deletes the planner decided but that are held.
+	HeldDeletes []HeldDelete `json:"held_deletes"`
+}
+
+// maxListed bounds the lists in a Status.
+const maxListed = 100
+
+// ConflictCopy is one path where both sides changed: Copy is the visible name
+// the bucket's version was saved under.
+type ConflictCopy struct {
+	Path string    `json:"path"`
+	Copy string    `json:"copy"`
+	At   time.Time `json:"at"`
+}
+
+// Refused is an object key that was not written to the share, and why.
+type Refused struct {
+	Key    string `json:"key"`
+	Reason string `json:"reason"` // a stable keyword: keymap.Reason
+	Detail string `json:"detail,omitempty"`
+}
+
+// HeldDelete is a delete the planner decided that waits.
+type HeldDelete struct {
+	Path   string `json:"path"`
+	Action string `json:"action"`
+}
+
+func appendCapped[T any](list []T, v T, n int) []T {
+	list = append(list, v)
+	if len(list) > n {
+		list = list[len(list)-n:]
+	}
+	return list
+}
+
+func appendUnique[T comparable](list []T, v T, n int) []T {
+	for _, x := range list {
+		if x == v {
+			return list
+		}
+	}
+	return appendCapped(list, v, n)
 }
 
 // Activity is one completed transfer.
@@ -73,6 +130,14 @@ func (s *Share) update(fn func(*Status)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fn(&s.status)
+}
+
+// refuse reports a local path that cannot become an object key.
+func (s *Share) refuse(rel string, err error) {
+	s.log.Warn().Str("path", rel).Err(err).Msg("file name refused: not uploaded")
+	s.update(func(st *Status) {
+		st.RefusedLocal = appendUnique(st.RefusedLocal, refusal(rel, err), maxListed)
+	})
 }
 
 func (s *Share) setScanning(on bool) {

@@ -76,8 +76,10 @@ type Appliance struct {
 
 // ApplianceOptions tune StartAppliance. Zero values are sensible.
 type ApplianceOptions struct {
-	Settle       time.Duration // 0 means 1s
-	ScanInterval time.Duration // 0 means 1m
+	Settle         time.Duration // 0 means 1s
+	ScanInterval   time.Duration // 0 means 1m
+	RemoteInterval time.Duration // 0 means 2s
+	Delete         string        // "" means mirror
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -90,6 +92,12 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	}
 	if o.ScanInterval == 0 {
 		o.ScanInterval = time.Minute
+	}
+	if o.RemoteInterval == 0 {
+		o.RemoteInterval = 2 * time.Second
+	}
+	if o.Delete == "" {
+		o.Delete = "mirror"
 	}
 	dir := t.TempDir()
 	// The service user must be able to reach the share through its
@@ -126,6 +134,8 @@ shares:
     access: {studio: rw, player: ro}
     settle: %s
     scan_interval: %s
+    remote_interval: %s
+    delete: %s
     target:
       endpoint: %s
       bucket: %s
@@ -133,7 +143,7 @@ shares:
       path_style: true
       access_key_id: %s
       secret_access_key: %s
-`, dir, a.StatusURL[len("http://"):], port, a.Password, a.SharePath, o.Settle, o.ScanInterval,
+`, dir, a.StatusURL[len("http://"):], port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete,
 		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 

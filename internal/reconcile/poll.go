@@ -1,0 +1,130 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"genesissync/internal/index"
+	"genesissync/internal/keymap"
+	"genesissync/internal/objstore"
+)
+
+// poller lists the bucket every RemoteInterval and reports as candidates
+// the objects that differ from the index by size or ETag (new or changed
+// in the bucket) and the index entries that the listing lacks (deleted in
+// the bucket). A pass where nothing changed makes no per-object request:
+// the listing alone (1,000 keys a page) is compared with the index.
+// Refused keys are reported and skipped.
+func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
+	for {
+		if err := s.pollOnce(ctx, foundc); err != nil && ctx.Err() == nil {
+			s.fail("", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.opts.RemoteInterval):
+		}
+	}
+}
+
+func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
+	start := time.Now()
+	send := func(rel string) error {
+		select {
+		case foundc <- found{rel: rel, remote: true}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	// What the share holds by the index; its names come first in the
+	// case-collision check, so an existing file keeps its name.
+	folder := keymap.NewFolder()
+	type tracked struct {
+		path     string
+		syncedAt time.Time
+	}
+	var known []tracked
+	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {
+		known = append(known, tracked{p, e.SyncedAt})
+		_ = folder.Add(p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	seen := map[string]struct{}{}
+	listed, changed := 0, 0
+	var refused []Refused
+	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
+		listed++
+		rel, err := keymap.LocalPath(o.Key)
+		if errors.Is(err, keymap.ErrDirMarker) {
+			return nil
+		}
+		if err == nil {
+			err = folder.Add(rel)
+		}
+		if err != nil {
+			refused = append(refused, refusal(o.Key, err))
+			return nil
+		}
+		seen[rel] = struct{}{}
+		b, ok, err := s.opts.Index.Get(rel)
+		if err != nil {
+			return err
+		}
+		if ok && !remoteChanged(&b, &o) {
+			return nil
+		}
+		changed++
+		return send(rel)
+	})
+	if err != nil {
+		return fmt.Errorf("list bucket: %w", err)
+	}
+	s.update(func(st *Status) {
+		st.RefusedCount = len(refused)
+		st.Refused = refused[:min(len(refused), maxListed)]
+	})
+	for _, r := range refused {
+		s.log.Warn().Str("key", r.Key).Str("reason", r.Reason).Str("detail", r.Detail).Msg("object key refused: not written to the share")
+	}
+
+	if listed == 0 && len(known) > 0 {
+		// An empty listing where the index knows files is a fault (wrong
+		// bucket or prefix, a lifecycle rule, an outage), not a mass
+		// delete.
+		return fmt.Errorf("bucket listing came back empty while %d files are tracked: treating it as a fault, not as deletes", len(known))
+	}
+	// Index entries the listing lacks: deleted in the bucket, or uploaded
+	// after the listing passed their key (skipped by SyncedAt). Each is
+	// checked again by HEAD before anything is decided.
+	gone := 0
+	for _, k := range known {
+		if _, ok := seen[k.path]; !ok && k.syncedAt.Before(start) {
+			gone++
+			if err := send(k.path); err != nil {
+				return err
+			}
+		}
+	}
+	s.log.Debug().Int("listed", listed).Int("changed", changed).Int("gone", gone).Int("refused", len(refused)).
+		Dur("took", time.Since(start)).Msg("bucket listed")
+	s.update(func(st *Status) { st.LastRemoteList = start })
+	return nil
+}
+
+// refusal describes a refused key for the status API.
+func refusal(key string, err error) Refused {
+	var re *keymap.RefusedError
+	if errors.As(err, &re) {
+		return Refused{Key: key, Reason: string(re.Reason), Detail: re.Detail}
+	}
+	return Refused{Key: key, Reason: "invalid", Detail: err.Error()}
+}

@@ -1,0 +1,327 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"genesissync/internal/index"
+	"genesissync/internal/keymap"
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+	"genesissync/internal/transfer"
+)
+
+// remote is what the pipeline needs from the bucket directly: fresh
+// state of one object and the listing. Transfers go through transfer.
+type remote interface {
+	Head(ctx context.Context, key string) (objstore.Object, error)
+	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
+}
+
+// downloader is what the pipeline needs from transfer for the way down.
+type downloader interface {
+	Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error)
+	DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error)
+}
+
+var _ downloader = (*transfer.Downloader)(nil)
+
+// outcome is what one job did, for status and logs.
+type outcome int
+
+const (
+	outNone outcome = iota
+	outUploaded
+	outDownloaded
+	outAdopted
+	outForgotten
+	outKeptDeleted
+	outConflict
+	outHeldDelete
+	outRefused
+)
+
+// errOpen marks a path that an SMB client holds open: the change waits.
+var errOpen = errors.New("held open by an SMB client")
+
+// process brings one path in line: it gathers the three states fresh
+// (local stat, base from the index, remote by HEAD), plans, and executes.
+// Only the far side's confirmation is ever recorded in the index.
+func (s *Share) process(ctx context.Context, j job) result {
+	r := result{job: j}
+	var local *scan.File
+	f, err := scan.Stat(s.opts.Root, j.rel)
+	switch {
+	case err == nil:
+		local = &f
+		if age := time.Since(f.Mtime); age >= 0 && age < s.opts.Settle {
+			r.err = errNotSettled
+			return r
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		r.err = err
+		return r
+	}
+	key, err := keymap.Key(j.rel)
+	if err != nil {
+		r.out, r.err = outRefused, err
+		return r
+	}
+	b, ok, err := s.opts.Index.Get(j.rel)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	if ok {
+		r.base = &b
+	}
+	in := Input{Local: local, Base: r.base, Policy: s.opts.Policy}
+	if in.Remote, err = s.head(ctx, key); err != nil {
+		r.err = err
+		return r
+	}
+	for range 3 {
+		a := Plan(in)
+		switch a {
+		case NeedLocalHash:
+			sum, f2, err := scan.HashFile(ctx, s.opts.Root, j.rel)
+			if err != nil {
+				r.err = err
+				return r
+			}
+			if !f2.SameVersion(*local) {
+				r.err = errNotSettled
+				return r
+			}
+			in.LocalSHA256 = sum
+			continue
+		case NeedRemoteHash:
+			// HEAD already filled SHA256 if the object carries it: an
+			// object without our metadata must be read to be compared.
+			// Treat it as different; a conflict keeps both copies.
+			in.Remote.SHA256 = "unknown:" + in.Remote.ETag
+			continue
+		}
+		s.execute(ctx, &r, a, in, key)
+		return r
+	}
+	r.err = fmt.Errorf("plan %q: no decision after hashing", j.rel)
+	return r
+}
+
+func (s *Share) head(ctx context.Context, key string) (*objstore.Object, error) {
+	o, err := s.opts.Remote.Head(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &o, nil
+}
+
+func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key string) {
+	r.action = a
+	switch a {
+	case Nothing:
+	case Upload:
+		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Writing(ctx, r.rel) {
+			r.err = errOpen
+			return
+		}
+		res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.bytes = res.Bytes
+		r.out = outAdopted
+		if res.Outcome == transfer.Uploaded {
+			r.out = outUploaded
+		}
+		r.record(s, res.Entry)
+	case Download:
+		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Open(ctx, r.rel) {
+			r.err = errOpen
+			return
+		}
+		e, err := s.opts.Downloader.Download(ctx, r.rel, in.Local)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.out, r.bytes = outDownloaded, e.Size
+		r.record(s, e)
+	case Adopt:
+		sum := in.LocalSHA256
+		if sum == "" {
+			var err error
+			if sum, _, err = scan.HashFile(ctx, s.opts.Root, r.rel); err != nil {
+				r.err = err
+				return
+			}
+		}
+		e := index.Entry{
+			Size: in.Local.Size, Mtime: in.Local.Mtime, Inode: in.Local.Inode,
+			SHA256: sum, HashedAt: time.Now(), SyncedAt: time.Now(),
+		}
+		if in.Remote != nil {
+			e.ETag, e.VersionID = in.Remote.ETag, in.Remote.VersionID
+		}
+		r.out = outAdopted
+		r.record(s, e)
+	case Forget:
+		if r.err = s.opts.Index.Delete(r.rel); r.err == nil {
+			r.out = outForgotten
+		}
+	case KeepDeleted:
+		e := *in.Base
+		e.LocalGone = true
+		r.out = outKeptDeleted
+		r.record(s, e)
+	case Conflict:
+		s.conflict(ctx, r, in)
+	case DeleteLocal, DeleteRemote:
+		// Deletes are decided but not yet carried out: they need the share
+		// root's health check and the mass-delete guard first. Holding
+		// them loses nothing.
+		r.out = outHeldDelete
+	}
+}
+
+// record writes the new base entry, after the far side confirmed.
+func (r *result) record(s *Share, e index.Entry) {
+	if err := s.opts.Index.Put(r.rel, e); err != nil {
+		r.err = err
+		return
+	}
+	r.entry = &e
+}
+
+// conflict keeps both versions: the bucket's version is downloaded under
+// a visible, dated conflict name beside the file and uploaded under that
+// name too; only then is the local version uploaded to the path, so the
+// bucket's version is never overwritten before its copy is safe.
+func (s *Share) conflict(ctx context.Context, r *result, in Input) {
+	if in.Remote == nil || in.Local == nil {
+		r.err = fmt.Errorf("conflict on %q without both versions", r.rel)
+		return
+	}
+	name, err := s.conflictName(r.rel, time.Now())
+	if err != nil {
+		r.err = err
+		return
+	}
+	// 1. The bucket's version, saved on the share under the new name.
+	if _, err := s.opts.Downloader.DownloadAs(ctx, r.rel, name, nil); err != nil {
+		r.err = fmt.Errorf("conflict %q: save the bucket's version as %q: %w", r.rel, name, err)
+		return
+	}
+	// 2. And in the bucket under the new name, so both sides hold it
+	// before the path's object is replaced.
+	copyRes, err := s.opts.Uploader.Upload(ctx, name, nil)
+	if err != nil {
+		r.err = fmt.Errorf("conflict %q: upload the copy %q: %w", r.rel, name, err)
+		return
+	}
+	if err := s.opts.Index.Put(name, copyRes.Entry); err != nil {
+		r.err = err
+		return
+	}
+	// 3. The local version goes up at the path.
+	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base)
+	if err != nil {
+		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
+		return
+	}
+	r.bytes = res.Bytes + copyRes.Bytes
+	r.record(s, res.Entry)
+	if r.err != nil {
+		return
+	}
+	s.log.Warn().Str("path", r.rel).Str("conflict_copy", name).Msg("conflict: both sides changed; the bucket's version is kept beside the local one, on the share and in the bucket")
+	r.out, r.conflictCopy = outConflict, name
+}
+
+// conflictName returns a free, visible name for the bucket's version of
+// rel: "Jingle (conflict 2026-11-21 2310 from bucket).mp3".
+func (s *Share) conflictName(rel string, now time.Time) (string, error) {
+	dir, file := path.Split(rel)
+	ext := path.Ext(file)
+	stem := strings.TrimSuffix(file, ext)
+	stamp := now.Format("2006-01-02 1504")
+	for i := 1; i < 100; i++ {
+		suffix := ""
+		if i > 1 {
+			suffix = fmt.Sprintf(" %d", i)
+		}
+		name := dir + stem + " (conflict " + stamp + " from bucket" + suffix + ")" + ext
+		if _, err := keymap.Key(name); err != nil {
+			return "", fmt.Errorf("conflict name for %q: %w", rel, err)
+		}
+		if _, err := scan.Stat(s.opts.Root, name); errors.Is(err, fs.ErrNotExist) {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("conflict name for %q: too many conflict copies", rel)
+}
+
+// OpenFiles tells which share paths SMB clients hold open. Implementations
+// must be safe for concurrent use and cheap (cached).
+type OpenFiles interface {
+	// Writing reports whether a client holds rel open for writing.
+	Writing(ctx context.Context, rel string) bool
+	// Open reports whether a client holds rel open at all.
+	Open(ctx context.Context, rel string) bool
+}
+
+// OpenFileCache is an OpenFiles over a lister (smbstatus), refreshed at
+// most every MaxAge. If the lister fails, nothing counts as open (the
+// settle rule alone applies) and the error is reported once per refresh
+// through OnError. Safe for concurrent use.
+type OpenFileCache struct {
+	List    func(ctx context.Context) (map[string]bool, error) // path -> open for writing
+	MaxAge  time.Duration                                      // 0 means 1s
+	OnError func(error)
+
+	mu    sync.Mutex
+	at    time.Time
+	files map[string]bool
+}
+
+func (c *OpenFileCache) get(ctx context.Context) map[string]bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maxAge := c.MaxAge
+	if maxAge == 0 {
+		maxAge = time.Second
+	}
+	if time.Since(c.at) < maxAge {
+		return c.files
+	}
+	files, err := c.List(ctx)
+	if err != nil {
+		if c.OnError != nil {
+			c.OnError(err)
+		}
+		files = nil
+	}
+	c.files, c.at = files, time.Now()
+	return files
+}
+
+// Writing implements OpenFiles.
+func (c *OpenFileCache) Writing(ctx context.Context, rel string) bool { return c.get(ctx)[rel] }
+
+// Open implements OpenFiles.
+func (c *OpenFileCache) Open(ctx context.Context, rel string) bool {
+	_, ok := c.get(ctx)[rel]
+	return ok
+}

@@ -71,6 +71,8 @@ type Share struct {
 	scanErr  error // the last full scan's failure, until one succeeds
 
 	scanReq chan string // "" = full scan, else a directory
+	notify  chan string // paths reported by bucket events
+	stopped chan struct{}
 
 	mu     sync.Mutex
 	status Status
@@ -138,9 +140,21 @@ func New(opts Options) *Share {
 		pend:     map[string]*pending{},
 		inflight: map[string]time.Time{},
 		scanReq:  make(chan string, 1),
+		notify:   make(chan string, 64),
+		stopped:  make(chan struct{}),
 	}
 	s.status = Status{Name: opts.Name, Root: opts.Root}
 	return s
+}
+
+// Notify schedules rel (a share-relative path, already validated) as if
+// the bucket listing had reported it. Safe for concurrent use; never blocks
+// longer than the pipeline takes to accept it, and not at all after Run ended.
+func (s *Share) Notify(rel string) {
+	select {
+	case s.notify <- rel:
+	case <-s.stopped:
+	}
 }
 
 // SyncNow asks for a full scan as soon as possible.
@@ -154,6 +168,7 @@ func (s *Share) SyncNow() {
 // Run runs the pipeline until ctx is cancelled. It returns nil on
 // cancellation and an error only for failures that stop the share.
 func (s *Share) Run(ctx context.Context) error {
+	defer close(s.stopped)
 	// No download is in flight yet: any temp file is a crash's leftover.
 	if n, err := transfer.CleanTemp(s.opts.Root); err != nil {
 		s.log.Warn().Err(err).Msg("cleaning up temp files")
@@ -263,6 +278,8 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			}
 		case f := <-c.found:
 			s.note(f)
+		case rel := <-s.notify:
+			s.note(found{rel: rel, remote: true})
 		case d := <-c.scanDone:
 			scannerBusy = false
 			if d.full {

@@ -20,6 +20,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/demo"
+	"genesissync/internal/reconcile"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
@@ -66,7 +67,7 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return configError{err} })
-	cmd.AddCommand(runCmd(), configCmd(), demoCmd(), versionCmd())
+	cmd.AddCommand(runCmd(), configCmd(), deletesCmd(), demoCmd(), versionCmd())
 	return cmd
 }
 
@@ -165,6 +166,84 @@ GenesisSync demo is running. Press Ctrl-C to stop it.
 	cmd.Flags().StringVar(&opts.MinIOAddr, "minio-addr", "127.0.0.1:9000", "MinIO's S3 address")
 	cmd.Flags().IntVar(&opts.SMBPort, "smb-port", 0, "override the config's SMB port")
 	cmd.Flags().StringVar(&opts.StatusAddr, "status-addr", "", "override the config's status address")
+	return cmd
+}
+
+func deletesCmd() *cobra.Command {
+	var path string
+	var yes bool
+	cmd := &cobra.Command{Use: "deletes", Short: "Review and approve deletes held by a share's mass-delete guard"}
+	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	// show prints the share's held deletes and returns them with the
+	// daemon's admin client.
+	show := func(cmd *cobra.Command, share string) (reconcile.DeleteBatch, *daemon.Admin, error) {
+		cfg, err := loadConfig(path)
+		if err != nil {
+			return reconcile.DeleteBatch{}, nil, err
+		}
+		if _, ok := cfg.Shares[share]; !ok {
+			return reconcile.DeleteBatch{}, nil, configError{fmt.Errorf("no share %q in %s", share, path)}
+		}
+		admin := daemon.NewAdmin(cfg.StateDir)
+		b, err := admin.Deletes(cmd.Context(), share)
+		if err != nil {
+			return b, nil, err
+		}
+		out := cmd.OutOrStdout()
+		switch {
+		case b.Tripped:
+			fmt.Fprintf(out, "Share %s: the delete guard holds batch %s:\n", share, b.Batch)
+		case len(b.Deletes) > 0:
+			fmt.Fprintf(out, "Share %s: %d deletes are being gathered into a batch (not tripped):\n", share, len(b.Deletes))
+		default:
+			fmt.Fprintf(out, "Share %s: no deletes are held.\n", share)
+		}
+		for _, d := range b.Deletes {
+			where := "in the bucket"
+			if d.Action == "delete-local" {
+				where = "on the share"
+			}
+			fmt.Fprintf(out, "  delete %s %q\n", where, d.Path)
+		}
+		return b, admin, nil
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "show SHARE",
+		Short: "List the deletes a share holds",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, _, err := show(cmd, args[0])
+			return err
+		},
+	})
+	approve := &cobra.Command{
+		Use:   "approve SHARE",
+		Short: "Show the held batch, then release exactly that batch (deletes are recoverable: trash or versions)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, admin, err := show(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if !b.Tripped {
+				return errors.New("nothing to approve")
+			}
+			if !yes {
+				fmt.Fprintf(cmd.OutOrStdout(), "Approve these %d deletes? Type yes: ", len(b.Deletes))
+				var answer string
+				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || answer != "yes" {
+					return errors.New("not approved")
+				}
+			}
+			if err := admin.Approve(cmd.Context(), args[0], b.Batch); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Batch %s approved.\n", b.Batch)
+			return nil
+		},
+	}
+	approve.Flags().BoolVarP(&yes, "yes", "y", false, "approve without asking")
+	cmd.AddCommand(approve)
 	return cmd
 }
 

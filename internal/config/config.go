@@ -15,6 +15,7 @@ type Config struct {
 	StateDir string `mapstructure:"state_dir"`
 	Log      Log    `mapstructure:"log"`
 	Status   Status `mapstructure:"status"`
+	Events   Events `mapstructure:"events"`
 	Samba    Samba  `mapstructure:"samba"`
 	// Users are the SMB accounts, by user name.
 	Users map[string]User `mapstructure:"users"`
@@ -35,6 +36,20 @@ type Status struct {
 	// Listen is the HTTP listen address; empty turns the server off.
 	Listen string `mapstructure:"listen"`
 }
+
+// Events configures the endpoint that receives bucket event notifications
+// (MinIO's webhook target), so that objects added in the bucket reach the
+// share at once rather than at the next listing.
+type Events struct {
+	// Listen is the endpoint's HTTP listen address; empty turns it off.
+	Listen string `mapstructure:"listen"`
+	// Token is what the sender must present as "Authorization: Bearer
+	// <token>" (MinIO's auth_token). Required when Listen is set.
+	Token Secret `mapstructure:"token"`
+}
+
+// MinEventsToken is the shortest events.token accepted.
+const MinEventsToken = 16
 
 // Samba modes.
 const (
@@ -108,9 +123,19 @@ type Share struct {
 	BandwidthLimit ByteSize `mapstructure:"bandwidth_limit"`
 	// Delete is the delete policy: mirror, keep or upload-only.
 	Delete string `mapstructure:"delete"`
+	// DeleteGuard bounds the deletes of one pass.
+	DeleteGuard DeleteGuard `mapstructure:"delete_guard"`
 	// RemoteInterval is the period of the bucket listing that finds
 	// objects added, changed or deleted in the bucket.
 	RemoteInterval time.Duration `mapstructure:"remote_interval"`
+}
+
+// DeleteGuard is the mass-delete guard: a pass with more deletes than
+// MaxFiles, or than MaxPercent of the share's files, pauses deletes for the
+// share until a person approves the batch.
+type DeleteGuard struct {
+	MaxFiles   int     `mapstructure:"max_files"`
+	MaxPercent float64 `mapstructure:"max_percent"`
 }
 
 // Delete policies.

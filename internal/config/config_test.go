@@ -53,6 +53,25 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, SambaStandalone, cfg.Samba.Mode)
 	require.Equal(t, "/var/lib/gs/samba", cfg.Samba.RunDir)
 	require.Equal(t, "json", cfg.Log.Format)
+	require.Empty(t, cfg.Events.Listen, "the bucket events endpoint is off unless configured")
+}
+
+func TestEvents(t *testing.T) {
+	y := minimal + "events: {listen: \"0.0.0.0:9100\", token: from-file-0123456789}\n"
+	cfg, err := Parse([]byte(y), nil)
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9100", cfg.Events.Listen)
+	require.Equal(t, "from-file-0123456789", cfg.Events.Token.Reveal())
+
+	// The token can come from the environment alone, as secrets should.
+	cfg, err = Parse([]byte(minimal+"events: {listen: \"0.0.0.0:9100\"}\n"), []string{"GENESISSYNC_EVENTS_TOKEN=from-env-0123456789"})
+	require.NoError(t, err)
+	require.Equal(t, "from-env-0123456789", cfg.Events.Token.Reveal())
+
+	// A token without a listen address is harmless: the endpoint is off.
+	cfg, err = Parse([]byte(minimal+"events: {token: x}\n"), nil)
+	require.NoError(t, err)
+	require.Empty(t, cfg.Events.Listen)
 }
 
 func TestEnvOverrides(t *testing.T) {
@@ -110,6 +129,11 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad port", minimal + "samba: {port: 70000}\n", "samba.port: must be 1-65535"},
 		{"bad delete policy", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    delete: everything", 1), "shares.studio.delete: must be mirror, keep or upload-only"},
 		{"state inside share", strings.Replace(minimal, "/var/lib/gs", "/srv/studio/.state", 1), "overlaps state_dir"},
+		{"events without token", minimal + "events: {listen: \"127.0.0.1:9100\"}\n", "events.token: required when events.listen is set"},
+		{"events short token", minimal + "events: {listen: \"127.0.0.1:9100\", token: short}\n", "events.token: must be at least 16 characters; got 5"},
+		{"events token with space", minimal + "events: {listen: \"127.0.0.1:9100\", token: \"Bearer 0123456789abcdef\"}\n", "events.token: must not contain spaces"},
+		{"events bad listen", minimal + "events: {listen: \"9100\", token: 0123456789abcdef}\n", "events.listen: must be host:port"},
+		{"events on status port", minimal + "status: {listen: \"127.0.0.1:8080\"}\nevents: {listen: \"127.0.0.1:8080\", token: 0123456789abcdef}\n", "events.listen: must differ from status.listen"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,7 +163,7 @@ func TestOverlappingShares(t *testing.T) {
 }
 
 func TestSecretsNeverPrint(t *testing.T) {
-	cfg, err := Parse([]byte(minimal), nil)
+	cfg, err := Parse([]byte(minimal+"events: {listen: \"127.0.0.1:9100\", token: events-token-0123456789}\n"), nil)
 	require.NoError(t, err)
 	for _, out := range []string{
 		fmt.Sprintf("%v %+v %#v %s", cfg, *cfg, *cfg, cfg.Users["studio"].Password),
@@ -148,6 +172,7 @@ func TestSecretsNeverPrint(t *testing.T) {
 		require.NotContains(t, out, ": s,")
 		require.NotContains(t, out, `"s"`)
 		require.NotContains(t, out, "pw")
+		require.NotContains(t, out, "events-token")
 	}
 }
 

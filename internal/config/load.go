@@ -22,13 +22,15 @@ const EnvPrefix = "GENESISSYNC"
 
 // Defaults applied to every config before validation.
 const (
-	DefaultStateDir       = "/var/lib/genesissync"
-	DefaultSettle         = 2 * time.Second
-	DefaultScanInterval   = 10 * time.Minute
-	DefaultRemoteInterval = 30 * time.Second
-	DefaultUploaders      = 4
-	DefaultSambaPort      = 445
-	DefaultServiceUser    = "genesissync"
+	DefaultStateDir         = "/var/lib/genesissync"
+	DefaultSettle           = 2 * time.Second
+	DefaultScanInterval     = 10 * time.Minute
+	DefaultRemoteInterval   = 30 * time.Second
+	DefaultMaxDeleteFiles   = 50
+	DefaultMaxDeletePercent = 10.0
+	DefaultUploaders        = 4
+	DefaultSambaPort        = 445
+	DefaultServiceUser      = "genesissync"
 )
 
 // Error is a validation failure of one key. Load returns every failure at
@@ -255,6 +257,12 @@ func (c *Config) applyDefaults() {
 		}
 		if s.Delete == "" {
 			s.Delete = DeleteMirror
+		}
+		if s.DeleteGuard.MaxFiles == 0 {
+			s.DeleteGuard.MaxFiles = DefaultMaxDeleteFiles
+		}
+		if s.DeleteGuard.MaxPercent == 0 {
+			s.DeleteGuard.MaxPercent = DefaultMaxDeletePercent
 		}
 		if s.RemoteInterval == 0 {
 			s.RemoteInterval = DefaultRemoteInterval

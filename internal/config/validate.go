@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 )
 
 var (
@@ -54,6 +55,24 @@ func (c *Config) validate() Errors {
 	if c.Status.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Status.Listen); err != nil {
 			add("status.listen", "must be host:port: %v", err)
+		}
+	}
+	if c.Events.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Events.Listen); err != nil {
+			add("events.listen", "must be host:port: %v", err)
+		}
+		switch tok := c.Events.Token.Reveal(); {
+		case tok == "":
+			add("events.token", "required when events.listen is set (MinIO sends it as auth_token)")
+		case len(tok) < MinEventsToken:
+			add("events.token", "must be at least %d characters; got %d", MinEventsToken, len(tok))
+		case strings.ContainsFunc(tok, unicode.IsSpace) || hasControl(tok):
+			// MinIO splits auth_token on white space: one more word and
+			// it sends the token as the whole header, two more and none.
+			add("events.token", "must not contain spaces or control characters")
+		}
+		if c.Status.Listen != "" && c.Events.Listen == c.Status.Listen {
+			add("events.listen", "must differ from status.listen")
 		}
 	}
 
@@ -144,6 +163,12 @@ func (c *Config) validate() Errors {
 		case DeleteMirror, DeleteKeep, DeleteUploadOnly:
 		default:
 			add(key+".delete", "must be mirror, keep or upload-only; got %q", s.Delete)
+		}
+		if s.DeleteGuard.MaxFiles < 1 {
+			add(key+".delete_guard.max_files", "must be at least 1; got %d", s.DeleteGuard.MaxFiles)
+		}
+		if s.DeleteGuard.MaxPercent <= 0 || s.DeleteGuard.MaxPercent > 100 {
+			add(key+".delete_guard.max_percent", "must be above 0 and at most 100; got %g", s.DeleteGuard.MaxPercent)
 		}
 		if s.RemoteInterval < time.Second {
 			add(key+".remote_interval", "must be at least 1s; got %s", s.RemoteInterval)

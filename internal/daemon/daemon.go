@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"genesissync/internal/bucketevents"
 	"genesissync/internal/config"
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
@@ -46,9 +47,9 @@ func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
-// fails for good. Start order: index, shares' pipelines, Samba, status
-// server. Stop order is the reverse; everything it started is stopped
-// before Run returns.
+// fails for good. Start order: index, Samba, shares' pipelines, bucket
+// events endpoint, status server. Stop order is the reverse; everything it
+// started is stopped before Run returns.
 func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
@@ -78,6 +79,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return abort(err)
 	}
 
+	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
 		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
@@ -85,25 +87,43 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return abort(fmt.Errorf("share %s: %w", name, err))
 		}
 		share := reconcile.New(reconcile.Options{
-			Name:           name,
-			Root:           sc.Path,
-			Matcher:        scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
-			Settle:         sc.Settle,
-			ScanInterval:   sc.ScanInterval,
-			Uploaders:      sc.Uploaders,
-			Index:          ix.Share(name),
-			Uploader:       transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
-			Downloader:     transfer.NewDownloader(sc.Path, store, uid, gid),
-			Remote:         store,
-			Policy:         reconcile.Policy(sc.Delete),
-			RemoteInterval: sc.RemoteInterval,
-			Log:            d.log,
-			Watch:          true,
-			OpenFiles:      d.openFiles(name, sc.Path),
+			Name:             name,
+			Root:             sc.Path,
+			Matcher:          scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
+			Settle:           sc.Settle,
+			ScanInterval:     sc.ScanInterval,
+			Uploaders:        sc.Uploaders,
+			Index:            ix.Share(name),
+			Uploader:         transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
+			Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid),
+			Remote:           store,
+			Policy:           reconcile.Policy(sc.Delete),
+			RemoteInterval:   sc.RemoteInterval,
+			Log:              d.log,
+			Watch:            true,
+			OpenFiles:        d.openFiles(name, sc.Path),
+			Trash:            transfer.NewTrash(sc.Path, store),
+			MaxDeletes:       sc.DeleteGuard.MaxFiles,
+			MaxDeletePercent: sc.DeleteGuard.MaxPercent,
 		})
 		d.shares = append(d.shares, share)
+		targets = append(targets, bucketevents.Target{
+			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
+		})
 		g.Go(func() error { return share.Run(ctx) })
 		g.Go(func() error { return janitor(ctx, name, store, d.started, d.log) })
+	}
+
+	adminLn, err := d.listenAdmin()
+	if err != nil {
+		return abort(err)
+	}
+	g.Go(func() error { return d.serveAdmin(ctx, adminLn) })
+
+	if d.cfg.Events.Listen != "" {
+		if err := d.startEvents(ctx, g, targets); err != nil {
+			return abort(err)
+		}
 	}
 
 	if d.cfg.Status.Listen != "" {
@@ -117,6 +137,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info().Str("version", d.version).Int("shares", len(d.shares)).Msg("genesissync running")
 	return g.Wait()
+}
+
+// startEvents binds the bucket events endpoint and serves it in g. Events
+// are routed to the shares by their target's bucket and prefix.
+func (d *Daemon) startEvents(ctx context.Context, g *errgroup.Group, targets []bucketevents.Target) error {
+	srv := bucketevents.New(d.cfg.Events.Token.Reveal(), targets, d.log)
+	ln, err := srv.Listen(d.cfg.Events.Listen)
+	if err != nil {
+		return err
+	}
+	d.log.Info().Str("component", "bucketevents").Str("url", "http://"+ln.Addr().String()+"/").Msg("bucket events endpoint listening")
+	g.Go(func() error { return srv.Serve(ctx, ln) })
+	return nil
 }
 
 // owner is the uid and gid that files the appliance writes on a share

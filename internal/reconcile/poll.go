@@ -1,14 +1,19 @@
 package reconcile
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"genesissync/internal/index"
 	"genesissync/internal/keymap"
 	"genesissync/internal/objstore"
+	"genesissync/internal/transfer"
 )
 
 // poller lists the bucket every RemoteInterval and reports as candidates
@@ -18,9 +23,19 @@ import (
 // the listing alone (1,000 keys a page) is compared with the index.
 // Refused keys are reported and skipped.
 func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
+	var last string
 	for {
 		if err := s.pollOnce(ctx, foundc); err != nil && ctx.Err() == nil {
-			s.fail("", err)
+			// The same failure every interval is logged once; the status
+			// keeps its time current.
+			if err.Error() != last {
+				s.fail("", err)
+			} else {
+				s.failQuiet("", err)
+			}
+			last = err.Error()
+		} else {
+			last = ""
 		}
 		select {
 		case <-ctx.Done():
@@ -60,8 +75,16 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 
 	seen := map[string]struct{}{}
 	listed, changed := 0, 0
+	marker := false
 	var refused []Refused
 	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
+		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") {
+			return nil // recoverable deletes, not share content
+		}
+		if o.Key == MarkerName {
+			marker = true
+			return nil
+		}
 		listed++
 		rel, err := keymap.LocalPath(o.Key)
 		if errors.Is(err, keymap.ErrDirMarker) {
@@ -96,11 +119,17 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		s.log.Warn().Str("key", r.Key).Str("reason", r.Reason).Str("detail", r.Detail).Msg("object key refused: not written to the share")
 	}
 
-	if listed == 0 && len(known) > 0 {
-		// An empty listing where the index knows files is a fault (wrong
-		// bucket or prefix, a lifecycle rule, an outage), not a mass
-		// delete.
-		return fmt.Errorf("bucket listing came back empty while %d files are tracked: treating it as a fault, not as deletes", len(known))
+	if !marker {
+		// The bucket side's marker proves that this listing is the
+		// share's target; without it (wrong bucket or prefix, a
+		// lifecycle rule, an outage answering empty) missing objects are
+		// a fault, never deletes.
+		if len(known) > 0 {
+			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", MarkerName, len(known))
+		}
+		if err := s.putMarker(ctx); err != nil {
+			return err
+		}
 	}
 	// Index entries the listing lacks: deleted in the bucket, or uploaded
 	// after the listing passed their key (skipped by SyncedAt). Each is
@@ -127,4 +156,19 @@ func refusal(key string, err error) Refused {
 		return Refused{Key: key, Reason: string(re.Reason), Detail: re.Detail}
 	}
 	return Refused{Key: key, Reason: "invalid", Detail: err.Error()}
+}
+
+// putMarker writes the bucket side's marker object (first start).
+func (s *Share) putMarker(ctx context.Context) error {
+	data := []byte(fmt.Sprintf("GenesisSync share %q. This object proves the listing is the share's; do not delete it.\n", s.opts.Name))
+	sum := sha256.Sum256(data)
+	_, err := s.opts.Remote.Put(ctx, objstore.PutInput{
+		Key: MarkerName, Body: bytes.NewReader(data), Size: int64(len(data)),
+		SHA256: hex.EncodeToString(sum[:]), Mtime: time.Now(),
+	})
+	if err != nil {
+		return fmt.Errorf("write bucket marker: %w", err)
+	}
+	s.log.Info().Str("key", MarkerName).Msg("bucket marker written (first start)")
+	return nil
 }

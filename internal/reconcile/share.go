@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,6 +56,14 @@ type Options struct {
 	Policy Policy
 	// RemoteInterval is the period of the bucket listing. 0 means 30s.
 	RemoteInterval time.Duration
+	// Trash carries out proven deletes recoverably. Nil holds every
+	// delete (they are listed, never carried out).
+	Trash trasher
+	// MaxDeletes and MaxDeletePercent are the mass-delete guard: a pass
+	// with more deletes than either pauses deletes until approved.
+	// 0 means DefaultMaxDeletes and DefaultMaxDeletePercent.
+	MaxDeletes       int
+	MaxDeletePercent float64
 }
 
 // Share runs one share's local-to-bucket pipeline: watcher and scanner
@@ -69,25 +78,29 @@ type Share struct {
 	pend     map[string]*pending
 	inflight map[string]time.Time
 	scanErr  error // the last full scan's failure, until one succeeds
+	guard    guard
 
-	scanReq chan string // "" = full scan, else a directory
-	notify  chan string // paths reported by bucket events
-	stopped chan struct{}
+	scanReq   chan string // "" = full scan, else a directory
+	notify    chan string // paths reported by bucket events
+	approvals chan approval
+	stopped   chan struct{}
 
 	mu     sync.Mutex
 	status Status
 }
 
 type pending struct {
-	since     time.Time // first unsynced change seen: the recovery point
-	lastEvent time.Time // settle is measured from here
-	notBefore time.Time // retry backoff
-	attempts  int
+	since       time.Time // first unsynced change seen: the recovery point
+	lastEvent   time.Time // settle is measured from here
+	notBefore   time.Time // retry backoff
+	attempts    int
+	allowDelete bool // released by the delete guard
 }
 
 type job struct {
-	rel     string
-	started time.Time
+	rel         string
+	started     time.Time
+	allowDelete bool
 }
 
 type result struct {
@@ -98,6 +111,7 @@ type result struct {
 	entry        *index.Entry // the base recorded after, if any
 	bytes        int64        // bytes transferred
 	conflictCopy string
+	trashedTo    string // where a deleted file or object can be recovered
 	err          error
 }
 
@@ -131,21 +145,32 @@ func New(opts Options) *Share {
 	if opts.RemoteInterval == 0 {
 		opts.RemoteInterval = 30 * time.Second
 	}
+	if opts.MaxDeletes == 0 {
+		opts.MaxDeletes = DefaultMaxDeletes
+	}
+	if opts.MaxDeletePercent == 0 {
+		opts.MaxDeletePercent = DefaultMaxDeletePercent
+	}
 	if opts.Matcher == nil {
 		opts.Matcher = scan.NewMatcher()
 	}
 	s := &Share{
-		opts:     opts,
-		log:      opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger(),
-		pend:     map[string]*pending{},
-		inflight: map[string]time.Time{},
-		scanReq:  make(chan string, 1),
-		notify:   make(chan string, 64),
-		stopped:  make(chan struct{}),
+		opts:      opts,
+		log:       opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger(),
+		pend:      map[string]*pending{},
+		inflight:  map[string]time.Time{},
+		scanReq:   make(chan string, 1),
+		notify:    make(chan string, 64),
+		approvals: make(chan approval),
+		guard:     guard{held: map[string]heldDelete{}},
+		stopped:   make(chan struct{}),
 	}
 	s.status = Status{Name: opts.Name, Root: opts.Root}
 	return s
 }
+
+// Name is the share's name. Safe for concurrent use.
+func (s *Share) Name() string { return s.opts.Name }
 
 // Notify schedules rel (a share-relative path, already validated) as if
 // the bucket listing had reported it. Safe for concurrent use; never blocks
@@ -294,7 +319,10 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			}
 		case r := <-c.results:
 			s.finish(r)
+		case a := <-s.approvals:
+			a.reply <- s.approve(a.batch)
 		case <-tick.C:
+			s.considerDeletes(time.Now())
 			s.dispatch(ctx, c.jobs)
 		}
 		s.publish()
@@ -350,7 +378,7 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	sort.Slice(ready, func(i, j int) bool { return s.pend[ready[i]].since.Before(s.pend[ready[j]].since) })
 	for _, rel := range ready {
 		select {
-		case jobs <- job{rel: rel, started: now}:
+		case jobs <- job{rel: rel, started: now, allowDelete: s.pend[rel].allowDelete}:
 			s.inflight[rel] = now
 		case <-ctx.Done():
 			return
@@ -389,7 +417,14 @@ func (s *Share) finish(r result) {
 	}
 	now := time.Now()
 	switch {
+	case r.err == nil && r.out == outHeldDelete:
+		delete(s.pend, r.rel)
+		if _, ok := s.guard.held[r.rel]; !ok {
+			s.guard.held[r.rel] = heldDelete{action: r.action, at: now}
+			s.guard.lastAdd = now
+		}
 	case r.err == nil:
+		delete(s.guard.held, r.rel)
 		if p.lastEvent.After(r.started) {
 			// Changed again while we worked: keep it pending, but the
 			// recovery point moves to that change.
@@ -423,7 +458,7 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			st.BytesTracked += r.entry.Size
 		case r.entry != nil:
 			st.BytesTracked += r.entry.Size - r.base.Size
-		case r.out == outForgotten && r.base != nil:
+		case (r.out == outForgotten || r.out == outDeleted) && r.base != nil:
 			st.FilesTracked--
 			st.BytesTracked -= r.base.Size
 		}
@@ -439,8 +474,9 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 		case outConflict:
 			st.FilesTracked++ // the conflict copy
 			st.Conflicts = appendCapped(st.Conflicts, ConflictCopy{Path: r.rel, Copy: r.conflictCopy, At: now}, maxListed)
-		case outHeldDelete:
-			st.HeldDeletes = appendUnique(st.HeldDeletes, HeldDelete{Path: r.rel, Action: r.action.String()}, maxListed)
+		case outDeleted:
+			st.Deletes++
+			st.LastDelete = &Activity{Path: r.rel, At: now}
 		}
 	})
 	ev := s.log.Info().Str("path", r.rel).Str("action", r.action.String())
@@ -448,8 +484,8 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 	case outUploaded, outDownloaded:
 		ev.Int64("bytes", r.bytes).Str("sha256", r.entry.SHA256).
 			Dur("took", now.Sub(r.started)).Dur("since_change", now.Sub(p.since)).Msg(map[outcome]string{outUploaded: "uploaded", outDownloaded: "downloaded"}[r.out])
-	case outHeldDelete:
-		ev.Msg("delete held: deletes are not carried out yet")
+	case outDeleted:
+		ev.Str("recoverable_at", r.trashedTo).Msg("deleted")
 	case outNone, outAdopted:
 	default:
 		ev.Msg("reconciled")
@@ -464,6 +500,12 @@ func backoff(attempts int) time.Duration {
 
 func (s *Share) fail(rel string, err error) {
 	s.log.Error().Str("path", rel).Err(err).Msg("sync failed")
+	s.failQuiet(rel, err)
+}
+
+// failQuiet records a failure on the status without logging it (for a
+// failure that repeats unchanged).
+func (s *Share) failQuiet(rel string, err error) {
 	s.update(func(st *Status) {
 		st.Errors++
 		st.LastError = &Failure{Path: rel, At: time.Now(), Message: err.Error()}
@@ -482,28 +524,22 @@ func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- f
 		}
 		start := time.Now()
 		n := 0
-		err := scan.Walk(ctx, s.opts.Root, dir, s.opts.Matcher, func(f scan.File) error {
-			base, ok, err := s.opts.Index.Get(f.Path)
-			if err != nil {
-				return err
-			}
-			var b *index.Entry
-			if ok {
-				b = &base
-			}
-			if PlanLocal(f, b) == InSync {
-				return nil
-			}
-			n++
-			select {
-			case foundc <- found{rel: f.Path, mtime: f.Mtime}:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		})
+		seen := map[string]struct{}{}
+		var err error
+		if dir == "" {
+			err = s.rootOK()
+		}
+		if err == nil {
+			err = scan.Walk(ctx, s.opts.Root, dir, s.opts.Matcher, func(f scan.File) error {
+				seen[f.Path] = struct{}{}
+				return s.scanned(ctx, f, foundc, &n)
+			})
+		}
 		if dir != "" && errors.Is(err, fs.ErrNotExist) {
 			err = nil // a directory that came and went
+		}
+		if err == nil {
+			err = s.missing(ctx, dir, seen, foundc, &n)
 		}
 		if dir == "" && err == nil {
 			// The counters are kept incrementally between scans; a full
@@ -519,6 +555,68 @@ func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- f
 			return ctx.Err()
 		}
 	}
+}
+
+// scanned reports f as a candidate when its stat differs from the index.
+func (s *Share) scanned(ctx context.Context, f scan.File, foundc chan<- found, n *int) error {
+	base, ok, err := s.opts.Index.Get(f.Path)
+	if err != nil {
+		return err
+	}
+	var b *index.Entry
+	if ok {
+		b = &base
+	}
+	if PlanLocal(f, b) == InSync {
+		return nil
+	}
+	*n++
+	select {
+	case foundc <- found{rel: f.Path, mtime: f.Mtime}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// missing reports the index entries under dir that the walk did not see:
+// files deleted on the share (or that the walk could not see, which the
+// worker's fresh stat sorts out). An unmounted dataset never gets here:
+// the full scan checks the root's marker first.
+func (s *Share) missing(ctx context.Context, dir string, seen map[string]struct{}, foundc chan<- found, n *int) error {
+	var gone []string
+	tracked := 0
+	prefix := ""
+	if dir != "" {
+		prefix = dir + "/"
+	}
+	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {
+		if prefix != "" && !strings.HasPrefix(p, prefix) {
+			return nil
+		}
+		tracked++
+		if _, ok := seen[p]; !ok && !e.LocalGone {
+			gone = append(gone, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if dir == "" && len(seen) == 0 && tracked > 0 {
+		// The marker proved the root is the share (checked before the
+		// walk), so this is a real mass delete: the guard holds it.
+		s.log.Warn().Int("tracked", tracked).Msg("the share is empty: every tracked file was deleted on the share")
+	}
+	for _, p := range gone {
+		*n++
+		select {
+		case foundc <- found{rel: p}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // watcherRetry is how long the watcher waits before starting again after

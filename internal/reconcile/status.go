@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"sort"
 	"time"
 )
 
@@ -53,10 +54,20 @@ type Status struct {
 	// share paths (at most 100 listed; RefusedCount has them all).
 	Refused      []Refused `json:"refused"`
 	RefusedCount int       `json:"refused_count"`
-	// RefusedLocal are share paths that cannot become object keys.
-	RefusedLocal []Refused `json:"refused_local"`
-	// HeldDeletes are deletes the planner decided but that are held.
-	HeldDeletes []HeldDelete `json:"held_deletes"`
+	// RefusedPaths are names refused while syncing one path: share files
+	// whose names cannot become object keys, and bucket keys that would
+	// collide by case with a file on the share.
+	RefusedPaths []Refused `json:"refused_paths"`
+	// HeldDeletes are the deletes of the current pass, waiting for the
+	// batch to be judged by the guard or, if DeleteGuardTripped, for a
+	// person to approve batch DeleteBatch.
+	HeldDeletes        []HeldDelete `json:"held_deletes"`
+	HeldDeleteCount    int          `json:"held_delete_count"`
+	DeleteGuardTripped bool         `json:"delete_guard_tripped"`
+	DeleteBatch        string       `json:"delete_batch,omitempty"`
+	// Deletes counts deletes carried out (recoverably) on either side.
+	Deletes    int64     `json:"deletes"`
+	LastDelete *Activity `json:"last_delete"`
 }
 
 // maxListed bounds the lists in a Status.
@@ -136,7 +147,7 @@ func (s *Share) update(fn func(*Status)) {
 func (s *Share) refuse(rel string, err error) {
 	s.log.Warn().Str("path", rel).Err(err).Msg("file name refused: not uploaded")
 	s.update(func(st *Status) {
-		st.RefusedLocal = appendUnique(st.RefusedLocal, refusal(rel, err), maxListed)
+		st.RefusedPaths = appendUnique(st.RefusedPaths, refusal(rel, err), maxListed)
 	})
 }
 
@@ -157,7 +168,15 @@ func (s *Share) publish() {
 			failing++
 		}
 	}
+	held := make([]HeldDelete, 0, min(len(s.guard.held), maxListed))
+	for p, h := range s.guard.held {
+		held = append(held, HeldDelete{Path: p, Action: h.action.String()})
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].Path < held[j].Path })
+	held = held[:min(len(held), maxListed)]
 	s.update(func(st *Status) {
+		st.HeldDeletes, st.HeldDeleteCount = held, len(s.guard.held)
+		st.DeleteGuardTripped, st.DeleteBatch = s.guard.tripped, s.guard.batch
 		st.PendingUploads = len(s.pend)
 		st.InFlight = len(s.inflight)
 		st.OldestPending = oldest
@@ -167,7 +186,7 @@ func (s *Share) publish() {
 			st.State = StateError
 		case st.LastFullScan.IsZero():
 			st.State = StateStarting
-		case failing > 0:
+		case failing > 0 || s.guard.tripped:
 			st.State = StateError
 		case len(s.pend) > 0:
 			st.State = StateSyncing

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +22,7 @@ import (
 // remote is what the pipeline needs from the bucket directly: fresh
 // state of one object and the listing. Transfers go through transfer.
 type remote interface {
+	Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error)
 	Head(ctx context.Context, key string) (objstore.Object, error)
 	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 }
@@ -44,6 +47,7 @@ const (
 	outKeptDeleted
 	outConflict
 	outHeldDelete
+	outDeleted
 	outRefused
 )
 
@@ -148,9 +152,22 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		}
 		r.record(s, res.Entry)
 	case Download:
+		if err := s.rootOK(); err != nil {
+			r.err = err
+			return
+		}
 		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Open(ctx, r.rel) {
 			r.err = errOpen
 			return
+		}
+		if in.Local == nil {
+			// A new name must not collide with an existing one by case
+			// alone: Windows clients could not tell them apart. (The
+			// listing checks this too; bucket events come past it.)
+			if err := s.caseCollision(r.rel); err != nil {
+				r.out, r.err = outRefused, err
+				return
+			}
 		}
 		e, err := s.opts.Downloader.Download(ctx, r.rel, in.Local)
 		if err != nil {
@@ -187,12 +204,18 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		r.out = outKeptDeleted
 		r.record(s, e)
 	case Conflict:
+		if r.err = s.rootOK(); r.err != nil {
+			return
+		}
 		s.conflict(ctx, r, in)
 	case DeleteLocal, DeleteRemote:
-		// Deletes are decided but not yet carried out: they need the share
-		// root's health check and the mass-delete guard first. Holding
-		// them loses nothing.
-		r.out = outHeldDelete
+		// A delete waits in the pass's batch until the mass-delete guard
+		// released it; without a trash it is never carried out.
+		if !r.allowDelete || s.opts.Trash == nil {
+			r.out = outHeldDelete
+			return
+		}
+		s.executeDelete(ctx, r, a, in, key)
 	}
 }
 
@@ -271,6 +294,28 @@ func (s *Share) conflictName(rel string, now time.Time) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("conflict name for %q: too many conflict copies", rel)
+}
+
+// caseCollision reports a *keymap.RefusedError when a component of rel
+// differs only by letter case from an existing entry of its directory.
+func (s *Share) caseCollision(rel string) error {
+	dir := ""
+	for _, seg := range strings.Split(rel, "/") {
+		entries, err := os.ReadDir(filepath.Join(s.opts.Root, filepath.FromSlash(dir)))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // the rest is new
+		}
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if e.Name() != seg && strings.EqualFold(e.Name(), seg) {
+				return &keymap.RefusedError{Key: rel, Reason: keymap.ReasonCaseCollision, Detail: fmt.Sprintf("collides with %q", path.Join(dir, e.Name()))}
+			}
+		}
+		dir = path.Join(dir, seg)
+	}
+	return nil
 }
 
 // OpenFiles tells which share paths SMB clients hold open. Implementations

@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"genesissync/internal/reconcile"
+	"genesissync/internal/webserver"
 )
 
 // Snapshot is everything the status endpoints show, taken at one moment.
@@ -97,21 +97,7 @@ func (s *Server) Listen(addr string) (net.Listener, error) {
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("status server: %w", err)
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	}
+	return webserver.Serve(ctx, "status", &http.Server{Handler: s}, ln)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

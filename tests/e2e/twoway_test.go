@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -171,25 +172,122 @@ func TestConflictKeepsBoth(t *testing.T) {
 	require.Equal(t, remoteEdit, got)
 }
 
-// TestDeletesAreHeld: deletes are decided but held until they can be
-// proven safe (root health, delete guard): a delete on the share removes
-// nothing from the bucket yet, and says so.
-func TestDeletesAreHeld(t *testing.T) {
+// TestDeletesPropagateRecoverably: a delete on either side reaches the
+// other, and the data stays recoverable: the bucket (unversioned) keeps a
+// copy under the trash prefix, the share keeps the file in its hidden
+// trash folder, invisible over SMB.
+func TestDeletesPropagateRecoverably(t *testing.T) {
 	m := harness.StartMinIO(t)
 	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
 	c := a.SMB(t)
-	writeSMB(t, c, "old.mp3", 5, 8<<10)
-	waitObject(t, a.Store, "old.mp3", time.Minute)
-	require.Eventually(t, func() bool { return a.Share(t).FilesTracked == 1 }, 30*time.Second, 100*time.Millisecond)
-	require.NoError(t, c.Remove("old.mp3"))
-	require.Eventually(t, func() bool { return len(a.Share(t).HeldDeletes) == 1 }, 30*time.Second, 100*time.Millisecond)
+	writeSMB(t, c, "old/studio take.mp3", 5, 8<<10)
+	writeSMB(t, c, "web/playlist.m3u", 6, 1<<10)
+	waitObject(t, a.Store, "old/studio take.mp3", time.Minute)
+	waitObject(t, a.Store, "web/playlist.m3u", time.Minute)
+	require.Eventually(t, func() bool { st := a.Share(t); return st.FilesTracked == 2 && st.State == "in-sync" }, 30*time.Second, 100*time.Millisecond)
+	day := time.Now().UTC().Format("2006-01-02")
+
+	// Deleted on the share: gone from the bucket, kept in its trash.
+	require.NoError(t, c.Remove("old/studio take.mp3"))
+	require.Eventually(t, func() bool {
+		_, err := a.Store.Head(context.Background(), "old/studio take.mp3")
+		return err != nil
+	}, 30*time.Second, 100*time.Millisecond, "the delete never reached the bucket")
+	_, err := a.Store.Head(context.Background(), ".genesissync-trash/"+day+"/old/studio take.mp3")
+	require.NoError(t, err, "the bucket's copy must be recoverable from the trash prefix")
+
+	// Deleted in the bucket: gone from the share, kept in its trash.
+	m.MC(t, nil, "rm", "t/"+a.Bucket+"/"+a.Prefix+"web/playlist.m3u")
+	require.Eventually(t, func() bool {
+		_, err := os.Stat(filepath.Join(a.SharePath, "web/playlist.m3u"))
+		return os.IsNotExist(err)
+	}, 30*time.Second, 100*time.Millisecond, "the delete never reached the share")
+	kept, err := os.ReadFile(filepath.Join(a.SharePath, ".genesissync-trash", time.Now().Format("2006-01-02"), "web/playlist.m3u"))
+	require.NoError(t, err, "the share's copy must be recoverable from the trash folder")
+	require.Equal(t, contentBytes(6, 1<<10), kept)
+	entries, err := c.ReadDir(".")
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.False(t, strings.HasPrefix(e.Name(), ".genesissync"), "%s is visible over SMB", e.Name())
+	}
+	require.Eventually(t, func() bool { st := a.Share(t); return st.Deletes == 2 && st.FilesTracked == 0 }, 15*time.Second, 100*time.Millisecond)
+}
+
+// TestMassDeleteGuard deletes 200 of 210 files at once: the guard holds
+// them, nothing leaves the bucket until a person approves the batch with
+// the CLI, then all 200 go (recoverably).
+func TestMassDeleteGuard(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+	old := time.Now().Add(-time.Hour)
+	for i := 0; i < 210; i++ {
+		p := filepath.Join(a.SharePath, fmt.Sprintf("archive/%03d.mp3", i))
+		writeLocal(t, p, uint64(i), 1<<10)
+		require.NoError(t, os.Chtimes(p, old, old))
+	}
+	require.Eventually(t, func() bool { st := a.Share(t); return st.FilesTracked == 210 && st.State == "in-sync" }, 2*time.Minute, 200*time.Millisecond)
+
+	for i := 0; i < 200; i++ {
+		require.NoError(t, os.Remove(filepath.Join(a.SharePath, fmt.Sprintf("archive/%03d.mp3", i))))
+	}
+	require.Eventually(t, func() bool {
+		st := a.Share(t)
+		return st.DeleteGuardTripped && st.HeldDeleteCount == 200
+	}, 60*time.Second, 200*time.Millisecond, "the guard did not trip")
+	time.Sleep(3 * time.Second)
 	st := a.Share(t)
-	require.Equal(t, "old.mp3", st.HeldDeletes[0].Path)
-	require.Equal(t, "delete-remote", st.HeldDeletes[0].Action)
-	_, err := a.Store.Head(context.Background(), "old.mp3")
-	require.NoError(t, err, "the object must still be in the bucket")
-	_, err = a.Store.Head(context.Background(), "nonexistent")
-	require.ErrorIs(t, err, objstore.ErrNotFound)
+	require.EqualValues(t, 0, st.Deletes, "nothing may be deleted before approval")
+	require.Equal(t, "error", st.State, "a tripped guard shows")
+	n := 0
+	require.NoError(t, a.Store.List(context.Background(), "archive/", func(objstore.Object) error { n++; return nil }))
+	require.Equal(t, 210, n, "all objects must still be in the bucket")
+
+	out := a.CLI(t, "deletes", "show", "studio")
+	require.Contains(t, out, "the delete guard holds batch")
+	require.Contains(t, out, `"archive/000.mp3"`)
+	out = a.CLI(t, "deletes", "approve", "studio", "--yes")
+	require.Contains(t, out, "approved")
+
+	require.Eventually(t, func() bool { return a.Share(t).Deletes == 200 }, 2*time.Minute, 200*time.Millisecond)
+	n = 0
+	require.NoError(t, a.Store.List(context.Background(), "archive/", func(objstore.Object) error { n++; return nil }))
+	require.Equal(t, 10, n)
+	st = a.Share(t)
+	require.False(t, st.DeleteGuardTripped)
+	require.Equal(t, 10, st.FilesTracked)
+}
+
+// TestUnmountedShareDeletesNothing moves the share's directory away and
+// leaves an empty mountpoint, as an unmounted dataset would: not one
+// object may be deleted, and the share says why.
+func TestUnmountedShareDeletesNothing(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second, ScanInterval: 10 * time.Second})
+	for i := 0; i < 20; i++ {
+		writeLocal(t, filepath.Join(a.SharePath, fmt.Sprintf("music/%02d.mp3", i)), uint64(i), 4<<10)
+	}
+	require.Eventually(t, func() bool { st := a.Share(t); return st.FilesTracked == 20 && st.State == "in-sync" }, time.Minute, 200*time.Millisecond)
+
+	away := a.SharePath + ".away"
+	require.NoError(t, os.Rename(a.SharePath, away))
+	require.NoError(t, os.Mkdir(a.SharePath, 0o755))
+	a.Share(t)
+	require.Eventually(t, func() bool {
+		st := a.Share(t)
+		return st.State == "error" && st.LastError != nil && strings.Contains(st.LastError.Message, "marker")
+	}, 30*time.Second, 200*time.Millisecond, "the unhealthy root was not reported")
+	time.Sleep(12 * time.Second) // a full scan and several listings
+	n := 0
+	require.NoError(t, a.Store.List(context.Background(), "music/", func(objstore.Object) error { n++; return nil }))
+	require.Equal(t, 20, n, "an unmounted share must never delete from the bucket")
+	require.EqualValues(t, 0, a.Share(t).Deletes)
+	_, err := os.Stat(filepath.Join(a.SharePath, "music"))
+	require.True(t, os.IsNotExist(err), "nothing may be downloaded into an empty mountpoint")
+
+	// Mounted again: back in sync, nothing lost.
+	require.NoError(t, os.Remove(a.SharePath))
+	require.NoError(t, os.Rename(away, a.SharePath))
+	require.Eventually(t, func() bool { st := a.Share(t); return st.State == "in-sync" && st.FilesTracked == 20 }, 60*time.Second, 200*time.Millisecond)
 }
 
 // treeOf lists every path under dir with its size, skipping the share
@@ -215,13 +313,16 @@ func treeOf(t *testing.T, dir string) []string {
 	return out
 }
 
+// namesIn lists dir's entries, less the appliance's own (marker, trash).
 func namesIn(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if !strings.HasPrefix(e.Name(), ".genesissync") {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }

@@ -68,6 +68,12 @@ type Appliance struct {
 	MinIO      *MinIO
 	Store      *objstore.S3 // the share's target, for checks
 
+	// EventsURL and EventsToken are the bucket events endpoint and the
+	// token it wants (MinIO's notify_webhook endpoint and auth_token);
+	// empty unless ApplianceOptions.Events.
+	EventsURL   string
+	EventsToken string
+
 	bin     string
 	logPath string
 	cmd     *exec.Cmd
@@ -80,6 +86,7 @@ type ApplianceOptions struct {
 	ScanInterval   time.Duration // 0 means 1m
 	RemoteInterval time.Duration // 0 means 2s
 	Delete         string        // "" means mirror
+	Events         bool          // serve the bucket events endpoint (free port, random token)
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -120,11 +127,18 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	}
 	require.NoError(t, os.MkdirAll(a.SharePath, 0o755))
 	_, port, _ := net.SplitHostPort(a.SMBAddr)
+	events := ""
+	if o.Events {
+		addr := FreeAddr(t)
+		a.EventsURL = "http://" + addr + "/"
+		a.EventsToken = randomHex(t, 16)
+		events = fmt.Sprintf("events: {listen: %q, token: %q}\n", addr, a.EventsToken)
+	}
 	cfg := fmt.Sprintf(`
 state_dir: %s/state
 log: {level: debug, format: json}
 status: {listen: %q}
-samba: {mode: standalone, listen: 127.0.0.1, port: %s}
+%ssamba: {mode: standalone, listen: 127.0.0.1, port: %s}
 users:
   studio: {password: %q}
   player: {password: player-test-password}
@@ -143,7 +157,7 @@ shares:
       path_style: true
       access_key_id: %s
       secret_access_key: %s
-`, dir, a.StatusURL[len("http://"):], port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete,
+`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete,
 		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 
@@ -249,6 +263,16 @@ func (a *Appliance) SMB(t testing.TB) *samba.Client {
 	require.NoError(t, err)
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// CLI runs a genesissync command against this appliance's config and
+// returns its output, failing the test if it fails.
+func (a *Appliance) CLI(t testing.TB, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(a.bin, append(args, "--config", a.ConfigPath)...)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "genesissync %v:\n%s", args, out)
+	return string(out)
 }
 
 // LogPath is the daemon's log file.

@@ -1,0 +1,149 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"sync"
+	"time"
+
+	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+)
+
+// TrashDir is the share-relative folder (and, under the bucket prefix, the
+// key prefix) that deleted files and objects are moved to. Samba vetoes
+// it, the scanner skips it and the bucket listing ignores it.
+const TrashDir = ".genesissync-trash"
+
+// remoteTrasher is what recoverable remote deletes need from the store.
+type remoteTrasher interface {
+	Head(ctx context.Context, key string) (objstore.Object, error)
+	Delete(ctx context.Context, key string) error
+	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
+	Versioning(ctx context.Context) (bool, error)
+}
+
+var _ remoteTrasher = (*objstore.S3)(nil)
+
+// Trash carries out deletes so that they can be undone: on the share, the
+// file moves into TrashDir/<date>/ (same filesystem: a rename); in the
+// bucket, a versioned bucket keeps the old version behind a delete marker,
+// and an unversioned one gets a server-side copy under TrashDir/<date>/
+// before the delete. Safe for concurrent use.
+type Trash struct {
+	root  string
+	store remoteTrasher
+	now   func() time.Time
+
+	mu          sync.Mutex
+	versioning  bool
+	versionedAt time.Time
+}
+
+// NewTrash returns the trash of the share at root and its bucket target.
+func NewTrash(root string, store remoteTrasher) *Trash {
+	return &Trash{root: root, store: store, now: time.Now}
+}
+
+// ErrChanged marks a delete refused because the file or object is no
+// longer the version the delete was proven against.
+var ErrChanged = errors.New("changed since the delete was decided")
+
+// TrashLocal moves the share file rel into the trash, provided it is
+// still exactly the version expect describes. Parent directories are left
+// in place (a studio's folder structure is theirs).
+func (t *Trash) TrashLocal(ctx context.Context, rel string, expect scan.File) (string, error) {
+	if _, _, err := splitRel(t.root, rel); err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	root, err := os.OpenRoot(t.root)
+	if err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	defer root.Close()
+	fi, err := root.Lstat(rel)
+	if err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("trash %q: %w", rel, scan.ErrNotRegular)
+	}
+	if got, _ := scan.Stat(t.root, rel); !got.SameVersion(expect) {
+		return "", fmt.Errorf("trash %q: %w", rel, ErrChanged)
+	}
+	dst, err := t.freeName(root, path.Join(TrashDir, t.now().Format("2006-01-02"), rel))
+	if err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	if err := root.MkdirAll(path.Dir(dst), 0o700); err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	if err := root.Rename(rel, dst); err != nil {
+		return "", fmt.Errorf("trash %q: %w", rel, err)
+	}
+	return dst, nil
+}
+
+func (t *Trash) freeName(root *os.Root, p string) (string, error) {
+	for i := 0; i < 1000; i++ {
+		cand := p
+		if i > 0 {
+			cand = fmt.Sprintf("%s.%d", p, i)
+		}
+		if _, err := root.Lstat(cand); errors.Is(err, fs.ErrNotExist) {
+			return cand, nil
+		}
+	}
+	return "", fmt.Errorf("no free trash name for %q", p)
+}
+
+// TrashRemote deletes the object at key recoverably, provided it still
+// has the ETag the delete was proven against. It returns where the data
+// can be found again: "version" (behind the delete marker) or the trash
+// key.
+func (t *Trash) TrashRemote(ctx context.Context, key, etag string) (string, error) {
+	versioned, err := t.versioned(ctx)
+	if err != nil {
+		return "", err
+	}
+	o, err := t.store.Head(ctx, key)
+	if errors.Is(err, objstore.ErrNotFound) {
+		return "", nil // already gone: nothing to do
+	}
+	if err != nil {
+		return "", err
+	}
+	if o.ETag != etag {
+		return "", fmt.Errorf("trash object %q: %w", key, ErrChanged)
+	}
+	where := "version " + o.VersionID
+	if !versioned {
+		where = path.Join(TrashDir, t.now().UTC().Format("2006-01-02"), key)
+		if _, err := t.store.Copy(ctx, key, where, etag); err != nil {
+			return "", fmt.Errorf("trash object %q: %w", key, err)
+		}
+	}
+	if err := t.store.Delete(ctx, key); err != nil {
+		return "", err
+	}
+	return where, nil
+}
+
+// versioned caches the bucket's versioning status for ten minutes.
+func (t *Trash) versioned(ctx context.Context) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Since(t.versionedAt) < 10*time.Minute {
+		return t.versioning, nil
+	}
+	v, err := t.store.Versioning(ctx)
+	if err != nil {
+		return false, err
+	}
+	t.versioning, t.versionedAt = v, time.Now()
+	return v, nil
+}

@@ -123,6 +123,10 @@ type Share struct {
 	BandwidthLimit ByteSize `mapstructure:"bandwidth_limit"`
 	// Delete is the delete policy: mirror, keep or upload-only.
 	Delete string `mapstructure:"delete"`
+	// TrashRetention is how long deleted files and objects are kept in
+	// the trash (the share's .genesissync-trash folder, the bucket's
+	// .genesissync-trash/ prefix) before they are removed for good.
+	TrashRetention time.Duration `mapstructure:"trash_retention"`
 	// DeleteGuard bounds the deletes of one pass.
 	DeleteGuard DeleteGuard `mapstructure:"delete_guard"`
 	// RemoteInterval is the period of the bucket listing that finds

@@ -27,6 +27,7 @@ const (
 	DefaultScanInterval     = 10 * time.Minute
 	DefaultRemoteInterval   = 30 * time.Second
 	DefaultMaxDeleteFiles   = 50
+	DefaultTrashRetention   = 30 * 24 * time.Hour
 	DefaultMaxDeletePercent = 10.0
 	DefaultUploaders        = 4
 	DefaultSambaPort        = 445
@@ -257,6 +258,9 @@ func (c *Config) applyDefaults() {
 		}
 		if s.Delete == "" {
 			s.Delete = DeleteMirror
+		}
+		if s.TrashRetention == 0 {
+			s.TrashRetention = DefaultTrashRetention
 		}
 		if s.DeleteGuard.MaxFiles == 0 {
 			s.DeleteGuard.MaxFiles = DefaultMaxDeleteFiles

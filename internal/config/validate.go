@@ -164,6 +164,9 @@ func (c *Config) validate() Errors {
 		default:
 			add(key+".delete", "must be mirror, keep or upload-only; got %q", s.Delete)
 		}
+		if s.TrashRetention < 24*time.Hour {
+			add(key+".trash_retention", "must be at least 24h; got %s", s.TrashRetention)
+		}
 		if s.DeleteGuard.MaxFiles < 1 {
 			add(key+".delete_guard.max_files", "must be at least 1; got %d", s.DeleteGuard.MaxFiles)
 		}

@@ -86,6 +86,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err != nil {
 			return abort(fmt.Errorf("share %s: %w", name, err))
 		}
+		trash := transfer.NewTrash(sc.Path, store)
 		share := reconcile.New(reconcile.Options{
 			Name:             name,
 			Root:             sc.Path,
@@ -111,7 +112,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
 		})
 		g.Go(func() error { return share.Run(ctx) })
-		g.Go(func() error { return janitor(ctx, name, store, d.started, d.log) })
+		j := janitor{share: name, store: store, trash: trash, retention: sc.TrashRetention, started: d.started}
+		g.Go(func() error { return j.run(ctx, d.log) })
 	}
 
 	adminLn, err := d.listenAdmin()
@@ -377,15 +379,24 @@ const (
 	janitorGrace = time.Hour
 )
 
-// janitor aborts multipart uploads that a crash left open, so the bucket
-// holds no invisible partial data. Failures are logged and retried at the
-// next round; they never stop the share.
-func janitor(ctx context.Context, share string, store *objstore.S3, started time.Time, base zerolog.Logger) error {
-	log := base.With().Str("share", share).Str("component", "janitor").Logger()
+// janitor cleans up after crashes and deletes: it aborts multipart
+// uploads that a crash left open (the bucket holds no invisible partial
+// data) and removes trash older than the retention. Failures are logged
+// and retried at the next round; they never stop the share.
+type janitor struct {
+	share     string
+	store     *objstore.S3
+	trash     *transfer.Trash
+	retention time.Duration
+	started   time.Time
+}
+
+func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
+	log := base.With().Str("share", j.share).Str("component", "janitor").Logger()
 	// First round: whatever was initiated before this process started.
-	grace := time.Since(started)
+	grace := time.Since(j.started)
 	for {
-		n, err := store.AbortStale(ctx, grace)
+		n, err := j.store.AbortStale(ctx, grace)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -393,6 +404,15 @@ func janitor(ctx context.Context, share string, store *objstore.S3, started time
 			log.Warn().Err(err).Msg("cleaning up stale multipart uploads failed; will retry")
 		case n > 0:
 			log.Info().Int("aborted", n).Dur("older_than", grace).Msg("aborted stale multipart uploads")
+		}
+		folders, objects, err := j.trash.Expire(ctx, j.retention)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			log.Warn().Err(err).Msg("expiring trash failed; will retry")
+		case folders+objects > 0:
+			log.Info().Int("folders", folders).Int("objects", objects).Dur("retention", j.retention).Msg("expired trash")
 		}
 		grace = janitorGrace
 		select {

@@ -138,8 +138,10 @@ func (s *Share) considerDeletes(now time.Time) {
 }
 
 // deleteQuiet is how long the batch must see no new delete before it is
-// judged: deletes that arrive together are judged together.
-func (s *Share) deleteQuiet() time.Duration { return max(s.opts.Settle, 2*time.Second) }
+// judged: deletes that arrive together are judged together, and the new
+// name of a renamed file (which waits one settle window) is copied from
+// the old object before that object is deleted.
+func (s *Share) deleteQuiet() time.Duration { return s.opts.Settle + 2*time.Second }
 
 // release hands every held delete to the workers, allowed to delete.
 func (s *Share) release() {

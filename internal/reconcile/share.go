@@ -112,6 +112,7 @@ type result struct {
 	bytes        int64        // bytes transferred
 	conflictCopy string
 	trashedTo    string // where a deleted file or object can be recovered
+	renamedFrom  string // the synced path a renamed file was copied from
 	err          error
 }
 
@@ -474,6 +475,8 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 		case outConflict:
 			st.FilesTracked++ // the conflict copy
 			st.Conflicts = appendCapped(st.Conflicts, ConflictCopy{Path: r.rel, Copy: r.conflictCopy, At: now}, maxListed)
+		case outRenamed:
+			st.Renames++
 		case outDeleted:
 			st.Deletes++
 			st.LastDelete = &Activity{Path: r.rel, At: now}
@@ -486,6 +489,8 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			Dur("took", now.Sub(r.started)).Dur("since_change", now.Sub(p.since)).Msg(map[outcome]string{outUploaded: "uploaded", outDownloaded: "downloaded"}[r.out])
 	case outDeleted:
 		ev.Str("recoverable_at", r.trashedTo).Msg("deleted")
+	case outRenamed:
+		ev.Str("from", r.renamedFrom).Int64("bytes", r.entry.Size).Msg("renamed: copied in the bucket, not uploaded again")
 	case outNone, outAdopted:
 	default:
 		ev.Msg("reconciled")

@@ -66,7 +66,9 @@ type Status struct {
 	DeleteGuardTripped bool         `json:"delete_guard_tripped"`
 	DeleteBatch        string       `json:"delete_batch,omitempty"`
 	// Deletes counts deletes carried out (recoverably) on either side.
-	Deletes    int64     `json:"deletes"`
+	Deletes int64 `json:"deletes"`
+	// Renames counts renamed files copied server-side instead of uploaded.
+	Renames    int64     `json:"renames"`
 	LastDelete *Activity `json:"last_delete"`
 }
 

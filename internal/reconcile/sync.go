@@ -23,6 +23,7 @@ import (
 // state of one object and the listing. Transfers go through transfer.
 type remote interface {
 	Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error)
+	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
 	Head(ctx context.Context, key string) (objstore.Object, error)
 	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 }
@@ -48,6 +49,7 @@ const (
 	outConflict
 	outHeldDelete
 	outDeleted
+	outRenamed
 	outRefused
 )
 
@@ -139,6 +141,11 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Writing(ctx, r.rel) {
 			r.err = errOpen
 			return
+		}
+		if in.Base == nil && in.Remote == nil && in.Local.Size >= RenameMinSize {
+			if done := s.renamed(ctx, r, *in.Local, key); done {
+				return
+			}
 		}
 		res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base)
 		if err != nil {
@@ -295,6 +302,57 @@ func (s *Share) conflictName(rel string, now time.Time) (string, error) {
 	}
 	return "", fmt.Errorf("conflict name for %q: too many conflict copies", rel)
 }
+
+// RenameMinSize is the size from which a new local file is checked for
+// being a renamed, already synced one: below it a re-upload costs less
+// than the search.
+const RenameMinSize = 8 << 20
+
+// renamed handles a new local file that is a synced file under a new name
+// (a rename or move on the share): the object is copied server-side to the
+// new key instead of being uploaded again. The old path's delete follows
+// the normal, guarded way. It reports whether it handled the file.
+func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string) bool {
+	var from string
+	var base index.Entry
+	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {
+		if e.Inode == f.Inode && e.Size == f.Size && e.Mtime.Equal(f.Mtime) && !e.LocalGone && p != r.rel {
+			if _, err := scan.Stat(s.opts.Root, p); errors.Is(err, fs.ErrNotExist) {
+				from, base = p, e
+				return errStop
+			}
+		}
+		return nil
+	})
+	if (err != nil && !errors.Is(err, errStop)) || from == "" {
+		return false
+	}
+	// Same inode, size and mtime; the hash makes it certain (reading is
+	// far cheaper than uploading).
+	sum, f2, err := scan.HashFile(ctx, s.opts.Root, r.rel)
+	if err != nil || !f2.SameVersion(f) || sum != base.SHA256 {
+		return false
+	}
+	fromKey, err := keymap.Key(from)
+	if err != nil {
+		return false
+	}
+	o, err := s.opts.Remote.Copy(ctx, fromKey, key, base.ETag)
+	if err != nil {
+		s.log.Warn().Str("path", r.rel).Str("from", from).Err(err).Msg("server-side copy of a renamed file failed; uploading it instead")
+		return false
+	}
+	e := index.Entry{
+		Size: f.Size, Mtime: f.Mtime, Inode: f.Inode, SHA256: sum, HashedAt: time.Now(),
+		ETag: o.ETag, VersionID: o.VersionID, SyncedAt: time.Now(),
+	}
+	r.out, r.renamedFrom = outRenamed, from
+	r.record(s, e)
+	return true
+}
+
+// errStop ends an index walk early.
+var errStop = errors.New("stop")
 
 // caseCollision reports a *keymap.RefusedError when a component of rel
 // differs only by letter case from an existing entry of its directory.

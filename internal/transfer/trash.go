@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ const TrashDir = ".genesissync-trash"
 
 // remoteTrasher is what recoverable remote deletes need from the store.
 type remoteTrasher interface {
+	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 	Head(ctx context.Context, key string) (objstore.Object, error)
 	Delete(ctx context.Context, key string) error
 	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
@@ -146,4 +148,58 @@ func (t *Trash) versioned(ctx context.Context) (bool, error) {
 	}
 	t.versioning, t.versionedAt = v, time.Now()
 	return v, nil
+}
+
+// Expire removes trash older than retention on both sides: the share's
+// TrashDir/<date>/ folders and the bucket's TrashDir/<date>/ objects whose
+// date is more than retention ago. It returns how many folders and
+// objects it removed. Trash of today is never removed.
+func (t *Trash) Expire(ctx context.Context, retention time.Duration) (int, int, error) {
+	cutoff := t.now().Add(-retention)
+	expired := func(day string) bool {
+		d, err := time.Parse("2006-01-02", day)
+		return err == nil && d.Add(24*time.Hour).Before(cutoff)
+	}
+	folders := 0
+	var errs []error
+	if root, err := os.OpenRoot(t.root); err == nil {
+		entries, err := fs.ReadDir(root.FS(), TrashDir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		for _, e := range entries {
+			if e.IsDir() && expired(e.Name()) {
+				if err := root.RemoveAll(path.Join(TrashDir, e.Name())); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				folders++
+			}
+		}
+		root.Close()
+	} else {
+		errs = append(errs, err)
+	}
+	objects := 0
+	if t.store != nil {
+		var old []string
+		err := t.store.List(ctx, TrashDir+"/", func(o objstore.Object) error {
+			rest := o.Key[len(TrashDir)+1:]
+			if i := strings.IndexByte(rest, '/'); i > 0 && expired(rest[:i]) {
+				old = append(old, o.Key)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, k := range old {
+			if err := t.store.Delete(ctx, k); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			objects++
+		}
+	}
+	return folders, objects, errors.Join(errs...)
 }

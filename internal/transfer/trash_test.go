@@ -82,3 +82,30 @@ func TestTrashLocal(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, where+".1", where2)
 }
+
+func TestTrashExpire(t *testing.T) {
+	store := newStore(t)
+	root := t.TempDir()
+	ctx := context.Background()
+	old := time.Now().AddDate(0, 0, -40).UTC().Format("2006-01-02")
+	recent := time.Now().AddDate(0, 0, -3).UTC().Format("2006-01-02")
+	for _, day := range []string{old, recent} {
+		writeFile(t, filepath.Join(root, ".genesissync-trash", day, "a/x.mp3"), 1, 10)
+		put(t, store, ".genesissync-trash/"+day+"/a/x.mp3", []byte("x"))
+	}
+	put(t, store, "a/live.mp3", []byte("live")) // share content is never touched
+	folders, objects, err := transfer.NewTrash(root, store).Expire(ctx, 30*24*time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, folders)
+	require.Equal(t, 1, objects)
+	_, err = os.Stat(filepath.Join(root, ".genesissync-trash", old))
+	require.True(t, os.IsNotExist(err))
+	_, err = os.Stat(filepath.Join(root, ".genesissync-trash", recent, "a/x.mp3"))
+	require.NoError(t, err)
+	_, err = store.Head(ctx, ".genesissync-trash/"+old+"/a/x.mp3")
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	_, err = store.Head(ctx, ".genesissync-trash/"+recent+"/a/x.mp3")
+	require.NoError(t, err)
+	_, err = store.Head(ctx, "a/live.mp3")
+	require.NoError(t, err)
+}

@@ -326,3 +326,28 @@ func namesIn(t *testing.T, dir string) []string {
 	}
 	return names
 }
+
+// TestRenameIsServerSideCopy renames a large file over SMB: the bucket
+// gets the new name by a server-side copy, not a second upload, and the
+// old name goes the way of any delete (recoverably).
+func TestRenameIsServerSideCopy(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+	c := a.SMB(t)
+	writeSMB(t, c, "shows/take 1.wav", 31, 20<<20)
+	waitObject(t, a.Store, "shows/take 1.wav", time.Minute)
+	require.Eventually(t, func() bool { st := a.Share(t); return st.Uploads == 1 && st.State == "in-sync" }, 30*time.Second, 100*time.Millisecond)
+
+	require.NoError(t, c.MkdirAll("final", 0o755))
+	require.NoError(t, c.Rename("shows/take 1.wav", "final/Morning Show.wav"))
+	waitObject(t, a.Store, "final/Morning Show.wav", time.Minute)
+	require.Eventually(t, func() bool {
+		_, err := a.Store.Head(context.Background(), "shows/take 1.wav")
+		return err != nil
+	}, 30*time.Second, 100*time.Millisecond, "the old name stayed in the bucket")
+	requireObject(t, a.Store, "final/Morning Show.wav", 31, 20<<20)
+	st := a.Share(t)
+	require.EqualValues(t, 1, st.Renames)
+	require.EqualValues(t, 1, st.Uploads, "a renamed file must not be uploaded again")
+	require.EqualValues(t, 1, st.Deletes)
+}

@@ -163,7 +163,8 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 			r.err = err
 			return
 		}
-		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Open(ctx, r.rel) {
+		// Only an existing file can be open; new files skip the query.
+		if in.Local != nil && s.opts.OpenFiles != nil && s.opts.OpenFiles.Open(ctx, r.rel) {
 			r.err = errOpen
 			return
 		}
@@ -379,16 +380,19 @@ func (s *Share) caseCollision(rel string) error {
 // OpenFiles tells which share paths SMB clients hold open. Implementations
 // must be safe for concurrent use and cheap (cached).
 type OpenFiles interface {
-	// Writing reports whether a client holds rel open for writing.
+	// Writing reports whether a client holds rel open for writing; the
+	// answer may be up to a second old (it only delays a read).
 	Writing(ctx context.Context, rel string) bool
-	// Open reports whether a client holds rel open at all.
+	// Open reports whether a client holds rel open at all, as of now
+	// (it guards replacing or removing the file).
 	Open(ctx context.Context, rel string) bool
 }
 
-// OpenFileCache is an OpenFiles over a lister (smbstatus), refreshed at
-// most every MaxAge. If the lister fails, nothing counts as open (the
-// settle rule alone applies) and the error is reported once per refresh
-// through OnError. Safe for concurrent use.
+// OpenFileCache is an OpenFiles over a lister (smbstatus). If the lister
+// fails, the error is reported through OnError and the answer errs on the
+// safe side for each question: no file counts as being written (the
+// settle rule alone then guards reads) but every file counts as open (so
+// nothing is replaced or removed blind). Safe for concurrent use.
 type OpenFileCache struct {
 	List    func(ctx context.Context) (map[string]bool, error) // path -> open for writing
 	MaxAge  time.Duration                                      // 0 means 1s
@@ -397,34 +401,37 @@ type OpenFileCache struct {
 	mu    sync.Mutex
 	at    time.Time
 	files map[string]bool
+	ok    bool // the last listing succeeded
 }
 
-func (c *OpenFileCache) get(ctx context.Context) map[string]bool {
+func (c *OpenFileCache) get(ctx context.Context, maxAge time.Duration) (map[string]bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if time.Since(c.at) < maxAge {
+		return c.files, c.ok
+	}
+	files, err := c.List(ctx)
+	c.ok = err == nil
+	if err != nil && c.OnError != nil {
+		c.OnError(err)
+	}
+	c.files, c.at = files, time.Now()
+	return files, c.ok
+}
+
+// Writing implements OpenFiles.
+func (c *OpenFileCache) Writing(ctx context.Context, rel string) bool {
 	maxAge := c.MaxAge
 	if maxAge == 0 {
 		maxAge = time.Second
 	}
-	if time.Since(c.at) < maxAge {
-		return c.files
-	}
-	files, err := c.List(ctx)
-	if err != nil {
-		if c.OnError != nil {
-			c.OnError(err)
-		}
-		files = nil
-	}
-	c.files, c.at = files, time.Now()
-	return files
+	files, _ := c.get(ctx, maxAge)
+	return files[rel]
 }
 
-// Writing implements OpenFiles.
-func (c *OpenFileCache) Writing(ctx context.Context, rel string) bool { return c.get(ctx)[rel] }
-
-// Open implements OpenFiles.
+// Open implements OpenFiles: it always asks smbd afresh.
 func (c *OpenFileCache) Open(ctx context.Context, rel string) bool {
-	_, ok := c.get(ctx)[rel]
-	return ok
+	files, ok := c.get(ctx, 0)
+	_, open := files[rel]
+	return open || !ok
 }

@@ -109,3 +109,19 @@ func TestTrashExpire(t *testing.T) {
 	_, err = store.Head(ctx, "a/live.mp3")
 	require.NoError(t, err)
 }
+
+func TestTrashRemoteVersioned(t *testing.T) {
+	store := newStore(t)
+	ctx := context.Background()
+	require.NoError(t, store.EnableVersioning(ctx))
+	o := put(t, store, "v/x.mp3", []byte("versioned"))
+	require.NotEmpty(t, o.VersionID)
+	where, err := transfer.NewTrash(t.TempDir(), store).TrashRemote(ctx, "v/x.mp3", o.ETag)
+	require.NoError(t, err)
+	require.Equal(t, "version "+o.VersionID, where, "a versioned bucket keeps the version; no trash copy")
+	_, err = store.Head(ctx, "v/x.mp3")
+	require.ErrorIs(t, err, objstore.ErrNotFound)
+	n := 0
+	require.NoError(t, store.List(ctx, ".genesissync-trash/", func(objstore.Object) error { n++; return nil }))
+	require.Zero(t, n)
+}

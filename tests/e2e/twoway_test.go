@@ -351,3 +351,34 @@ func TestRenameIsServerSideCopy(t *testing.T) {
 	require.EqualValues(t, 1, st.Uploads, "a renamed file must not be uploaded again")
 	require.EqualValues(t, 1, st.Deletes)
 }
+
+// TestOpenFileIsNotReplaced: while a playout PC has a file open, a new
+// version from the bucket waits; once the file is closed it arrives.
+func TestOpenFileIsNotReplaced(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+	c := a.SMB(t)
+	writeSMB(t, c, "on air.mp3", 51, 256<<10)
+	waitObject(t, a.Store, "on air.mp3", time.Minute)
+	require.Eventually(t, func() bool { return a.Share(t).State == "in-sync" }, 30*time.Second, 100*time.Millisecond)
+
+	player, err := c.Open("on air.mp3") // the player holds it open, reading
+	require.NoError(t, err)
+	buf := make([]byte, 4096)
+	_, err = player.Read(buf)
+	require.NoError(t, err)
+
+	next := contentBytes(52, 300<<10)
+	m.MC(t, next, "pipe", "t/"+a.Bucket+"/"+a.Prefix+"on air.mp3")
+	time.Sleep(6 * time.Second) // several listings and dispatch rounds
+	onDisk, err := os.ReadFile(filepath.Join(a.SharePath, "on air.mp3"))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(contentBytes(51, 256<<10), onDisk), "a file open over SMB was replaced")
+	require.NotZero(t, a.Share(t).PendingUploads, "the new version is pending, not forgotten")
+
+	require.NoError(t, player.Close())
+	require.Eventually(t, func() bool {
+		got, err := os.ReadFile(filepath.Join(a.SharePath, "on air.mp3"))
+		return err == nil && bytes.Equal(got, next)
+	}, 30*time.Second, 100*time.Millisecond, "the new version never arrived after the close")
+}

@@ -86,7 +86,10 @@ type ApplianceOptions struct {
 	ScanInterval   time.Duration // 0 means 1m
 	RemoteInterval time.Duration // 0 means 2s
 	Delete         string        // "" means mirror
-	Events         bool          // serve the bucket events endpoint (free port, random token)
+	// DeleteGuardPercent overrides the mass-delete guard's percentage
+	// (0 keeps the default), for tests whose workload deletes a lot.
+	DeleteGuardPercent float64
+	Events             bool // serve the bucket events endpoint (free port, random token)
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -105,6 +108,9 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	}
 	if o.Delete == "" {
 		o.Delete = "mirror"
+	}
+	if o.DeleteGuardPercent == 0 {
+		o.DeleteGuardPercent = 10
 	}
 	dir := t.TempDir()
 	// The service user must be able to reach the share through its
@@ -150,6 +156,7 @@ shares:
     scan_interval: %s
     remote_interval: %s
     delete: %s
+    delete_guard: {max_percent: %g}
     target:
       endpoint: %s
       bucket: %s
@@ -157,7 +164,7 @@ shares:
       path_style: true
       access_key_id: %s
       secret_access_key: %s
-`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete,
+`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent,
 		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 

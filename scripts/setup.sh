@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the demo, the tests and the benchmarks need, idempotently and
 # only what is missing, on Debian 12 as root:
-#   - Debian packages: samba, smbclient, zfs-fuse
+#   - Debian packages: samba, smbclient, zfs-fuse; systemd (systemd-analyze
+#     for task verify-units, and the init that task test-package boots in a
+#     namespace) and curl (task test-package), which minimal images lack
 #   - a MinIO server and the MinIO client, built with `go install` at pinned
 #     versions into the project-local bin dir (.bin/)
 # Run it through `go tool task setup`.
@@ -15,7 +17,7 @@ bin="${GS_BIN_DIR:-$root/.bin}"
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 
-DEB_PACKAGES=(samba smbclient zfs-fuse)
+DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

@@ -103,7 +103,10 @@ type Share struct {
 	Name string `mapstructure:"-"`
 	// Path is the local directory (a ZFS dataset's mountpoint or a
 	// plain directory) that is the source of truth.
-	Path    string `mapstructure:"path"`
+	Path string `mapstructure:"path"`
+	// Dataset is the ZFS dataset mounted at Path, if the share is on ZFS:
+	// nothing is scanned, written or deleted unless it is mounted there.
+	Dataset string `mapstructure:"dataset"`
 	Comment string `mapstructure:"comment"`
 	// Access maps SMB user names to rw or ro.
 	Access map[string]string `mapstructure:"access"`

@@ -18,6 +18,8 @@ var (
 	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 	// bucketRE is S3's bucket naming rule.
 	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	// datasetRE is a ZFS dataset name (pool/child/...), never an option.
+	datasetRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*(/[A-Za-z0-9][A-Za-z0-9_.:-]*)*$`)
 	// reservedShares are section names Samba gives a meaning.
 	reservedShares = map[string]bool{"global": true, "homes": true, "printers": true, "ipc": true, "print": true}
 )
@@ -131,6 +133,9 @@ func (c *Config) validate() Errors {
 			add(key, "share name must match %s and not be a Samba reserved name", nameRE)
 		}
 		checkPath(key+".path", s.Path, true)
+		if s.Dataset != "" && !datasetRE.MatchString(s.Dataset) {
+			add(key+".dataset", "not a ZFS dataset name: %q", s.Dataset)
+		}
 		if s.Path == "/" {
 			add(key+".path", "must not be the root directory")
 		}

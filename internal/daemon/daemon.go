@@ -25,6 +25,7 @@ import (
 	"genesissync/internal/scan"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
+	"genesissync/internal/zfs"
 )
 
 // Daemon is the running appliance. Create it with New, run it with Run;
@@ -103,7 +104,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			Log:              d.log,
 			Watch:            true,
 			OpenFiles:        d.openFiles(name, sc.Path),
-			Trash:            transfer.NewTrash(sc.Path, store),
+			Trash:            trash,
+			RootCheck:        datasetCheck(sc.Path, sc.Dataset),
 			MaxDeletes:       sc.DeleteGuard.MaxFiles,
 			MaxDeletePercent: sc.DeleteGuard.MaxPercent,
 		})
@@ -138,6 +140,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return srv.Serve(ctx, ln) })
 	}
 	d.log.Info().Str("version", d.version).Int("shares", len(d.shares)).Msg("genesissync running")
+	d.ready(ctx, g) // systemd: READY=1, watchdog pings, STOPPING=1 (no-ops outside systemd)
 	return g.Wait()
 }
 
@@ -420,5 +423,27 @@ func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
 			return nil
 		case <-time.After(janitorEvery):
 		}
+	}
+}
+
+// datasetCheck returns the share's ZFS health check: the configured
+// dataset must be the one mounted at the share's path. It asks zfs every
+// time (about 10 ms): a cached "mounted" would let a download land in the
+// bare mountpoint right after an unmount. Nil when the share is not on ZFS.
+func datasetCheck(path, dataset string) func(context.Context) error {
+	if dataset == "" {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		info, err := zfs.DatasetForPath(ctx, path)
+		if err != nil {
+			return err
+		}
+		if info.Name != dataset {
+			return fmt.Errorf("%s is on dataset %s, not %s: is %s mounted?", path, info.Name, dataset, dataset)
+		}
+		return nil
 	}
 }

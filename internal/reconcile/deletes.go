@@ -40,7 +40,12 @@ var errRootUnhealthy = errors.New("share root unhealthy")
 // holds the marker. At the first start (nothing tracked) it writes the
 // marker; later a missing marker means an unmounted dataset or a wrong
 // path, and nothing may be deleted or written there.
-func (s *Share) checkRoot(tracked int) error {
+func (s *Share) checkRoot(ctx context.Context, tracked int) error {
+	if s.opts.RootCheck != nil {
+		if err := s.opts.RootCheck(ctx); err != nil {
+			return fmt.Errorf("%w: %v", errRootUnhealthy, err)
+		}
+	}
 	fi, err := os.Stat(s.opts.Root)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errRootUnhealthy, err)
@@ -66,12 +71,12 @@ func (s *Share) checkRoot(tracked int) error {
 }
 
 // rootOK is checkRoot against the current count of tracked files.
-func (s *Share) rootOK() error {
+func (s *Share) rootOK(ctx context.Context) error {
 	st, err := s.opts.Index.Stats()
 	if err != nil {
 		return err
 	}
-	return s.checkRoot(st.Files)
+	return s.checkRoot(ctx, st.Files)
 }
 
 // heldDelete is a delete the planner decided, waiting in the pass's batch.
@@ -213,7 +218,7 @@ func (s *Share) Deletes() DeleteBatch {
 
 // executeDelete carries out a proven, released delete recoverably.
 func (s *Share) executeDelete(ctx context.Context, r *result, a Action, in Input, key string) {
-	if err := s.rootOK(); err != nil {
+	if err := s.rootOK(ctx); err != nil {
 		r.err = err
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -56,6 +57,10 @@ type Options struct {
 	Policy Policy
 	// RemoteInterval is the period of the bucket listing. 0 means 30s.
 	RemoteInterval time.Duration
+	// RootCheck, if set, is an extra health check of the share root that
+	// must pass before any scan, download or delete (the share's ZFS
+	// dataset is mounted there). It should be cheap: cache what is slow.
+	RootCheck func(ctx context.Context) error
 	// Trash carries out proven deletes recoverably. Nil holds every
 	// delete (they are listed, never carried out).
 	Trash trasher
@@ -79,6 +84,10 @@ type Share struct {
 	inflight map[string]time.Time
 	scanErr  error // the last full scan's failure, until one succeeds
 	guard    guard
+
+	// beat is when the loop last went round (Unix nanoseconds; 0 before
+	// its first round). The loop writes it, Alive reads it.
+	beat atomic.Int64
 
 	scanReq   chan string // "" = full scan, else a directory
 	notify    chan string // paths reported by bucket events
@@ -283,6 +292,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		}
 	}
 	for {
+		s.beat.Store(time.Now().UnixNano())
 		nextScan()
 		select {
 		case <-ctx.Done():
@@ -530,10 +540,9 @@ func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- f
 		start := time.Now()
 		n := 0
 		seen := map[string]struct{}{}
-		var err error
-		if dir == "" {
-			err = s.rootOK()
-		}
+		// Every scan, not only full ones: a directory scan of an unmounted
+		// dataset would report its files as deleted.
+		err := s.rootOK(ctx)
 		if err == nil {
 			err = scan.Walk(ctx, s.opts.Root, dir, s.opts.Matcher, func(f scan.File) error {
 				seen[f.Path] = struct{}{}

@@ -159,7 +159,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		}
 		r.record(s, res.Entry)
 	case Download:
-		if err := s.rootOK(); err != nil {
+		if err := s.rootOK(ctx); err != nil {
 			r.err = err
 			return
 		}
@@ -212,7 +212,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		r.out = outKeptDeleted
 		r.record(s, e)
 	case Conflict:
-		if r.err = s.rootOK(); r.err != nil {
+		if r.err = s.rootOK(ctx); r.err != nil {
 			return
 		}
 		s.conflict(ctx, r, in)

@@ -90,6 +90,10 @@ type ApplianceOptions struct {
 	// (0 keeps the default), for tests whose workload deletes a lot.
 	DeleteGuardPercent float64
 	Events             bool // serve the bucket events endpoint (free port, random token)
+	// SharePath puts the share on an existing directory (a test's ZFS
+	// dataset) instead of a fresh one; Dataset names its ZFS dataset.
+	SharePath string
+	Dataset   string
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -131,6 +135,15 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 		bin:        Binary(t),
 		logPath:    filepath.Join(dir, "daemon.log"),
 	}
+	if o.SharePath != "" {
+		a.SharePath = o.SharePath
+		// The service user must reach it through its parents too.
+		for d := filepath.Dir(o.SharePath); d != "/" && d != "."; d = filepath.Dir(d) {
+			if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o005 == 0 {
+				require.NoError(t, os.Chmod(d, fi.Mode().Perm()|0o055))
+			}
+		}
+	}
 	require.NoError(t, os.MkdirAll(a.SharePath, 0o755))
 	_, port, _ := net.SplitHostPort(a.SMBAddr)
 	events := ""
@@ -157,6 +170,7 @@ shares:
     remote_interval: %s
     delete: %s
     delete_guard: {max_percent: %g}
+    dataset: %q
     target:
       endpoint: %s
       bucket: %s
@@ -164,7 +178,7 @@ shares:
       path_style: true
       access_key_id: %s
       secret_access_key: %s
-`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent,
+`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
 		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 

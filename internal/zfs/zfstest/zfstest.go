@@ -18,6 +18,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -63,9 +64,17 @@ func NewPool(t testing.TB) *Pool {
 	// Registered after TempDir's own cleanup, so it runs first: the pool is
 	// gone before its vdev file and mountpoint are removed.
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		if err := zfs.DestroyPool(ctx, p.Name); err != nil {
+		// A pool whose datasets a test's daemon (and its smbd, and
+		// samba-dcerpcd) just let go of can stay busy for a while on
+		// zfs-fuse; DestroyPool retries for a few seconds, this for longer.
+		err := zfs.DestroyPool(ctx, p.Name)
+		for errors.Is(err, zfs.ErrBusy) && ctx.Err() == nil {
+			time.Sleep(2 * time.Second)
+			err = zfs.DestroyPool(ctx, p.Name)
+		}
+		if err != nil {
 			t.Errorf("test pool left behind; remove it with `zpool destroy -f %s`: %v", p.Name, err)
 		}
 	})

@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
+
+	"genesissync/internal/hosttool"
 )
 
 // runner runs one external tool and returns its standard output and error.
@@ -50,8 +50,8 @@ type execRunner struct{}
 var _ runner = execRunner{}
 
 func (execRunner) run(ctx context.Context, stdin []byte, tool string, args ...string) ([]byte, []byte, error) {
-	cmd := exec.CommandContext(ctx, toolPath(tool), args...)
-	cmd.Env = toolEnv()
+	cmd := exec.CommandContext(ctx, hosttool.Path(tool), args...)
+	cmd.Env = hosttool.Env()
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	}
@@ -73,33 +73,6 @@ func confArgs(conf string, args ...string) []string {
 		return args
 	}
 	return append([]string{"-s", conf}, args...)
-}
-
-// toolEnv is the environment of every tool: the daemon's, with a C locale
-// so that output parsed here does not change with the host's language.
-func toolEnv() []string {
-	env := make([]string, 0, len(os.Environ())+1)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LC_ALL=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "LC_ALL=C")
-}
-
-// toolPath finds a tool in PATH, then in the sbin and bin directories that
-// a minimal PATH (cron, some service managers) leaves out.
-func toolPath(tool string) string {
-	if p, err := exec.LookPath(tool); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"} {
-		p := filepath.Join(dir, tool)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return tool // exec reports it as not found
 }
 
 // tailText returns the last n non-empty lines of s, joined with "; ".

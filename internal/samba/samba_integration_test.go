@@ -18,6 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/hosttool"
 )
 
 // Integration test against the real smbd. It needs root (useradd, chown,
@@ -34,7 +36,7 @@ const (
 
 func TestSmbdIntegration(t *testing.T) {
 	for _, tool := range []string{"smbd", "testparm", "pdbedit", "smbcontrol", "smbstatus", "useradd", "userdel", "getent"} {
-		_, err := exec.LookPath(toolPath(tool))
+		_, err := exec.LookPath(hosttool.Path(tool))
 		require.NoError(t, err, "%s is required (apt-get install samba smbclient passwd)", tool)
 	}
 	require.Equal(t, 0, os.Geteuid(), "the Samba integration test must run as root (useradd, chown, smbd)")
@@ -293,7 +295,7 @@ func TestSmbdIntegration(t *testing.T) {
 	t.Run("a server left by a dead supervisor is replaced", func(t *testing.T) {
 		// An smbd whose supervisor was SIGKILLed keeps running in its own
 		// session and holds the port.
-		orphan := exec.Command(toolPath("smbd"), "--foreground", "--no-process-group", "-s", conf)
+		orphan := exec.Command(hosttool.Path("smbd"), "--foreground", "--no-process-group", "-s", conf)
 		orphan.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		require.NoError(t, orphan.Start())
 		reaped := make(chan struct{})
@@ -366,7 +368,7 @@ func removeCreatedUsers(t *testing.T, names ...string) {
 	t.Cleanup(func() {
 		for _, n := range created {
 			if _, err := user.Lookup(n); err == nil {
-				if out, err := exec.Command(toolPath("userdel"), n).CombinedOutput(); err != nil {
+				if out, err := exec.Command(hosttool.Path("userdel"), n).CombinedOutput(); err != nil {
 					t.Errorf("userdel %s: %v: %s", n, err, out)
 				}
 			}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"genesissync/internal/hosttool"
 )
 
 const (
@@ -106,8 +108,8 @@ func StartSmbd(ctx context.Context, conf string, g Global, log zerolog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("start smbd %s: %w", conf, err)
 	}
-	cmd := exec.Command(toolPath("smbd"), "--foreground", "--no-process-group", "--debug-stdout", "-s", conf)
-	cmd.Env = toolEnv()
+	cmd := exec.Command(hosttool.Path("smbd"), "--foreground", "--no-process-group", "--debug-stdout", "-s", conf)
+	cmd.Env = hosttool.Env()
 	cmd.Stdout, cmd.Stderr = w, w // *os.File: Wait does not wait for copying
 	// Pdeathsig: a supervisor that dies without Stop (SIGKILL, a test
 	// binary's timeout) takes its standalone smbd with it instead of

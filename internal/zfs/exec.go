@@ -5,10 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
+
+	"genesissync/internal/hosttool"
 )
 
 // runner runs one zfs or zpool command and returns its standard output. A
@@ -23,8 +23,8 @@ type execRunner struct{}
 var _ runner = execRunner{}
 
 func (execRunner) run(ctx context.Context, tool string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, toolPath(tool), args...)
-	cmd.Env = toolEnv()
+	cmd := exec.CommandContext(ctx, hosttool.Path(tool), args...)
+	cmd.Env = hosttool.Env()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -131,34 +131,6 @@ func classify(stderr string) error {
 		return ErrBusy
 	}
 	return nil
-}
-
-// toolEnv is the environment of every tool: the daemon's, with a C locale
-// so that the messages classified and the dates parsed here do not change
-// with the host's language.
-func toolEnv() []string {
-	env := make([]string, 0, len(os.Environ())+1)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "LC_ALL=") {
-			env = append(env, kv)
-		}
-	}
-	return append(env, "LC_ALL=C")
-}
-
-// toolPath finds a tool in PATH, then in the sbin directories that a
-// minimal PATH (cron, some service managers) leaves out.
-func toolPath(tool string) string {
-	if p, err := exec.LookPath(tool); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/bin", "/bin"} {
-		p := filepath.Join(dir, tool)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	return tool // exec reports it as not found
 }
 
 // joinLines returns the first n non-empty lines of s, trimmed, joined with

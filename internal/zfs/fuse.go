@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"genesissync/internal/hosttool"
 )
 
 // This file serves test machines and development hosts, which run Debian's
@@ -92,8 +94,8 @@ func startFuse(ctx context.Context) error {
 	}
 	defer os.Remove(errFile.Name())
 	defer errFile.Close()
-	cmd := exec.CommandContext(ctx, toolPath("zfs-fuse"), "--enable-xattr", "--pidfile", FusePidFile)
-	cmd.Env = toolEnv()
+	cmd := exec.CommandContext(ctx, hosttool.Path("zfs-fuse"), "--enable-xattr", "--pidfile", FusePidFile)
+	cmd.Env = hosttool.Env()
 	cmd.Stdout, cmd.Stderr = errFile, errFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.WaitDelay = time.Second

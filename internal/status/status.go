@@ -72,6 +72,8 @@ type Server struct {
 func New(src Source, log zerolog.Logger) *Server {
 	s := &Server{src: src, log: log.With().Str("component", "status").Logger(), mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", metricsHandler(src))
 	s.mux.HandleFunc("GET /api/status", s.apiStatus)
 	s.mux.HandleFunc("GET /{$}", s.index)
 	return s
@@ -107,6 +109,20 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	fmt.Fprintln(w, why)
+}
+
+// readyz answers 200 once every share finished its first full scan (the
+// appliance knows what it holds), 503 before.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	for _, sh := range s.src.Snapshot().Shares {
+		if sh.LastFullScan.IsZero() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "share %s: first scan not done\n", sh.Name)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
 }
 
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {

@@ -75,3 +75,36 @@ func TestHealthz(t *testing.T) {
 		})
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	snap := Snapshot{
+		Samba: Samba{Mode: "standalone", Up: true},
+		Shares: []reconcile.Status{{
+			Name: "studio", State: reconcile.StateSyncing, PendingUploads: 3, Uploads: 7, UploadedBytes: 1024,
+			OldestPendingAgeSeconds: 4.5, DeleteGuardTripped: true, HeldDeleteCount: 60,
+		}},
+	}
+	code, body := get(t, New(fixed(snap), zerolog.Nop()), "/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`genesissync_up 1`,
+		`genesissync_samba_smbd_up 1`,
+		`genesissync_share_pending{share="studio"} 3`,
+		`genesissync_transfer_uploads_total{share="studio"} 7`,
+		`genesissync_transfer_uploaded_bytes_total{share="studio"} 1024`,
+		`genesissync_share_oldest_pending_age_seconds{share="studio"} 4.5`,
+		`genesissync_reconcile_delete_guard_tripped{share="studio"} 1`,
+		`genesissync_reconcile_held_deletes{share="studio"} 60`,
+		`genesissync_share_state{share="studio",state="syncing"} 1`,
+		`go_goroutines`,
+	} {
+		require.Contains(t, body, want)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	code, _ := get(t, New(fixed(Snapshot{Shares: []reconcile.Status{{Name: "a"}}}), zerolog.Nop()), "/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, code)
+	code, _ = get(t, New(fixed(Snapshot{Shares: []reconcile.Status{{Name: "a", LastFullScan: time.Now()}}}), zerolog.Nop()), "/readyz")
+	require.Equal(t, http.StatusOK, code)
+}

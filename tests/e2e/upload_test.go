@@ -9,9 +9,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"path"
 	"sync"
 	"testing"
@@ -141,6 +143,14 @@ func TestSMBWritesReachTheBucket(t *testing.T) {
 	st := a.Share(t)
 	require.EqualValues(t, len(files), st.Uploads, "each file uploaded exactly once")
 	require.Nil(t, st.LastError)
+
+	// The same facts for Prometheus.
+	resp, err := http.Get(a.StatusURL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(body), fmt.Sprintf(`genesissync_transfer_uploads_total{share="studio"} %d`, len(files)))
+	require.Contains(t, string(body), `genesissync_share_state{share="studio",state="in-sync"} 1`)
 }
 
 // TestSlowWriteIsUploadedOnceWhole plays a studio PC saving a file slowly:

@@ -181,6 +181,20 @@ func (s *Share) ForEach(fn func(path string, e Entry) error) error {
 	})
 }
 
+// Empty reports whether the share has no entry, without reading them all.
+func (s *Share) Empty() (bool, error) {
+	empty := true
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b, _ := s.bucket(tx, false)
+		if b != nil {
+			k, _ := b.Cursor().First()
+			empty = k == nil
+		}
+		return nil
+	})
+	return empty, err
+}
+
 // Stats are totals over one share's entries.
 type Stats struct {
 	Files int

@@ -14,9 +14,15 @@ func TestPutGetReopen(t *testing.T) {
 	ix, err := Open(path)
 	require.NoError(t, err)
 	studio := ix.Share("studio")
+	empty, err := studio.Empty()
+	require.NoError(t, err)
+	require.True(t, empty)
 	e := Entry{Size: 3, Mtime: time.Unix(1700000000, 5).UTC(), Inode: 42, SHA256: "ab", ETag: "e", SyncedAt: time.Unix(1700000001, 0).UTC()}
 	require.NoError(t, studio.Put("a/b.mp3", e))
 	require.NoError(t, studio.Put("c.mp3", Entry{Size: 7}))
+	empty, err = studio.Empty()
+	require.NoError(t, err)
+	require.False(t, empty)
 
 	// Shares are separate.
 	_, ok, err := ix.Share("news").Get("a/b.mp3")

@@ -36,11 +36,13 @@ const (
 // health check.
 var errRootUnhealthy = errors.New("share root unhealthy")
 
-// checkRoot verifies that the share root is the share: a directory that
-// holds the marker. At the first start (nothing tracked) it writes the
-// marker; later a missing marker means an unmounted dataset or a wrong
-// path, and nothing may be deleted or written there.
-func (s *Share) checkRoot(ctx context.Context, tracked int) error {
+// rootOK verifies that the share root is the share: a directory that
+// holds the marker (and, through RootCheck, is the mounted dataset). At
+// the first start (nothing tracked) it writes the marker; later a missing
+// marker means an unmounted dataset or a wrong path, and nothing may be
+// deleted or written there. Every scan, download and delete asks it, so it
+// reads no more of the index than whether it is empty.
+func (s *Share) rootOK(ctx context.Context) error {
 	if s.opts.RootCheck != nil {
 		if err := s.opts.RootCheck(ctx); err != nil {
 			return fmt.Errorf("%w: %v", errRootUnhealthy, err)
@@ -59,8 +61,12 @@ func (s *Share) checkRoot(ctx context.Context, tracked int) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: %v", errRootUnhealthy, err)
 	}
-	if tracked > 0 {
-		return fmt.Errorf("%w: marker %s is missing while %d files are tracked: is the dataset mounted?", errRootUnhealthy, marker, tracked)
+	empty, err := s.opts.Index.Empty()
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return fmt.Errorf("%w: marker %s is missing while files are tracked: is the dataset mounted?", errRootUnhealthy, marker)
 	}
 	data := fmt.Sprintf("GenesisSync share %q. This file proves the share is mounted; do not delete it.\n", s.opts.Name)
 	if err := os.WriteFile(marker, []byte(data), 0o444); err != nil {
@@ -68,15 +74,6 @@ func (s *Share) checkRoot(ctx context.Context, tracked int) error {
 	}
 	s.log.Info().Str("marker", marker).Msg("share marker written (first start)")
 	return nil
-}
-
-// rootOK is checkRoot against the current count of tracked files.
-func (s *Share) rootOK(ctx context.Context) error {
-	st, err := s.opts.Index.Stats()
-	if err != nil {
-		return err
-	}
-	return s.checkRoot(ctx, st.Files)
 }
 
 // heldDelete is a delete the planner decided, waiting in the pass's batch.

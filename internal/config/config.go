@@ -17,6 +17,8 @@ type Config struct {
 	Status   Status `mapstructure:"status"`
 	Events   Events `mapstructure:"events"`
 	Samba    Samba  `mapstructure:"samba"`
+	// Alerts are where problems are sent (see alerts.go).
+	Alerts Alerts `mapstructure:"alerts"`
 	// Users are the SMB accounts, by user name.
 	Users map[string]User `mapstructure:"users"`
 	// Shares are the synced shares, by share name.
@@ -29,12 +31,6 @@ type Log struct {
 	Level string `mapstructure:"level"`
 	// Format is json (one event per line, the default) or console.
 	Format string `mapstructure:"format"`
-}
-
-// Status configures the status page and JSON API.
-type Status struct {
-	// Listen is the HTTP listen address; empty turns the server off.
-	Listen string `mapstructure:"listen"`
 }
 
 // Events configures the endpoint that receives bucket event notifications
@@ -135,6 +131,13 @@ type Share struct {
 	// RemoteInterval is the period of the bucket listing that finds
 	// objects added, changed or deleted in the bucket.
 	RemoteInterval time.Duration `mapstructure:"remote_interval"`
+	// StaleAfter is the share's recovery point target: a change still
+	// unsynced after this long makes the share stale (and alerts).
+	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// Snapshots is the ZFS snapshot policy (see snapshots.go).
+	Snapshots SnapshotPolicy `mapstructure:"snapshots"`
+	// Verify is the scheduled integrity check (see verify.go).
+	Verify VerifyPolicy `mapstructure:"verify"`
 }
 
 // DeleteGuard is the mass-delete guard: a pass with more deletes than

@@ -32,6 +32,7 @@ const (
 	DefaultUploaders        = 4
 	DefaultSambaPort        = 445
 	DefaultServiceUser      = "genesissync"
+	DefaultStaleAfter       = 15 * time.Minute
 )
 
 // Error is a validation failure of one key. Load returns every failure at
@@ -274,7 +275,14 @@ func (c *Config) applyDefaults() {
 		if s.Target.Region == "" {
 			s.Target.Region = "us-east-1"
 		}
+		if s.StaleAfter == 0 {
+			s.StaleAfter = DefaultStaleAfter
+		}
+		s.Snapshots.applyDefaults(s)
+		s.Verify.applyDefaults(s)
 	}
+	c.Status.applyDefaults()
+	c.Alerts.applyDefaults()
 }
 
 // keyPath turns mapstructure's "shares[studio].settle" into the config's

@@ -54,11 +54,8 @@ func (c *Config) validate() Errors {
 	default:
 		add("log.format", "must be json or console; got %q", c.Log.Format)
 	}
-	if c.Status.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Status.Listen); err != nil {
-			add("status.listen", "must be host:port: %v", err)
-		}
-	}
+	c.Status.validate("status", add)
+	c.Alerts.validate("alerts", add)
 	if c.Events.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Events.Listen); err != nil {
 			add("events.listen", "must be host:port: %v", err)
@@ -193,11 +190,19 @@ func (c *Config) validate() Errors {
 			}
 		}
 		validateTarget(key+".target", &s.Target, add)
+		if s.StaleAfter < s.Settle {
+			add(key+".stale_after", "must be at least the settle window (%s); got %s", s.Settle, s.StaleAfter)
+		}
+		s.Snapshots.validate(key+".snapshots", s, add)
+		s.Verify.validate(key+".verify", s, add)
 	}
 	return errs
 }
 
-func validateTarget(key string, t *Target, add func(key, format string, a ...any)) {
+// addFunc records one validation failure of key.
+type addFunc = func(key, format string, a ...any)
+
+func validateTarget(key string, t *Target, add addFunc) {
 	if t.Endpoint != "" {
 		u, err := url.Parse(t.Endpoint)
 		switch {

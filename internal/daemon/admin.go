@@ -49,6 +49,8 @@ func (d *Daemon) adminHandler() http.Handler {
 		d.log.Warn().Str("share", r.PathValue("share")).Str("batch", r.URL.Query().Get("batch")).Str("via", "admin socket").Msg("delete batch approved")
 		w.WriteHeader(http.StatusNoContent)
 	})
+	d.adminSnapshots(mux)
+	d.adminRestore(mux)
 	return mux
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"genesissync/internal/bucketevents"
 	"genesissync/internal/config"
+	"genesissync/internal/eventlog"
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
@@ -37,14 +38,29 @@ type Daemon struct {
 	started time.Time
 
 	shares []*reconcile.Share
+	// runtimes are the running shares with what serves them, in the
+	// order of shares; set before the status and admin servers start,
+	// read-only afterwards.
+	runtimes []*shareRuntime
+	// events are the notable events shown on the status page.
+	events *eventlog.Log
 
 	mu    sync.Mutex
 	samba status.Samba
 }
 
+// shareRuntime is one running share and the parts that serve it.
+type shareRuntime struct {
+	name  string
+	cfg   *config.Share
+	share *reconcile.Share
+	store *objstore.S3
+	index *index.Share
+}
+
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
-	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now()}
+	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0)}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
@@ -110,12 +126,21 @@ func (d *Daemon) Run(ctx context.Context) error {
 			MaxDeletePercent: sc.DeleteGuard.MaxPercent,
 		})
 		d.shares = append(d.shares, share)
+		d.runtimes = append(d.runtimes, &shareRuntime{name: name, cfg: sc, share: share, store: store, index: ix.Share(name)})
 		targets = append(targets, bucketevents.Target{
 			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
 		})
 		g.Go(func() error { return share.Run(ctx) })
 		j := janitor{share: name, store: store, trash: trash, retention: sc.TrashRetention, started: d.started}
 		g.Go(func() error { return j.run(ctx, d.log) })
+	}
+
+	// Beside the pipelines: snapshot schedules and pool health,
+	// scheduled verifies, alerts.
+	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts} {
+		if err := start(ctx, g); err != nil {
+			return abort(err)
+		}
 	}
 
 	adminLn, err := d.listenAdmin()
@@ -335,9 +360,14 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	d.mu.Lock()
 	sm := d.samba
 	d.mu.Unlock()
-	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm}
-	for _, s := range d.shares {
-		snap.Shares = append(snap.Shares, s.Status())
+	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
+		Pools: d.pools(), Events: d.events.Recent(100)}
+	for _, rt := range d.runtimes {
+		snap.Shares = append(snap.Shares, status.Share{
+			Status:    rt.share.Status(),
+			Snapshots: d.snapshotStatus(rt),
+			Verify:    d.verifyStatus(rt),
+		})
 	}
 	return snap
 }

@@ -126,14 +126,22 @@ func (s *Share) considerDeletes(now time.Time) {
 		// approval of the old one must not release them unseen.
 		g.batch, g.batchAt = batchID(g.held), g.lastAdd
 	}
-	if len(g.held) == 0 || g.tripped || now.Sub(g.lastAdd) < s.deleteQuiet() {
+	if len(g.held) == 0 {
+		s.forcedHold(now) // lets a hold request with nothing to hold expire
+	}
+	if len(g.held) == 0 || g.tripped || now.Sub(g.lastAdd) < s.deleteQuiet() || s.pausedReason() != "" {
 		return
 	}
 	tracked := s.Status().FilesTracked
-	if Trips(len(g.held), tracked, s.opts.MaxDeletes, s.opts.MaxDeletePercent) {
+	forced, why := s.forcedHold(now)
+	if forced || Trips(len(g.held), tracked, s.opts.MaxDeletes, s.opts.MaxDeletePercent) {
 		g.tripped, g.batch, g.batchAt = true, batchID(g.held), g.lastAdd
-		s.log.Error().Int("deletes", len(g.held)).Int("tracked", tracked).Str("batch", g.batch).
-			Msg("delete guard tripped: deletes paused for this share until the batch is approved (genesissync deletes approve)")
+		ev := s.log.Error().Int("deletes", len(g.held)).Int("tracked", tracked).Str("batch", g.batch)
+		if forced {
+			s.forcedTripped()
+			ev = ev.Str("because", why)
+		}
+		ev.Msg("delete guard tripped: deletes paused for this share until the batch is approved (genesissync deletes approve)")
 		return
 	}
 	s.release()

@@ -93,6 +93,7 @@ type Share struct {
 	notify    chan string // paths reported by bucket events
 	approvals chan approval
 	stopped   chan struct{}
+	ctl       control
 
 	mu     sync.Mutex
 	status Status
@@ -323,6 +324,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 				s.scanErr = d.err
 				if d.err == nil {
 					s.update(func(st *Status) { st.LastFullScan = d.at })
+					s.fullScanDone(d.at)
 				}
 			}
 			if d.err != nil && !errors.Is(d.err, context.Canceled) {
@@ -376,6 +378,9 @@ func (s *Share) note(f found) {
 
 // dispatch hands settled files to idle workers, oldest change first.
 func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
+	if s.pausedReason() != "" {
+		return
+	}
 	now := time.Now()
 	var ready []string
 	for rel, p := range s.pend {

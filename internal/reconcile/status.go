@@ -70,6 +70,9 @@ type Status struct {
 	// Renames counts renamed files copied server-side instead of uploaded.
 	Renames    int64     `json:"renames"`
 	LastDelete *Activity `json:"last_delete"`
+	// PausedReason says why transfers are paused (state paused); empty
+	// while they run.
+	PausedReason string `json:"paused_reason,omitempty"`
 }
 
 // maxListed bounds the lists in a Status.
@@ -183,7 +186,10 @@ func (s *Share) publish() {
 		st.InFlight = len(s.inflight)
 		st.OldestPending = oldest
 		st.PendingFailures = failing
+		st.PausedReason = s.pausedReason()
 		switch {
+		case st.PausedReason != "":
+			st.State = StatePaused
 		case s.scanErr != nil:
 			st.State = StateError
 		case st.LastFullScan.IsZero():

@@ -12,17 +12,32 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"genesissync/internal/eventlog"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/webserver"
 )
 
 // Snapshot is everything the status endpoints show, taken at one moment.
 type Snapshot struct {
-	Version   string             `json:"version"`
-	StartedAt time.Time          `json:"started_at"`
-	Now       time.Time          `json:"now"`
-	Samba     Samba              `json:"samba"`
-	Shares    []reconcile.Status `json:"shares"`
+	Version   string    `json:"version"`
+	StartedAt time.Time `json:"started_at"`
+	Now       time.Time `json:"now"`
+	Samba     Samba     `json:"samba"`
+	Shares    []Share   `json:"shares"`
+	// Pools are the ZFS pools under the shares (see zfs.go).
+	Pools []Pool `json:"pools"`
+	// Events are the newest notable events, newest first.
+	Events []eventlog.Event `json:"events"`
+}
+
+// Share is one share's state: its sync pipeline's status plus what the
+// daemon knows beside it.
+type Share struct {
+	reconcile.Status
+	// Snapshots is the share's ZFS snapshot state (see zfs.go).
+	Snapshots Snapshots `json:"snapshots"`
+	// Verify is the share's last and running integrity checks (see verify.go).
+	Verify Verify `json:"verify"`
 }
 
 // Samba is smbd's state as the daemon sees it.

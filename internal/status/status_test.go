@@ -30,10 +30,10 @@ func TestEndpoints(t *testing.T) {
 	hostile := `<script>alert("x")</script>.mp3`
 	snap := Snapshot{
 		Version: "test", StartedAt: time.Now(), Samba: Samba{Mode: "standalone", Up: true},
-		Shares: []reconcile.Status{{
+		Shares: []Share{{Status: reconcile.Status{
 			Name: "studio", State: reconcile.StateSyncing, PendingUploads: 2,
 			LastError: &reconcile.Failure{Path: hostile, At: time.Now(), Message: "boom"},
-		}},
+		}}},
 	}
 	srv := New(fixed(snap), zerolog.Nop())
 
@@ -66,7 +66,7 @@ func TestHealthz(t *testing.T) {
 	}{
 		{"smbd down", Snapshot{Samba: Samba{Mode: "standalone"}}, http.StatusServiceUnavailable},
 		{"samba off", Snapshot{Samba: Samba{Mode: "off"}}, http.StatusOK},
-		{"share error", Snapshot{Samba: Samba{Mode: "off"}, Shares: []reconcile.Status{{Name: "a", State: reconcile.StateError}}}, http.StatusServiceUnavailable},
+		{"share error", Snapshot{Samba: Samba{Mode: "off"}, Shares: []Share{{Status: reconcile.Status{Name: "a", State: reconcile.StateError}}}}, http.StatusServiceUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,10 +79,10 @@ func TestHealthz(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	snap := Snapshot{
 		Samba: Samba{Mode: "standalone", Up: true},
-		Shares: []reconcile.Status{{
+		Shares: []Share{{Status: reconcile.Status{
 			Name: "studio", State: reconcile.StateSyncing, PendingUploads: 3, Uploads: 7, UploadedBytes: 1024,
 			OldestPendingAgeSeconds: 4.5, DeleteGuardTripped: true, HeldDeleteCount: 60,
-		}},
+		}}},
 	}
 	code, body := get(t, New(fixed(snap), zerolog.Nop()), "/metrics")
 	require.Equal(t, http.StatusOK, code)
@@ -103,8 +103,8 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
-	code, _ := get(t, New(fixed(Snapshot{Shares: []reconcile.Status{{Name: "a"}}}), zerolog.Nop()), "/readyz")
+	code, _ := get(t, New(fixed(Snapshot{Shares: []Share{{Status: reconcile.Status{Name: "a"}}}}), zerolog.Nop()), "/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
-	code, _ = get(t, New(fixed(Snapshot{Shares: []reconcile.Status{{Name: "a", LastFullScan: time.Now()}}}), zerolog.Nop()), "/readyz")
+	code, _ = get(t, New(fixed(Snapshot{Shares: []Share{{Status: reconcile.Status{Name: "a", LastFullScan: time.Now()}}}}), zerolog.Nop()), "/readyz")
 	require.Equal(t, http.StatusOK, code)
 }

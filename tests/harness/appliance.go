@@ -18,7 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
-	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
 	"genesissync/internal/status"
 )
@@ -268,7 +267,7 @@ func (a *Appliance) Status() (status.Snapshot, error) {
 }
 
 // Share returns the single share's status, failing the test on error.
-func (a *Appliance) Share(t testing.TB) reconcile.Status {
+func (a *Appliance) Share(t testing.TB) status.Share {
 	t.Helper()
 	snap, err := a.Status()
 	require.NoError(t, err)

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"golang.org/x/sync/errgroup"
@@ -26,3 +27,14 @@ func (d *Daemon) snapshotStatus(rt *shareRuntime) status.Snapshots {
 
 // pools is the health of the pools under the shares, as last checked.
 func (d *Daemon) pools() []status.Pool { return nil }
+
+// snapshotNow takes a manual snapshot of the share and returns its name.
+func (d *Daemon) snapshotNow(ctx context.Context, share string) (string, error) {
+	return "", errors.New("snapshots are not implemented yet")
+}
+
+// restoreFromSnapshot copies rel (a file or folder, share-relative) from
+// the named snapshot back into the live share.
+func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snapshot, rel string) error {
+	return errors.New("restore from a snapshot is not implemented yet")
+}

@@ -24,6 +24,8 @@ type Snapshot struct {
 	Now       time.Time `json:"now"`
 	Samba     Samba     `json:"samba"`
 	Shares    []Share   `json:"shares"`
+	// Endpoints are the bucket endpoints' reachability (see box.go).
+	Endpoints []Endpoint `json:"endpoints"`
 	// Pools are the ZFS pools under the shares (see zfs.go).
 	Pools []Pool `json:"pools"`
 	// Events are the newest notable events, newest first.

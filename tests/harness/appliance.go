@@ -93,6 +93,11 @@ type ApplianceOptions struct {
 	// dataset) instead of a fresh one; Dataset names its ZFS dataset.
 	SharePath string
 	Dataset   string
+	// Config is extra top-level YAML appended to the config (e.g. an
+	// alerts: section); ShareConfig is extra YAML for the share, each
+	// line indented by four spaces (e.g. "    snapshots: {interval: 1m}").
+	Config      string
+	ShareConfig string
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -177,8 +182,10 @@ shares:
       path_style: true
       access_key_id: %s
       secret_access_key: %s
+%s
+%s
 `, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
-		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey)
+		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.ShareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

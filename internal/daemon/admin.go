@@ -49,6 +49,27 @@ func (d *Daemon) adminHandler() http.Handler {
 		d.log.Warn().Str("share", r.PathValue("share")).Str("batch", r.URL.Query().Get("batch")).Str("via", "admin socket").Msg("delete batch approved")
 		w.WriteHeader(http.StatusNoContent)
 	})
+	// Pause, resume and sync now: POST /v1/shares/{share}/{pause,resume,sync}.
+	mux.HandleFunc("POST /v1/shares/{share}/{verb}", func(w http.ResponseWriter, r *http.Request) {
+		s := d.share(r.PathValue("share"))
+		if s == nil {
+			http.Error(w, "no such share", http.StatusNotFound)
+			return
+		}
+		switch verb := r.PathValue("verb"); verb {
+		case "pause":
+			s.Pause("paused by an administrator (admin socket)")
+		case "resume":
+			s.Resume()
+		case "sync":
+			s.SyncNow()
+		default:
+			http.Error(w, "unknown action "+verb, http.StatusNotFound)
+			return
+		}
+		d.log.Info().Str("share", r.PathValue("share")).Str("action", r.PathValue("verb")).Str("via", "admin socket").Msg("share action")
+		w.WriteHeader(http.StatusNoContent)
+	})
 	d.adminSnapshots(mux)
 	d.adminRestore(mux)
 	return mux
@@ -116,6 +137,13 @@ func (a *Admin) Deletes(ctx context.Context, share string) (reconcile.DeleteBatc
 // Approve releases the share's tripped batch id.
 func (a *Admin) Approve(ctx context.Context, share, id string) error {
 	_, err := a.do(ctx, http.MethodPost, "/v1/shares/"+share+"/deletes/approve?batch="+id)
+	return err
+}
+
+// ShareAction asks the daemon to pause, resume or sync (a full scan now)
+// the share.
+func (a *Admin) ShareAction(ctx context.Context, share, verb string) error {
+	_, err := a.do(ctx, http.MethodPost, "/v1/shares/"+share+"/"+verb)
 	return err
 }
 

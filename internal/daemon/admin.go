@@ -50,26 +50,22 @@ func (d *Daemon) adminHandler() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 	// Pause, resume and sync now: POST /v1/shares/{share}/{pause,resume,sync}.
-	mux.HandleFunc("POST /v1/shares/{share}/{verb}", func(w http.ResponseWriter, r *http.Request) {
-		s := d.share(r.PathValue("share"))
-		if s == nil {
-			http.Error(w, "no such share", http.StatusNotFound)
-			return
-		}
-		switch verb := r.PathValue("verb"); verb {
-		case "pause":
-			s.Pause("paused by an administrator (admin socket)")
-		case "resume":
-			s.Resume()
-		case "sync":
-			s.SyncNow()
-		default:
-			http.Error(w, "unknown action "+verb, http.StatusNotFound)
-			return
-		}
-		d.log.Info().Str("share", r.PathValue("share")).Str("action", r.PathValue("verb")).Str("via", "admin socket").Msg("share action")
-		w.WriteHeader(http.StatusNoContent)
-	})
+	for verb, act := range map[string]func(*reconcile.Share){
+		"pause":  func(s *reconcile.Share) { s.Pause("paused by an administrator") },
+		"resume": (*reconcile.Share).Resume,
+		"sync":   (*reconcile.Share).SyncNow,
+	} {
+		mux.HandleFunc("POST /v1/shares/{share}/"+verb, func(w http.ResponseWriter, r *http.Request) {
+			s := d.share(r.PathValue("share"))
+			if s == nil {
+				http.Error(w, "no such share", http.StatusNotFound)
+				return
+			}
+			act(s)
+			d.log.Info().Str("share", r.PathValue("share")).Str("action", verb).Str("via", "admin socket").Msg("share action")
+			w.WriteHeader(http.StatusNoContent)
+		})
+	}
 	d.adminSnapshots(mux)
 	d.adminRestore(mux)
 	return mux

@@ -75,7 +75,8 @@ func (s *Share) WaitIdle(ctx context.Context) error {
 // a person's approval whatever their count, as after a rollback: a mass
 // change that the guard's thresholds might let through. It lasts until a
 // batch trips, or until a full scan that started after this call finished
-// without any delete. Safe for concurrent use.
+// and everything it found was dealt with without any delete (at most
+// forceHoldMax). Safe for concurrent use.
 func (s *Share) HoldNextDeletes(reason string) {
 	s.ctl.mu.Lock()
 	s.ctl.forceAt, s.ctl.forceReason, s.ctl.forceScan = time.Now(), reason, time.Time{}
@@ -95,11 +96,20 @@ func (s *Share) forcedHold(now time.Time) (bool, string) {
 	if len(s.guard.held) > 0 {
 		return true, s.ctl.forceReason
 	}
-	if !s.ctl.forceScan.IsZero() && now.Sub(s.ctl.forceScan) > s.deleteQuiet() {
+	// Nothing to hold yet. The request is used up once the scan after it
+	// finished and nothing it found still waits: a delete could still be
+	// queued behind the uploads a rollback causes.
+	settled := !s.ctl.forceScan.IsZero() && now.Sub(s.ctl.forceScan) > s.deleteQuiet() &&
+		len(s.pend) == 0 && len(s.inflight) == 0
+	if settled || now.Sub(s.ctl.forceAt) > forceHoldMax {
 		s.ctl.forceAt, s.ctl.forceReason, s.ctl.forceScan = time.Time{}, "", time.Time{}
 	}
 	return false, ""
 }
+
+// forceHoldMax bounds a HoldNextDeletes request on a share that is never
+// idle.
+const forceHoldMax = 24 * time.Hour
 
 // forcedTripped clears the request once a batch tripped under it.
 func (s *Share) forcedTripped() {

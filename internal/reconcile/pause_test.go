@@ -1,0 +1,111 @@
+package reconcile
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+)
+
+// guardShare is a share with 100 tracked files and one delete held since
+// long enough to be judged.
+func guardShare(t *testing.T) (*Share, time.Time) {
+	t.Helper()
+	s := New(Options{Name: "t", Settle: 100 * time.Millisecond, Log: zerolog.Nop()})
+	s.update(func(st *Status) { st.FilesTracked = 100 })
+	return s, time.Now()
+}
+
+func holdOne(s *Share, rel string, now time.Time) {
+	s.guard.held[rel] = heldDelete{action: DeleteRemote, at: now.Add(-time.Minute)}
+	s.guard.lastAdd = now.Add(-time.Minute)
+}
+
+func TestOneDeleteIsReleasedByDefault(t *testing.T) {
+	s, now := guardShare(t)
+	holdOne(s, "a.mp3", now)
+	s.considerDeletes(now)
+	require.False(t, s.guard.tripped)
+	require.Empty(t, s.guard.held)
+	require.True(t, s.pend["a.mp3"].allowDelete)
+}
+
+func TestHoldNextDeletesTripsAnySize(t *testing.T) {
+	s, now := guardShare(t)
+	s.HoldNextDeletes("rollback to gs-2026-01-01-0000")
+	holdOne(s, "a.mp3", now)
+	s.considerDeletes(now)
+	require.True(t, s.guard.tripped, "one delete after a rollback waits for approval")
+	require.Contains(t, s.guard.held, "a.mp3")
+	require.Nil(t, s.pend["a.mp3"])
+
+	// Approved: released, and the request is used up.
+	require.NoError(t, s.approve(s.guard.batch))
+	holdOne(s, "b.mp3", now)
+	s.considerDeletes(now)
+	require.False(t, s.guard.tripped, "the hold applies to one batch only")
+	require.True(t, s.pend["b.mp3"].allowDelete)
+}
+
+func TestHoldNextDeletesExpiresAfterACleanScan(t *testing.T) {
+	s, now := guardShare(t)
+	s.HoldNextDeletes("rollback")
+	// A full scan that started before the request does not count.
+	s.fullScanDone(now.Add(-time.Hour))
+	s.considerDeletes(now.Add(time.Hour))
+	forced, _ := s.forcedHold(now.Add(time.Hour))
+	require.False(t, forced)
+	require.False(t, s.ctl.forceAt.IsZero(), "still armed: no scan since the request")
+
+	// A full scan after it found nothing to delete: the request expires
+	// once the delete quiet period passed.
+	s.fullScanDone(time.Now())
+	s.considerDeletes(time.Now())
+	require.False(t, s.ctl.forceAt.IsZero(), "still armed within the quiet period")
+	later := time.Now().Add(s.deleteQuiet() + time.Second)
+	s.pend["restored.mp3"] = &pending{since: now, lastEvent: now}
+	s.considerDeletes(later)
+	require.False(t, s.ctl.forceAt.IsZero(), "still armed while what the scan found waits")
+	delete(s.pend, "restored.mp3")
+	s.considerDeletes(later)
+	require.True(t, s.ctl.forceAt.IsZero(), "expired")
+
+	holdOne(s, "a.mp3", later)
+	s.considerDeletes(later)
+	require.False(t, s.guard.tripped)
+}
+
+func TestHoldNextDeletesExpiresAtLast(t *testing.T) {
+	s, now := guardShare(t)
+	s.HoldNextDeletes("rollback")
+	s.pend["busy.mp3"] = &pending{since: now, lastEvent: now}
+	s.considerDeletes(now.Add(forceHoldMax - time.Minute))
+	require.False(t, s.ctl.forceAt.IsZero())
+	s.considerDeletes(now.Add(forceHoldMax + time.Minute))
+	require.True(t, s.ctl.forceAt.IsZero())
+}
+
+func TestPauseHoldsWorkAndDeletes(t *testing.T) {
+	s, now := guardShare(t)
+	s.Pause("maintenance")
+	holdOne(s, "a.mp3", now)
+	s.considerDeletes(now)
+	require.Contains(t, s.guard.held, "a.mp3", "no delete is released while paused")
+
+	s.pend["new.mp3"] = &pending{since: now.Add(-time.Minute), lastEvent: now.Add(-time.Minute)}
+	jobs := make(chan job, 1)
+	s.dispatch(context.Background(), jobs)
+	require.Empty(t, jobs, "nothing is dispatched while paused")
+	s.publish()
+	st := s.Status()
+	require.Equal(t, StatePaused, st.State)
+	require.Equal(t, "maintenance", st.PausedReason)
+
+	s.Resume()
+	s.dispatch(context.Background(), jobs)
+	require.Len(t, jobs, 1)
+	s.publish()
+	require.NotEqual(t, StatePaused, s.Status().State)
+}

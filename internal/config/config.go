@@ -172,6 +172,10 @@ type Target struct {
 	SecretAccessKey Secret `mapstructure:"secret_access_key"`
 	CredentialsFile string `mapstructure:"credentials_file"`
 	Profile         string `mapstructure:"profile"`
+	// ResponseTimeout is how long the endpoint may take to start answering
+	// a request before it counts as hung and the request is retried; 0
+	// means one minute.
+	ResponseTimeout time.Duration `mapstructure:"response_timeout"`
 }
 
 // DefaultExcludes are never synced: Windows and Office temporary and

@@ -210,6 +210,7 @@ func S3Options(t config.Target) objstore.S3Options {
 		SecretAccessKey: t.SecretAccessKey.Reveal(),
 		CredentialsFile: t.CredentialsFile,
 		Profile:         t.Profile,
+		ResponseTimeout: t.ResponseTimeout,
 	}
 }
 

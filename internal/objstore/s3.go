@@ -47,13 +47,16 @@ const (
 	// runs on a fresh context so that it also happens after cancellation.
 	cleanupTimeout = 30 * time.Second
 
-	// responseHeaderTimeout bounds the wait for a response once a request
-	// is fully written; a hung server is then a retryable timeout. There is
+	// DefaultResponseTimeout bounds the wait for a response once a request
+	// is fully written, when S3Options.ResponseTimeout is 0; a hung server
+	// is then a retryable timeout. S3 starts the answer of its slow calls
+	// (CompleteMultipartUpload, large CopyObject) at once and keeps the
+	// connection alive with white space, so a minute is generous. There is
 	// deliberately no read (socket inactivity) timeout: the SDK's applies to
 	// the connection while a part is still being written, so on a slow
 	// uplink it would fail healthy uploads. Stalled bodies are bounded by TCP
 	// keep-alive and by the caller's context deadline.
-	responseHeaderTimeout = 2 * time.Minute
+	DefaultResponseTimeout = time.Minute
 )
 
 // S3Options configures an S3 store. The zero value of each tuning field
@@ -98,6 +101,9 @@ type S3Options struct {
 	// MaxAttempts is the SDK retryer's attempt limit per request (the one
 	// retry layer). 0 means 5.
 	MaxAttempts int
+	// ResponseTimeout bounds the wait for a response after a request was
+	// sent. 0 means DefaultResponseTimeout.
+	ResponseTimeout time.Duration
 }
 
 // normalized validates o and fills its defaults.
@@ -130,6 +136,12 @@ func (o S3Options) normalized() (S3Options, error) {
 		o.PartConcurrency = DefaultPartConcurrency
 	case o.PartConcurrency < 0:
 		return o, fmt.Errorf("part concurrency %d: must not be negative", o.PartConcurrency)
+	}
+	switch {
+	case o.ResponseTimeout == 0:
+		o.ResponseTimeout = DefaultResponseTimeout
+	case o.ResponseTimeout < 0:
+		return o, fmt.Errorf("response timeout %s: must not be negative", o.ResponseTimeout)
 	}
 	switch {
 	case o.MaxAttempts == 0:
@@ -173,7 +185,7 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns = conns
 		tr.MaxIdleConnsPerHost = conns
-		tr.ResponseHeaderTimeout = responseHeaderTimeout
+		tr.ResponseHeaderTimeout = opts.ResponseTimeout
 	})
 	maxAttempts := opts.MaxAttempts
 	load := []func(*config.LoadOptions) error{

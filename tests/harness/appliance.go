@@ -98,6 +98,10 @@ type ApplianceOptions struct {
 	// line indented by four spaces (e.g. "    snapshots: {interval: 1m}").
 	Config      string
 	ShareConfig string
+	// Endpoint replaces MinIO's endpoint in the share's target (a
+	// FaultProxy in front of it); the Appliance's Store still talks to
+	// MinIO directly.
+	Endpoint string
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -150,6 +154,10 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	}
 	require.NoError(t, os.MkdirAll(a.SharePath, 0o755))
 	_, port, _ := net.SplitHostPort(a.SMBAddr)
+	endpoint := m.Endpoint
+	if o.Endpoint != "" {
+		endpoint = o.Endpoint
+	}
 	events := ""
 	if o.Events {
 		addr := FreeAddr(t)
@@ -185,7 +193,7 @@ shares:
 %s
 %s
 `, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
-		m.Endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.ShareConfig, o.Config)
+		endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.ShareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -32,6 +32,11 @@
 //     those too). Rollback refuses by default when newer snapshots exist.
 //   - It never mounts, unmounts, creates or destroys datasets or pools on
 //     the appliance; those are the installer's and the administrator's.
+//     The one exception is Previous Versions where ZFS has no
+//     .zfs/snapshot directory (zfs-fuse, see HasSnapdir): Clone makes
+//     read-only clones of snapshots as children of the share's dataset,
+//     and DestroyClone removes them, refusing any dataset without an
+//     origin snapshot.
 //
 // Snapshot names. Scheduled snapshots are named by ScheduleName,
 // gs-YYYY-MM-DD-HHMM, in UTC: the names sort by time, no DST change can

@@ -91,6 +91,10 @@ func parseFile(t *testing.T, path string) any {
 		snaps, err := parseSnapshots(out, firstField(out))
 		require.NoError(t, err)
 		return snaps
+	case strings.HasPrefix(base, "get-clones"):
+		cs, err := parseClones(out, firstField(out))
+		require.NoError(t, err)
+		return cs
 	case strings.HasPrefix(base, "get-userrefs"):
 		n, err := userrefsFrom(out, firstField(out))
 		require.NoError(t, err)
@@ -170,6 +174,17 @@ func TestParsersFacts(t *testing.T) {
 		require.Equal(t, []string{"gs-2026-11-22-0100", "gs-pre-delete-2026-11-22-013002", "gs-2026-11-22-0200"}, names(snaps))
 		require.True(t, snaps[1].Held())
 		require.Equal(t, time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC), snaps[0].Created)
+	})
+	t.Run("clones: own snapshots' direct children only", func(t *testing.T) {
+		cs := parsed[[]CloneInfo](t, "zfs-fuse", "get-clones.out")
+		require.Len(t, cs, 2, "archive is no clone; other-clone is not a child")
+		require.Equal(t, "gs-golden/media/gs-shadow-2026-11-22-0100", cs[0].Name)
+		require.Equal(t, "gs-2026-11-22-0100", cs[0].Snapshot)
+		require.True(t, cs[0].Mounted)
+		require.False(t, cs[1].Mounted)
+		oz := parsed[[]CloneInfo](t, "openzfs", "get-clones.out")
+		require.Len(t, oz, 1)
+		require.Equal(t, "tank/media@gs-2026-11-22-0100", oz[0].Origin)
 	})
 	t.Run("zfs-fuse pool sizes are rounded, capacity exact", func(t *testing.T) {
 		p := parsed[poolListView](t, "zfs-fuse", "list-scrubbed.out")

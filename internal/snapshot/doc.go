@@ -1,0 +1,39 @@
+// Package snapshot owns a share's snapshot lifecycle on top of package
+// zfs: the schedule (one snapshot per interval, named by zfs.ScheduleName),
+// retention pruning (zfs.Prune), the expiry of pre-operation snapshots
+// after their own, longer retention, manual and pre-operation snapshots,
+// rollback, and the read-only clones that give Windows "Previous Versions"
+// on a ZFS without a .zfs/snapshot directory (zfs-fuse).
+//
+// It is a package of its own, not part of zfs, because zfs is the thin,
+// stateless border to the zfs and zpool tools (parsers, name checks, one
+// command per call), while this package keeps state (the last failure,
+// what is due next) and a clock; and not part of the daemon, so that it
+// is tested against a real zfs-fuse pool with an injected clock
+// (Options.Now) and no appliance around it.
+//
+// Rules it keeps:
+//
+//   - Pruning destroys only scheduled snapshots that zfs.Prune selects,
+//     never a held one, never a pre-operation one (those expire after
+//     Options.PreOpRetention, 30 days by default, unless held), never a
+//     foreign one. A snapshot that a Previous Versions clone uses is
+//     destroyed only after its clone was removed; when the clone cannot
+//     be removed (a client is reading in it) the snapshot stays until the
+//     next round.
+//   - Clones live as direct children of the share's dataset named
+//     gs-shadow-<time>, mounted read-only under
+//     <share>/.genesissync-snapshots/<snapshot name>, where Samba's
+//     shadow_copy2 looks (the .genesissync prefix is excluded from sync
+//     and vetoed from SMB listings). Clones that match no scheduled
+//     snapshot are removed; zfs.DestroyClone refuses any dataset that is
+//     not a clone.
+//   - Rollback removes every clone first (a rollback can remove the
+//     directories clones are mounted on), refuses past newer snapshots
+//     unless asked, and rebuilds the clones afterwards. Pausing the share
+//     around it is the caller's (the daemon's) job.
+//
+// A Manager serializes its own operations (Tick, Create, PreOp, Prune,
+// Rollback) with one mutex, which is the per-dataset ordering package zfs
+// asks of its callers. All methods are safe for concurrent use.
+package snapshot

@@ -42,6 +42,11 @@ func (d *Daemon) adminHandler() http.Handler {
 			http.Error(w, "no such share", http.StatusNotFound)
 			return
 		}
+		// A snapshot first, so that the released deletes can be undone.
+		if err := d.beforeApprove(r.Context(), r.PathValue("share")); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
 		if err := s.Approve(r.Context(), r.URL.Query().Get("batch")); err != nil {
 			http.Error(w, err.Error(), http.StatusConflict)
 			return

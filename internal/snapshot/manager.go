@@ -543,3 +543,48 @@ func (m *Manager) Status() Status {
 	}
 	return st
 }
+
+// WithSnapshotDir calls fn with a directory that shows snap's content,
+// read-only: <share>/.zfs/snapshot/<snap> where ZFS has it, the snapshot's
+// Previous Versions clone, or a temporary clone removed when fn returns.
+// The schedule waits meanwhile.
+func (m *Manager) WithSnapshotDir(ctx context.Context, snap string, fn func(dir string) error) error {
+	m.op.Lock()
+	defer m.op.Unlock()
+	snaps, err := zfs.Snapshots(ctx, m.o.Dataset)
+	if err != nil {
+		return err
+	}
+	if !slices.ContainsFunc(snaps, func(s zfs.SnapshotInfo) bool { return s.Name == snap }) {
+		return fmt.Errorf("snapshot %s@%s: %w", m.o.Dataset, snap, zfs.ErrNotFound)
+	}
+	if zfs.HasSnapdir(m.o.Mountpoint) {
+		return fn(filepath.Join(m.o.Mountpoint, ".zfs", "snapshot", snap))
+	}
+	cs, err := zfs.Clones(ctx, m.o.Dataset)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if m.ownClone(c) && c.Snapshot == snap && c.Mounted && c.Mountpoint == m.cloneMountpoint(snap) {
+			return fn(c.Mountpoint)
+		}
+	}
+	name := m.o.Dataset + "/" + clonePrefix + "tmp-" + strings.TrimPrefix(snap, "gs-")
+	mp := filepath.Join(m.o.Mountpoint, ShadowDirName, ".tmp-"+snap)
+	if err := os.MkdirAll(mp, 0o755); err != nil {
+		return fmt.Errorf("snapshot %s: %w", snap, err)
+	}
+	defer os.Remove(mp)
+	if err := zfs.Clone(ctx, m.o.Dataset, snap, name, mp); err != nil {
+		return err
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := zfs.DestroyClone(dctx, name); err != nil {
+			m.log.Warn().Err(err).Str("clone", name).Msg("temporary clone left behind; the next round removes it")
+		}
+	}()
+	return fn(mp)
+}

@@ -47,12 +47,16 @@ func main() {
 
 func exitCode(err error) int {
 	var ce configError
+	var coded codedError // restore.go: verify's "mismatches found"
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ce):
 		fmt.Fprintln(os.Stderr, "genesissync:", err)
 		return exitConfig
+	case errors.As(err, &coded):
+		fmt.Fprintln(os.Stderr, "genesissync:", err)
+		return coded.code
 	default:
 		fmt.Fprintln(os.Stderr, "genesissync:", err)
 		return exitFailure

@@ -41,6 +41,9 @@ type Options struct {
 	// Prefix restores only share paths starting with it (a string prefix,
 	// as in a bucket listing; "jingles/" is a folder).
 	Prefix string
+	// Path restores only one file or folder: the share path Path itself
+	// and everything under Path + "/". It combines with Prefix and Glob.
+	Path string
 	// Glob restores only paths matching it (path.Match syntax); a glob
 	// without "/" matches the base name, one with "/" the whole path.
 	Glob string
@@ -261,18 +264,23 @@ func noVersioning(bucket string) error {
 // selectObjects lists what the options select, current or as of At.
 func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate, error) {
 	var cands []candidate
+	prefix := o.Prefix
+	if o.Path != "" && len(o.Path) > len(prefix) {
+		prefix = o.Path
+	}
 	keep := func(key string, size int64, versionID string) {
 		rel, ok, refused := classify(key, o.Matcher)
 		if refused != nil {
 			probs.add(key, Refused, "%v", refused)
 		}
-		if !ok || !matchGlob(o.Glob, rel) {
+		if !ok || !matchGlob(o.Glob, rel) || !strings.HasPrefix(rel, o.Prefix) ||
+			(o.Path != "" && rel != o.Path && !strings.HasPrefix(rel, o.Path+"/")) {
 			return
 		}
 		cands = append(cands, candidate{key: key, rel: rel, size: size, versionID: versionID})
 	}
 	if o.At.IsZero() {
-		err := o.Bucket.List(ctx, o.Prefix, func(obj objstore.Object) error {
+		err := o.Bucket.List(ctx, prefix, func(obj objstore.Object) error {
 			keep(obj.Key, obj.Size, "")
 			return nil
 		})
@@ -297,7 +305,7 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 	}
 	last := ""
 	decided := false
-	err = o.Versions.ListVersions(ctx, o.Prefix, func(v objstore.Version) error {
+	err = o.Versions.ListVersions(ctx, prefix, func(v objstore.Version) error {
 		if v.Key != last {
 			last, decided = v.Key, false
 		}

@@ -95,10 +95,16 @@ func TestRestoreSelectiveAndOverwrite(t *testing.T) {
 		{"base glob", "", "*.wav", []string{"a.wav", "jingles/b.wav", "news/d.wav"}},
 		{"path glob", "", "news/*", []string{"news/d.wav"}},
 		{"both", "jingles/", "*.mp3", []string{"jingles/c.mp3"}},
+		{"path", "", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
-			res, err := Restore(ctx, Options{Root: root, Bucket: s, Prefix: tc.prefix, Glob: tc.glob, UID: -1, GID: -1})
+			o := Options{Root: root, Bucket: s, Prefix: tc.prefix, Glob: tc.glob, UID: -1, GID: -1}
+			if tc.name == "path" {
+				put(t, s, "jingles2/x.wav", "x", time.Time{})
+				o.Path, tc.want = "jingles", []string{"jingles/b.wav", "jingles/c.mp3"}
+			}
+			res, err := Restore(ctx, o)
 			require.NoError(t, err)
 			require.Equal(t, len(tc.want), res.Restored)
 			var got []string

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"genesissync/internal/config"
+	"genesissync/internal/snapshot"
 )
 
 // Defaults applied by Defs where the configuration leaves a field empty
@@ -69,6 +70,9 @@ func Defs(cfg *config.Config) ([]ShareDef, Global, error) {
 			return nil, Global{}, fmt.Errorf("share %q: empty definition", name)
 		}
 		d := ShareDef{Name: name, Path: sh.Path, Comment: sh.Comment, ForceUser: g.ServiceUser}
+		if sh.Dataset != "" && sh.Snapshots.ShowPreviousVersions() {
+			d.ShadowSnapdir = snapshot.ShadowDir(snapshot.DetectMode(sh.Path, true))
+		}
 		for user, access := range sh.Access {
 			if cfg.Users != nil {
 				if _, ok := cfg.Users[user]; !ok {

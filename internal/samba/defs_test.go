@@ -1,6 +1,8 @@
 package samba
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -102,4 +104,34 @@ func TestDefsErrors(t *testing.T) {
 	}
 	_, _, err := Defs(nil)
 	require.Error(t, err)
+}
+
+// TestDefsPreviousVersions: a share on a ZFS dataset with Previous
+// Versions on gets shadow_copy2, reading .zfs/snapshot where the dataset
+// shows one and the appliance's clone directory where not (zfs-fuse); a
+// plain directory, or previous_versions: false, gets none.
+func TestDefsPreviousVersions(t *testing.T) {
+	on, off := true, false
+	withZFS := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(withZFS, ".zfs", "snapshot"), 0o755))
+	cfg := testConfig()
+	cfg.Shares["playout"].Path = withZFS
+	cfg.Shares["playout"].Dataset = "tank/playout"
+	cfg.Shares["playout"].Snapshots = config.SnapshotPolicy{Enabled: &on, PreviousVersions: &on}
+	cfg.Shares["jingles"].Path = t.TempDir()
+	cfg.Shares["jingles"].Dataset = "tank/jingles"
+	cfg.Shares["jingles"].Snapshots = config.SnapshotPolicy{Enabled: &on, PreviousVersions: &on}
+	cfg.Shares["news"] = &config.Share{Path: t.TempDir(), Dataset: "tank/news", Access: map[string]string{"studio": config.AccessReadWrite},
+		Snapshots: config.SnapshotPolicy{Enabled: &on, PreviousVersions: &off}}
+	cfg.Shares["plain"] = &config.Share{Path: t.TempDir(), Access: map[string]string{"studio": config.AccessReadWrite}}
+	defs, _, err := Defs(cfg)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, d := range defs {
+		got[d.Name] = d.ShadowSnapdir
+	}
+	require.Equal(t, map[string]string{"jingles": ".genesissync-snapshots", "news": "", "plain": "", "playout": ".zfs/snapshot"}, got)
+	data, err := RenderInclude(defs)
+	require.NoError(t, err)
+	require.Contains(t, string(data), "\tshadow:format = gs-%Y-%m-%d-%H%M\n")
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"genesissync/internal/zfs"
 )
 
 // Global is the input of the [global] section of a standalone smb.conf.
@@ -71,6 +73,11 @@ type ShareDef struct {
 	// ForceUser is the Unix account all file access happens as (the
 	// service user).
 	ForceUser string
+	// ShadowSnapdir, when set, turns on Windows "Previous Versions":
+	// vfs_shadow_copy2 reads the share's snapshots from this directory,
+	// relative to Path (".zfs/snapshot" on OpenZFS, the clone directory
+	// ".genesissync-snapshots" on zfs-fuse), named by zfs.ShadowFormat.
+	ShadowSnapdir string
 }
 
 var (
@@ -141,6 +148,21 @@ func checkPath(p string) error {
 		// (testparm shows "/a  b" as "/a b"), and Windows trims names:
 		// the share would silently point elsewhere.
 		return errors.New("leading, trailing or repeated spaces in a path element")
+	}
+	return nil
+}
+
+// snapdirRE is a relative, clean path of plain name characters.
+var snapdirRE = regexp.MustCompile(`^\.?[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$`)
+
+// checkSnapdir accepts "" (Previous Versions off) or a relative, clean
+// path of plain name characters without "..".
+func checkSnapdir(d string) error {
+	if d == "" {
+		return nil
+	}
+	if !snapdirRE.MatchString(d) || strings.Contains(d, "..") {
+		return errors.New("want a relative, clean path of letters, digits, '.', '_' and '-'")
 	}
 	return nil
 }
@@ -244,6 +266,9 @@ func checkShares(defs []ShareDef) ([]share, error) {
 				return nil, fmt.Errorf("share %q: user %q: both read-write and read-only", d.Name, u)
 			}
 		}
+		if err := checkSnapdir(d.ShadowSnapdir); err != nil {
+			return nil, fmt.Errorf("share %q: snapshot directory %q: %w", d.Name, d.ShadowSnapdir, err)
+		}
 		valid := slices.Concat(rw, ro)
 		if len(valid) == 0 {
 			// An empty "valid users" lets every authenticated user in.
@@ -322,8 +347,13 @@ const sharePolicy = `
 #   saved is on stable storage before it is uploaded or the box loses power;
 #   smbd runs the flush asynchronously, so other clients' reads do not wait.
 #   sync always = no: an fsync after every write would stall copying.
-# - vfs objects: empty for now; shadow_copy2 (Previous Versions from ZFS
-#   snapshots) comes later.
+# - vfs objects: shadow_copy2 where the share is a ZFS dataset with
+#   Previous Versions on: the schedule's snapshots (gs-YYYY-MM-DD-HHMM, UTC,
+#   hence shadow:localtime = no) read from .zfs/snapshot, or, where ZFS has
+#   no such directory (zfs-fuse), from read-only clones that the appliance
+#   mounts under .genesissync-snapshots and keeps in step with the
+#   snapshots. Snapshots taken before restores and mass deletes
+#   (gs-pre-...) do not match the format and are not shown.
 `
 
 // Render returns a complete standalone smb.conf: the [global] section for a
@@ -460,5 +490,13 @@ func writeShare(w *confWriter, s share) {
 	w.param("level2 oplocks", "yes")
 	w.param("strict sync", "yes")
 	w.param("sync always", "no")
-	w.param("vfs objects", "")
+	if s.ShadowSnapdir == "" {
+		w.param("vfs objects", "")
+		return
+	}
+	w.param("vfs objects", "shadow_copy2")
+	w.param("shadow:snapdir", s.ShadowSnapdir)
+	w.param("shadow:format", zfs.ShadowFormat)
+	w.param("shadow:sort", "desc")
+	w.param("shadow:localtime", "no")
 }

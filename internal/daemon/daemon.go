@@ -137,7 +137,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// Beside the pipelines: snapshot schedules and pool health,
 	// scheduled verifies, alerts.
-	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts} {
+	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)
 		}
@@ -156,7 +156,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	if d.cfg.Status.Listen != "" {
-		srv := status.New(d, d.log)
+		srv := status.New(d, d.log, d.statusOptions())
 		ln, err := srv.Listen(d.cfg.Status.Listen)
 		if err != nil {
 			return abort(err)
@@ -370,6 +370,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 			Verify:    d.verifyStatus(rt),
 		})
 	}
+	d.fillBox(&snap) // endpoints, SMB clients, stale_after targets, recent errors, throughput
 	return snap
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/config"
@@ -50,7 +51,14 @@ type Facts struct {
 	S3Endpoint, S3Bucket, S3Prefix          string
 	S3AccessKey, S3SecretKey                string
 	StatusURL                               string
+	// AdminUser and AdminPassword are the status page's demo login;
+	// empty when the config's admins do not use DemoAdminPassword.
+	AdminUser, AdminPassword string
 }
+
+// DemoAdminPassword is the password whose bcrypt hash the example
+// config gives its admin. Only the demo prints it.
+const DemoAdminPassword = "admin-demo-password"
 
 // Env renders the facts as shell variable assignments, one per line.
 func (f Facts) Env() string {
@@ -58,6 +66,7 @@ func (f Facts) Env() string {
 		"SMB_ADDR": f.SMBAddr, "SMB_SHARE": f.SMBShare, "SMB_USER": f.SMBUser, "SMB_PASSWORD": f.SMBPassword,
 		"SHARE_PATH": f.SharePath, "S3_ENDPOINT": f.S3Endpoint, "S3_BUCKET": f.S3Bucket, "S3_PREFIX": f.S3Prefix,
 		"S3_ACCESS_KEY": f.S3AccessKey, "S3_SECRET_KEY": f.S3SecretKey, "STATUS_URL": f.StatusURL,
+		"ADMIN_USER": f.AdminUser, "ADMIN_PASSWORD": f.AdminPassword,
 	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -107,6 +116,9 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		"GENESISSYNC_STATE_DIR="+filepath.Join(dir, "state"),
 		"GENESISSYNC_SAMBA_RUN_DIR="+filepath.Join(dir, "samba"),
 		"GENESISSYNC_SAMBA_MODE=standalone",
+		// The demo serves the status page over plain HTTP on loopback:
+		// a Secure cookie would never be sent back.
+		"GENESISSYNC_STATUS_SECURE_COOKIE=false",
 	)
 	if opts.SMBPort != 0 {
 		env = append(env, "GENESISSYNC_SAMBA_PORT="+strconv.Itoa(opts.SMBPort))
@@ -193,6 +205,11 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 				break
 			}
 		}
+		facts.AdminUser, facts.AdminPassword = demoAdmin(cfg)
+		if facts.AdminUser != "" {
+			log.Info().Str("component", "demo").Str("url", statusURL+"/login").Str("user", facts.AdminUser).
+				Str("password", facts.AdminPassword).Msg("status page admin login (the demo's published password)")
+		}
 		envPath := filepath.Join(dir, "demo.env")
 		if err := os.WriteFile(envPath, []byte(facts.Env()), 0o600); err != nil {
 			return err
@@ -207,6 +224,17 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// demoAdmin returns the first admin whose hash is DemoAdminPassword's.
+func demoAdmin(cfg *config.Config) (string, string) {
+	hashes := cfg.Status.AdminHashes()
+	for _, u := range sortedKeys(hashes) {
+		if bcrypt.CompareHashAndPassword([]byte(hashes[u]), []byte(DemoAdminPassword)) == nil {
+			return u, DemoAdminPassword
+		}
+	}
+	return "", ""
 }
 
 func sortedKeys(m map[string]string) []string {

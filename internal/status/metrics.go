@@ -20,7 +20,10 @@ var (
 	descs       = struct {
 		up, smbdUp, filesTracked, bytesTracked, pending, inFlight, oldestAge, lastScan,
 		uploads, uploadedBytes, downloads, downloadedBytes, deletes, renames, errors,
-		conflicts, refused, heldDeletes, guardTripped, state *prometheus.Desc
+		conflicts, refused, heldDeletes, guardTripped, state,
+		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
+		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
+		snapEnabled, verifyMismatches *prometheus.Desc
 	}{
 		up:              prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
 		smbdUp:          prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
@@ -42,6 +45,23 @@ var (
 		heldDeletes:     prometheus.NewDesc("genesissync_reconcile_held_deletes", "Deletes waiting for the delete guard or an approval.", shareLabels, nil),
 		guardTripped:    prometheus.NewDesc("genesissync_reconcile_delete_guard_tripped", "1 while deletes are paused for approval.", shareLabels, nil),
 		state:           prometheus.NewDesc("genesissync_share_state", "1 for the share's current state.", []string{"share", "state"}, nil),
+
+		info:             prometheus.NewDesc("genesissync_build_info", "1, labelled with the running version.", []string{"version"}, nil),
+		started:          prometheus.NewDesc("genesissync_start_time_seconds", "When the daemon started (Unix time).", nil, nil),
+		sessions:         prometheus.NewDesc("genesissync_samba_sessions", "SMB sessions connected, as smbstatus last reported.", nil, nil),
+		openFiles:        prometheus.NewDesc("genesissync_samba_open_files", "Files SMB clients hold open, as smbstatus last reported.", nil, nil),
+		stale:            prometheus.NewDesc("genesissync_share_stale", "1 while the oldest unsynced change is older than the share's stale_after target.", shareLabels, nil),
+		staleAfter:       prometheus.NewDesc("genesissync_share_stale_after_seconds", "The share's recovery point target (stale_after).", shareLabels, nil),
+		paused:           prometheus.NewDesc("genesissync_share_paused", "1 while the share's transfers are paused.", shareLabels, nil),
+		upRate:           prometheus.NewDesc("genesissync_transfer_upload_bytes_per_second", "Upload rate over the last minute.", shareLabels, nil),
+		downRate:         prometheus.NewDesc("genesissync_transfer_download_bytes_per_second", "Download rate over the last minute.", shareLabels, nil),
+		poolHealthy:      prometheus.NewDesc("genesissync_zfs_pool_healthy", "1 when the pool is ONLINE.", []string{"pool"}, nil),
+		poolHealth:       prometheus.NewDesc("genesissync_zfs_pool_health", "1 for the pool's current health (ONLINE, DEGRADED, FAULTED, ...).", []string{"pool", "health"}, nil),
+		poolCapacity:     prometheus.NewDesc("genesissync_zfs_pool_capacity_percent", "Used part of the pool's size, in percent.", []string{"pool"}, nil),
+		endpointUp:       prometheus.NewDesc("genesissync_objstore_endpoint_up", "1 when the bucket endpoint answered the last probe.", []string{"endpoint", "bucket"}, nil),
+		endpointLatency:  prometheus.NewDesc("genesissync_objstore_endpoint_latency_seconds", "Duration of the last probe of the bucket endpoint.", []string{"endpoint", "bucket"}, nil),
+		snapEnabled:      prometheus.NewDesc("genesissync_snapshot_enabled", "1 when the share is on ZFS and gets snapshots.", shareLabels, nil),
+		verifyMismatches: prometheus.NewDesc("genesissync_verify_mismatches", "Mismatches found by the share's last finished verify.", shareLabels, nil),
 	}
 )
 
@@ -56,8 +76,31 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
 	gauge(descs.up, 1)
+	gauge(descs.info, 1, snap.Version)
+	if !snap.StartedAt.IsZero() {
+		gauge(descs.started, float64(snap.StartedAt.Unix()))
+	}
 	if snap.Samba.Mode != "off" {
 		gauge(descs.smbdUp, b2f(snap.Samba.Up))
+		if !snap.Clients.CheckedAt.IsZero() {
+			gauge(descs.sessions, float64(len(snap.Clients.Sessions)))
+			gauge(descs.openFiles, float64(len(snap.Clients.OpenFiles)))
+		}
+	}
+	for _, p := range snap.Pools {
+		if p.Error != "" && p.Health == "" {
+			continue
+		}
+		gauge(descs.poolHealthy, b2f(p.Health == "ONLINE"), p.Name)
+		gauge(descs.poolHealth, 1, p.Name, p.Health)
+		gauge(descs.poolCapacity, p.CapacityPercent, p.Name)
+	}
+	for _, e := range snap.Endpoints {
+		if e.CheckedAt.IsZero() {
+			continue
+		}
+		gauge(descs.endpointUp, b2f(e.Reachable), e.URL, e.Bucket)
+		gauge(descs.endpointLatency, e.LatencyMs/1000, e.URL, e.Bucket)
 	}
 	for _, s := range snap.Shares {
 		n := s.Name
@@ -81,6 +124,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.heldDeletes, float64(s.HeldDeleteCount), n)
 		gauge(descs.guardTripped, b2f(s.DeleteGuardTripped), n)
 		gauge(descs.state, 1, n, s.State)
+		gauge(descs.stale, b2f(s.Stale), n)
+		gauge(descs.staleAfter, s.StaleAfterSeconds, n)
+		gauge(descs.paused, b2f(s.PausedReason != ""), n)
+		gauge(descs.upRate, s.UploadBytesPerSecond, n)
+		gauge(descs.downRate, s.DownloadBytesPerSecond, n)
+		gauge(descs.snapEnabled, b2f(s.Snapshots.Enabled), n)
+		gauge(descs.verifyMismatches, float64(s.Verify.Mismatches), n)
 	}
 }
 

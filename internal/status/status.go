@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"net"
 	"net/http"
 	"time"
@@ -17,13 +18,20 @@ import (
 	"genesissync/internal/webserver"
 )
 
+// StateStale is a share whose oldest unsynced change is older than the
+// share's target (StaleAfterSeconds): its recovery point is missed. The
+// status server derives it from the pipeline's state; see markStale.
+const StateStale = "stale"
+
 // Snapshot is everything the status endpoints show, taken at one moment.
 type Snapshot struct {
 	Version   string    `json:"version"`
 	StartedAt time.Time `json:"started_at"`
 	Now       time.Time `json:"now"`
 	Samba     Samba     `json:"samba"`
-	Shares    []Share   `json:"shares"`
+	// Clients are the connected SMB sessions and open files (see box.go).
+	Clients Clients `json:"clients"`
+	Shares  []Share `json:"shares"`
 	// Endpoints are the bucket endpoints' reachability (see box.go).
 	Endpoints []Endpoint `json:"endpoints"`
 	// Pools are the ZFS pools under the shares (see zfs.go).
@@ -36,6 +44,18 @@ type Snapshot struct {
 // daemon knows beside it.
 type Share struct {
 	reconcile.Status
+	// StaleAfterSeconds is the share's recovery point target
+	// (stale_after): a change unsynced for longer makes the share stale.
+	StaleAfterSeconds float64 `json:"stale_after_seconds"`
+	// Stale is true while OldestPendingAgeSeconds exceeds the target;
+	// State is then "stale" unless it is "error".
+	Stale bool `json:"stale"`
+	// RecentErrors are the share's latest distinct errors, newest first.
+	RecentErrors []reconcile.Failure `json:"recent_errors"`
+	// UploadBytesPerSecond and DownloadBytesPerSecond are the transfer
+	// rates over the last minute or so.
+	UploadBytesPerSecond   float64 `json:"upload_bytes_per_second"`
+	DownloadBytesPerSecond float64 `json:"download_bytes_per_second"`
 	// Snapshots is the share's ZFS snapshot state (see zfs.go).
 	Snapshots Snapshots `json:"snapshots"`
 	// Verify is the share's last and running integrity checks (see verify.go).
@@ -69,38 +89,121 @@ type Source interface {
 	Snapshot() Snapshot
 }
 
+// markStale wraps a Source: every snapshot it returns has Stale and the
+// "stale" state set from each share's target, so the page, the API and
+// the metrics agree.
+type markStale struct{ src Source }
+
+func (m markStale) Snapshot() Snapshot {
+	snap := m.src.Snapshot()
+	for i := range snap.Shares {
+		sh := &snap.Shares[i]
+		if sh.StaleAfterSeconds > 0 && sh.OldestPendingAgeSeconds > sh.StaleAfterSeconds {
+			sh.Stale = true
+			if sh.State != reconcile.StateError {
+				sh.State = StateStale
+			}
+		}
+	}
+	return snap
+}
+
 //go:embed templates/*.html
 var templates embed.FS
 
-var page = template.Must(template.New("index.html").Funcs(template.FuncMap{
-	"bytes": humanBytes,
-	"ago":   ago,
-	"age":   func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
-}).ParseFS(templates, "templates/index.html"))
+//go:embed static
+var staticFiles embed.FS
 
-// Server serves the status endpoints.
-type Server struct {
-	src Source
-	log zerolog.Logger
-	mux *http.ServeMux
+var funcs = template.FuncMap{
+	"bytes": humanBytes,
+	"rate":  func(v float64) string { return humanBytes(int64(v)) + "/s" },
+	"ago":   ago,
+	"clock": clock,
+	"age":   func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
+	"dur":   humanDuration,
+	"pct":   func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
+	"ms":    func(v float64) string { return fmt.Sprintf("%.0f ms", v) },
+	"yesno": func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 }
 
+var (
+	page      = template.Must(template.New("index.html").Funcs(funcs).ParseFS(templates, "templates/index.html"))
+	loginPage = template.Must(template.New("login.html").Funcs(funcs).ParseFS(templates, "templates/login.html"))
+)
+
+// Options configure a Server beyond its Source. The zero value is a
+// public, read-only server without logins.
+type Options struct {
+	// Actions carries out admin actions; nil turns them off.
+	Actions Actions
+	// Admins are the users who may log in, with their bcrypt password
+	// hashes. The server never renders or logs a hash.
+	Admins map[string]string
+	// Public leaves the read-only view open without a login.
+	Public bool
+	// SessionTTL is how long a login lasts; 0 means 12h.
+	SessionTTL time.Duration
+	// SecureCookie marks the session cookie Secure (HTTPS only).
+	SecureCookie bool
+}
+
+// Server serves the status endpoints. It is safe for concurrent use.
+type Server struct {
+	src    Source
+	log    zerolog.Logger
+	mux    *http.ServeMux
+	opts   Options
+	auth   *auth
+	static http.Handler
+
+	// streams bounds the concurrent live update streams.
+	streams chan struct{}
+	// streamEvery is the live stream's period.
+	streamEvery time.Duration
+}
+
+// maxStreams bounds the live update streams served at once: each holds a
+// connection and encodes a snapshot every streamEvery.
+const maxStreams = 32
+
 // New returns a server reading from src.
-func New(src Source, log zerolog.Logger) *Server {
-	s := &Server{src: src, log: log.With().Str("component", "status").Logger(), mux: http.NewServeMux()}
+func New(src Source, log zerolog.Logger, opts Options) *Server {
+	if opts.SessionTTL == 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	static, _ := fs.Sub(staticFiles, "static")
+	s := &Server{
+		src:         markStale{src},
+		log:         log.With().Str("component", "status").Logger(),
+		mux:         http.NewServeMux(),
+		opts:        opts,
+		static:      http.StripPrefix("/static/", http.FileServerFS(static)),
+		streams:     make(chan struct{}, maxStreams),
+		streamEvery: 2 * time.Second,
+	}
+	s.auth = newAuth(opts, s.log)
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
-	s.mux.Handle("GET /metrics", metricsHandler(src))
-	s.mux.HandleFunc("GET /api/status", s.apiStatus)
-	s.mux.HandleFunc("GET /{$}", s.index)
+	s.mux.Handle("GET /metrics", metricsHandler(s.src))
+	s.mux.Handle("GET /static/", s.static)
+	s.mux.HandleFunc("GET /api/status", s.viewer(s.apiStatus, true))
+	s.mux.HandleFunc("GET /api/events/stream", s.viewer(s.stream, true))
+	s.mux.HandleFunc("GET /{$}", s.viewer(s.index, false))
+	s.routeAuth()
+	s.routeAdmin()
 	return s
 }
 
 // ServeHTTP makes Server an http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("X-Frame-Options", "DENY")
-	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'")
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	// No inline script or style anywhere: everything is an embedded file
+	// under /static/.
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+
+		"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -115,8 +218,12 @@ func (s *Server) Listen(addr string) (net.Listener, error) {
 }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully.
+// Live update streams end with ctx, so they do not hold up the shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	return webserver.Serve(ctx, "status", &http.Server{Handler: s}, ln)
+	return webserver.Serve(ctx, "status", &http.Server{
+		Handler:     s,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}, ln)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -142,27 +249,57 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(s.src.Snapshot()); err != nil {
-		s.log.Warn().Err(err).Msg("write /api/status")
+func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, _ *session) {
+	writeJSON(w, http.StatusOK, s.src.Snapshot(), s.log)
+}
+
+// pageData is what index.html renders.
+type pageData struct {
+	Snapshot
+	OK  bool
+	Why string
+	// User is the logged-in admin, "" for a visitor; CSRF is their
+	// session's token for the admin forms.
+	User, CSRF string
+	// CanLogin is true when admins are configured.
+	CanLogin bool
+	// Admin is true when the user may run actions (logged in and the
+	// server has actions).
+	Admin bool
+	Flash string
+}
+
+func (s *Server) index(w http.ResponseWriter, r *http.Request, sess *session) {
+	snap := s.src.Snapshot()
+	ok, why := snap.Healthy()
+	d := pageData{Snapshot: snap, OK: ok, Why: why, CanLogin: len(s.opts.Admins) > 0}
+	if sess != nil {
+		d.User, d.CSRF = sess.user, sess.csrf
+		d.Admin = s.opts.Actions != nil
+		d.Flash = s.auth.takeFlash(sess)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := page.Execute(w, d); err != nil {
+		s.log.Warn().Err(err).Msg("render status page")
 	}
 }
 
-func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	snap := s.src.Snapshot()
-	ok, why := snap.Healthy()
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	err := page.Execute(w, struct {
-		Snapshot
-		OK  bool
-		Why string
-	}{snap, ok, why})
-	if err != nil {
-		s.log.Warn().Err(err).Msg("render status page")
+// writeJSON writes v as indented JSON with status code.
+func writeJSON(w http.ResponseWriter, code int, v any, log zerolog.Logger) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		log.Debug().Err(err).Msg("write JSON response")
 	}
+}
+
+// apiError is the body of every JSON error response.
+type apiError struct {
+	Error string `json:"error"`
 }
 
 func humanBytes(n int64) string {
@@ -185,6 +322,13 @@ func ago(t time.Time) string {
 	return humanDuration(time.Since(t)) + " ago"
 }
 
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
 func humanDuration(d time.Duration) string {
 	switch {
 	case d < time.Second:
@@ -193,7 +337,9 @@ func humanDuration(d time.Duration) string {
 		return fmt.Sprintf("%ds", int(d.Seconds()))
 	case d < time.Hour:
 		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	default:
+	case d < 48*time.Hour:
 		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
 	}
 }

@@ -1,0 +1,256 @@
+package daemon
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"genesissync/internal/config"
+	"genesissync/internal/eventlog"
+	"genesissync/internal/objstore"
+	"genesissync/internal/reconcile"
+	"genesissync/internal/samba"
+	"genesissync/internal/status"
+)
+
+// Periods of the box's watchers. A bucket probe is one HeadBucket per
+// distinct endpoint and bucket; smbstatus takes about 20 ms.
+const (
+	endpointProbeEvery = 30 * time.Second
+	endpointTimeout    = 10 * time.Second
+	clientsEvery       = 10 * time.Second
+	shareWatchEvery    = 2 * time.Second
+	// rateWindow is the span over which throughput is averaged.
+	rateWindow = time.Minute
+	// recentErrors is how many distinct errors a share keeps for the page.
+	recentErrors = 20
+)
+
+// box is what the daemon learns about the appliance beside the
+// pipelines: bucket endpoints' reachability, SMB clients, each share's
+// recent errors and throughput. Written by the watchers startBox starts,
+// read by Snapshot; all fields guarded by mu.
+type box struct {
+	mu        sync.Mutex
+	endpoints []status.Endpoint
+	clients   status.Clients
+	shares    map[string]*shareWatch
+}
+
+// shareWatch is one share's history as sampled by the share watcher.
+type shareWatch struct {
+	errors  []reconcile.Failure // newest first
+	samples []rateSample        // oldest first, within rateWindow
+}
+
+type rateSample struct {
+	at       time.Time
+	up, down int64
+}
+
+// boxes holds each Daemon's box. The daemon's struct is not this file's
+// to extend; a Daemon lives as long as the process, so entries are never
+// removed.
+var boxes sync.Map // *Daemon -> *box
+
+func (d *Daemon) box() *box {
+	v, _ := boxes.LoadOrStore(d, &box{shares: map[string]*shareWatch{}})
+	return v.(*box)
+}
+
+// probeTarget is one distinct bucket endpoint and the shares on it.
+type probeTarget struct {
+	store  *objstore.S3
+	status status.Endpoint
+}
+
+// startBox starts the endpoint prober, the SMB clients watcher (when
+// Samba is managed) and the share watcher in g.
+func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
+	b := d.box()
+	log := d.log.With().Str("component", "box").Logger()
+	var targets []*probeTarget
+	for _, rt := range d.runtimes {
+		i := slices.IndexFunc(targets, func(t *probeTarget) bool {
+			return t.status.URL == rt.store.Endpoint() && t.status.Bucket == rt.store.Bucket()
+		})
+		if i < 0 {
+			targets = append(targets, &probeTarget{store: rt.store, status: status.Endpoint{URL: rt.store.Endpoint(), Bucket: rt.store.Bucket()}})
+			i = len(targets) - 1
+		}
+		targets[i].status.Shares = append(targets[i].status.Shares, rt.name)
+	}
+	b.mu.Lock()
+	b.endpoints = make([]status.Endpoint, len(targets))
+	for i, t := range targets {
+		b.endpoints[i] = t.status
+	}
+	b.mu.Unlock()
+	g.Go(func() error { return d.probeEndpoints(ctx, targets, log) })
+	if d.cfg.Samba.Mode != config.SambaOff {
+		g.Go(func() error { return d.watchClients(ctx, log) })
+	}
+	g.Go(func() error { return d.watchShares(ctx) })
+	return nil
+}
+
+// every runs fn at once and then every period until ctx ends.
+func every(ctx context.Context, period time.Duration, fn func()) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Daemon) probeEndpoints(ctx context.Context, targets []*probeTarget, log zerolog.Logger) error {
+	b := d.box()
+	return every(ctx, endpointProbeEvery, func() {
+		for i, t := range targets {
+			pctx, cancel := context.WithTimeout(ctx, endpointTimeout)
+			start := time.Now()
+			err := t.store.Ping(pctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			was := t.status
+			t.status.CheckedAt = time.Now()
+			t.status.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
+			t.status.Reachable = err == nil
+			t.status.Error = ""
+			if err != nil {
+				t.status.Error = err.Error()
+			}
+			switch {
+			case err != nil && (was.Reachable || was.CheckedAt.IsZero()):
+				log.Warn().Err(err).Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Msg("bucket endpoint unreachable")
+				d.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "endpoint.unreachable",
+					Message: "bucket " + t.status.Bucket + " at " + t.status.URL + " is unreachable: " + err.Error()})
+			case err == nil && !was.Reachable && !was.CheckedAt.IsZero():
+				log.Info().Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Msg("bucket endpoint reachable again")
+				d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "endpoint.reachable",
+					Message: "bucket " + t.status.Bucket + " at " + t.status.URL + " is reachable again"})
+			}
+			b.mu.Lock()
+			b.endpoints[i] = t.status
+			b.mu.Unlock()
+		}
+	})
+}
+
+// smbConf is the smb.conf the Samba tools must read: the private one in
+// standalone mode, the system's ("") in appliance mode.
+func (d *Daemon) smbConf() string {
+	if d.cfg.Samba.Mode == config.SambaStandalone {
+		return samba.Global{RunDir: d.cfg.Samba.RunDir}.ConfigPath()
+	}
+	return ""
+}
+
+func (d *Daemon) watchClients(ctx context.Context, log zerolog.Logger) error {
+	b := d.box()
+	shareOf := map[string]string{} // share path -> share name
+	for _, name := range d.cfg.ShareNames() {
+		shareOf[d.cfg.Shares[name].Path] = name
+	}
+	failing := false
+	return every(ctx, clientsEvery, func() {
+		qctx, cancel := context.WithTimeout(ctx, endpointTimeout)
+		c, err := samba.ListClients(qctx, d.smbConf())
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.clients.CheckedAt = time.Now()
+		if err != nil {
+			if !failing {
+				log.Warn().Err(err).Msg("cannot list SMB clients")
+			}
+			failing = true
+			b.clients.Error = err.Error()
+			return
+		}
+		failing = false
+		out := status.Clients{CheckedAt: b.clients.CheckedAt, Sessions: []status.Session{}, OpenFiles: []status.OpenFile{}}
+		for _, s := range c.Sessions {
+			out.Sessions = append(out.Sessions, status.Session{User: s.User, Machine: s.Machine, Dialect: s.Dialect,
+				Shares: s.Shares, ConnectedAt: s.ConnectedAt, Encrypted: s.Encrypted})
+		}
+		for _, f := range c.OpenFiles {
+			out.OpenFiles = append(out.OpenFiles, status.OpenFile{Share: shareOf[f.SharePath], Path: f.Path, Write: f.Write})
+		}
+		b.clients = out
+	})
+}
+
+// watchShares samples each share's status: its last error (kept in a
+// short list, so that the page shows more than the latest) and its
+// transfer counters (for throughput). An error that is replaced by
+// another within one period is not seen; the count of errors is exact in
+// the share's status.
+func (d *Daemon) watchShares(ctx context.Context) error {
+	b := d.box()
+	return every(ctx, shareWatchEvery, func() {
+		now := time.Now()
+		for _, rt := range d.runtimes {
+			st := rt.share.Status()
+			b.mu.Lock()
+			w := b.shares[rt.name]
+			if w == nil {
+				w = &shareWatch{}
+				b.shares[rt.name] = w
+			}
+			if e := st.LastError; e != nil && (len(w.errors) == 0 || w.errors[0] != *e) {
+				w.errors = append([]reconcile.Failure{*e}, w.errors[:min(len(w.errors), recentErrors-1)]...)
+			}
+			w.samples = append(w.samples, rateSample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes})
+			cut := 0
+			for cut < len(w.samples)-2 && now.Sub(w.samples[cut].at) > rateWindow {
+				cut++
+			}
+			w.samples = w.samples[cut:]
+			b.mu.Unlock()
+		}
+	})
+}
+
+// fillBox adds what the box knows to snap: endpoints, SMB clients, and
+// per share the recovery point target, recent errors and throughput.
+func (d *Daemon) fillBox(snap *status.Snapshot) {
+	b := d.box()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	snap.Endpoints = slices.Clone(b.endpoints)
+	snap.Clients = b.clients
+	for i := range snap.Shares {
+		sh := &snap.Shares[i]
+		if sc := d.cfg.Shares[sh.Name]; sc != nil {
+			sh.StaleAfterSeconds = sc.StaleAfter.Seconds()
+		}
+		sh.RecentErrors = []reconcile.Failure{}
+		w := b.shares[sh.Name]
+		if w == nil {
+			continue
+		}
+		sh.RecentErrors = slices.Clone(w.errors)
+		if n := len(w.samples); n >= 2 {
+			first, last := w.samples[0], w.samples[n-1]
+			if dt := last.at.Sub(first.at).Seconds(); dt > 0 {
+				sh.UploadBytesPerSecond = float64(max(last.up-first.up, 0)) / dt
+				sh.DownloadBytesPerSecond = float64(max(last.down-first.down, 0)) / dt
+			}
+		}
+	}
+}

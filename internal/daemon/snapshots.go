@@ -361,8 +361,9 @@ func (d *Daemon) beforeApprove(ctx context.Context, share string) error {
 }
 
 // rollbackIdleWait bounds how long a rollback waits for transfers in
-// flight to finish once the share is paused.
-const rollbackIdleWait = 2 * time.Minute
+// flight to finish once the share is paused; under the admin client's
+// 30 s timeout. It starts only when nothing is in flight, so it rarely waits.
+const rollbackIdleWait = 20 * time.Second
 
 // rollback returns the share's dataset to snap. It refuses while the
 // share is syncing; otherwise it pauses transfers, waits until none is in

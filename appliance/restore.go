@@ -232,7 +232,7 @@ finds everything in sync.
 						return err
 					}
 					defer ix.Close()
-					o.Index = ix.Share(args[0])
+					o.Index, o.Share = ix.Share(args[0]), args[0]
 				}
 				res, err = restore.Restore(ctx, o)
 				pr.done()

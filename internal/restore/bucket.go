@@ -78,3 +78,14 @@ func classify(key string, m *scan.Matcher) (rel string, ok bool, refused error) 
 	}
 	return rel, true, nil
 }
+
+// reservedPath reports whether a share path is in the appliance's own
+// namespace (marker, trash, temp files) in any of its segments.
+func reservedPath(rel string) bool {
+	for _, seg := range strings.Split(rel, "/") {
+		if strings.HasPrefix(strings.ToLower(seg), keymap.ReservedPrefix) {
+			return true
+		}
+	}
+	return false
+}

@@ -20,6 +20,7 @@ import (
 
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
+	"genesissync/internal/reconcile"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
@@ -78,6 +79,10 @@ type Options struct {
 	// restored versions are not the bucket's current ones, and the
 	// pipeline must upload them as new changes.
 	Index IndexWriter
+	// Share is the share's name, for the share marker a cold boot writes
+	// (reconcile.MarkerName: with entries in the index, the pipeline
+	// treats a root without it as an unmounted dataset).
+	Share string
 	// CleanTemp removes temp files that a crash left under Root before
 	// starting. Only when nothing else writes into Root (not while the
 	// daemon serves it).
@@ -212,6 +217,11 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("restore into %s: %w", o.Root, err)
 	}
 	defer root.Close()
+	if coldBoot && len(cands) > 0 {
+		if err := writeMarker(root, o.Share); err != nil {
+			return res, err
+		}
+	}
 	get := &getter{b: o.Bucket, v: o.Versions, ids: map[string]string{}, n: &tr.bytes}
 	for _, c := range cands {
 		if c.versionID != "" {
@@ -523,4 +533,18 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// writeMarker writes the share marker the pipeline writes at its first
+// start, unless there is one: a cold boot fills the index, after which a
+// missing marker would mean "dataset not mounted".
+func writeMarker(root *os.Root, share string) error {
+	if _, err := root.Lstat(reconcile.MarkerName); err == nil {
+		return nil
+	}
+	data := fmt.Sprintf("GenesisSync share %q. This file proves the share is mounted; do not delete it.\n", share)
+	if err := root.WriteFile(reconcile.MarkerName, []byte(data), 0o444); err != nil {
+		return fmt.Errorf("restore: write share marker: %w", err)
+	}
+	return nil
 }

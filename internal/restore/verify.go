@@ -147,7 +147,7 @@ func Verify(ctx context.Context, o VerifyOptions) (Report, error) {
 		sub = ""
 	}
 	err := scan.Walk(ctx, o.Root, sub, o.Matcher, func(f scan.File) error {
-		if !strings.HasPrefix(f.Path, o.Prefix) {
+		if !strings.HasPrefix(f.Path, o.Prefix) || reservedPath(f.Path) {
 			return nil
 		}
 		rep.Local++
@@ -324,7 +324,7 @@ func (v *verifier) check(ctx context.Context, p *pair) outcome {
 	if !strict && !(localSynced && remoteSynced) {
 		// One side changed since the last sync (or there is none): the
 		// pipeline reconciles it; nothing to compare yet.
-		return outcome{checked: true, pending: true}
+		return outcome{checked: true, pending: !corrupt}
 	}
 	switch {
 	case l.Size != head.Size:

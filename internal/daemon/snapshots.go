@@ -366,8 +366,9 @@ func (d *Daemon) beforeApprove(ctx context.Context, share string) error {
 const rollbackIdleWait = 20 * time.Second
 
 // rollback returns the share's dataset to snap. It refuses while the
-// share is syncing; otherwise it pauses transfers, waits until none is in
-// flight, rolls back, and makes the next deletes (the files the rollback
+// share is syncing, or when a change turns up within a settle window after
+// transfers were paused; otherwise it waits until none is in flight, rolls
+// back, and makes the next deletes (the files the rollback
 // removed) wait for a person's approval, so that no object vanishes from
 // the bucket by surprise; then it resumes and asks for a full scan. Files
 // the rollback changed back are uploaded as ordinary changes.
@@ -382,6 +383,24 @@ func (d *Daemon) rollback(ctx context.Context, share, snap string, destroyNewer 
 	reason := "rollback to " + snap
 	rt.share.Pause(reason)
 	defer rt.share.Resume()
+	// A file saved a moment ago may not be noticed yet: watch a settle
+	// window (and a second) with transfers paused; any change in it means
+	// the studio is still working, and its unsynced work must not be
+	// rolled away.
+	quiet := time.NewTimer(rt.cfg.Settle + time.Second)
+	defer quiet.Stop()
+	for waiting := true; waiting; {
+		if st := rt.share.Status(); st.PendingUploads != 0 || st.PendingFailures != 0 {
+			return fmt.Errorf("share %s is syncing (%d uploads pending): roll back once it is in sync", share, st.PendingUploads)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-quiet.C:
+			waiting = false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 	// Before and after: deletes noticed while rolling back are held, and
 	// the request counts from the first full scan after the rollback.
 	rt.share.HoldNextDeletes(reason)

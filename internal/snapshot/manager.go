@@ -387,6 +387,13 @@ func (m *Manager) syncClones(ctx context.Context, snaps []zfs.SnapshotInfo) erro
 		}
 	}
 	slices.Sort(missing)
+	if len(missing) > 0 {
+		// Never make mountpoints in the bare directory of an unmounted
+		// dataset: the dataset would not mount over them again.
+		if info, err := zfs.DatasetForPath(ctx, m.o.Mountpoint); err != nil || info.Name != m.o.Dataset {
+			return errors.Join(append(errs, fmt.Errorf("previous versions clones not made: %s is not the mounted %s: %v", m.o.Mountpoint, m.o.Dataset, err))...)
+		}
+	}
 	for _, name := range missing {
 		mp := m.cloneMountpoint(name)
 		if err := os.MkdirAll(mp, 0o755); err != nil {

@@ -186,6 +186,7 @@ func New(src Source, log zerolog.Logger, opts Options) *Server {
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", metricsHandler(s.src))
 	s.mux.Handle("GET /static/", s.static)
+	s.mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
 	s.mux.HandleFunc("GET /api/status", s.viewer(s.apiStatus, true))
 	s.mux.HandleFunc("GET /api/events/stream", s.viewer(s.stream, true))
 	s.mux.HandleFunc("GET /{$}", s.viewer(s.index, false))
@@ -199,7 +200,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer browsers send
+	// "Origin: null" on form posts, which sameOrigin refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	// No inline script or style anywhere: everything is an embedded file
 	// under /static/.
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "+

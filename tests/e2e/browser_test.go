@@ -1,0 +1,272 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/tests/harness"
+)
+
+// updateScreenshot also writes the browser test's screenshot to
+// docs/status-page.png, for the README (or set GS_UPDATE_SCREENSHOT=1).
+var updateScreenshot = flag.Bool("update-screenshot", false, "write the status page screenshot to docs/status-page.png")
+
+// hostileName is a file name that is also HTML; on disk it is a folder
+// "<script>alert(1)<" holding "script>.mp3".
+const hostileName = "<script>alert(1)</script>.mp3"
+
+// TestBrowserStatusPage drives Debian's headless Chromium against a
+// running demo: the page loads without console errors under its CSP,
+// shows a hostile file name as text, goes live over Server-Sent Events,
+// logs an admin in, and "Sync now" visibly starts a new full reconcile.
+func TestBrowserStatusPage(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	require.NoError(t, err, "Debian's chromium is needed: go tool task setup")
+	env, demoDir := startDemo(t)
+	statusURL, share := env["STATUS_URL"], env["SHARE_PATH"]
+	require.NotEmpty(t, env["ADMIN_USER"], "the demo prints an admin login")
+
+	writeLocal(t, filepath.Join(share, filepath.FromSlash(hostileName)), 7, 4<<10)
+
+	actx, cancel := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(filepath.Join(demoDir, "chromium")),
+		chromedp.WindowSize(1100, 900),
+	)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// The first action starts the browser; it must not have a timeout.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate("about:blank")))
+
+	// Collect console errors and warnings, exceptions, browser log
+	// entries (CSP violations, failed loads) and dialogs.
+	var mu sync.Mutex
+	var problems, dialogs []string
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			switch m.Type {
+			case chromedp.ConsoleError, chromedp.ConsoleWarning, chromedp.ConsoleException:
+				mu.Lock()
+				problems = append(problems, fmt.Sprintf("%s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line))
+				mu.Unlock()
+			}
+		}
+	}()
+	go func() {
+		for ev, err := range chromedp.Events(ctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			dialogs = append(dialogs, string(ev.Type)+": "+ev.Message)
+			mu.Unlock()
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	noProblems := func() {
+		t.Helper()
+		mu.Lock()
+		defer mu.Unlock()
+		require.Empty(t, dialogs, "no dialog may open: the hostile name must not run")
+		require.Empty(t, problems, "no console errors, exceptions or CSP violations")
+	}
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		require.NoError(t, chromedp.Do(sctx, steps...))
+	}
+	eval := func(js string, v any) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		raw, err := chromedp.Run(sctx, chromedp.Evaluate[json.RawMessage](js))
+		require.NoError(t, err)
+		require.NoError(t, json.Unmarshal(raw, v))
+	}
+
+	// The page loads and goes live.
+	do(chromedp.Navigate(statusURL+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-share="studio"]`)))
+	waitText(t, ctx, "#live", func(s string) bool { return s == "live" }, "the page goes live over SSE")
+
+	// The hostile name reaches the page (it is a refused name: < and >
+	// are illegal on Windows), as text.
+	waitText(t, ctx, "body", func(s string) bool { return strings.Contains(s, hostileName) }, "the hostile name shows as text")
+	var scripts int
+	eval(`document.querySelectorAll("script").length`, &scripts)
+	require.Equal(t, 1, scripts, "no script element was injected")
+
+	// Log in as the demo admin.
+	lastScan := textOf(t, ctx, "#last-scan-studio")
+	require.NotEqual(t, "never", lastScan, "the demo's first full scan is done")
+	do(chromedp.Click(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.CSS(`#password`)),
+		chromedp.SendKeys(chromedp.CSS(`#user`), env["ADMIN_USER"]),
+		chromedp.SendKeys(chromedp.CSS(`#password`), env["ADMIN_PASSWORD"]),
+		chromedp.Click(chromedp.CSS(`#submit`)),
+		chromedp.WaitVisible(chromedp.CSS(`button.sync-now`)))
+	waitText(t, ctx, "#user", func(s string) bool { return s == env["ADMIN_USER"] }, "logged in")
+
+	// Sync now: the page says so, and the last full reconcile moves on.
+	time.Sleep(1100 * time.Millisecond) // the time shown has one-second steps
+	do(chromedp.Click(chromedp.CSS(`button.sync-now`)), chromedp.WaitVisible(chromedp.CSS(`#flash`)))
+	waitText(t, ctx, "#flash", func(s string) bool { return strings.Contains(s, "Full reconcile of studio requested") }, "sync now is acknowledged")
+	waitText(t, ctx, "#last-scan-studio", func(s string) bool { return s != lastScan && s != "never" }, "the last full reconcile changes after sync now")
+
+	// Live without a reload: a new file's upload shows up.
+	writeLocal(t, filepath.Join(share, "live-check.mp3"), 8, 64<<10)
+	waitText(t, ctx, `[data-share="studio"] [data-b="last_upload.path"]`, func(s string) bool { return s == "live-check.mp3" },
+		"the upload shows without a reload")
+	noProblems()
+
+	sctx, scancel := context.WithTimeout(ctx, time.Minute)
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	scancel()
+	require.NoError(t, err)
+	shot := filepath.Join(t.ArtifactDir(), "status-page.png")
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	t.Logf("screenshot: %s (%d bytes)", shot, len(png))
+	if *updateScreenshot || os.Getenv("GS_UPDATE_SCREENSHOT") == "1" {
+		require.NoError(t, os.WriteFile(filepath.Join(harness.RepoRoot(), "docs", "status-page.png"), png, 0o644))
+	}
+
+	// On a phone's width nothing sticks out sideways.
+	do(chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`button.sync-now`)))
+	waitText(t, ctx, "#live", func(s string) bool { return s == "live" }, "live again after the reload")
+	var overflow bool
+	eval(`document.documentElement.scrollWidth > window.innerWidth + 1`, &overflow)
+	sctx, scancel = context.WithTimeout(ctx, time.Minute)
+	png, err = chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	scancel()
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(t.ArtifactDir(), "status-page-phone.png"), png, 0o644))
+	require.False(t, overflow, "the page fits a 390px wide phone")
+	noProblems()
+
+	// No secret reaches a page, the API or the metrics.
+	for _, p := range []string{"/", "/api/status", "/metrics", "/login"} {
+		body := httpGet(t, statusURL+p)
+		for _, secret := range []string{env["S3_SECRET_KEY"], env["ADMIN_PASSWORD"], env["SMB_PASSWORD"], "$2a$10$"} {
+			require.NotContains(t, body, secret, "%s shows a secret", p)
+		}
+	}
+}
+
+// textOf is the rendered text of the first element matching sel, or
+// "" when there is none.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	js := fmt.Sprintf(`(function () { var e = document.querySelector(%s); return e ? e.innerText : ""; })()`, jsString(sel))
+	s, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
+	require.NoError(t, err)
+	return strings.TrimSpace(s)
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// waitText polls the text of the first element matching sel until ok
+// accepts it, or fails after 45 s.
+func waitText(t *testing.T, ctx context.Context, sel string, ok func(string) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	last := ""
+	for time.Now().Before(deadline) {
+		if last = textOf(t, ctx, sel); ok(last) {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s never matched; last text %q", what, sel, last)
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// startDemo runs `genesissync demo` with the example config on free
+// ports and returns its demo.env and directory; it is interrupted at
+// cleanup.
+func startDemo(t *testing.T) (map[string]string, string) {
+	t.Helper()
+	bin := harness.Binary(t)
+	harness.RequireBinary(t, "minio")
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	_, smbPort, _ := strings.Cut(harness.FreeAddr(t), ":")
+	cmd := exec.Command(bin, "demo", "--config", "configs/genesissync.example.yaml", "--dir", dir,
+		"--minio-addr", harness.FreeAddr(t), "--smb-port", smbPort, "--status-addr", harness.FreeAddr(t))
+	cmd.Dir = harness.RepoRoot()
+	logPath := filepath.Join(dir, "demo.out")
+	out, err := os.Create(logPath)
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait(); out.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			data, _ := os.ReadFile(logPath)
+			t.Logf("demo output:\n%s", data)
+		}
+	})
+	envPath := filepath.Join(dir, "demo.env")
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if _, err := os.Stat(envPath); err == nil {
+			return readEnv(t, envPath), dir
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("demo exited early: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+		require.True(t, time.Now().Before(deadline), "demo.env was not written within 3 minutes")
+	}
+}

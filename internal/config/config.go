@@ -173,8 +173,9 @@ type Target struct {
 	CredentialsFile string `mapstructure:"credentials_file"`
 	Profile         string `mapstructure:"profile"`
 	// ResponseTimeout is how long the endpoint may take to start answering
-	// a request before it counts as hung and the request is retried; 0
-	// means one minute.
+	// a request after it was sent before it counts as hung and the
+	// request is retried; 0 means two minutes. On a slow uplink it must
+	// exceed the time to drain about 4 MiB of socket buffers.
 	ResponseTimeout time.Duration `mapstructure:"response_timeout"`
 }
 

@@ -204,7 +204,7 @@ type addFunc = func(key, format string, a ...any)
 
 func validateTarget(key string, t *Target, add addFunc) {
 	if t.ResponseTimeout < 0 || (t.ResponseTimeout > 0 && t.ResponseTimeout < time.Second) {
-		add(key+".response_timeout", "must be 0 (the default, 1m) or at least 1s; got %s", t.ResponseTimeout)
+		add(key+".response_timeout", "must be 0 (the default, 2m) or at least 1s; got %s", t.ResponseTimeout)
 	}
 	if t.Endpoint != "" {
 		u, err := url.Parse(t.Endpoint)

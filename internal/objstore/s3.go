@@ -49,14 +49,16 @@ const (
 
 	// DefaultResponseTimeout bounds the wait for a response once a request
 	// is fully written, when S3Options.ResponseTimeout is 0; a hung server
-	// is then a retryable timeout. S3 starts the answer of its slow calls
-	// (CompleteMultipartUpload, large CopyObject) at once and keeps the
-	// connection alive with white space, so a minute is generous. There is
-	// deliberately no read (socket inactivity) timeout: the SDK's applies to
-	// the connection while a part is still being written, so on a slow
-	// uplink it would fail healthy uploads. Stalled bodies are bounded by TCP
-	// keep-alive and by the caller's context deadline.
-	DefaultResponseTimeout = time.Minute
+	// is then a retryable timeout. "Written" means handed to the kernel:
+	// on a slow uplink the socket buffers (up to about 4 MiB) may still be
+	// draining, so the timeout must exceed that (32 s at 1 Mbit/s); S3
+	// starts the answer of its slow calls (CompleteMultipartUpload, large
+	// CopyObject) at once. There is deliberately no read (socket
+	// inactivity) timeout: the SDK's applies to the connection while a part
+	// is still being written, so on a slow uplink it would fail healthy
+	// uploads. Stalled bodies are bounded by TCP keep-alive and by the
+	// caller's context deadline.
+	DefaultResponseTimeout = 2 * time.Minute
 )
 
 // S3Options configures an S3 store. The zero value of each tuning field

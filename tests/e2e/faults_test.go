@@ -115,7 +115,7 @@ func TestNetworkFaults(t *testing.T) {
 			size int64
 		}{3, 32 << 10}
 		proxy.Set(t, harness.Pass, 0, 0)
-		converged(t, 3 * time.Minute)
+		converged(t, 3*time.Minute)
 		requireLocal(t, a, "refused/from-web.mp3", 3, 32<<10)
 	})
 
@@ -125,13 +125,13 @@ func TestNetworkFaults(t *testing.T) {
 		msg := sawError(t, 3*time.Minute, "timeout", "deadline", "Timeout")
 		t.Logf("status API while black-holed: %s", msg)
 		proxy.Set(t, harness.Pass, 0, 0)
-		converged(t, 3 * time.Minute)
+		converged(t, 3*time.Minute)
 	})
 
 	t.Run("slow", func(t *testing.T) {
 		proxy.Set(t, harness.Slow, 20*time.Millisecond, 2<<20)
 		put("slow/news.mp3", 5, 2<<20)
-		converged(t, 3 * time.Minute)
+		converged(t, 3*time.Minute)
 		proxy.Set(t, harness.Pass, 0, 0)
 	})
 
@@ -142,7 +142,7 @@ func TestNetworkFaults(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			proxy.Cut()
 		}
-		converged(t, 3 * time.Minute)
+		converged(t, 3*time.Minute)
 	})
 
 	t.Run("minio restarted mid-upload", func(t *testing.T) {
@@ -152,7 +152,7 @@ func TestNetworkFaults(t *testing.T) {
 		m.Stop()
 		time.Sleep(3 * time.Second)
 		m.Restart(t)
-		converged(t, 4 * time.Minute)
+		converged(t, 4*time.Minute)
 	})
 
 	// No upload was left open to bill for hidden parts, beyond what the
@@ -178,4 +178,100 @@ func requireLocal(t *testing.T, a *harness.Appliance, rel string, seed uint64, s
 		data, err := os.ReadFile(filepath.Join(a.SharePath, rel))
 		return err == nil && fmt.Sprintf("%x", sha256.Sum256(data)) == sha256Of(seed, size)
 	}, 2*time.Minute, 200*time.Millisecond, "%s never arrived whole on the share", rel)
+}
+
+// TestTargetFaults covers a target that is wrong rather than down: a
+// bucket that does not exist yet, wrong credentials, and a user denied
+// one prefix. Each shows a clear error on the status API, keeps
+// retrying, never leaks the secret, and converges once fixed.
+func TestTargetFaults(t *testing.T) {
+	m := harness.StartMinIO(t)
+
+	t.Run("bucket missing", func(t *testing.T) {
+		t.Setenv("GENESISSYNC_SHARES_STUDIO_TARGET_BUCKET", "not-yet")
+		a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+		writeLocal(t, filepath.Join(a.SharePath, "first.mp3"), 11, 32<<10)
+		msg := waitShareError(t, a, "NoSuchBucket")
+		t.Logf("status API: %s", msg)
+		m.MC(t, nil, "mb", "t/not-yet")
+		require.Eventually(t, func() bool {
+			_, err := m.TryMC(t, nil, "stat", "t/not-yet/"+a.Prefix+"first.mp3")
+			return err == nil
+		}, 3*time.Minute, 500*time.Millisecond, "the file never reached the bucket once it existed")
+		require.Eventually(t, func() bool { return a.Share(t).State == "in-sync" }, time.Minute, 200*time.Millisecond)
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		const wrong = "wrong-secret-0123456789abcdef"
+		t.Setenv("GENESISSYNC_SHARES_STUDIO_TARGET_SECRET_ACCESS_KEY", wrong)
+		a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+		writeLocal(t, filepath.Join(a.SharePath, "creds.mp3"), 12, 32<<10)
+		msg := waitShareError(t, a, "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
+		t.Logf("status API: %s", msg)
+		raw := httpGet(t, a.StatusURL+"/api/status")
+		require.NotContains(t, raw, wrong, "the secret reached the status API")
+		a.Stop()
+		logData, err := os.ReadFile(a.LogPath())
+		require.NoError(t, err)
+		require.NotContains(t, string(logData), wrong, "the secret reached the log")
+
+		require.NoError(t, os.Unsetenv("GENESISSYNC_SHARES_STUDIO_TARGET_SECRET_ACCESS_KEY"))
+		a.Start(t)
+		waitObject(t, a.Store, "creds.mp3", 2*time.Minute)
+		requireObject(t, a.Store, "creds.mp3", 12, 32<<10)
+	})
+
+	t.Run("prefix denied", func(t *testing.T) {
+		// A user that may write the share's prefix except its "private/"
+		// folder, as a restrictive bucket policy would.
+		const user, pass = "studio-uploader", "studio-uploader-secret-42"
+		m.MC(t, nil, "admin", "user", "add", "t", user, pass)
+		policy := func(deny bool) []byte {
+			stmt := `{"Effect":"Allow","Action":["s3:*"],"Resource":["arn:aws:s3:::station","arn:aws:s3:::station/*"]}`
+			if deny {
+				stmt += `,{"Effect":"Deny","Action":["s3:PutObject","s3:GetObject"],"Resource":["arn:aws:s3:::station/studio/private/*"]}`
+			}
+			return []byte(`{"Version":"2012-10-17","Statement":[` + stmt + `]}`)
+		}
+		pol := filepath.Join(t.TempDir(), "policy.json")
+		require.NoError(t, os.WriteFile(pol, policy(true), 0o600))
+		m.MC(t, nil, "admin", "policy", "create", "t", "studio-deny-private", pol)
+		m.MC(t, nil, "admin", "policy", "attach", "t", "studio-deny-private", "--user", user)
+		t.Setenv("GENESISSYNC_SHARES_STUDIO_TARGET_ACCESS_KEY_ID", user)
+		t.Setenv("GENESISSYNC_SHARES_STUDIO_TARGET_SECRET_ACCESS_KEY", pass)
+		a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+		writeLocal(t, filepath.Join(a.SharePath, "public/ok.mp3"), 13, 16<<10)
+		writeLocal(t, filepath.Join(a.SharePath, "private/denied.mp3"), 14, 16<<10)
+		waitObject(t, a.Store, "public/ok.mp3", time.Minute)
+		msg := waitShareError(t, a, "AccessDenied", "Access Denied", "403")
+		require.Contains(t, msg, "private/denied.mp3", "the error names the file")
+		t.Logf("status API: %s", msg)
+
+		require.NoError(t, os.WriteFile(pol, policy(false), 0o600))
+		m.MC(t, nil, "admin", "policy", "create", "t", "studio-deny-private", pol)
+		waitObject(t, a.Store, "private/denied.mp3", 4*time.Minute)
+		requireObject(t, a.Store, "private/denied.mp3", 14, 16<<10)
+		require.Eventually(t, func() bool { return a.Share(t).State == "in-sync" }, time.Minute, 200*time.Millisecond)
+	})
+}
+
+// waitShareError waits until the share is in the error state with a last
+// error containing one of the fragments, and returns it.
+func waitShareError(t *testing.T, a *harness.Appliance, fragments ...string) string {
+	t.Helper()
+	var last string
+	require.Eventually(t, func() bool {
+		st := a.Share(t)
+		if st.LastError == nil {
+			return false
+		}
+		last = st.LastError.Path + ": " + st.LastError.Message
+		for _, f := range fragments {
+			if strings.Contains(last, f) {
+				return st.State == "error"
+			}
+		}
+		return false
+	}, 2*time.Minute, 200*time.Millisecond, "no error naming %q on the status API; last error %q", fragments, last)
+	return last
 }

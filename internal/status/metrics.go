@@ -23,7 +23,7 @@ var (
 		conflicts, refused, heldDeletes, guardTripped, state,
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
-		snapEnabled, verifyMismatches *prometheus.Desc
+		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning *prometheus.Desc
 	}{
 		up:              prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
 		smbdUp:          prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
@@ -62,6 +62,12 @@ var (
 		endpointLatency:  prometheus.NewDesc("genesissync_objstore_endpoint_latency_seconds", "Duration of the last probe of the bucket endpoint.", []string{"endpoint", "bucket"}, nil),
 		snapEnabled:      prometheus.NewDesc("genesissync_snapshot_enabled", "1 when the share is on ZFS and gets snapshots.", shareLabels, nil),
 		verifyMismatches: prometheus.NewDesc("genesissync_verify_mismatches", "Mismatches found by the share's last finished verify.", shareLabels, nil),
+		snapCount:        prometheus.NewDesc("genesissync_snapshot_count", "Snapshots of the share's dataset.", shareLabels, nil),
+		snapAvailable:    prometheus.NewDesc("genesissync_snapshot_dataset_available_bytes", "Bytes still available to the share's dataset.", shareLabels, nil),
+		poolFree:         prometheus.NewDesc("genesissync_zfs_pool_free_bytes", "Free bytes of the pool.", []string{"pool"}, nil),
+		verifyWarnings:   prometheus.NewDesc("genesissync_verify_warnings", "Findings of the share's last finished verify that are not mismatches.", shareLabels, nil),
+		verifyLastRun:    prometheus.NewDesc("genesissync_verify_last_run_timestamp_seconds", "When the share's last verify finished.", shareLabels, nil),
+		verifyRunning:    prometheus.NewDesc("genesissync_verify_running", "1 while a verify or restore job of the share runs.", shareLabels, nil),
 	}
 )
 
@@ -94,6 +100,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.poolHealthy, b2f(p.Health == "ONLINE"), p.Name)
 		gauge(descs.poolHealth, 1, p.Name, p.Health)
 		gauge(descs.poolCapacity, p.CapacityPercent, p.Name)
+		gauge(descs.poolFree, float64(p.Free), p.Name)
 	}
 	for _, e := range snap.Endpoints {
 		if e.CheckedAt.IsZero() {
@@ -130,7 +137,16 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.upRate, s.UploadBytesPerSecond, n)
 		gauge(descs.downRate, s.DownloadBytesPerSecond, n)
 		gauge(descs.snapEnabled, b2f(s.Snapshots.Enabled), n)
+		if s.Snapshots.Enabled {
+			gauge(descs.snapCount, float64(s.Snapshots.Count), n)
+			gauge(descs.snapAvailable, float64(s.Snapshots.DatasetAvailable), n)
+		}
 		gauge(descs.verifyMismatches, float64(s.Verify.Mismatches), n)
+		gauge(descs.verifyWarnings, float64(s.Verify.Warnings), n)
+		if !s.Verify.LastRun.IsZero() {
+			gauge(descs.verifyLastRun, float64(s.Verify.LastRun.Unix()), n)
+		}
+		gauge(descs.verifyRunning, b2f(s.Verify.Running != nil), n)
 	}
 }
 

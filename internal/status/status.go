@@ -115,15 +115,16 @@ var templates embed.FS
 var staticFiles embed.FS
 
 var funcs = template.FuncMap{
-	"bytes": humanBytes,
-	"rate":  func(v float64) string { return humanBytes(int64(v)) + "/s" },
-	"ago":   ago,
-	"clock": clock,
-	"age":   func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
-	"dur":   humanDuration,
-	"pct":   func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
-	"ms":    func(v float64) string { return fmt.Sprintf("%.0f ms", v) },
-	"yesno": func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
+	"bytes":  humanBytes,
+	"rate":   func(v float64) string { return humanBytes(int64(v)) + "/s" },
+	"ubytes": func(n uint64) string { return humanBytes(int64(min(n, 1<<62))) },
+	"ago":    ago,
+	"clock":  clock,
+	"age":    func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
+	"dur":    humanDuration,
+	"pct":    func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
+	"ms":     func(v float64) string { return fmt.Sprintf("%.0f ms", v) },
+	"yesno":  func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 }
 
 var (

@@ -44,7 +44,7 @@ func hostileSnapshot() Snapshot {
 		Clients: Clients{Sessions: []Session{{User: "studio", Machine: "10.0.0.5", Dialect: "SMB3_11", Shares: []string{"studio"}}},
 			OpenFiles: []OpenFile{{Share: "studio", Path: hostile}}, CheckedAt: now},
 		Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now}},
-		Pools:     []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81}},
+		Pools:     []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
 		Events:    []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
 		Shares: []Share{{
 			Status: reconcile.Status{
@@ -59,6 +59,10 @@ func hostileSnapshot() Snapshot {
 			},
 			StaleAfterSeconds: 900,
 			RecentErrors:      []reconcile.Failure{{Path: hostile, At: now, Message: "upload failed"}},
+			Snapshots: Snapshots{Enabled: true, Dataset: "tank/studio", Count: 3, DatasetAvailable: 1 << 30,
+				Recent: []SnapshotInfo{{Name: "gs-2026-11-22-0300", Kind: "scheduled", Created: now}}},
+			Verify: Verify{LastRun: now, Mode: "deep", Checked: 10, Mismatches: 1, Problems: []VerifyProblem{{Path: hostile, Kind: "hash-mismatch"}},
+				Running: &Job{ID: "v-1", Kind: "verify", Phase: "hashing", Files: 3, FilesTotal: 10}},
 		}},
 	}
 }
@@ -86,6 +90,10 @@ func TestEndpoints(t *testing.T) {
 	require.Contains(t, body, "&lt;script&gt;alert(1)&lt;/script&gt;.mp3")
 	require.Contains(t, body, "studio")
 	require.Contains(t, body, "DEGRADED")
+	require.Contains(t, body, "a disk is missing")
+	require.Contains(t, body, "gs-2026-11-22-0300")
+	require.Contains(t, body, "verify v-1 running: hashing, 3/10 files")
+	require.Contains(t, body, "hash-mismatch")
 	require.NotContains(t, body, "Sync now", "no admin buttons without a login")
 	require.Regexp(t, `<script src="/static/app.js" defer></script>`, body)
 	require.Equal(t, 1, strings.Count(body, "<script"), "the only script is the embedded file")
@@ -168,8 +176,8 @@ func TestMetrics(t *testing.T) {
 		OldestPendingAgeSeconds: 4.5, DeleteGuardTripped: true, HeldDeleteCount: 60, PausedReason: "",
 	}
 	snap.Shares[0].UploadBytesPerSecond = 2048
-	snap.Shares[0].Snapshots = Snapshots{Enabled: true}
 	snap.Shares[0].Verify.Mismatches = 2
+	snap.Shares[0].Verify.Warnings = 0
 	code, body := get(t, New(fixed(snap), zerolog.Nop(), Options{}), "/metrics")
 	require.Equal(t, http.StatusOK, code)
 	for _, want := range []string{
@@ -198,6 +206,12 @@ func TestMetrics(t *testing.T) {
 		`genesissync_objstore_endpoint_latency_seconds{bucket="station",endpoint="http://127.0.0.1:9000"} 0.0035`,
 		`genesissync_snapshot_enabled{share="studio"} 1`,
 		`genesissync_verify_mismatches{share="studio"} 2`,
+		`genesissync_verify_warnings{share="studio"} 0`,
+		`genesissync_verify_running{share="studio"} 1`,
+		`genesissync_verify_last_run_timestamp_seconds{share="studio"} `,
+		`genesissync_snapshot_count{share="studio"} 3`,
+		`genesissync_snapshot_dataset_available_bytes{share="studio"} 1.073741824e+09`,
+		`genesissync_zfs_pool_free_bytes{pool="tank"} 3.221225472e+09`,
 		`go_goroutines`,
 	} {
 		require.Contains(t, body, want)

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/samba"
 	"genesissync/tests/harness"
 )
 
@@ -143,6 +144,18 @@ func TestBrowserStatusPage(t *testing.T) {
 	writeLocal(t, filepath.Join(share, "live-check.mp3"), 8, 64<<10)
 	waitText(t, ctx, `[data-share="studio"] [data-b="last_upload.path"]`, func(s string) bool { return s == "live-check.mp3" },
 		"the upload shows without a reload")
+
+	// A studio PC connects and opens a file: the box shows the session
+	// and the open file (smbstatus is asked every 10 s).
+	smb, err := samba.Connect(context.Background(), env["SMB_ADDR"], env["SMB_SHARE"], env["SMB_USER"], env["SMB_PASSWORD"])
+	require.NoError(t, err)
+	defer smb.Close()
+	f, err := smb.Open("live-check.mp3")
+	require.NoError(t, err)
+	defer f.Close()
+	waitText(t, ctx, `[data-b="clients.sessions"]`, func(s string) bool { return s == "1" }, "the SMB session shows")
+	waitText(t, ctx, `[data-l="clients.open_files"]`, func(s string) bool { return strings.Contains(s, "live-check.mp3") }, "the open file shows")
+	waitText(t, ctx, `[data-l="clients.sessions"]`, func(s string) bool { return strings.Contains(s, env["SMB_USER"]) }, "the session's user shows")
 	noProblems()
 
 	sctx, scancel := context.WithTimeout(ctx, time.Minute)

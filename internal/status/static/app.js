@@ -35,6 +35,12 @@
       return String(v);
     },
     bytes: bytes,
+    ubytes: bytes,
+    freebytes: function (v) { return bytes(v) + " free"; },
+    used: function (v) { return Math.round(v || 0) + "% used"; },
+    scrub: function (v) { var t = parse(v); return t === null ? "" : "last scrub " + duration((serverNow - t) / 1000) + " ago"; },
+    held: function (v) { return v ? "held" : ""; },
+    job: function (v) { return v ? v.kind + " " + v.id + " running: " + v.phase + ", " + v.files + "/" + v.files_total + " files" : ""; },
     rate: function (v) { return bytes(v) + "/s"; },
     count: function (v) { return String(v ? v.length : 0); },
     ago: function (v) { var t = parse(v); return t === null ? "never" : duration((serverNow - t) / 1000) + " ago"; },

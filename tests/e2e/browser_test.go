@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -282,4 +283,87 @@ func startDemo(t *testing.T) (map[string]string, string) {
 		}
 		require.True(t, time.Now().Before(deadline), "demo.env was not written within 3 minutes")
 	}
+}
+
+// TestStatusAdminAPI drives the admin actions through the JSON API of a
+// running demo: login, CSRF, pause and resume seen in /api/status, sync
+// now, refusals, and the event log naming the admin.
+func TestStatusAdminAPI(t *testing.T) {
+	env, _ := startDemo(t)
+	base := env["STATUS_URL"]
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	post := func(path, csrf, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		resp, err := c.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	state := func() (string, string) {
+		t.Helper()
+		var snap struct {
+			Shares []struct {
+				State        string `json:"state"`
+				PausedReason string `json:"paused_reason"`
+			} `json:"shares"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(httpGet(t, base+"/api/status")), &snap))
+		return snap.Shares[0].State, snap.Shares[0].PausedReason
+	}
+
+	code, _ := post("/api/admin/shares/studio/pause", "", "")
+	require.Equal(t, http.StatusUnauthorized, code, "no session")
+	code, _ = post("/api/login", "", `{"user": "admin", "password": "wrong"}`)
+	require.Equal(t, http.StatusUnauthorized, code)
+	code, body := post("/api/login", "", fmt.Sprintf(`{"user": %q, "password": %q}`, env["ADMIN_USER"], env["ADMIN_PASSWORD"]))
+	require.Equal(t, http.StatusOK, code, body)
+	var sess struct {
+		CSRF string `json:"csrf_token"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &sess))
+	require.NotEmpty(t, sess.CSRF)
+	code, _ = post("/api/admin/shares/studio/pause", "wrong", "")
+	require.Equal(t, http.StatusForbidden, code, "wrong CSRF token")
+	st, _ := state()
+	require.NotEqual(t, "paused", st)
+
+	code, body = post("/api/admin/shares/studio/pause", sess.CSRF, "")
+	require.Equal(t, http.StatusOK, code, body)
+	// The pipeline publishes its state on its next round.
+	require.Eventually(t, func() bool { st, _ := state(); return st == "paused" }, 10*time.Second, 100*time.Millisecond)
+	_, why := state()
+	require.Contains(t, why, env["ADMIN_USER"])
+
+	code, body = post("/api/admin/shares/studio/resume", sess.CSRF, "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Eventually(t, func() bool { st, _ := state(); return st == "in-sync" }, 30*time.Second, 200*time.Millisecond)
+
+	code, body = post("/api/admin/shares/studio/sync", sess.CSRF, "")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "Full reconcile of studio requested")
+
+	code, body = post("/api/admin/shares/studio/approve", sess.CSRF, `{"batch": "no-such-batch"}`)
+	require.Equal(t, http.StatusConflict, code, body)
+	code, body = post("/api/admin/shares/studio/snapshot", sess.CSRF, "")
+	require.Equal(t, http.StatusConflict, code, "the demo share is not on ZFS: %s", body)
+	code, _ = post("/api/admin/shares/nope/sync", sess.CSRF, "")
+	require.Equal(t, http.StatusNotFound, code)
+
+	events := httpGet(t, base+"/api/status")
+	require.Contains(t, events, `"kind": "admin.pause"`)
+	require.Contains(t, events, env["ADMIN_USER"]+": Transfers of studio paused.")
+
+	code, _ = post("/api/logout", sess.CSRF, "")
+	require.Equal(t, http.StatusNoContent, code)
+	code, _ = post("/api/admin/shares/studio/sync", sess.CSRF, "")
+	require.Equal(t, http.StatusUnauthorized, code, "logged out")
 }

@@ -3,6 +3,7 @@ package objstore
 import (
 	"context"
 	"errors"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"io"
 	"net/http"
 	"strings"
@@ -180,4 +181,27 @@ func isChecksumRejection(err error) bool {
 func isCode(err error, code string) bool {
 	var apiErr smithy.APIError
 	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
+}
+
+// hint is a short human explanation of a failure the station can fix on
+// its side, with a leading separator, or "" when none applies. It names
+// what to check without repeating any secret.
+func hint(err error) string {
+	var re *smithyhttp.ResponseError
+	code := ""
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code = apiErr.ErrorCode()
+	}
+	switch {
+	case code == "NoSuchBucket":
+		return " (the bucket does not exist: create it or fix target.bucket)"
+	case code == "InvalidAccessKeyId":
+		return " (the endpoint does not know this access key: check target.access_key_id)"
+	case code == "SignatureDoesNotMatch":
+		return " (wrong secret for this access key: check target.secret_access_key)"
+	case code == "AccessDenied", errors.As(err, &re) && re.HTTPStatusCode() == 403:
+		return " (access denied: check the target's credentials and the bucket policy for this prefix)"
+	}
+	return ""
 }

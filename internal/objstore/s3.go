@@ -331,7 +331,7 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 			// cause with %v; keep the cancellation visible to errors.Is.
 			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ctxErr, err)
 		default:
-			return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
+			return Object{}, fmt.Errorf("put %q%s: %w", in.Key, hint(err), err)
 		}
 	}
 	o := Object{
@@ -417,7 +417,7 @@ func (s *S3) readErr(op, key string, err error) error {
 	if isNotFound(err) {
 		return fmt.Errorf("%s %q: %w", op, key, ErrNotFound)
 	}
-	return fmt.Errorf("%s %q: %w", op, key, err)
+	return fmt.Errorf("%s %q%s: %w", op, key, hint(err), err)
 }
 
 // List implements Store. Keys are requested URL-encoded, so that keys with
@@ -431,7 +431,7 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) err
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("list %q: %w", prefix, err)
+			return fmt.Errorf("list %q%s: %w", prefix, hint(err), err)
 		}
 		for _, c := range page.Contents {
 			full, err := url.QueryUnescape(aws.ToString(c.Key))

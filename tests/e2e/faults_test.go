@@ -192,6 +192,7 @@ func TestTargetFaults(t *testing.T) {
 		a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
 		writeLocal(t, filepath.Join(a.SharePath, "first.mp3"), 11, 32<<10)
 		msg := waitShareError(t, a, "NoSuchBucket")
+		require.Contains(t, msg, "the bucket does not exist", "the error says what to fix")
 		t.Logf("status API: %s", msg)
 		m.MC(t, nil, "mb", "t/not-yet")
 		require.Eventually(t, func() bool {
@@ -207,6 +208,7 @@ func TestTargetFaults(t *testing.T) {
 		a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
 		writeLocal(t, filepath.Join(a.SharePath, "creds.mp3"), 12, 32<<10)
 		msg := waitShareError(t, a, "SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
+		require.Contains(t, msg, "check the target's credentials", "the error says what to fix")
 		t.Logf("status API: %s", msg)
 		raw := httpGet(t, a.StatusURL+"/api/status")
 		require.NotContains(t, raw, wrong, "the secret reached the status API")

@@ -212,18 +212,38 @@ func (d *Daemon) watchShares(ctx context.Context) error {
 				w = &shareWatch{}
 				b.shares[rt.name] = w
 			}
-			if e := st.LastError; e != nil && (len(w.errors) == 0 || w.errors[0] != *e) {
-				w.errors = append([]reconcile.Failure{*e}, w.errors[:min(len(w.errors), recentErrors-1)]...)
-			}
-			w.samples = append(w.samples, rateSample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes})
-			cut := 0
-			for cut < len(w.samples)-2 && now.Sub(w.samples[cut].at) > rateWindow {
-				cut++
-			}
-			w.samples = w.samples[cut:]
+			w.observe(st, now)
 			b.mu.Unlock()
 		}
 	})
+}
+
+// observe records the share's status as sampled at now: a new last
+// error, and the transfer counters. Caller holds the box's mu.
+func (w *shareWatch) observe(st reconcile.Status, now time.Time) {
+	if e := st.LastError; e != nil && (len(w.errors) == 0 || w.errors[0] != *e) {
+		w.errors = append([]reconcile.Failure{*e}, w.errors[:min(len(w.errors), recentErrors-1)]...)
+	}
+	w.samples = append(w.samples, rateSample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes})
+	cut := 0 // keep at least two samples, else those within the window
+	for cut < len(w.samples)-2 && now.Sub(w.samples[cut].at) > rateWindow {
+		cut++
+	}
+	w.samples = w.samples[cut:]
+}
+
+// rates are the upload and download bytes per second over the samples.
+func (w *shareWatch) rates() (up, down float64) {
+	n := len(w.samples)
+	if n < 2 {
+		return 0, 0
+	}
+	first, last := w.samples[0], w.samples[n-1]
+	dt := last.at.Sub(first.at).Seconds()
+	if dt <= 0 {
+		return 0, 0
+	}
+	return float64(max(last.up-first.up, 0)) / dt, float64(max(last.down-first.down, 0)) / dt
 }
 
 // fillBox adds what the box knows to snap: endpoints, SMB clients, and
@@ -245,12 +265,6 @@ func (d *Daemon) fillBox(snap *status.Snapshot) {
 			continue
 		}
 		sh.RecentErrors = slices.Clone(w.errors)
-		if n := len(w.samples); n >= 2 {
-			first, last := w.samples[0], w.samples[n-1]
-			if dt := last.at.Sub(first.at).Seconds(); dt > 0 {
-				sh.UploadBytesPerSecond = float64(max(last.up-first.up, 0)) / dt
-				sh.DownloadBytesPerSecond = float64(max(last.down-first.down, 0)) / dt
-			}
-		}
+		sh.UploadBytesPerSecond, sh.DownloadBytesPerSecond = w.rates()
 	}
 }

@@ -1,0 +1,70 @@
+package daemon
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/config"
+	"genesissync/internal/reconcile"
+	"genesissync/internal/status"
+)
+
+func TestShareWatch(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC)
+	e1 := &reconcile.Failure{Path: "a.mp3", At: t0, Message: "boom"}
+	e2 := &reconcile.Failure{Path: "b.mp3", At: t0.Add(time.Second), Message: "bang"}
+	var w shareWatch
+	steps := []struct {
+		at       time.Duration
+		up, down int64
+		err      *reconcile.Failure
+	}{
+		{0, 0, 0, nil},
+		{2 * time.Second, 2048, 0, e1},
+		{4 * time.Second, 4096, 1024, e1}, // the same error again: kept once
+		{6 * time.Second, 6144, 1024, e2},
+	}
+	for _, s := range steps {
+		w.observe(reconcile.Status{UploadedBytes: s.up, DownloadedBytes: s.down, LastError: s.err}, t0.Add(s.at))
+	}
+	require.Equal(t, []reconcile.Failure{*e2, *e1}, w.errors, "newest first, no repeats")
+	up, down := w.rates()
+	require.InDelta(t, 1024, up, 0.01)
+	require.InDelta(t, 1024.0/6, down, 0.01)
+
+	// Samples older than the window go, keeping at least two.
+	w.observe(reconcile.Status{UploadedBytes: 6144, DownloadedBytes: 1024}, t0.Add(10*time.Minute))
+	require.Len(t, w.samples, 2)
+	up, _ = w.rates()
+	require.Zero(t, up, "nothing moved in the last window")
+
+	for i := range 2 * recentErrors {
+		w.observe(reconcile.Status{LastError: &reconcile.Failure{Path: "x", At: t0.Add(time.Duration(i) * time.Hour)}}, t0)
+	}
+	require.Len(t, w.errors, recentErrors)
+}
+
+func TestFillBox(t *testing.T) {
+	d := New(&config.Config{Shares: map[string]*config.Share{"studio": {Name: "studio", StaleAfter: 15 * time.Minute}}}, zerolog.Nop(), "test")
+	b := d.box()
+	b.endpoints = []status.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true}}
+	b.shares["studio"] = &shareWatch{errors: []reconcile.Failure{{Path: "a.mp3", Message: "boom"}}}
+	snap := status.Snapshot{Shares: []status.Share{{Status: reconcile.Status{Name: "studio"}}, {Status: reconcile.Status{Name: "other"}}}}
+	d.fillBox(&snap)
+	require.Equal(t, 900.0, snap.Shares[0].StaleAfterSeconds)
+	require.Equal(t, "a.mp3", snap.Shares[0].RecentErrors[0].Path)
+	require.NotNil(t, snap.Shares[1].RecentErrors, "an empty list, not null, in the JSON")
+	require.Equal(t, "station", snap.Endpoints[0].Bucket)
+	b.endpoints[0].Bucket = "changed"
+	require.Equal(t, "station", snap.Endpoints[0].Bucket, "the snapshot is a copy")
+}
+
+func TestActionsRefuse(t *testing.T) {
+	d := New(&config.Config{}, zerolog.Nop(), "test")
+	_, err := actions{d}.Do(context.Background(), status.Action{Kind: status.ActionSync, Share: "nope"})
+	require.ErrorIs(t, err, status.ErrUnknownShare)
+}

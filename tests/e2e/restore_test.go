@@ -182,6 +182,15 @@ func TestRestoreAndVerify(t *testing.T) {
 		cur["a.wav"] = sha256Of(201, 900<<10)
 		delete(cur, "news/d.wav")
 		require.Equal(t, cur, treeSums(t, now))
+
+		// Into the live share, through the running daemon: the deleted
+		// file comes back and the pipeline uploads it again.
+		out, code = runCLI(t, a, "restore", "studio", "--glob", "d.wav", "--at", before.Format(time.RFC3339Nano))
+		t.Logf("live point-in-time restore through the daemon:\n%s", out)
+		require.Zero(t, code, out)
+		require.Contains(t, out, "restored 1 files")
+		require.Equal(t, sha256Of(104, 64<<10), treeSums(t, a.SharePath)["news/d.wav"])
+		waitSynced(t, a.Store, "news/d.wav", 104, 64<<10)
 	})
 
 	t.Run("cold boot", func(t *testing.T) {
@@ -196,7 +205,7 @@ func TestRestoreAndVerify(t *testing.T) {
 		}
 		out, code := runCLI(t, a, "restore", "studio")
 		require.Zero(t, code, out)
-		require.Contains(t, out, "index rebuilt: 5 entries")
+		require.Contains(t, out, "index rebuilt: 6 entries")
 		require.Equal(t, cur, treeSums(t, a.SharePath))
 		out, code = runCLI(t, a, "verify", "studio", "--deep")
 		require.Zero(t, code, out)

@@ -1,0 +1,241 @@
+package alert
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"genesissync/internal/reconcile"
+	"genesissync/internal/status"
+)
+
+// Severity says how urgent a problem is.
+type Severity string
+
+// Severities, from the station's point of view.
+const (
+	// Warning needs attention soon: protection is reduced or a person
+	// must decide something, but nothing is broken for playout yet.
+	Warning Severity = "warning"
+	// Critical is broken now: playout, backups or integrity are at risk.
+	Critical Severity = "critical"
+)
+
+// Rule names: the first half of a problem's key. They are stable; webhook
+// receivers may match on them.
+const (
+	RuleSyncFailing       = "sync_failing"
+	RuleStale             = "stale"
+	RuleDeleteGuard       = "delete_guard"
+	RuleShareError        = "share_error"
+	RuleVerifyMismatch    = "verify_mismatch"
+	RuleSmbdDown          = "smbd_down"
+	RuleBucketUnreachable = "bucket_unreachable"
+	RulePoolDegraded      = "pool_degraded"
+	RulePoolCapacity      = "pool_capacity"
+	RulePoolUnchecked     = "pool_unchecked"
+)
+
+// Defaults of Targets' zero fields.
+const (
+	DefaultFailureStreak   = 5 * time.Minute
+	DefaultCapacityWarning = 80.0
+	DefaultCapacityCrit    = 95.0
+)
+
+// Problem is one active problem found by Evaluate. It is a value.
+type Problem struct {
+	// Key identifies the problem across evaluations: Rule + ":" +
+	// Subject. The engine deduplicates on it.
+	Key      string   `json:"key"`
+	Rule     string   `json:"rule"`
+	Subject  string   `json:"subject"` // share, pool, endpoint or "smbd"
+	Severity Severity `json:"severity"`
+	// Share is the share concerned, empty for box-wide problems.
+	Share string `json:"share,omitempty"`
+	// Path is the file concerned (share-relative), if there is one.
+	Path string `json:"path,omitempty"`
+	// Message is one human sentence naming the share and file.
+	Message string `json:"message"`
+	// Details are extra facts (counts, ages, the last error).
+	Details map[string]string `json:"details,omitempty"`
+	// For is how long the problem must persist before it fires, on top
+	// of the engine's own "for" (the larger wins). The failure streak
+	// rule uses it: a failing file fires only after the streak.
+	For time.Duration `json:"-"`
+}
+
+// Targets are what the snapshot does not carry: each share's recovery
+// point target and the rules' thresholds. Zero fields take the defaults.
+type Targets struct {
+	// StaleAfter is each share's stale_after, by share name. A share
+	// without an entry is never reported stale.
+	StaleAfter map[string]time.Duration
+	// FailureStreak is how long a file must keep failing (its retries
+	// included) before sync_failing fires. 0 means DefaultFailureStreak.
+	FailureStreak time.Duration
+	// CapacityWarning and CapacityCritical are pool fill percentages.
+	// 0 means DefaultCapacityWarning and DefaultCapacityCrit.
+	CapacityWarning  float64
+	CapacityCritical float64
+}
+
+func (t Targets) withDefaults() Targets {
+	if t.FailureStreak <= 0 {
+		t.FailureStreak = DefaultFailureStreak
+	}
+	if t.CapacityWarning <= 0 {
+		t.CapacityWarning = DefaultCapacityWarning
+	}
+	if t.CapacityCritical <= 0 {
+		t.CapacityCritical = DefaultCapacityCrit
+	}
+	return t
+}
+
+// Evaluate returns the problems active in snap at now, sorted by key. It
+// is pure: no I/O, no clock, no state; the same input gives the same
+// output.
+func Evaluate(snap status.Snapshot, t Targets, now time.Time) []Problem {
+	t = t.withDefaults()
+	var out []Problem
+	add := func(p Problem) {
+		p.Key = p.Rule + ":" + p.Subject
+		out = append(out, p)
+	}
+
+	if snap.Samba.Mode != "" && snap.Samba.Mode != "off" && !snap.Samba.Up {
+		p := Problem{Rule: RuleSmbdDown, Subject: "smbd", Severity: Critical,
+			Message: "smbd is down: playout PCs cannot reach the shares"}
+		if snap.Samba.Error != "" {
+			p.Details = map[string]string{"error": snap.Samba.Error}
+		}
+		add(p)
+	}
+
+	for _, sh := range snap.Shares {
+		shareRules(sh, t, now, add)
+	}
+
+	for _, ep := range snap.Endpoints {
+		if ep.Reachable || ep.CheckedAt.IsZero() {
+			continue // reachable, or not probed yet: nothing known
+		}
+		subject := ep.URL
+		if ep.Bucket != "" {
+			subject += "/" + ep.Bucket
+		}
+		msg := fmt.Sprintf("bucket %s at %s is unreachable", ep.Bucket, ep.URL)
+		if len(ep.Shares) > 0 {
+			msg += " (shares " + strings.Join(ep.Shares, ", ") + " cannot sync)"
+		}
+		d := map[string]string{"checked_at": ep.CheckedAt.UTC().Format(time.RFC3339)}
+		if ep.Error != "" {
+			d["error"] = ep.Error
+		}
+		add(Problem{Rule: RuleBucketUnreachable, Subject: subject, Severity: Critical, Message: msg, Details: d})
+	}
+
+	for _, pool := range snap.Pools {
+		poolRules(pool, t, add)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
+	name := sh.Name
+	lastErr := func(d map[string]string) (string, map[string]string) {
+		if sh.LastError == nil {
+			return "", d
+		}
+		d["last_error"] = sh.LastError.Message
+		if sh.LastError.Path != "" {
+			d["last_error_path"] = sh.LastError.Path
+		}
+		d["last_error_at"] = sh.LastError.At.UTC().Format(time.RFC3339)
+		return sh.LastError.Path, d
+	}
+
+	if sh.PendingFailures > 0 {
+		path, d := lastErr(map[string]string{"failing_files": fmt.Sprint(sh.PendingFailures)})
+		msg := fmt.Sprintf("share %s: %d file(s) keep failing to sync", name, sh.PendingFailures)
+		if path != "" {
+			msg += fmt.Sprintf(", e.g. %q: %s", path, sh.LastError.Message)
+		} else if sh.LastError != nil {
+			msg += ": " + sh.LastError.Message
+		}
+		add(Problem{Rule: RuleSyncFailing, Subject: name, Share: name, Path: path, Severity: Warning,
+			Message: msg, Details: d, For: t.FailureStreak})
+	}
+
+	if target, ok := t.StaleAfter[name]; ok && target > 0 && !sh.OldestPending.IsZero() {
+		if age := now.Sub(sh.OldestPending); age > target {
+			add(Problem{Rule: RuleStale, Subject: name, Share: name, Severity: Critical,
+				Message: fmt.Sprintf("share %s is stale: the oldest unsynced change is %s old, past its %s target (%d file(s) waiting)",
+					name, age.Truncate(time.Second), target, sh.PendingUploads),
+				Details: map[string]string{
+					"oldest_pending": sh.OldestPending.UTC().Format(time.RFC3339),
+					"age":            age.Truncate(time.Second).String(),
+					"stale_after":    target.String(),
+					"pending":        fmt.Sprint(sh.PendingUploads),
+				}})
+		}
+	}
+
+	if sh.DeleteGuardTripped {
+		add(Problem{Rule: RuleDeleteGuard, Subject: name, Share: name, Severity: Warning,
+			Message: fmt.Sprintf("share %s: the mass-delete guard holds %d deletes (batch %s); review with `genesissync deletes show %s`, release with `genesissync deletes approve %s`",
+				name, sh.HeldDeleteCount, sh.DeleteBatch, name, name),
+			Details: map[string]string{"held_deletes": fmt.Sprint(sh.HeldDeleteCount), "batch": sh.DeleteBatch}})
+	}
+
+	// The error state also covers failing files and a tripped guard,
+	// which have their own rules; what is left is share-wide: the root
+	// is unhealthy (dataset not mounted, marker missing) or the scan fails.
+	if sh.State == reconcile.StateError && sh.PendingFailures == 0 && !sh.DeleteGuardTripped {
+		path, d := lastErr(map[string]string{})
+		msg := fmt.Sprintf("share %s is in error: nothing syncs", name)
+		if sh.LastError != nil {
+			msg += ": " + sh.LastError.Message
+		}
+		add(Problem{Rule: RuleShareError, Subject: name, Share: name, Path: path, Severity: Critical, Message: msg, Details: d})
+	}
+
+	if sh.Verify.Mismatches > 0 {
+		add(Problem{Rule: RuleVerifyMismatch, Subject: name, Share: name, Severity: Critical,
+			Message: fmt.Sprintf("share %s: the last verify found %d mismatch(es) between the share, the index and the bucket", name, sh.Verify.Mismatches),
+			Details: map[string]string{"mismatches": fmt.Sprint(sh.Verify.Mismatches)}})
+	}
+}
+
+func poolRules(pool status.Pool, t Targets, add func(Problem)) {
+	if pool.Error != "" {
+		add(Problem{Rule: RulePoolUnchecked, Subject: pool.Name, Severity: Warning,
+			Message: fmt.Sprintf("ZFS pool %s cannot be checked: %s", pool.Name, pool.Error),
+			Details: map[string]string{"error": pool.Error}})
+		return // health and capacity are unknown, not bad
+	}
+	if pool.Health != "" && pool.Health != "ONLINE" {
+		sev := Critical
+		if pool.Health == "DEGRADED" {
+			sev = Warning // still serving, redundancy lost
+		}
+		add(Problem{Rule: RulePoolDegraded, Subject: pool.Name, Severity: sev,
+			Message: fmt.Sprintf("ZFS pool %s is %s", pool.Name, pool.Health),
+			Details: map[string]string{"health": pool.Health}})
+	}
+	var sev Severity
+	switch {
+	case pool.CapacityPercent >= t.CapacityCritical:
+		sev = Critical
+	case pool.CapacityPercent >= t.CapacityWarning:
+		sev = Warning
+	default:
+		return
+	}
+	add(Problem{Rule: RulePoolCapacity, Subject: pool.Name, Severity: sev,
+		Message: fmt.Sprintf("ZFS pool %s is %.0f%% full", pool.Name, pool.CapacityPercent),
+		Details: map[string]string{"capacity_percent": fmt.Sprintf("%.1f", pool.CapacityPercent)}})
+}

@@ -1,0 +1,207 @@
+package alert
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/reconcile"
+	"genesissync/internal/status"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func share(name string, fn func(*status.Share)) status.Share {
+	s := status.Share{Status: reconcile.Status{Name: name, State: reconcile.StateInSync, LastFullScan: t0.Add(-time.Minute)}}
+	if fn != nil {
+		fn(&s)
+	}
+	return s
+}
+
+func healthy() status.Snapshot {
+	return status.Snapshot{
+		Now:       t0,
+		Samba:     status.Samba{Mode: "standalone", Up: true},
+		Shares:    []status.Share{share("studio", nil)},
+		Endpoints: []status.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true, CheckedAt: t0}},
+		Pools:     []status.Pool{{Name: "tank", Health: "ONLINE", CapacityPercent: 42}},
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	targets := Targets{StaleAfter: map[string]time.Duration{"studio": 15 * time.Minute}}
+	type want struct {
+		key      string
+		severity Severity
+		share    string
+		path     string
+		contains string
+	}
+	tests := []struct {
+		name   string
+		modify func(*status.Snapshot)
+		want   []want
+	}{
+		{name: "healthy box: nothing", modify: func(*status.Snapshot) {}},
+		{
+			name: "failing file: streak rule names share and file, waits FailureStreak",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].PendingFailures = 2
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].LastError = &reconcile.Failure{Path: "jingles/top.mp3", At: t0, Message: "upload: connection refused"}
+			},
+			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", path: "jingles/top.mp3", contains: `"jingles/top.mp3": upload: connection refused`}},
+		},
+		{
+			name: "pending younger than the target: not stale",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].OldestPending = t0.Add(-14 * time.Minute)
+				s.Shares[0].PendingUploads = 3
+			},
+		},
+		{
+			name: "pending older than the target: stale",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].OldestPending = t0.Add(-16 * time.Minute)
+				s.Shares[0].PendingUploads = 3
+			},
+			want: []want{{key: "stale:studio", severity: Critical, share: "studio", contains: "16m0s old, past its 15m0s target (3 file(s) waiting)"}},
+		},
+		{
+			name: "share without a target is never stale",
+			modify: func(s *status.Snapshot) {
+				s.Shares = append(s.Shares, share("news", func(sh *status.Share) { sh.OldestPending = t0.Add(-48 * time.Hour) }))
+			},
+		},
+		{
+			name: "delete guard tripped: one problem, not also share_error",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].DeleteGuardTripped = true
+				s.Shares[0].HeldDeleteCount = 200
+				s.Shares[0].DeleteBatch = "b-123"
+			},
+			want: []want{{key: "delete_guard:studio", severity: Warning, share: "studio", contains: "holds 200 deletes (batch b-123)"}},
+		},
+		{
+			name: "error state without failing files: root unhealthy",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "share root unhealthy: marker missing"}
+			},
+			want: []want{{key: "share_error:studio", severity: Critical, share: "studio", contains: "nothing syncs: share root unhealthy: marker missing"}},
+		},
+		{
+			name:   "verify mismatch",
+			modify: func(s *status.Snapshot) { s.Shares[0].Verify.Mismatches = 3 },
+			want:   []want{{key: "verify_mismatch:studio", severity: Critical, share: "studio", contains: "3 mismatch(es)"}},
+		},
+		{
+			name:   "smbd down",
+			modify: func(s *status.Snapshot) { s.Samba.Up = false; s.Samba.Error = "exit status 1" },
+			want:   []want{{key: "smbd_down:smbd", severity: Critical, contains: "smbd is down"}},
+		},
+		{
+			name:   "samba off: smbd not expected",
+			modify: func(s *status.Snapshot) { s.Samba = status.Samba{Mode: "off"} },
+		},
+		{
+			name: "bucket unreachable names the shares",
+			modify: func(s *status.Snapshot) {
+				s.Endpoints[0].Reachable = false
+				s.Endpoints[0].Error = "dial tcp: connection refused"
+				s.Endpoints[0].Shares = []string{"studio"}
+			},
+			want: []want{{key: "bucket_unreachable:http://minio:9000/station", severity: Critical, contains: "shares studio cannot sync"}},
+		},
+		{
+			name: "endpoint never probed: unknown, not unreachable",
+			modify: func(s *status.Snapshot) {
+				s.Endpoints[0] = status.Endpoint{URL: "http://minio:9000", Bucket: "station"}
+			},
+		},
+		{
+			name:   "pool degraded is a warning",
+			modify: func(s *status.Snapshot) { s.Pools[0].Health = "DEGRADED" },
+			want:   []want{{key: "pool_degraded:tank", severity: Warning, contains: "tank is DEGRADED"}},
+		},
+		{
+			name:   "pool faulted is critical",
+			modify: func(s *status.Snapshot) { s.Pools[0].Health = "FAULTED" },
+			want:   []want{{key: "pool_degraded:tank", severity: Critical, contains: "tank is FAULTED"}},
+		},
+		{
+			name:   "capacity just below 80: nothing",
+			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 79.9 },
+		},
+		{
+			name:   "capacity 80: warning",
+			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 80 },
+			want:   []want{{key: "pool_capacity:tank", severity: Warning, contains: "80% full"}},
+		},
+		{
+			name:   "capacity 95: critical",
+			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 95 },
+			want:   []want{{key: "pool_capacity:tank", severity: Critical, contains: "95% full"}},
+		},
+		{
+			name:   "pool not checkable: only that, health unknown",
+			modify: func(s *status.Snapshot) { s.Pools[0] = status.Pool{Name: "tank", Error: "zpool: not found"} },
+			want:   []want{{key: "pool_unchecked:tank", severity: Warning, contains: "zpool: not found"}},
+		},
+		{
+			name: "several at once, sorted by key",
+			modify: func(s *status.Snapshot) {
+				s.Samba.Up = false
+				s.Pools[0].CapacityPercent = 99
+				s.Shares[0].Verify.Mismatches = 1
+			},
+			want: []want{
+				{key: "pool_capacity:tank", severity: Critical},
+				{key: "smbd_down:smbd", severity: Critical},
+				{key: "verify_mismatch:studio", severity: Critical, share: "studio"},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := healthy()
+			tt.modify(&snap)
+			got := Evaluate(snap, targets, t0)
+			require.Len(t, got, len(tt.want), "%+v", got)
+			for i, w := range tt.want {
+				require.Equal(t, w.key, got[i].Key)
+				require.Equal(t, w.key, got[i].Rule+":"+got[i].Subject)
+				require.Equal(t, w.severity, got[i].Severity)
+				require.Equal(t, w.share, got[i].Share)
+				require.Equal(t, w.path, got[i].Path)
+				require.Contains(t, got[i].Message, w.contains)
+				if w.share != "" {
+					require.Contains(t, got[i].Message, "share "+w.share)
+				}
+			}
+			// Pure: the same input gives the same output.
+			require.Equal(t, got, Evaluate(snap, targets, t0))
+		})
+	}
+}
+
+func TestFailureStreakIsTheProblemsFor(t *testing.T) {
+	snap := healthy()
+	snap.Shares[0].PendingFailures = 1
+	got := Evaluate(snap, Targets{}, t0)
+	require.Len(t, got, 1)
+	require.Equal(t, DefaultFailureStreak, got[0].For)
+	got = Evaluate(snap, Targets{FailureStreak: time.Minute}, t0)
+	require.Equal(t, time.Minute, got[0].For)
+}
+
+func TestCapacityThresholdsConfigurable(t *testing.T) {
+	snap := healthy()
+	snap.Pools[0].CapacityPercent = 70
+	got := Evaluate(snap, Targets{CapacityWarning: 60, CapacityCritical: 70}, t0)
+	require.Len(t, got, 1)
+	require.Equal(t, Critical, got[0].Severity)
+}

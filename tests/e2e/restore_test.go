@@ -217,8 +217,9 @@ func TestRestoreAndVerify(t *testing.T) {
 	})
 
 	t.Run("verify finds damage", func(t *testing.T) {
-		a.Stop()
-		// Bit rot on the share: other bytes, same size and mtime.
+		// Bit rot on the share: other bytes, same size and mtime. The
+		// pipeline cannot see it; the daemon's deep verify does, and says
+		// so in the event log.
 		p := filepath.Join(a.SharePath, "jingles/b.wav")
 		fi, err := os.Stat(p)
 		require.NoError(t, err)
@@ -228,6 +229,18 @@ func TestRestoreAndVerify(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, f.Close())
 		require.NoError(t, os.Chtimes(p, fi.ModTime(), fi.ModTime()))
+		out, code := runCLI(t, a, "verify", "studio", "--deep", "--json")
+		require.Equal(t, 3, code, out)
+		require.Contains(t, out, `"kind": "local-corrupt"`)
+		snap, err := a.Status()
+		require.NoError(t, err)
+		found := false
+		for _, e := range snap.Events {
+			found = found || (e.Kind == "verify.mismatch" && e.Level == "error")
+		}
+		require.True(t, found, "a verify.mismatch event: %+v", snap.Events)
+		require.Equal(t, 1, snap.Shares[0].Verify.Mismatches)
+		a.Stop()
 
 		// A damaged object: other bytes under the original sha256 metadata.
 		orig, err := a.Store.Head(ctx, "jingles/c.mp3")
@@ -242,7 +255,7 @@ func TestRestoreAndVerify(t *testing.T) {
 		// A missing object.
 		require.NoError(t, a.Store.Delete(ctx, "shows/2025/e.wav"))
 
-		out, code := runCLI(t, a, "verify", "studio")
+		out, code = runCLI(t, a, "verify", "studio")
 		require.Equal(t, 3, code, out)
 		require.Contains(t, out, `missing-remote "shows/2025/e.wav"`)
 

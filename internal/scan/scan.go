@@ -118,6 +118,10 @@ func Walk(ctx context.Context, root, sub string, m *Matcher, fn func(File) error
 // ErrNotRegular when it is not a regular file.
 func Stat(root, rel string) (File, error) {
 	fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(rel)))
+	if errors.Is(err, syscall.ENOTDIR) {
+		// A parent folder was replaced by a file: the path is gone.
+		return File{}, fmt.Errorf("stat %q: a parent is now a file: %w", rel, fs.ErrNotExist)
+	}
 	if err != nil {
 		return File{}, fmt.Errorf("stat %q: %w", rel, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -83,4 +84,11 @@ func TestHashFile(t *testing.T) {
 	require.NoError(t, os.Mkdir(filepath.Join(root, "dir"), 0o755))
 	_, err = Stat(root, "dir")
 	require.ErrorIs(t, err, ErrNotRegular)
+}
+
+func TestStatParentReplacedByFile(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(root, "shows"), []byte("now a file"), 0o644))
+	_, err := Stat(root, "shows/a.mp3")
+	require.ErrorIs(t, err, fs.ErrNotExist, "a path under a file is gone, not an error to retry")
 }

@@ -193,6 +193,7 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	cands = spreadDirs(cands)
 	for _, c := range cands {
 		res.Files++
 		res.Bytes += c.size
@@ -547,4 +548,34 @@ func writeMarker(root *os.Root, share string) error {
 		return fmt.Errorf("restore: write share marker: %w", err)
 	}
 	return nil
+}
+
+// spreadDirs reorders cands round-robin over their parent directories, so
+// that concurrent downloads create, rename and fsync in different
+// directories rather than queueing on one directory's lock (a listing
+// is sorted, so without this all workers would write into the same
+// folder). The order within a directory is kept.
+func spreadDirs(cands []candidate) []candidate {
+	var dirs []string
+	byDir := map[string][]candidate{}
+	for _, c := range cands {
+		d := path.Dir(c.rel)
+		if _, ok := byDir[d]; !ok {
+			dirs = append(dirs, d)
+		}
+		byDir[d] = append(byDir[d], c)
+	}
+	if len(dirs) < 2 {
+		return cands
+	}
+	out := make([]candidate, 0, len(cands))
+	for len(out) < len(cands) {
+		for _, d := range dirs {
+			if q := byDir[d]; len(q) > 0 {
+				out = append(out, q[0])
+				byDir[d] = q[1:]
+			}
+		}
+	}
+	return out
 }

@@ -319,3 +319,13 @@ func TestSelectAt(t *testing.T) {
 	require.ErrorIs(t, err, ErrNoVersioning)
 	require.ErrorContains(t, err, "mc version enable ALIAS/station")
 }
+
+func TestSpreadDirs(t *testing.T) {
+	c := func(rel string) candidate { return candidate{key: rel, rel: rel} }
+	got := spreadDirs([]candidate{c("a/1"), c("a/2"), c("a/3"), c("b/1"), c("c/1"), c("c/2"), c("top")})
+	var rels []string
+	for _, x := range got {
+		rels = append(rels, x.rel)
+	}
+	require.Equal(t, []string{"a/1", "b/1", "c/1", "top", "a/2", "c/2", "a/3"}, rels)
+}

@@ -45,7 +45,7 @@ func (s scrubber) errorf(format string, a ...any) error {
 }
 
 // post sends body to target and returns the response body of a 2xx
-// answer. Errors name only what (the channel's safe name) and are
+// answer. Errors start with what (the operation, never the URL) and are
 // scrubbed; 4xx answers other than 408 and 429 are permanent.
 func post(ctx context.Context, c *http.Client, target, what string, header http.Header, body []byte, secrets scrubber) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))

@@ -81,7 +81,8 @@ func roundDur(d time.Duration) time.Duration {
 
 // Sender delivers notices to one channel. Send may be called from one
 // goroutine at a time per sender; it must honour ctx and must never return
-// an error that contains a secret.
+// an error that contains a secret. Its errors need not name the channel:
+// callers prefix Name().
 type Sender interface {
 	// Name names the channel in logs, without secrets ("telegram chat
 	// 42", "webhook https://hooks.example.com").

@@ -50,10 +50,10 @@ func (t *Telegram) Send(ctx context.Context, n Notice) error {
 		"disable_web_page_preview": true,
 	})
 	if err != nil {
-		return Permanent(fmt.Errorf("telegram: encode message: %w", err))
+		return Permanent(fmt.Errorf("encode message: %w", err))
 	}
 	secrets := scrubber{t.token}
-	data, err := post(ctx, t.client, t.apiURL+"/bot"+t.token+"/sendMessage", "telegram sendMessage to "+safeURL(t.apiURL),
+	data, err := post(ctx, t.client, t.apiURL+"/bot"+t.token+"/sendMessage", "sendMessage to "+safeURL(t.apiURL),
 		http.Header{"Content-Type": {"application/json"}}, body, secrets)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (t *Telegram) Send(ctx context.Context, n Notice) error {
 		Description string `json:"description"`
 	}
 	if err := json.Unmarshal(data, &answer); err != nil || !answer.OK {
-		return secrets.errorf("telegram sendMessage: not accepted: %s", answer.Description)
+		return secrets.errorf("sendMessage: not accepted: %s", answer.Description)
 	}
 	return nil
 }

@@ -78,13 +78,13 @@ func (w *Webhook) Name() string { return "webhook " + safeURL(w.url) }
 func (w *Webhook) Send(ctx context.Context, n Notice) error {
 	body, err := json.Marshal(n.Payload())
 	if err != nil {
-		return Permanent(fmt.Errorf("webhook: encode payload: %w", err))
+		return Permanent(fmt.Errorf("encode payload: %w", err))
 	}
 	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {w.userAgent}}
 	if w.token != "" {
 		h.Set("Authorization", "Bearer "+w.token)
 	}
-	_, err = post(ctx, w.client, w.url, w.Name(), h, body, scrubber{w.token, w.url, urlSecrets(w.url)})
+	_, err = post(ctx, w.client, w.url, "POST", h, body, scrubber{w.token, w.url, urlSecrets(w.url)})
 	return err
 }
 

@@ -72,6 +72,7 @@ func (d *Daemon) adminHandler() http.Handler {
 		})
 	}
 	d.adminSnapshots(mux)
+	d.adminAlerts(mux)
 	d.adminRestore(mux)
 	return mux
 }

@@ -2,15 +2,126 @@ package daemon
 
 import (
 	"context"
-	"errors"
+	"net/http"
+	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"genesissync/internal/alert"
+	"genesissync/internal/config"
+	"genesissync/internal/eventlog"
 )
 
-// startAlerts starts the alert rules over the daemon's snapshots in g.
-func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error { return nil }
+// testAlertTimeout bounds a test alert: the admin client waits 30s.
+const testAlertTimeout = 20 * time.Second
 
-// testAlert sends a test notice to every configured alert channel.
+// startAlerts starts the alert rules over the daemon's snapshots in g:
+// every alerts.interval the rules are evaluated over d.Snapshot() and the
+// engine told; delivery runs beside it. A channel that fails never stops
+// the daemon. Fails only when a channel's secret cannot be read.
+func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
+	ac := d.cfg.Alerts
+	senders, err := alertSenders(ac, d.version)
+	if err != nil {
+		return err
+	}
+	engine := alert.NewEngine(alert.Options{
+		Senders:   senders,
+		For:       ac.For,
+		Repeat:    ac.Repeat,
+		Appliance: ac.Name,
+		Version:   d.version,
+		Events:    d.events,
+		Log:       d.log,
+	})
+	targets := alertTargets(d.cfg)
+	log := d.log.With().Str("component", "alert").Logger()
+	names := make([]string, len(senders))
+	for i, s := range senders {
+		names[i] = s.Name()
+	}
+	log.Info().Strs("channels", names).Dur("interval", ac.Interval).Dur("for", ac.For).Dur("repeat", ac.Repeat).Msg("alert rules running")
+
+	g.Go(func() error { return engine.Run(ctx) })
+	g.Go(func() error {
+		t := time.NewTicker(ac.Interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				engine.Observe(alert.Evaluate(d.Snapshot(), targets, time.Now()))
+			}
+		}
+	})
+	return nil
+}
+
+// alertTargets is what the rules need from the config beside the snapshot.
+func alertTargets(cfg *config.Config) alert.Targets {
+	t := alert.Targets{
+		StaleAfter:       map[string]time.Duration{},
+		FailureStreak:    cfg.Alerts.FailureStreak,
+		CapacityWarning:  cfg.Alerts.CapacityWarning,
+		CapacityCritical: cfg.Alerts.CapacityCritical,
+	}
+	for name, s := range cfg.Shares {
+		t.StaleAfter[name] = s.StaleAfter
+	}
+	return t
+}
+
+// alertSenders builds the configured channels, reading the bot token file.
+func alertSenders(ac config.Alerts, version string) ([]alert.Sender, error) {
+	var out []alert.Sender
+	if ac.Telegram.Enabled() {
+		tok, err := ac.Telegram.ResolveToken()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, alert.NewTelegram(ac.Telegram.APIURL, tok.Reveal(), ac.Telegram.ChatID))
+	}
+	for _, w := range ac.Webhooks {
+		out = append(out, alert.NewWebhook(w.URL, w.Token.Reveal(), version))
+	}
+	return out, nil
+}
+
+// testAlert sends a test notice to every configured alert channel and
+// waits for each answer; the error names each channel that failed.
 func (d *Daemon) testAlert(ctx context.Context) error {
-	return errors.New("alerts are not implemented yet")
+	ctx, cancel := context.WithTimeout(ctx, testAlertTimeout)
+	defer cancel()
+	senders, err := alertSenders(d.cfg.Alerts, d.version)
+	if err != nil {
+		return err
+	}
+	err = alert.SendTest(ctx, senders, d.cfg.Alerts.Name, d.version, time.Now())
+	ev := eventlog.Event{Level: eventlog.Info, Kind: "alert.test", Message: "test alert sent to every channel"}
+	if err != nil {
+		ev.Level, ev.Message = eventlog.Warning, "test alert failed: "+err.Error()
+	}
+	d.events.Add(ev)
+	return err
+}
+
+// adminAlerts adds the alert endpoints to the admin API:
+//
+//	POST /v1/alerts/test   send a test notice to every channel
+func (d *Daemon) adminAlerts(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/alerts/test", func(w http.ResponseWriter, r *http.Request) {
+		if err := d.testAlert(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		d.log.Info().Str("component", "alert").Str("via", "admin socket").Msg("test alert sent")
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// TestAlert asks the daemon to send a test notice to every alert channel.
+func (a *Admin) TestAlert(ctx context.Context) error {
+	_, err := a.do(ctx, http.MethodPost, "/v1/alerts/test")
+	return err
 }

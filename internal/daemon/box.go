@@ -52,15 +52,9 @@ type rateSample struct {
 	up, down int64
 }
 
-// boxes holds each Daemon's box. The daemon's struct is not this file's
-// to extend; a Daemon lives as long as the process, so entries are never
-// removed.
-var boxes sync.Map // *Daemon -> *box
+func newBox() *box { return &box{shares: map[string]*shareWatch{}} }
 
-func (d *Daemon) box() *box {
-	v, _ := boxes.LoadOrStore(d, &box{shares: map[string]*shareWatch{}})
-	return v.(*box)
-}
+func (d *Daemon) box() *box { return d.boxState }
 
 // probeTarget is one distinct bucket endpoint and the shares on it.
 type probeTarget struct {

@@ -44,6 +44,10 @@ type Daemon struct {
 	runtimes []*shareRuntime
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
+	// State of the parts beside the pipelines, each guarded by its own
+	// lock: snapshots and pools (snapshots.go), box probes (box.go).
+	zfsState *zfsState
+	boxState *box
 
 	mu    sync.Mutex
 	samba status.Samba
@@ -60,7 +64,8 @@ type shareRuntime struct {
 
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
-	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0)}
+	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
+		zfsState: newZFSState(), boxState: newBox()}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part

@@ -37,7 +37,7 @@ const (
 
 // zfsState is the daemon's snapshot managers and last health figures.
 // The Daemon struct is shared with other parts; this state hangs off it
-// through zfsStates.
+// through Daemon.zfsState.
 type zfsState struct {
 	mu       sync.Mutex
 	managers map[string]*snapshot.Manager // by share; only shares with snapshots on
@@ -55,16 +55,15 @@ type listing struct {
 	at    time.Time
 }
 
-var zfsStates sync.Map // *Daemon -> *zfsState
-
-func (d *Daemon) zfs() *zfsState {
-	v, _ := zfsStates.LoadOrStore(d, &zfsState{
+func newZFSState() *zfsState {
+	return &zfsState{
 		managers: map[string]*snapshot.Manager{}, pools: map[string]status.Pool{},
 		datasets: map[string]zfs.DatasetInfo{}, listed: map[string]listing{},
 		capLevel: map[string]int{}, bad: map[string]bool{},
-	})
-	return v.(*zfsState)
+	}
 }
+
+func (d *Daemon) zfs() *zfsState { return d.zfsState }
 
 func (z *zfsState) manager(share string) *snapshot.Manager {
 	z.mu.Lock()

@@ -13,7 +13,7 @@ import (
 // 95 % raise one event each when they start, and a notice when they end;
 // an unchanged state raises nothing, minute after minute.
 func TestPoolEventsOnTransitions(t *testing.T) {
-	d := &Daemon{events: eventlog.New(0)}
+	d := &Daemon{events: eventlog.New(0), zfsState: newZFSState()}
 	kinds := func() []string {
 		var out []string
 		for _, e := range d.events.Recent(0) {
@@ -47,7 +47,7 @@ func TestPoolEventsOnTransitions(t *testing.T) {
 		seen = len(all)
 	}
 	// A pool first seen full or degraded raises at once.
-	d2 := &Daemon{events: eventlog.New(0)}
+	d2 := &Daemon{events: eventlog.New(0), zfsState: newZFSState()}
 	d2.poolEvents(status.Pool{Name: "new", Health: "FAULTED", CapacityPercent: 97})
 	require.Len(t, d2.events.Recent(0), 2)
 }

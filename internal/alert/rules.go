@@ -161,10 +161,13 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 	if sh.PendingFailures > 0 {
 		path, d := lastErr(map[string]string{"failing_files": fmt.Sprint(sh.PendingFailures)})
 		msg := fmt.Sprintf("share %s: %d file(s) keep failing to sync", name, sh.PendingFailures)
-		if path != "" {
+		switch {
+		case path != "":
 			msg += fmt.Sprintf(", e.g. %q: %s", path, sh.LastError.Message)
-		} else if sh.LastError != nil {
-			msg += ": " + sh.LastError.Message
+		case sh.LastError != nil:
+			// The newest error is share-wide (a bucket listing, a
+			// scan): the snapshot does not say which files fail.
+			msg += "; last error: " + sh.LastError.Message
 		}
 		add(Problem{Rule: RuleSyncFailing, Subject: name, Share: name, Path: path, Severity: Warning,
 			Message: msg, Details: d, For: t.FailureStreak})

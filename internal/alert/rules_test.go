@@ -55,6 +55,15 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", path: "jingles/top.mp3", contains: `"jingles/top.mp3": upload: connection refused`}},
 		},
 		{
+			name: "failing files, newest error share-wide: told as such",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].PendingFailures = 1
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
+			},
+			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", contains: "1 file(s) keep failing to sync; last error: list bucket: connection refused"}},
+		},
+		{
 			name: "pending younger than the target: not stale",
 			modify: func(s *status.Snapshot) {
 				s.Shares[0].OldestPending = t0.Add(-14 * time.Minute)

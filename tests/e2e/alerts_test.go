@@ -209,3 +209,48 @@ func TestAlertsDeleteGuard(t *testing.T) {
 	require.NotContains(t, string(log), botToken)
 	require.NotContains(t, string(log), hookToken)
 }
+
+// TestAlertsUploadFailures stops MinIO while a file waits to be uploaded:
+// the failing upload (after failure_streak) and the missed recovery point
+// (after stale_after) reach the webhook; once MinIO is back and the file
+// is in the bucket, both are resolved.
+func TestAlertsUploadFailures(t *testing.T) {
+	in := &alertInbox{t: t}
+	hook := httptest.NewServer(in.webhookStandIn("tok-upload-failures"))
+	defer hook.Close()
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{
+		ShareConfig: "    stale_after: 6s",
+		Config: fmt.Sprintf(`alerts:
+  name: e2e-box
+  interval: 1s
+  for: 1s
+  failure_streak: 3s
+  webhooks: [{url: %q, token: tok-upload-failures}]
+`, hook.URL+"/genesis"),
+	})
+
+	m.Stop()
+	writeLocal(t, filepath.Join(a.SharePath, "jingles/top of the hour.mp3"), 7, 32<<10)
+	for _, key := range []string{"sync_failing:studio", "stale:studio"} {
+		require.Eventually(t, func() bool { _, ok := in.hook("firing", key, 0); return ok }, 45*time.Second, 200*time.Millisecond, "%s never fired", key)
+	}
+	failing, _ := in.hook("firing", "sync_failing:studio", 0)
+	require.Equal(t, "studio", failing.Share)
+	require.Equal(t, alert.Warning, failing.Severity)
+	require.GreaterOrEqual(t, failing.SentAt.Sub(failing.StartedAt), 3*time.Second, "fired before the failure streak")
+	stale, _ := in.hook("firing", "stale:studio", 0)
+	require.Equal(t, alert.Critical, stale.Severity)
+	require.Contains(t, stale.Message, "past its 6s target")
+
+	m.Restart(t)
+	waitObject(t, a.Store, "jingles/top of the hour.mp3", time.Minute)
+	for _, key := range []string{"sync_failing:studio", "stale:studio"} {
+		require.Eventually(t, func() bool { _, ok := in.hook("resolved", key, 0); return ok }, 30*time.Second, 200*time.Millisecond, "%s never resolved", key)
+	}
+	in.mu.Lock()
+	for _, p := range in.hooks {
+		t.Logf("webhook got: %s %s (%s) %s", p.Status, p.Key, p.Severity, p.Message)
+	}
+	in.mu.Unlock()
+}

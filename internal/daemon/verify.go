@@ -73,20 +73,24 @@ type jobs struct {
 	last     map[string]*JobState
 	next     map[string]time.Time // share -> next scheduled verify
 	parent   context.Context
-	initOnce sync.Once
 }
 
 const maxJobs = 50
 
-// verifyJobs is the daemon's job registry. The Daemon struct is not ours
-// to extend (daemon.go), so it lives beside it, keyed by the daemon.
+func newJobs() *jobs {
+	return &jobs{
+		byID: map[string]*JobState{}, running: map[string]string{},
+		last: map[string]*JobState{}, next: map[string]time.Time{}, parent: context.Background(),
+	}
+}
+
+// verifyJobs holds each daemon's job registry until the Daemon struct
+// carries it as a field (daemon.go: `jobs *jobs`, set to newJobs() in
+// New), as the snapshot and box state are.
 var verifyJobs sync.Map // *Daemon -> *jobs
 
 func (d *Daemon) jobs() *jobs {
-	v, _ := verifyJobs.LoadOrStore(d, &jobs{
-		byID: map[string]*JobState{}, running: map[string]string{},
-		last: map[string]*JobState{}, next: map[string]time.Time{}, parent: context.Background(),
-	})
+	v, _ := verifyJobs.LoadOrStore(d, newJobs())
 	return v.(*jobs)
 }
 

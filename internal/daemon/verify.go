@@ -66,13 +66,13 @@ type RestoreRequest struct {
 // running per share, the finished ones (the newest maxJobs) for their
 // results. Safe for concurrent use.
 type jobs struct {
-	mu       sync.Mutex
-	byID     map[string]*JobState
-	order    []string
-	running  map[string]string // share -> running job id
-	last     map[string]*JobState
-	next     map[string]time.Time // share -> next scheduled verify
-	parent   context.Context
+	mu      sync.Mutex
+	byID    map[string]*JobState
+	order   []string
+	running map[string]string // share -> running job id
+	last    map[string]*JobState
+	next    map[string]time.Time // share -> next scheduled verify
+	parent  context.Context
 }
 
 const maxJobs = 50

@@ -45,9 +45,11 @@ type Daemon struct {
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
 	// State of the parts beside the pipelines, each guarded by its own
-	// lock: snapshots and pools (snapshots.go), box probes (box.go).
+	// lock: snapshots and pools (snapshots.go), box probes (box.go),
+	// verify and restore jobs (verify.go).
 	zfsState *zfsState
 	boxState *box
+	jobState *jobs
 
 	mu    sync.Mutex
 	samba status.Samba
@@ -65,7 +67,7 @@ type shareRuntime struct {
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		zfsState: newZFSState(), boxState: newBox()}
+		zfsState: newZFSState(), boxState: newBox(), jobState: newJobs()}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part

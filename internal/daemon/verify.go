@@ -84,15 +84,7 @@ func newJobs() *jobs {
 	}
 }
 
-// verifyJobs holds each daemon's job registry until the Daemon struct
-// carries it as a field (daemon.go: `jobs *jobs`, set to newJobs() in
-// New), as the snapshot and box state are.
-var verifyJobs sync.Map // *Daemon -> *jobs
-
-func (d *Daemon) jobs() *jobs {
-	v, _ := verifyJobs.LoadOrStore(d, newJobs())
-	return v.(*jobs)
-}
+func (d *Daemon) jobs() *jobs { return d.jobState }
 
 func newJobID() string {
 	var b [6]byte

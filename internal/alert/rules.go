@@ -70,7 +70,8 @@ type Problem struct {
 // point target and the rules' thresholds. Zero fields take the defaults.
 type Targets struct {
 	// StaleAfter is each share's stale_after, by share name. A share
-	// without an entry is never reported stale.
+	// without an entry uses the snapshot's StaleAfterSeconds; without
+	// either it is never reported stale.
 	StaleAfter map[string]time.Duration
 	// FailureStreak is how long a file must keep failing (its retries
 	// included) before sync_failing fires. 0 means DefaultFailureStreak.
@@ -159,13 +160,15 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 	}
 
 	if sh.PendingFailures > 0 {
-		path, d := lastErr(map[string]string{"failing_files": fmt.Sprint(sh.PendingFailures)})
+		_, d := lastErr(map[string]string{"failing_files": fmt.Sprint(sh.PendingFailures)})
 		msg := fmt.Sprintf("share %s: %d file(s) keep failing to sync", name, sh.PendingFailures)
-		switch {
-		case path != "":
-			msg += fmt.Sprintf(", e.g. %q: %s", path, sh.LastError.Message)
-		case sh.LastError != nil:
-			// The newest error is share-wide (a bucket listing, a
+		path := ""
+		if f := failingFile(sh, now); f != nil {
+			path = f.Path
+			msg += fmt.Sprintf(", e.g. %q: %s", f.Path, f.Message)
+			d["file"], d["file_error"] = f.Path, f.Message
+		} else if sh.LastError != nil {
+			// Only share-wide errors are known (a bucket listing, a
 			// scan): the snapshot does not say which files fail.
 			msg += "; last error: " + sh.LastError.Message
 		}
@@ -173,7 +176,11 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 			Message: msg, Details: d, For: t.FailureStreak})
 	}
 
-	if target, ok := t.StaleAfter[name]; ok && target > 0 && !sh.OldestPending.IsZero() {
+	target, ok := t.StaleAfter[name]
+	if !ok {
+		target = time.Duration(sh.StaleAfterSeconds * float64(time.Second))
+	}
+	if target > 0 && !sh.OldestPending.IsZero() {
 		if age := now.Sub(sh.OldestPending); age > target {
 			add(Problem{Rule: RuleStale, Subject: name, Share: name, Severity: Critical,
 				Message: fmt.Sprintf("share %s is stale: the oldest unsynced change is %s old, past its %s target (%d file(s) waiting)",
@@ -211,6 +218,26 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 			Message: fmt.Sprintf("share %s: the last verify found %d mismatch(es) between the share, the index and the bucket", name, sh.Verify.Mismatches),
 			Details: map[string]string{"mismatches": fmt.Sprint(sh.Verify.Mismatches)}})
 	}
+}
+
+// recentFileError is how old a file's error may be to still be named as
+// failing: a failing file is retried at least every 5 minutes (the
+// pipeline's longest backoff), so twice that.
+const recentFileError = 10 * time.Minute
+
+// failingFile is the newest recent error that names a file: the last
+// error, or one of the recent errors the daemon keeps beside it (the last
+// error alone is often share-wide, such as a failed bucket listing).
+func failingFile(sh status.Share, now time.Time) *reconcile.Failure {
+	if e := sh.LastError; e != nil && e.Path != "" {
+		return e
+	}
+	for i := range sh.RecentErrors { // newest first
+		if e := &sh.RecentErrors[i]; e.Path != "" && now.Sub(e.At) <= recentFileError {
+			return e
+		}
+	}
+	return nil
 }
 
 func poolRules(pool status.Pool, t Targets, add func(Problem)) {

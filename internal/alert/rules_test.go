@@ -64,6 +64,38 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", contains: "1 file(s) keep failing to sync; last error: list bucket: connection refused"}},
 		},
 		{
+			name: "newest error share-wide, a recent one names the file",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].PendingFailures = 1
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
+				s.Shares[0].RecentErrors = []reconcile.Failure{
+					{At: t0, Message: "list bucket: connection refused"},
+					{Path: "news/0800.mp3", At: t0.Add(-3 * time.Minute), Message: "upload: connection refused"},
+					{Path: "old.mp3", At: t0.Add(-4 * time.Minute), Message: "upload: older"},
+				}
+			},
+			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", path: "news/0800.mp3", contains: `e.g. "news/0800.mp3": upload: connection refused`}},
+		},
+		{
+			name: "a file error older than the longest retry is not named",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].PendingFailures = 1
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
+				s.Shares[0].RecentErrors = []reconcile.Failure{{Path: "news/0800.mp3", At: t0.Add(-11 * time.Minute), Message: "upload: x"}}
+			},
+			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", contains: "; last error: list bucket"}},
+		},
+		{
+			name: "target from the snapshot when none is passed in",
+			modify: func(s *status.Snapshot) {
+				s.Shares = append(s.Shares, share("news", func(sh *status.Share) {
+					sh.OldestPending = t0.Add(-2 * time.Minute)
+					sh.StaleAfterSeconds = 60
+				}))
+			},
+			want: []want{{key: "stale:news", severity: Critical, share: "news", contains: "2m0s old, past its 1m0s target"}},
+		},
+		{
 			name: "pending younger than the target: not stale",
 			modify: func(s *status.Snapshot) {
 				s.Shares[0].OldestPending = t0.Add(-14 * time.Minute)

@@ -237,6 +237,7 @@ func TestAlertsUploadFailures(t *testing.T) {
 	}
 	failing, _ := in.hook("firing", "sync_failing:studio", 0)
 	require.Equal(t, "studio", failing.Share)
+	require.Equal(t, "jingles/top of the hour.mp3", failing.Path, "the failing file is named: %s", failing.Message)
 	require.Equal(t, alert.Warning, failing.Severity)
 	require.GreaterOrEqual(t, failing.SentAt.Sub(failing.StartedAt), 3*time.Second, "fired before the failure streak")
 	stale, _ := in.hook("firing", "stale:studio", 0)

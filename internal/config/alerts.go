@@ -63,9 +63,10 @@ type Telegram struct {
 	APIURL string `mapstructure:"api_url"`
 }
 
-// Webhook is one URL that receives notices as JSON.
+// Webhook is one URL that receives notices as JSON. The URL is a Secret:
+// chat webhooks (Discord, Slack, Teams) carry their token in it.
 type Webhook struct {
-	URL string `mapstructure:"url"`
+	URL Secret `mapstructure:"url"`
 	// Token, if set, is sent as "Authorization: Bearer <token>".
 	Token Secret `mapstructure:"token"`
 }
@@ -174,7 +175,7 @@ func (a *Alerts) validate(key string, add addFunc) {
 		if w.URL == "" {
 			add(wkey+".url", "required")
 		} else {
-			checkHTTPURL(wkey+".url", w.URL, add)
+			checkHTTPURL(wkey+".url", w.URL.Reveal(), add)
 		}
 		if tok := w.Token.Reveal(); strings.ContainsFunc(tok, unicode.IsSpace) || hasControl(tok) {
 			add(wkey+".token", "must not contain spaces or control characters")

@@ -60,6 +60,8 @@ alerts:
 	out := fmt.Sprintf("%v %+v %#v", a, a, a) + mustJSON(t, a)
 	require.NotContains(t, out, "123456:ABC-def_ghi")
 	require.NotContains(t, out, "hook-token")
+	require.NotContains(t, out, "hooks.example.com/genesis", "a webhook URL may hold a token")
+	require.Equal(t, "https://hooks.example.com/genesis", a.Webhooks[0].URL.Reveal())
 
 	// The bot token can come from the environment.
 	cfg, err = Parse([]byte(y), []string{"GENESISSYNC_ALERTS_TELEGRAM_BOT_TOKEN=999:from-env"})

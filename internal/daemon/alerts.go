@@ -83,7 +83,7 @@ func alertSenders(ac config.Alerts, version string) ([]alert.Sender, error) {
 		out = append(out, alert.NewTelegram(ac.Telegram.APIURL, tok.Reveal(), ac.Telegram.ChatID))
 	}
 	for _, w := range ac.Webhooks {
-		out = append(out, alert.NewWebhook(w.URL, w.Token.Reveal(), version))
+		out = append(out, alert.NewWebhook(w.URL.Reveal(), w.Token.Reveal(), version))
 	}
 	return out, nil
 }

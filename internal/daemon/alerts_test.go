@@ -129,7 +129,7 @@ func TestAdminTestAlert(t *testing.T) {
 
 	// A failing channel is reported, by name and without its path.
 	bad := newHookReceiver(t, http.StatusInternalServerError)
-	d.cfg.Alerts.Webhooks = append(d.cfg.Alerts.Webhooks, config.Webhook{URL: bad.URL + "/secret-path"})
+	d.cfg.Alerts.Webhooks = append(d.cfg.Alerts.Webhooks, config.Webhook{URL: config.Secret(bad.URL + "/secret-path")})
 	err = NewAdmin(d.cfg.StateDir).TestAlert(context.Background())
 	require.ErrorContains(t, err, "webhook "+bad.URL+": POST: HTTP 500")
 	require.NotContains(t, err.Error(), "secret-path")

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net/http"
+	"sort"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -10,6 +11,7 @@ import (
 	"genesissync/internal/alert"
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/status"
 )
 
 // testAlertTimeout bounds a test alert: the admin client waits 30s.
@@ -34,6 +36,7 @@ func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 		Events:    d.events,
 		Log:       d.log,
 	})
+	d.alerts = engine
 	targets := alertTargets(d.cfg)
 	log := d.log.With().Str("component", "alert").Logger()
 	names := make([]string, len(senders))
@@ -124,4 +127,24 @@ func (d *Daemon) adminAlerts(mux *http.ServeMux) {
 func (a *Admin) TestAlert(ctx context.Context) error {
 	_, err := a.do(ctx, http.MethodPost, "/v1/alerts/test")
 	return err
+}
+
+// firingAlerts is what the engine has notified and still sees, most severe
+// first, for the status page.
+func (d *Daemon) firingAlerts() []status.Alert {
+	if d.alerts == nil {
+		return nil
+	}
+	firing := d.alerts.Firing()
+	sort.Slice(firing, func(i, j int) bool {
+		if firing[i].Severity != firing[j].Severity {
+			return firing[i].Severity == alert.Critical
+		}
+		return firing[i].Key < firing[j].Key
+	})
+	out := make([]status.Alert, 0, len(firing))
+	for _, p := range firing {
+		out = append(out, status.Alert{Rule: p.Rule, Severity: string(p.Severity), Share: p.Share, Path: p.Path, Message: p.Message})
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/bucketevents"
+	"genesissync/internal/alert"
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/index"
@@ -50,6 +51,9 @@ type Daemon struct {
 	zfsState *zfsState
 	boxState *box
 	jobState *jobs
+	// alerts is the alert engine, set by startAlerts before anything
+	// reads it.
+	alerts *alert.Engine
 
 	mu    sync.Mutex
 	samba status.Samba
@@ -370,6 +374,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	d.mu.Unlock()
 	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
 		Pools: d.pools(), Events: d.events.Recent(100)}
+	snap.Alerts = d.firingAlerts()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, status.Share{
 			Status:    rt.share.Status(),

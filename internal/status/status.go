@@ -36,6 +36,8 @@ type Snapshot struct {
 	Endpoints []Endpoint `json:"endpoints"`
 	// Pools are the ZFS pools under the shares (see zfs.go).
 	Pools []Pool `json:"pools"`
+	// Alerts are the problems firing now, most severe first.
+	Alerts []Alert `json:"alerts"`
 	// Events are the newest notable events, newest first.
 	Events []eventlog.Event `json:"events"`
 }

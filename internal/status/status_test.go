@@ -647,3 +647,18 @@ func TestStream(t *testing.T) {
 	}
 	require.Equal(t, 2, events, "one snapshot at once, then one per period")
 }
+
+func TestActiveAlertsShowAsText(t *testing.T) {
+	snap := Snapshot{Samba: Samba{Mode: "off"}, Alerts: []Alert{{
+		Rule: "sync_failing", Severity: "critical", Share: "studio",
+		Message: `share studio: <img src=x onerror=alert(1)>.mp3 keeps failing`,
+	}}}
+	srv := New(fixed(snap), zerolog.Nop(), Options{Public: true})
+	code, page := get(t, srv, "/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, `id="alerts"`)
+	require.Contains(t, page, "&lt;img src=x onerror=alert(1)&gt;.mp3 keeps failing")
+	require.NotContains(t, page, "<img src=x")
+	_, api := get(t, srv, "/api/status")
+	require.Contains(t, api, `"rule": "sync_failing"`)
+}

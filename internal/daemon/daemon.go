@@ -16,8 +16,8 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
-	"genesissync/internal/bucketevents"
 	"genesissync/internal/alert"
+	"genesissync/internal/bucketevents"
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/index"

@@ -22,6 +22,7 @@ import (
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/scan"
+	"genesissync/internal/snapshot"
 	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
 )
@@ -202,10 +203,7 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 		Time("at", o.At).Str("prefix", o.Prefix).Str("glob", o.Glob).Msg("restore selected")
 
 	if o.Dataset != "" && !o.DryRun && len(cands) > 0 {
-		name, err := zfs.PreOpName(zfs.PreRestore, time.Now())
-		if err == nil {
-			err = o.Snapshot(ctx, o.Dataset, name)
-		}
+		name, err := snapshot.TakePreOp(ctx, o.Dataset, zfs.PreRestore, time.Now, o.Snapshot)
 		if err != nil {
 			return res, fmt.Errorf("restore: snapshot of %s before writing: %w", o.Dataset, err)
 		}

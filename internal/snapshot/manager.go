@@ -461,15 +461,48 @@ func (m *Manager) Create(ctx context.Context) (string, error) {
 func (m *Manager) PreOp(ctx context.Context, op zfs.PreOp) (string, error) {
 	m.op.Lock()
 	defer m.op.Unlock()
-	name, err := zfs.PreOpName(op, m.o.Now())
+	name, err := TakePreOp(ctx, m.o.Dataset, op, m.o.Now, zfs.Snapshot)
 	if err != nil {
-		return "", err
-	}
-	if err := zfs.Snapshot(ctx, m.o.Dataset, name); err != nil {
 		return "", err
 	}
 	m.event(LevelInfo, KindCreated, "snapshot "+m.o.Dataset+"@"+name+" taken before "+string(op))
 	return name, nil
+}
+
+// TakePreOp takes dataset's pre-operation snapshot for op, named by
+// zfs.PreOpName at now(), with take (zfs.Snapshot, or a test's stand-in),
+// and returns its name. Names are to the second, so a second operation in
+// the same second (two restores, a restore from a snapshot and one from
+// the bucket) finds the name taken: it then waits for the next second and
+// tries again, twice at most; a clock that does not move (a test's) gets
+// the error. Safe for concurrent use; two callers on one dataset may
+// still race for a name, and one of them then retries.
+func TakePreOp(ctx context.Context, dataset string, op zfs.PreOp, now func() time.Time, take func(ctx context.Context, dataset, name string) error) (string, error) {
+	if now == nil {
+		now = time.Now
+	}
+	for attempt := 0; ; attempt++ {
+		name, err := zfs.PreOpName(op, now())
+		if err != nil {
+			return "", err
+		}
+		err = take(ctx, dataset, name)
+		if err == nil {
+			return name, nil
+		}
+		if !errors.Is(err, zfs.ErrExists) || attempt == 2 {
+			return "", err
+		}
+		t := time.Now()
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(t.Truncate(time.Second).Add(time.Second).Sub(t)):
+		}
+		if next, _ := zfs.PreOpName(op, now()); next == name {
+			return "", err
+		}
+	}
 }
 
 // Rollback returns the dataset to snap. Without destroyNewer it refuses

@@ -438,6 +438,16 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 	if err != nil {
 		return err
 	}
+	// A restore from a snapshot that does not exist fails before it takes
+	// a pre-restore snapshot, which would otherwise be left behind for
+	// nothing (and take the name of this second from a real restore).
+	snaps, err := m.List(ctx)
+	if err != nil {
+		return fmt.Errorf("restore %q from %s: %w", rel, snap, err)
+	}
+	if !slices.ContainsFunc(snaps, func(s zfs.SnapshotInfo) bool { return s.Name == snap }) {
+		return fmt.Errorf("restore %q: snapshot %s@%s: %w", rel, rt.cfg.Dataset, snap, zfs.ErrNotFound)
+	}
 	if _, err := m.PreOp(ctx, zfs.PreRestore); err != nil {
 		return fmt.Errorf("restore %q: snapshot before restoring: %w", rel, err)
 	}

@@ -42,7 +42,8 @@ type Alerts struct {
 	FailureStreak time.Duration `mapstructure:"failure_streak"`
 	// CapacityWarning and CapacityCritical are ZFS pool fill percentages
 	// (defaults 80 and 95).
-	CapacityWarning  float64 `mapstructure:"capacity_warning"`
+	CapacityWarning float64 `mapstructure:"capacity_warning"`
+	// CapacityCritical is the pool fill percentage of a critical notice.
 	CapacityCritical float64 `mapstructure:"capacity_critical"`
 	// Telegram sends notices to a chat through a bot; off unless a token
 	// is set.
@@ -54,7 +55,9 @@ type Alerts struct {
 // Telegram is a bot (from @BotFather) and the chat it writes to. Exactly
 // one of BotToken and BotTokenFile is set, or neither (Telegram off).
 type Telegram struct {
-	BotToken     Secret `mapstructure:"bot_token"`
+	// BotToken is the bot's token, inline.
+	BotToken Secret `mapstructure:"bot_token"`
+	// BotTokenFile is a file holding the bot's token, instead of BotToken.
 	BotTokenFile string `mapstructure:"bot_token_file"`
 	// ChatID is the chat's numeric id (negative for groups) or a
 	// channel's @name.
@@ -66,6 +69,7 @@ type Telegram struct {
 // Webhook is one URL that receives notices as JSON. The URL is a Secret:
 // chat webhooks (Discord, Slack, Teams) carry their token in it.
 type Webhook struct {
+	// URL receives each notice as a JSON POST.
 	URL Secret `mapstructure:"url"`
 	// Token, if set, is sent as "Authorization: Bearer <token>".
 	Token Secret `mapstructure:"token"`

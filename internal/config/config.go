@@ -76,13 +76,17 @@ type Samba struct {
 	// write as this account. Created when missing.
 	ServiceUser string `mapstructure:"service_user"`
 	// Workgroup and NetbiosName are the server's Windows names.
-	Workgroup   string `mapstructure:"workgroup"`
+	Workgroup string `mapstructure:"workgroup"`
+	// NetbiosName is the server's NetBIOS name, the one Windows shows.
 	NetbiosName string `mapstructure:"netbios_name"`
 }
 
 // User is one SMB account. Exactly one of Password and PasswordFile is set.
 type User struct {
-	Password     Secret `mapstructure:"password"`
+	// Password is the user's SMB password, inline.
+	Password Secret `mapstructure:"password"`
+	// PasswordFile is a file holding the password (one line; a trailing
+	// newline is ignored), instead of Password.
 	PasswordFile string `mapstructure:"password_file"`
 }
 
@@ -103,6 +107,7 @@ type Share struct {
 	// Dataset is the ZFS dataset mounted at Path, if the share is on ZFS:
 	// nothing is scanned, written or deleted unless it is mounted there.
 	Dataset string `mapstructure:"dataset"`
+	// Comment is the share's description that SMB clients see.
 	Comment string `mapstructure:"comment"`
 	// Access maps SMB user names to rw or ro.
 	Access map[string]string `mapstructure:"access"`
@@ -144,7 +149,10 @@ type Share struct {
 // MaxFiles, or than MaxPercent of the share's files, pauses deletes for the
 // share until a person approves the batch.
 type DeleteGuard struct {
-	MaxFiles   int     `mapstructure:"max_files"`
+	// MaxFiles is the most deletes one pass may make without approval.
+	MaxFiles int `mapstructure:"max_files"`
+	// MaxPercent is the most deletes one pass may make without approval,
+	// as a percentage of the share's files.
 	MaxPercent float64 `mapstructure:"max_percent"`
 }
 
@@ -159,8 +167,10 @@ const (
 type Target struct {
 	// Endpoint is the S3 endpoint URL; empty means AWS S3.
 	Endpoint string `mapstructure:"endpoint"`
-	Region   string `mapstructure:"region"`
-	Bucket   string `mapstructure:"bucket"`
+	// Region is the bucket's region (MinIO accepts any).
+	Region string `mapstructure:"region"`
+	// Bucket is the bucket's name.
+	Bucket string `mapstructure:"bucket"`
 	// Prefix is prepended to every key; it is empty or ends in "/".
 	Prefix string `mapstructure:"prefix"`
 	// PathStyle addresses the bucket in the path (MinIO) rather than in
@@ -168,10 +178,15 @@ type Target struct {
 	PathStyle bool `mapstructure:"path_style"`
 	// Credentials: inline keys, or an AWS shared credentials file and
 	// profile, or neither (the SDK's environment chain: AWS_ACCESS_KEY_ID).
-	AccessKeyID     string `mapstructure:"access_key_id"`
+	AccessKeyID string `mapstructure:"access_key_id"`
+	// SecretAccessKey goes with AccessKeyID.
 	SecretAccessKey Secret `mapstructure:"secret_access_key"`
+	// CredentialsFile is an AWS shared credentials file, instead of the
+	// inline keys (the service cannot read /root/.aws: keep it under
+	// /etc/genesissync).
 	CredentialsFile string `mapstructure:"credentials_file"`
-	Profile         string `mapstructure:"profile"`
+	// Profile is the profile to read from CredentialsFile.
+	Profile string `mapstructure:"profile"`
 	// ResponseTimeout is how long the endpoint may take to start answering
 	// a request after it was sent before it counts as hung and the
 	// request is retried; 0 means two minutes. On a slow uplink it must

@@ -32,9 +32,14 @@ const (
 //
 // After Load every pointer is set; use the accessor methods.
 type SnapshotPolicy struct {
-	Enabled  *bool         `mapstructure:"enabled"`
+	// Enabled turns scheduled snapshots on; unset means on when the share
+	// has a dataset.
+	Enabled *bool `mapstructure:"enabled"`
+	// Interval is the time between scheduled snapshots: 1m to 24h, whole
+	// minutes.
 	Interval time.Duration `mapstructure:"interval"`
-	Keep     SnapshotKeep  `mapstructure:"keep"`
+	// Keep is the retention of scheduled snapshots.
+	Keep SnapshotKeep `mapstructure:"keep"`
 	// PreOpRetention is how long pre-operation snapshots are kept
 	// (unless held).
 	PreOpRetention time.Duration `mapstructure:"pre_op_retention"`
@@ -46,9 +51,14 @@ type SnapshotPolicy struct {
 // SnapshotKeep is how many scheduled snapshots each class keeps; 0 keeps
 // none for that class, and all four 0 turns pruning off.
 type SnapshotKeep struct {
-	Hourly  *int `mapstructure:"hourly"`
-	Daily   *int `mapstructure:"daily"`
-	Weekly  *int `mapstructure:"weekly"`
+	// Hourly is how many of the newest hourly snapshots are kept.
+	Hourly *int `mapstructure:"hourly"`
+	// Daily is how many daily snapshots (the newest of each day) are kept.
+	Daily *int `mapstructure:"daily"`
+	// Weekly is how many weekly snapshots (the newest of each week) are kept.
+	Weekly *int `mapstructure:"weekly"`
+	// Monthly is how many monthly snapshots (the newest of each month) are
+	// kept.
 	Monthly *int `mapstructure:"monthly"`
 }
 

@@ -60,7 +60,12 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 		rt.share.Resume()
 		res.Message = "Transfers of " + act.Share + " resumed."
 	case status.ActionApprove:
-		if err = rt.share.Approve(ctx, act.Batch); err != nil {
+		// A snapshot first, as on the admin socket, so that the released
+		// deletes can be undone.
+		if err = d.beforeApprove(ctx, act.Share); err == nil {
+			err = rt.share.Approve(ctx, act.Batch)
+		}
+		if err != nil {
 			return res, fmt.Errorf("approve delete batch %s of %s: %w", act.Batch, act.Share, err)
 		}
 		res.Message = "Delete batch " + act.Batch + " of " + act.Share + " approved."

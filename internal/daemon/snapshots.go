@@ -22,6 +22,7 @@ import (
 	"genesissync/internal/reconcile"
 	"genesissync/internal/snapshot"
 	"genesissync/internal/status"
+	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
 )
 
@@ -451,19 +452,31 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 	if _, err := m.PreOp(ctx, zfs.PreRestore); err != nil {
 		return fmt.Errorf("restore %q: snapshot before restoring: %w", rel, err)
 	}
+	// A file an SMB client holds open is never replaced under it: it is
+	// skipped and named; the restore can be repeated once it is closed.
+	var skipped []string
+	open := func(string) bool { return false }
+	if of := d.openFiles(share, rt.cfg.Path); of != nil {
+		open = func(p string) bool { return of.Open(ctx, p) }
+	}
 	err = m.WithSnapshotDir(ctx, snap, func(dir string) error {
-		return copyTree(ctx, filepath.Join(dir, clean), filepath.Join(rt.cfg.Path, clean), uid, gid)
+		return copyTree(ctx, filepath.Join(dir, clean), rt.cfg.Path, clean, uid, gid, open, &skipped)
 	})
 	if err != nil {
 		return fmt.Errorf("restore %q from %s: %w", rel, snap, err)
 	}
-	d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "snapshot.restored", Share: share, Message: fmt.Sprintf("%s restored from snapshot %s", rel, snap)})
+	msg := fmt.Sprintf("%s restored from snapshot %s", rel, snap)
+	if len(skipped) > 0 {
+		msg += fmt.Sprintf("; %d file(s) open over SMB not replaced: %s", len(skipped), strings.Join(skipped[:min(len(skipped), 5)], ", "))
+	}
+	d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "snapshot.restored", Share: share, Message: msg})
 	rt.share.SyncNow()
 	return nil
 }
 
 // copyTree copies the file or directory src to dst, atomically per file.
-func copyTree(ctx context.Context, src, dst string, uid, gid int) error {
+func copyTree(ctx context.Context, src, root, rel string, uid, gid int, open func(string) bool, skipped *[]string) error {
+	dst := filepath.Join(root, rel)
 	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -471,14 +484,14 @@ func copyTree(ctx context.Context, src, dst string, uid, gid int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rel, _ := filepath.Rel(src, p)
+		sub, _ := filepath.Rel(src, p)
 		if strings.HasPrefix(e.Name(), ".genesissync") {
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		target := filepath.Join(dst, rel)
+		target := filepath.Join(dst, sub)
 		switch {
 		case e.IsDir():
 			if err := os.MkdirAll(target, 0o775); err != nil {
@@ -489,6 +502,11 @@ func copyTree(ctx context.Context, src, dst string, uid, gid int) error {
 			}
 			return nil
 		case e.Type().IsRegular():
+			shareRel := filepath.ToSlash(filepath.Join(rel, sub))
+			if open(shareRel) {
+				*skipped = append(*skipped, shareRel)
+				return nil
+			}
 			return copyFile(p, target, uid, gid)
 		}
 		return nil // symlinks and devices are not restored
@@ -508,7 +526,12 @@ func copyFile(src, dst string, uid, gid int) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o775); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".genesissync-restore-*")
+	if cur, err := os.Lstat(dst); err == nil && !cur.Mode().IsRegular() {
+		return fmt.Errorf("restore %s: a %s is in the way, not a file", dst, cur.Mode().Type())
+	}
+	// The download temp prefix: vetoed over SMB, never synced, and
+	// removed at the next start if a crash leaves it.
+	tmp, err := os.CreateTemp(filepath.Dir(dst), transfer.TempPrefix+"*")
 	if err != nil {
 		return err
 	}

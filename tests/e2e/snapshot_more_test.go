@@ -152,6 +152,25 @@ func TestRestoreFromSnapshotAdminAPI(t *testing.T) {
 	waitSynced(t, a.Store, song, 1, 40<<10)
 	require.Eventually(t, func() bool { return a.Share(t).State == "in-sync" }, 30*time.Second, 200*time.Millisecond)
 
+	// A file a playout PC holds open is never replaced under it: the
+	// restore skips it and says so; once closed, a restore replaces it.
+	writeLocal(t, filepath.Join(mountpoint, song), 3, 30<<10)
+	waitSynced(t, a.Store, song, 3, 30<<10)
+	c := a.SMB(t)
+	f, err := c.Open(song)
+	require.NoError(t, err)
+	code, body = api.post(t, "/api/admin/shares/studio/restore", `{"path": "music", "snapshot": "`+snap+`"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, sha256Of(3, 30<<10), treeSums(t, mountpoint)[song], "an open file was replaced")
+	st, err := a.Status()
+	require.NoError(t, err)
+	require.Contains(t, st.Events[0].Message, "open over SMB not replaced: music/song.mp3")
+	require.NoError(t, f.Close())
+	code, body = api.post(t, "/api/admin/shares/studio/restore", `{"path": "music", "snapshot": "`+snap+`"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, sha256Of(1, 40<<10), treeSums(t, mountpoint)[song], "the closed file is restored")
+	waitSynced(t, a.Store, song, 1, 40<<10)
+
 	// The pre-restore snapshot holds what the restore replaced.
 	a.Stop()
 	got := readSnapshot(t, dataset, mountpoint, pre, song)

@@ -92,3 +92,37 @@ func requireNoPartials(t *testing.T, root string) {
 		return nil
 	}))
 }
+
+// TestPermissionDeniedFolder makes a share folder immutable (chattr +i:
+// even root may not create files in it; the daemon runs as root with
+// CAP_DAC_OVERRIDE, so plain permission bits never stop it): an object
+// that belongs there cannot be downloaded. The error names the file, the
+// rest of the share keeps syncing, and the file arrives once the folder is
+// writable again.
+func TestPermissionDeniedFolder(t *testing.T) {
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{RemoteInterval: time.Second})
+	locked := filepath.Join(a.SharePath, "locked")
+	require.NoError(t, os.MkdirAll(locked, 0o755))
+	chattr := func(flag string) {
+		t.Helper()
+		out, err := exec.Command("chattr", flag, locked).CombinedOutput()
+		require.NoError(t, err, "chattr %s: %s", flag, out)
+	}
+	chattr("+i")
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", locked).Run() })
+
+	putRemote(t, a, "locked/news.mp3", 41, 32<<10)
+	msg := waitShareError(t, a, "operation not permitted", "permission denied")
+	require.Contains(t, msg, "locked/news.mp3", "the error names the file")
+	t.Logf("status API: %s", msg)
+
+	writeLocal(t, filepath.Join(a.SharePath, "free.mp3"), 42, 16<<10)
+	waitObject(t, a.Store, "free.mp3", time.Minute) // the rest of the share keeps syncing
+	requireObject(t, a.Store, "free.mp3", 42, 16<<10)
+
+	chattr("-i")
+	requireLocal(t, a, "locked/news.mp3", 41, 32<<10)
+	requireNoPartials(t, a.SharePath)
+	require.Eventually(t, func() bool { return a.Share(t).State == "in-sync" }, 2*time.Minute, 200*time.Millisecond)
+}

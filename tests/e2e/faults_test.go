@@ -38,6 +38,8 @@ func TestNetworkFaults(t *testing.T) {
 	a := harness.StartAppliance(t, m, harness.ApplianceOptions{
 		Endpoint:       "http://" + proxy.Addr,
 		RemoteInterval: time.Second,
+		// Alert rules fast enough to see each fault raise one.
+		Config: "alerts: {for: 1s, failure_streak: 2s, interval: 1s, repeat: 1h}",
 	})
 	want := map[string]struct {
 		seed uint64
@@ -81,6 +83,23 @@ func TestNetworkFaults(t *testing.T) {
 	}
 	// sawError waits until the status API reports a failure whose text
 	// contains one of the fragments.
+	// alerted waits until the event log shows an alert raised by rule
+	// (see docs/alerts.md) since the given time.
+	alerted := func(t *testing.T, rule string, since time.Time) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			st, err := a.Status()
+			if err != nil {
+				return false
+			}
+			for _, e := range st.Events {
+				if e.Kind == "alert.raised" && e.Time.After(since) && strings.Contains(e.Message, rule) {
+					return true
+				}
+			}
+			return false
+		}, 2*time.Minute, 200*time.Millisecond, "no %s alert was raised", rule)
+	}
 	sawError := func(t *testing.T, within time.Duration, fragments ...string) string {
 		t.Helper()
 		var last string
@@ -104,10 +123,12 @@ func TestNetworkFaults(t *testing.T) {
 	converged(t, time.Minute)
 
 	t.Run("refused", func(t *testing.T) {
+		since := time.Now()
 		proxy.Set(t, harness.Refuse, 0, 0)
 		put("refused/jingle.mp3", 2, 256<<10)
 		msg := sawError(t, 2*time.Minute, "connection refused")
 		t.Logf("status API while refused: %s", msg)
+		alerted(t, "keep failing to sync", since)
 		// The bucket side too: an object added meanwhile waits.
 		putRemote(t, a, "refused/from-web.mp3", 3, 32<<10)
 		want["refused/from-web.mp3"] = struct {
@@ -120,10 +141,12 @@ func TestNetworkFaults(t *testing.T) {
 	})
 
 	t.Run("blackhole", func(t *testing.T) {
+		since := time.Now()
 		proxy.Set(t, harness.Blackhole, 0, 0)
 		put("blackhole/ad.mp3", 4, 128<<10)
 		msg := sawError(t, 3*time.Minute, "timeout", "deadline", "Timeout")
 		t.Logf("status API while black-holed: %s", msg)
+		alerted(t, "keep failing to sync", since)
 		proxy.Set(t, harness.Pass, 0, 0)
 		converged(t, 3*time.Minute)
 	})

@@ -76,7 +76,9 @@
 //     re-attaches a cancellation. It also logs with the standard library's
 //     log.Printf when CompleteMultipartUpload fails; that line cannot be
 //     routed to zerolog.
-//   - Its default checksum is CRC32 (per part, composite). NewS3 sets SHA256.
+//   - Its default checksum is CRC32 (per part, composite). NewS3 sets
+//     CRC32C for parts (hardware, nearly free) and Put sets SHA256 for
+//     single-part uploads, where the caller's SHA-256 is sent as is.
 //   - A caller's ChecksumSHA256 goes to PutObject for single-part uploads
 //     (the SDK then sends it as x-amz-checksum-sha256 instead of computing
 //     one), but for multipart uploads it goes to CompleteMultipartUpload,

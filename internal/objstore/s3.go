@@ -249,9 +249,13 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		o.PartSizeBytes = opts.PartSize
 		o.MultipartUploadThreshold = opts.PartSize
 		o.Concurrency = opts.PartConcurrency
-		// SHA-256 per part (S3 COMPOSITE checksum) instead of the default
-		// CRC32: the same algorithm as our metadata.
-		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
+		// CRC32C per part (S3 COMPOSITE checksum): the server checks each
+		// part as it arrives. Not SHA-256: the whole object's SHA-256 is
+		// already verified locally while streaming (verifyingReader) and
+		// stored in the metadata; a second SHA-256 per byte cost a fifth
+		// of a core at 170 MiB/s, where CRC32C (hardware) costs almost
+		// nothing.
+		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 		// Abort a failed multipart upload on a fresh context, so that a
 		// cancelled Put does not leave its upload open.
 		o.FailTimeout = cleanupTimeout
@@ -305,7 +309,7 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		Body:              body,
 		ContentLength:     aws.Int64(in.Size),
 		Metadata:          putMetadata(in),
-		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmSha256,
+		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmCrc32c,
 	}
 	// The transfer manager uploads in one PutObject exactly when the body is
 	// shorter than the threshold (= PartSize); the verifying reader makes the
@@ -314,6 +318,9 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	// CompleteMultipartUpload, where S3 expects the composite
 	// checksum-of-checksums, and the upload would fail.
 	if in.Size < s.opts.PartSize {
+		// Single part: the server verifies our SHA-256 itself (the SDK
+		// sends the value given instead of computing one).
+		input.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
 		input.ChecksumSHA256 = aws.String(sha256Base64(in.SHA256))
 	}
 

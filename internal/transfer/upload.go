@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -100,7 +99,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
 	}
 	body := &verifyingReader{
-		ctx: ctx, r: f, h: sha256.New(), want: sum, size: before.Size,
+		ctx: ctx, r: f, size: before.Size,
 		limiter: u.limiter,
 		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
 	}
@@ -147,14 +146,15 @@ func (u *Uploader) unchangedSince(f *os.File, rel string, before scan.File) erro
 }
 
 // verifyingReader streams a file to the store and, at EOF, proves that
-// the bytes sent are exactly the version that was hashed: same length,
-// same SHA-256, stat unchanged. Otherwise it returns an error instead of
-// io.EOF, which makes the store abort the upload.
+// the bytes sent are the version that was hashed: same length, stat
+// unchanged. Otherwise it returns an error instead of io.EOF, which makes
+// the store abort the upload. It does not hash again: the store's Put
+// verifies the body against the SHA-256 it is given (objstore.PutInput's
+// contract) and fails with objstore.ErrChecksumMismatch, which Upload
+// reports as a change while reading.
 type verifyingReader struct {
 	ctx     context.Context
 	r       io.Reader
-	h       hash.Hash
-	want    string
 	size    int64
 	limiter *rate.Limiter
 	atEOF   func() error
@@ -173,7 +173,6 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	}
 	n, err := v.r.Read(p)
 	if n > 0 {
-		v.h.Write(p[:n])
 		v.n += int64(n)
 		if v.limiter != nil {
 			if werr := v.limiter.WaitN(v.ctx, n); werr != nil {
@@ -183,8 +182,8 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		}
 	}
 	if errors.Is(err, io.EOF) {
-		if got := hex.EncodeToString(v.h.Sum(nil)); v.n != v.size || got != v.want {
-			v.err = fmt.Errorf("read %d bytes with sha256 %s, hashed %d bytes as %s: %w", v.n, got, v.size, v.want, scan.ErrChangedWhileReading)
+		if v.n != v.size {
+			v.err = fmt.Errorf("read %d bytes, hashed %d: %w", v.n, v.size, scan.ErrChangedWhileReading)
 			return n, v.err
 		}
 		if cerr := v.atEOF(); cerr != nil {

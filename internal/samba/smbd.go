@@ -145,13 +145,17 @@ func StartSmbd(ctx context.Context, conf string, g Global, log zerolog.Logger) (
 
 // MakeRunDirs creates g.RunDir and the directories under it that smbd,
 // testparm and pdbedit expect (pid, lock, state, cache, private, ...), with
-// their permissions. Call it before Testparm or SyncUsers on a standalone
-// configuration; StartSmbd calls it too. Idempotent.
+// their permissions, and lets every user search (not list) RunDir's
+// parents: see searchableParents. Call it before Testparm or SyncUsers on
+// a standalone configuration; StartSmbd calls it too. Idempotent.
 func MakeRunDirs(g Global) error {
 	if err := checkPath(g.RunDir); err != nil {
 		return fmt.Errorf("make samba run dir %q: %w", g.RunDir, err)
 	}
 	if err := os.MkdirAll(g.RunDir, 0o755); err != nil {
+		return fmt.Errorf("make samba run dir: %w", err)
+	}
+	if err := searchableParents(g.RunDir); err != nil {
 		return fmt.Errorf("make samba run dir: %w", err)
 	}
 	for _, d := range g.runDirs() {
@@ -163,6 +167,32 @@ func MakeRunDirs(g Global) error {
 		}
 	}
 	return nil
+}
+
+// searchableParents adds the search bit for others to every directory
+// above dir that lacks it (0750 becomes 0751: names can be reached, not
+// listed). smbd's children work with the share's force user as their
+// effective uid, and Samba tells a live lock holder from a dead one by
+// opening lock/msg.lock/<pid> under that uid: if the force user cannot
+// reach the lock directory (RunDir under a 0750 state_dir, the default),
+// every holder looks dead, concurrent opens of one file steal each
+// other's share-mode locks, and smbd panics ("Could not unlock share
+// mode"), dropping the clients' connections. TestSMBLoad found it.
+func searchableParents(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if perm := fi.Mode().Perm(); perm&0o001 == 0 {
+			if err := os.Chmod(d, perm|0o001); err != nil {
+				return err
+			}
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
 }
 
 // dialAddr is where smbd can be reached locally.

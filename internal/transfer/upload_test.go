@@ -126,6 +126,9 @@ func TestUpload(t *testing.T) {
 			writeFile(t, p+".new", 99, 256<<10)
 			require.NoError(t, os.Rename(p+".new", p))
 		}},
+		{"truncated during a multipart upload", 12 << 20, func(t *testing.T, p string) {
+			require.NoError(t, os.Truncate(p, 1<<20))
+		}},
 	}
 	for i, tc := range changes {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,6 +145,20 @@ func TestUpload(t *testing.T) {
 			require.Empty(t, ups, "no multipart upload may be left open")
 		})
 	}
+
+	t.Run("deleted during the upload", func(t *testing.T) {
+		rel := "changed/deleted.wav"
+		p := filepath.Join(root, rel)
+		writeFile(t, p, 77, 12<<20)
+		hooked := &midway{Store: store, after: 6 << 20, hook: func() { require.NoError(t, os.Remove(p)) }}
+		_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil)
+		require.ErrorIs(t, err, fs.ErrNotExist, "a file deleted while it was read is gone, not uploaded")
+		_, err = store.Head(ctx, rel)
+		require.ErrorIs(t, err, objstore.ErrNotFound, "no object may be published for a file deleted while it was read")
+		ups, err := store.ListMultipartUploads(ctx)
+		require.NoError(t, err)
+		require.Empty(t, ups, "no multipart upload may be left open")
+	})
 
 	t.Run("missing file", func(t *testing.T) {
 		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil)

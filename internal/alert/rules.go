@@ -225,10 +225,15 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 // pipeline's longest backoff), so twice that.
 const recentFileError = 10 * time.Minute
 
-// failingFile is the newest recent error that names a file: the last
-// error, or one of the recent errors the daemon keeps beside it (the last
-// error alone is often share-wide, such as a failed bucket listing).
+// failingFile is a file failing now: the longest failing of the share's
+// Failing list; or, from an older snapshot without it, the newest recent
+// error that names a file (the last error alone is often share-wide, such
+// as a failed bucket listing).
 func failingFile(sh status.Share, now time.Time) *reconcile.Failure {
+	if len(sh.Failing) > 0 {
+		// The pipeline's own list of files failing now, longest first.
+		return &sh.Failing[0]
+	}
 	if e := sh.LastError; e != nil && e.Path != "" {
 		return e
 	}

@@ -77,6 +77,18 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", path: "news/0800.mp3", contains: `e.g. "news/0800.mp3": upload: connection refused`}},
 		},
 		{
+			name: "the pipeline's failing list names the file, whatever the last error",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].PendingFailures = 2
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
+				s.Shares[0].Failing = []reconcile.Failure{
+					{Path: "jingles/top of the hour.mp3", At: t0.Add(-time.Second), Message: "put: connection refused"},
+					{Path: "b.mp3", At: t0, Message: "put: connection refused"},
+				}
+			},
+			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", path: "jingles/top of the hour.mp3", contains: `2 file(s) keep failing to sync, e.g. "jingles/top of the hour.mp3": put: connection refused`}},
+		},
+		{
 			name: "a file error older than the longest retry is not named",
 			modify: func(s *status.Snapshot) {
 				s.Shares[0].PendingFailures = 1

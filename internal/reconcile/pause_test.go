@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -108,4 +109,26 @@ func TestPauseHoldsWorkAndDeletes(t *testing.T) {
 	require.Len(t, jobs, 1)
 	s.publish()
 	require.NotEqual(t, StatePaused, s.Status().State)
+}
+
+func TestFailingFilesAreListed(t *testing.T) {
+	s, now := guardShare(t)
+	s.pend["b.mp3"] = &pending{since: now.Add(-time.Minute), lastEvent: now.Add(-time.Minute)}
+	s.pend["a.mp3"] = &pending{since: now.Add(-2 * time.Minute), lastEvent: now.Add(-2 * time.Minute)}
+	s.pend["ok.mp3"] = &pending{since: now, lastEvent: now}
+	for _, rel := range []string{"a.mp3", "b.mp3"} {
+		s.inflight[rel] = now
+		s.finish(result{job: job{rel: rel, started: now}, err: errors.New("put " + rel + ": connection refused")})
+	}
+	// A share-wide failure (a bucket listing) is the last error, but the
+	// files that fail are still known.
+	s.fail("", errors.New("list bucket: connection refused"))
+	s.publish()
+	st := s.Status()
+	require.Equal(t, 2, st.PendingFailures)
+	require.Len(t, st.Failing, 2)
+	require.Equal(t, "a.mp3", st.Failing[0].Path, "longest failing first")
+	require.Contains(t, st.Failing[0].Message, "connection refused")
+	require.Equal(t, "b.mp3", st.Failing[1].Path)
+	require.Empty(t, st.LastError.Path)
 }

@@ -104,7 +104,8 @@ type pending struct {
 	lastEvent   time.Time // settle is measured from here
 	notBefore   time.Time // retry backoff
 	attempts    int
-	allowDelete bool // released by the delete guard
+	allowDelete bool    // released by the delete guard
+	lastErr     Failure // the last failed attempt, while attempts > 0
 }
 
 type job struct {
@@ -461,6 +462,7 @@ func (s *Share) finish(r result) {
 	default:
 		p.attempts++
 		p.notBefore = now.Add(backoff(p.attempts))
+		p.lastErr = Failure{Path: r.rel, At: now, Message: r.err.Error()}
 		s.fail(r.rel, r.err)
 	}
 }

@@ -42,6 +42,9 @@ type Status struct {
 	LastError               *Failure  `json:"last_error"`
 	// PendingFailures counts pending files whose last attempt failed.
 	PendingFailures int `json:"pending_failures"`
+	// Failing are those files with their last error, longest failing
+	// first (at most 100 listed).
+	Failing []Failure `json:"failing"`
 
 	Downloads       int64     `json:"downloads"`
 	DownloadedBytes int64     `json:"downloaded_bytes"`
@@ -165,13 +168,25 @@ func (s *Share) setScanning(on bool) {
 func (s *Share) publish() {
 	var oldest time.Time
 	failing := 0
+	var failed []*pending
 	for _, p := range s.pend {
 		if oldest.IsZero() || p.since.Before(oldest) {
 			oldest = p.since
 		}
 		if p.attempts > 0 {
 			failing++
+			failed = append(failed, p)
 		}
+	}
+	sort.Slice(failed, func(i, j int) bool {
+		if !failed[i].since.Equal(failed[j].since) {
+			return failed[i].since.Before(failed[j].since)
+		}
+		return failed[i].lastErr.Path < failed[j].lastErr.Path
+	})
+	failures := make([]Failure, 0, min(len(failed), maxListed))
+	for _, p := range failed[:min(len(failed), maxListed)] {
+		failures = append(failures, p.lastErr)
 	}
 	held := make([]HeldDelete, 0, min(len(s.guard.held), maxListed))
 	for p, h := range s.guard.held {
@@ -186,6 +201,7 @@ func (s *Share) publish() {
 		st.InFlight = len(s.inflight)
 		st.OldestPending = oldest
 		st.PendingFailures = failing
+		st.Failing = failures
 		st.PausedReason = s.pausedReason()
 		switch {
 		case st.PausedReason != "":

@@ -26,20 +26,21 @@ import (
 // on the share, nothing duplicated, and the fault visible on the status
 // API while it lasted.
 func TestNetworkFaults(t *testing.T) {
+	t.Parallel() // mostly waiting for timeouts: runs beside the other parallel tests at the end
 	m := harness.StartMinIO(t)
 	u, err := url.Parse(m.Endpoint)
 	require.NoError(t, err)
 	proxy := harness.StartFaultProxy(t, u.Host)
-	// A black hole must turn into a retryable error in seconds, not after
-	// the production minute.
-	// (Above the slow line's time to drain the socket buffers, or the
-	// slow upload would time out on every attempt.)
-	t.Setenv("GENESISSYNC_SHARES_STUDIO_TARGET_RESPONSE_TIMEOUT", "8s")
 	a := harness.StartAppliance(t, m, harness.ApplianceOptions{
 		Endpoint:       "http://" + proxy.Addr,
 		RemoteInterval: time.Second,
 		// Alert rules fast enough to see each fault raise one.
 		Config: "alerts: {for: 1s, failure_streak: 2s, interval: 1s, repeat: 1h}",
+		// A black hole must turn into a retryable error in seconds, not
+		// after the production two minutes (but above the slow line's
+		// time to drain the socket buffers, or the slow upload would
+		// time out on every attempt).
+		Env: []string{"GENESISSYNC_SHARES_STUDIO_TARGET_RESPONSE_TIMEOUT=8s"},
 	})
 	want := map[string]struct {
 		seed uint64

@@ -188,6 +188,7 @@ func TestRestoreAtWithoutVersioning(t *testing.T) {
 // that was replaced by other bytes under the original sha256 metadata,
 // and adds a verify.mismatch event.
 func TestScheduledVerify(t *testing.T) {
+	t.Parallel() // mostly waiting for the schedule: runs beside the other parallel tests at the end
 	ctx := context.Background()
 	m := harness.StartMinIO(t)
 	a := harness.StartAppliance(t, m, harness.ApplianceOptions{

@@ -74,6 +74,7 @@ type Appliance struct {
 	EventsToken string
 
 	bin     string
+	env     []string
 	logPath string
 	cmd     *exec.Cmd
 	done    chan struct{}
@@ -102,6 +103,9 @@ type ApplianceOptions struct {
 	// FaultProxy in front of it); the Appliance's Store still talks to
 	// MinIO directly.
 	Endpoint string
+	// Env are extra KEY=VALUE variables for the daemon (GENESISSYNC_*
+	// overrides), which, unlike t.Setenv, parallel tests may use.
+	Env []string
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -141,6 +145,7 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 		Prefix:     "studio/",
 		MinIO:      m,
 		bin:        Binary(t),
+		env:        o.Env,
 		logPath:    filepath.Join(dir, "daemon.log"),
 	}
 	if o.SharePath != "" {
@@ -224,6 +229,7 @@ func (a *Appliance) Start(t testing.TB) {
 	require.NoError(t, err)
 	defer logf.Close()
 	cmd := exec.Command(a.bin, "run", "--config", a.ConfigPath)
+	cmd.Env = append(os.Environ(), a.env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())

@@ -18,7 +18,7 @@ bin="${GS_BIN_DIR:-$root/.bin}"
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 
-DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl chromium)
+DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl chromium rclone)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

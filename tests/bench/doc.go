@@ -1,7 +1,21 @@
-// Package bench measures the appliance against real smbd and MinIO:
-// close-on-share to object-in-bucket latency and upload throughput, with
-// the raw aws-sdk-go-v2 PUT rate against the same MinIO as the ceiling.
-// Run it with `go tool task bench`; results are reported as benchmark
-// metrics, never asserted. (Side-by-side runs with mc and rclone arrive
-// with the benchmark issue.)
+// Package bench is `task bench`: GenesisSync side by side with `mc
+// mirror` (the pinned build in .bin) and `rclone sync` (Debian's) on the
+// same data against the same real MinIO in the same run, with the
+// appliance's real smbd. One benchmark, BenchmarkSuite, runs every
+// scenario (upload of large and of small files, a no-change pass,
+// restore into an empty directory, change-to-bucket latency over SMB, a
+// playout client's read latency while uploads run, the daemon's memory)
+// and the ceilings of the box (raw aws-sdk-go-v2 PUT from memory through
+// internal/objstore, the disk's O_DIRECT read rate). Each tool runs
+// -bench.rounds times, alternating; it prints one Markdown table of
+// medians, ratios and the issue's targets (met or not) and writes the
+// same as JSON to tests/bench/out/bench.json (git-ignored).
+//
+// Results are numbers, never assertions: the suite fails only when a tool
+// fails or produces the wrong files. Develop with a small scale:
+//
+//	go tool task bench -- -bench.scale=0.02 -bench.rounds=2
+//
+// Everything runs in the benchmark's goroutine except the playout
+// client, which reports back on a channel.
 package bench

@@ -1,0 +1,168 @@
+package bench
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/config"
+	"genesissync/tests/harness"
+)
+
+// gs is the appliance under test: one daemon with its smbd and one share,
+// whose target is station/studio/ on the bench MinIO. The dataset being
+// measured sits in the share's data/ folder; mc and rclone read the same
+// folder. The daemon runs only while GenesisSync is measured (or a
+// playout client needs smbd), so it takes no CPU from the peers.
+type gs struct {
+	b *testing.B
+	*harness.Appliance
+	p *peers
+}
+
+// remoteInterval is the bench's bucket listing period (the shortest the
+// config allows).
+const remoteInterval = time.Second
+
+func startGS(b *testing.B, m *harness.MinIO, p *peers) *gs {
+	share := filepath.Join(b.TempDir(), "share")
+	a := harness.StartAppliance(b, m, harness.ApplianceOptions{
+		SharePath:      share,
+		Settle:         config.DefaultSettle,
+		ScanInterval:   time.Hour,
+		RemoteInterval: remoteInterval,
+		// The playout client's track is no media to sync.
+		ShareConfig: `    exclude: ["*.track"]`,
+	})
+	a.Stop()
+	return &gs{b: b, Appliance: a, p: p}
+}
+
+// DataDir is the dataset's folder in the share.
+func (g *gs) DataDir() string { return filepath.Join(g.SharePath, "data") }
+
+// reset forgets everything synced: an empty bucket prefix and no index,
+// as on a fresh install over existing media. The daemon must be stopped.
+func (g *gs) reset() {
+	g.p.clear(g.Bucket + "/" + g.Prefix)
+	err := os.Remove(filepath.Join(g.Dir, "state", "index.db"))
+	if !os.IsNotExist(err) {
+		require.NoError(g.b, err)
+	}
+}
+
+// idle waits until nothing is pending and a bucket listing has finished.
+func (g *gs) idle() {
+	waitFor(g.b, 10*time.Minute, "an idle share", func() bool {
+		st := g.Share(g.b)
+		return st.PendingUploads == 0 && st.InFlight == 0 && !st.Scanning && !st.LastRemoteList.IsZero()
+	})
+}
+
+// upload times a fresh daemon uploading the files of the share: from the
+// start of the process until the status API counts them all uploaded.
+// It returns with the daemon running.
+func (g *gs) upload(files int) time.Duration {
+	g.reset()
+	start := time.Now()
+	g.Start(g.b)
+	g.waitUploaded(files)
+	return time.Since(start)
+}
+
+func (g *gs) waitUploaded(files int) {
+	waitFor(g.b, 30*time.Minute, "uploads", func() bool {
+		st := g.Share(g.b)
+		return st.Uploads >= int64(files) && st.PendingUploads == 0 && st.InFlight == 0
+	})
+}
+
+// noChange times one full reconcile pass over an unchanged share with
+// an existing index: from the start of the daemon process (smbd's start
+// included) until its first full scan and its first bucket listing, which
+// both begin at once, have finished and nothing was found to do. Then,
+// with the daemon idle, it times a scan alone: from `genesissync share
+// sync` (admin socket) until a full scan that started after the request
+// has finished; and a bucket listing alone: the next periodic listing,
+// from its start (last_remote_list) until the status API shows it done
+// (polled every 20 ms). It returns with the daemon stopped.
+func (g *gs) noChange() (pass, scan, list time.Duration) {
+	start := time.Now()
+	g.Start(g.b)
+	waitFor(g.b, 10*time.Minute, "a full pass", func() bool {
+		st := g.Share(g.b)
+		return !st.LastFullScan.IsZero() && !st.Scanning && !st.LastRemoteList.IsZero() &&
+			st.PendingUploads == 0 && st.InFlight == 0
+	})
+	pass = time.Since(start)
+	st := g.Share(g.b)
+	require.Zero(g.b, st.Uploads, "a no-change pass uploaded")
+	require.Zero(g.b, st.Downloads, "a no-change pass downloaded")
+
+	start = time.Now()
+	g.CLI(g.b, "share", "sync", "studio")
+	waitFor(g.b, 10*time.Minute, "a full scan", func() bool {
+		st := g.Share(g.b)
+		return !st.LastFullScan.Before(start) && !st.Scanning
+	})
+	scan = time.Since(start)
+
+	prev := g.Share(g.b).LastRemoteList
+	var listed time.Time
+	waitFor(g.b, 10*time.Minute, "a bucket listing", func() bool {
+		listed = g.Share(g.b).LastRemoteList
+		return listed.After(prev)
+	})
+	list = time.Since(listed)
+	g.Stop()
+	return pass, scan, list
+}
+
+// restore times `genesissync restore studio --to DIR` (in process, every
+// file hashed against its object's SHA-256 and fsynced before rename).
+func (g *gs) restore(dir string) time.Duration {
+	start := time.Now()
+	g.CLI(g.b, "restore", "studio", "--to", dir)
+	return time.Since(start)
+}
+
+// rss returns the daemon's VmRSS in bytes, from /proc.
+func (g *gs) rss() int64 {
+	pid := g.pid()
+	status, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+	require.NoError(g.b, err)
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			require.NoError(g.b, err)
+			return kb << 10
+		}
+	}
+	g.b.Fatalf("no VmRSS in /proc/%d/status", pid)
+	return 0
+}
+
+// pid finds the daemon process: "genesissync run --config CONFIG".
+func (g *gs) pid() int {
+	dirs, err := os.ReadDir("/proc")
+	require.NoError(g.b, err)
+	want := []byte("run\x00--config\x00" + g.ConfigPath + "\x00")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err == nil && bytes.HasSuffix(cmdline, want) {
+			return pid
+		}
+	}
+	g.b.Fatalf("daemon with config %s not found in /proc", g.ConfigPath)
+	return 0
+}

@@ -375,6 +375,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
+	snap.Warnings = d.warnings()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, status.Share{
 			Status:    rt.share.Status(),

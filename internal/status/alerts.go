@@ -8,3 +8,11 @@ type Alert struct {
 	Path     string `json:"path,omitempty"`
 	Message  string `json:"message"`
 }
+
+// Warning is a standing warning left for the station by another part of
+// the appliance (the image's first boot: a file-backed pool, an invalid
+// config).
+type Warning struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
+}

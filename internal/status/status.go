@@ -36,6 +36,9 @@ type Snapshot struct {
 	Endpoints []Endpoint `json:"endpoints"`
 	// Pools are the ZFS pools under the shares (see zfs.go).
 	Pools []Pool `json:"pools"`
+	// Warnings are standing warnings about the box itself (see
+	// daemon.WarningsDir).
+	Warnings []Warning `json:"warnings"`
 	// Alerts are the problems firing now, most severe first.
 	Alerts []Alert `json:"alerts"`
 	// Events are the newest notable events, newest first.

@@ -662,3 +662,11 @@ func TestActiveAlertsShowAsText(t *testing.T) {
 	_, api := get(t, srv, "/api/status")
 	require.Contains(t, api, `"rule": "sync_failing"`)
 }
+
+func TestWarningsShowAsText(t *testing.T) {
+	snap := Snapshot{Samba: Samba{Mode: "off"}, Warnings: []Warning{{ID: "file-backed-pool", Message: "pool <b>tank</b> is a file"}}}
+	code, page := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, `id="warnings"`)
+	require.Contains(t, page, "pool &lt;b&gt;tank&lt;/b&gt; is a file")
+}

@@ -84,7 +84,7 @@ func BenchmarkSuite(b *testing.B) {
 	g := startGS(b, m, p)
 
 	large := dataset{files: 10, size: scaled(100<<20, scale, 1<<20), folders: 10, rateBytes: true, playout: true, diskR: true}
-	large.name = fmt.Sprintf("%s as %d × %s", human(large.bytes()), large.files, human(float64(large.size)))
+	large.name = fmt.Sprintf("%d × %s (%s)", large.files, human(float64(large.size)), human(large.bytes()))
 	small := dataset{files: scaled(5000, scale, 100), size: 16 << 10, folders: 50}
 	small.name = fmt.Sprintf("%d × 16 KiB in %d folders", small.files, small.folders)
 
@@ -386,7 +386,7 @@ func notes(large, small dataset) []string {
 		"Medians over the rounds; tools alternate (the first tool rotates each round) against one MinIO on the same disk; the data is in the page cache for every tool (written just before, 24 GiB RAM): the disk row is the cold-read ceiling.",
 		"Upload, genesissync: a fresh daemon (empty index and bucket prefix) over the existing files, from process start (smbd start included) until the status API counts every file uploaded; each file is read, SHA-256-hashed, streamed, re-hashed and re-stat'd at EOF. mc and rclone run with their defaults (`mc mirror DIR t/peers/mc`, `rclone sync DIR bench:peers/rclone`).",
 		"No-change pass, genesissync: a daemon started over the synced share with its index, from process start (smbd's start included) until its first full scan and first bucket listing (they start together) have finished with nothing to do; 'scan only' is `genesissync share sync` (admin socket) until a full scan that started after it has finished, with the daemon running; 'bucket listing only' is the next periodic listing, from its start to the status API showing it done. mc and rclone: the upload's command run again.",
-		"Restore: every tool restores GenesisSync's objects (sha256 metadata) into an empty directory. genesissync (`restore studio --to DIR`) hashes every byte against the object's SHA-256 and fsyncs each file before renaming it into place. mc does not verify content. rclone checks MD5 against the ETag only for single-part objects, so it verifies the small files but not the 100 MiB ones (multipart ETags, no rclone MD5 metadata). Neither fsyncs: the 'until syncfs' rows add a `sync -f` of the target.",
+		"Restore: every tool restores GenesisSync's objects (sha256 metadata) into an empty directory. genesissync (`restore studio --to DIR`) hashes every byte against the object's SHA-256 and fsyncs each file before renaming it into place. mc does not verify content. rclone checks MD5 against the ETag only for single-part objects, so it verifies the small files but not the " + human(float64(large.size)) + " ones (multipart ETags, no rclone MD5 metadata). Neither fsyncs: the 'until syncfs' rows add a `sync -f` of the target.",
 		fmt.Sprintf("Change to bucket: close over SMB (go-smb2 client, real smbd) until HEAD of the object succeeds, one file at a time, settle window %s (the default). mc and rclone on a timer have their period as latency (an hourly cron: up to an hour).", config.DefaultSettle),
 		"Playout: one go-smb2 client reads 64 KiB every 2 ms from a 64 MiB file through smbd (cached), never skipping; latency is each read's time, lag how late a read started against its schedule. 'While genesissync uploads' is the daemon's only mode today (no playout-aware backoff yet), uploading " + large.name + " from a fresh index; 'while mc mirror uploads' is `mc mirror` of the same data with the daemon idle.",
 		"Raw PUT ceiling: objstore.S3 Put (aws-sdk-go-v2 transfer manager, 16 MiB parts, 4 parts in flight, SHA-256 of the body checked) from one buffer in memory, 4 objects at once like the daemon's default uploaders.",
@@ -403,13 +403,13 @@ func scaled(n int, scale float64, lo int) int {
 func human(n float64) string {
 	switch {
 	case n >= 1<<30:
-		return strconv.FormatFloat(n/(1<<30), 'g', 3, 64) + " GiB"
+		return fmt.Sprintf("%.4g GiB", n/(1<<30))
 	case n >= 1<<20:
-		return strconv.FormatFloat(n/(1<<20), 'g', 3, 64) + " MiB"
+		return fmt.Sprintf("%.4g MiB", n/(1<<20))
 	case n >= 1<<10:
-		return strconv.FormatFloat(n/(1<<10), 'g', 3, 64) + " KiB"
+		return fmt.Sprintf("%.4g KiB", n/(1<<10))
 	}
-	return strconv.FormatFloat(n, 'g', 3, 64) + " B"
+	return fmt.Sprintf("%.4g B", n)
 }
 
 // machine describes the box for the report.

@@ -27,7 +27,9 @@ func percentile(ds []time.Duration, p float64) time.Duration {
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	// The epsilon keeps float error from moving the rank up one
+	// (99.9 % of 1000 is 999.0000000000001).
+	rank := int(math.Ceil(p/100*float64(len(s)) - 1e-9))
 	return s[min(max(rank, 1), len(s))-1]
 }
 

@@ -4,7 +4,8 @@
 #   - Debian packages: samba, smbclient, zfs-fuse; systemd (systemd-analyze
 #     for task verify-units, and the init that task test-package boots in a
 #     namespace) and curl (task test-package), which minimal images lack;
-#     chromium, driven headless by the status page's browser test
+#     chromium, driven headless by the status page's browser test;
+#     rclone, a peer in task bench; debootstrap, for task test-chroot
 #   - a MinIO server and the MinIO client, built with `go install` at pinned
 #     versions into the project-local bin dir (.bin/)
 # Run it through `go tool task setup`.
@@ -18,7 +19,7 @@ bin="${GS_BIN_DIR:-$root/.bin}"
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 
-DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl chromium rclone)
+DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl chromium rclone debootstrap)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 

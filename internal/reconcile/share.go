@@ -82,6 +82,7 @@ type Share struct {
 	// owned by the loop goroutine
 	pend     map[string]*pending
 	inflight map[string]time.Time
+	idle     int   // workers waiting for a job
 	scanErr  error // the last full scan's failure, until one succeeds
 	guard    guard
 
@@ -170,6 +171,7 @@ func New(opts Options) *Share {
 		opts:      opts,
 		log:       opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger(),
 		pend:      map[string]*pending{},
+		idle:      opts.Uploaders, // Run starts this many workers
 		inflight:  map[string]time.Time{},
 		scanReq:   make(chan string, 1),
 		notify:    make(chan string, 64),
@@ -333,6 +335,11 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			}
 		case r := <-c.results:
 			s.finish(r)
+			// That worker is free: hand it the next settled file now,
+			// not at the next tick (with 4 workers and a 100 ms tick,
+			// small files went up at 40 per second at most).
+			s.idle++
+			s.dispatch(ctx, c.jobs)
 		case a := <-s.approvals:
 			a.reply <- s.approve(a.batch)
 		case <-tick.C:
@@ -379,7 +386,7 @@ func (s *Share) note(f found) {
 
 // dispatch hands settled files to idle workers, oldest change first.
 func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
-	if s.pausedReason() != "" {
+	if s.idle == 0 || s.pausedReason() != "" {
 		return
 	}
 	now := time.Now()
@@ -394,13 +401,17 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	}
 	sort.Slice(ready, func(i, j int) bool { return s.pend[ready[i]].since.Before(s.pend[ready[j]].since) })
 	for _, rel := range ready {
+		if s.idle == 0 {
+			return // every worker is busy
+		}
+		// An idle worker is waiting to receive (or about to): the send
+		// completes at once.
 		select {
 		case jobs <- job{rel: rel, started: now, allowDelete: s.pend[rel].allowDelete}:
 			s.inflight[rel] = now
+			s.idle--
 		case <-ctx.Done():
 			return
-		default:
-			return // every worker is busy
 		}
 	}
 }

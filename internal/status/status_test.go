@@ -670,3 +670,15 @@ func TestWarningsShowAsText(t *testing.T) {
 	require.Contains(t, page, `id="warnings"`)
 	require.Contains(t, page, "pool &lt;b&gt;tank&lt;/b&gt; is a file")
 }
+
+func TestFailingFilesShowAsText(t *testing.T) {
+	snap := Snapshot{Samba: Samba{Mode: "off"}, Shares: []Share{{Status: reconcile.Status{
+		Name: "studio", State: reconcile.StateError, PendingFailures: 1,
+		Failing: []reconcile.Failure{{Path: "<i>news</i>.mp3", At: time.Now(), Message: "put: connection refused"}},
+	}}}}
+	code, page := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, page, `data-l="failing"`)
+	require.Contains(t, page, "&lt;i&gt;news&lt;/i&gt;.mp3")
+	require.Contains(t, page, "put: connection refused")
+}

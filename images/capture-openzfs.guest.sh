@@ -164,8 +164,11 @@ out status-x-degraded zpool status -x "$pool"
 out status-x-all-degraded zpool status -x
 out list-degraded zpool list -H -p -o "$props" "$pool"
 
+# writes while a side is offline: onlining it resilvers them
+dd if=/dev/urandom of=/gs-golden/media/c.wav bs=1M count=60 status=none
+sync
 zpool online "$pool" "$vd/m2"
-out status-resilver-maybe-running zpool status "$pool"
+out status-resilvering zpool status "$pool"
 zpool wait -t resilver "$pool" 2>>setup-errors.txt || wait_scan "$pool"
 out status-resilvered zpool status "$pool"
 

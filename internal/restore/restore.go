@@ -506,7 +506,7 @@ func (r *restorer) sameContent(ctx context.Context, rel string, obj objstore.Obj
 	defer f.Close()
 	sha := sha256.New()
 	var md hash.Hash = md5.New()
-	n, err := io.CopyBuffer(io.MultiWriter(sha, md), ctxReader{ctx, f}, make([]byte, 256<<10))
+	n, err := io.CopyBuffer(io.MultiWriter(sha, md), scan.ContextReader{Ctx: ctx, R: f}, make([]byte, 256<<10))
 	if err != nil {
 		return false, "", err
 	}
@@ -520,18 +520,6 @@ func (r *restorer) sameContent(ctx context.Context, rel string, obj objstore.Obj
 		return hex.EncodeToString(md.Sum(nil)) == strings.ToLower(obj.ETag), sum, nil
 	}
 	return false, sum, nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // writeMarker writes the share marker the pipeline writes at its first

@@ -157,7 +157,7 @@ func HashFile(ctx context.Context, root, rel string) (string, File, error) {
 		return "", File{}, err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx, f}); err != nil {
+	if _, err := io.Copy(h, ContextReader{ctx, f}); err != nil {
 		return "", File{}, fmt.Errorf("hash %q: %w", rel, err)
 	}
 	after, err := Stat(root, rel)
@@ -185,15 +185,16 @@ func FStat(f *os.File, rel string) (File, error) {
 	return fromInfo(rel, fi), nil
 }
 
-// ctxReader stops a long read when its context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// ContextReader stops a long read when its context is cancelled: each
+// Read first checks Ctx. It is as safe for concurrent use as R.
+type ContextReader struct {
+	Ctx context.Context
+	R   io.Reader
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
+func (c ContextReader) Read(p []byte) (int, error) {
+	if err := c.Ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	return c.R.Read(p)
 }

@@ -260,7 +260,7 @@ func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Obje
 	}
 	// One byte more than the object has, so that an overlong body is
 	// seen without writing an unbounded amount of it.
-	src := ctxReader{ctx: ctx, r: io.LimitReader(body, max(obj.Size, 0)+1)}
+	src := scan.ContextReader{Ctx: ctx, R: io.LimitReader(body, max(obj.Size, 0)+1)}
 	n, err := io.CopyBuffer(io.MultiWriter(hashes...), src, make([]byte, copyBufSize))
 	if err != nil {
 		return "", fmt.Errorf("receive: %w", err)
@@ -292,18 +292,6 @@ func isSinglePartETag(etag string) bool {
 	return err == nil
 }
 
-// ctxReader stops a body read when its context is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
 
 // own sets the configured owner and the file mode on an open file.
 func (d *Downloader) own(f *os.File) error {

@@ -23,6 +23,7 @@ import (
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
 	"genesissync/internal/scan"
+	"genesissync/internal/status"
 )
 
 // exitMismatch is verify's exit code when it ran and found mismatches.
@@ -360,7 +361,7 @@ func progressLine(what string, pg restore.Progress, bar bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %-9s %d/%d files", what, pg.Phase, pg.Files, pg.FilesTotal)
 	if pg.BytesTotal > 0 || pg.Bytes > 0 {
-		fmt.Fprintf(&b, "  %s/%s", humanBytes(pg.Bytes), humanBytes(pg.BytesTotal))
+		fmt.Fprintf(&b, "  %s/%s", status.HumanBytes(pg.Bytes), status.HumanBytes(pg.BytesTotal))
 	}
 	if bar {
 		frac := 0.0
@@ -375,24 +376,11 @@ func progressLine(what string, pg restore.Progress, bar bool) string {
 		n := int(frac * width)
 		fmt.Fprintf(&b, "  [%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat("-", width-n), frac*100)
 	}
-	fmt.Fprintf(&b, "  %s/s", humanBytes(int64(pg.Rate)))
+	fmt.Fprintf(&b, "  %s/s", status.HumanBytes(int64(pg.Rate)))
 	if pg.ETA > 0 {
 		fmt.Fprintf(&b, "  %s left", pg.ETA.Round(time.Second))
 	}
 	return b.String()
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func printReport(w io.Writer, asJSON bool, rep restore.Report) error {
@@ -428,9 +416,9 @@ func printResult(w io.Writer, asJSON bool, res restore.Result) error {
 		verb = "would restore"
 	}
 	fmt.Fprintf(w, "restore into %s: %s %d files (%s), %d already present, %d skipped, %d failed",
-		res.Root, verb, res.Restored, humanBytes(res.RestoredBytes), res.Present, res.Skipped, res.Failed)
+		res.Root, verb, res.Restored, status.HumanBytes(res.RestoredBytes), res.Present, res.Skipped, res.Failed)
 	if res.Rate > 0 {
-		fmt.Fprintf(w, ", %s/s", humanBytes(int64(res.Rate)))
+		fmt.Fprintf(w, ", %s/s", status.HumanBytes(int64(res.Rate)))
 	}
 	fmt.Fprintln(w)
 	if res.Snapshot != "" {

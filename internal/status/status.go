@@ -120,9 +120,9 @@ var templates embed.FS
 var staticFiles embed.FS
 
 var funcs = template.FuncMap{
-	"bytes":  humanBytes,
-	"rate":   func(v float64) string { return humanBytes(int64(v)) + "/s" },
-	"ubytes": func(n uint64) string { return humanBytes(int64(min(n, 1<<62))) },
+	"bytes":  HumanBytes,
+	"rate":   func(v float64) string { return HumanBytes(int64(v)) + "/s" },
+	"ubytes": func(n uint64) string { return HumanBytes(int64(min(n, 1<<62))) },
 	"ago":    ago,
 	"clock":  clock,
 	"age":    func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
@@ -311,7 +311,9 @@ type apiError struct {
 	Error string `json:"error"`
 }
 
-func humanBytes(n int64) string {
+// HumanBytes formats a byte count in IEC units ("1.5 MiB"), as the page
+// and the CLI show it. Safe for concurrent use.
+func HumanBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

@@ -292,7 +292,6 @@ func isSinglePartETag(etag string) bool {
 	return err == nil
 }
 
-
 // own sets the configured owner and the file mode on an open file.
 func (d *Downloader) own(f *os.File) error {
 	if d.uid != -1 || d.gid != -1 {

@@ -24,8 +24,22 @@ var (
 	flagScale  = flag.Float64("bench.scale", envFloat("GS_BENCH_SCALE", 1), "scale of file counts and sizes (1 is the issue's; use 0.02 while developing); env GS_BENCH_SCALE")
 	flagRounds = flag.Int("bench.rounds", 3, "runs of each tool per scenario (alternating)")
 	flagMem    = flag.Int("bench.memfiles", 0, "also measure the daemon's memory with this many tiny files indexed (100000 is the issue's; the appliance uploads them at about 30 files/s today, so that takes about an hour); 0 skips it")
+	flagOnly   = flag.String("bench.only", "", "comma-separated parts to run (ceilings, large, small, playout, latency, memory); empty runs them all")
 	flagOut    = flag.String("bench.out", filepath.Join(harness.RepoRoot(), "tests", "bench", "out", "bench.json"), "where the JSON report goes")
 )
+
+// want reports whether -bench.only selects part.
+func want(part string) bool {
+	if *flagOnly == "" {
+		return true
+	}
+	for _, p := range strings.Split(*flagOnly, ",") {
+		if strings.TrimSpace(p) == part {
+			return true
+		}
+	}
+	return false
+}
 
 // progress reports a step on stderr at once (b.Logf waits for the end).
 func progress(format string, args ...any) {
@@ -89,8 +103,11 @@ func BenchmarkSuite(b *testing.B) {
 	small.name = fmt.Sprintf("%d × 16 KiB in %d folders", small.files, small.folders)
 
 	// Ceilings first, on an idle MinIO.
-	progress("ceilings")
 	for _, d := range []dataset{large, small} {
+		if !want("ceilings") {
+			break
+		}
+		progress("ceilings")
 		var runs []float64
 		for r := 0; r < rounds; r++ {
 			runs = append(runs, rawPut(b, m, fmt.Sprintf("r%d/", r), d.files, d.size).Seconds())
@@ -101,6 +118,10 @@ func BenchmarkSuite(b *testing.B) {
 	}
 
 	for _, d := range []dataset{large, small} {
+		part := map[bool]string{true: "large", false: "small"}[d.rateBytes]
+		if !want(part) && !(d.playout && want("playout")) {
+			continue
+		}
 		progress("dataset %s", d.name)
 		writeDataset(b, g.DataDir(), d.files, d.size, d.folders)
 		if d.diskR {
@@ -113,15 +134,17 @@ func BenchmarkSuite(b *testing.B) {
 			}
 			rep.add("ceiling: disk sequential read (O_DIRECT), "+d.name, "kernel", runs, float64(n)/(1<<20), "MiB/s")
 		}
-		measureDataset(b, rep, g, p, d, rounds)
-		if !d.rateBytes {
+		if want(part) {
+			measureDataset(b, rep, g, p, d, rounds)
+		}
+		if !d.rateBytes && want(part) {
 			// The last upload's index is in place: the daemon idle with
 			// the small dataset indexed.
 			g.Start(b)
 			measureMemory(b, rep, g, d.files)
 			g.Stop()
 		}
-		if d.playout {
+		if d.playout && want("playout") {
 			measurePlayout(b, rep, g, p, d)
 		}
 		require.NoError(b, os.RemoveAll(g.DataDir()))
@@ -129,8 +152,10 @@ func BenchmarkSuite(b *testing.B) {
 	}
 
 	// The small dataset is gone from share and bucket: the share is empty.
-	measureLatency(b, rep, g, scale)
-	if n := *flagMem; n > 0 {
+	if want("latency") {
+		measureLatency(b, rep, g, scale)
+	}
+	if n := *flagMem; n > 0 && want("memory") {
 		start := time.Now()
 		writeDataset(b, g.DataDir(), n, 64, 100)
 		progress("wrote %d tiny files in %s", n, time.Since(start).Round(time.Millisecond))

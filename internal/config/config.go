@@ -19,6 +19,8 @@ type Config struct {
 	Samba    Samba  `mapstructure:"samba"`
 	// Alerts are where problems are sent (see alerts.go).
 	Alerts Alerts `mapstructure:"alerts"`
+	// Playout slows transfers while SMB clients play out.
+	Playout Playout `mapstructure:"playout"`
 	// Users are the SMB accounts, by user name.
 	Users map[string]User `mapstructure:"users"`
 	// Shares are the synced shares, by share name.

@@ -117,6 +117,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad duration", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    settle: soon", 1), "shares.studio.settle"},
 		{"settle too short", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    settle: 1ms", 1), "shares.studio.settle: must be between"},
 		{"bad size", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    bandwidth_limit: lots", 1), "shares.studio.bandwidth_limit"},
+		{"playout rate too low", minimal + "playout: {rate: 1KiB}\n", "playout.rate: must be at least 64KiB"},
+		{"playout quiet too long", minimal + "playout: {quiet_after: 2h}\n", "playout.quiet_after: must be between 1s and 1h"},
 		{"unknown user", strings.Replace(minimal, "{studio: rw}", "{studio: rw, ghost: ro}", 1), "shares.studio.access.ghost: no such user"},
 		{"bad access", strings.Replace(minimal, "{studio: rw}", "{studio: write}", 1), "shares.studio.access.studio: must be rw or ro"},
 		{"share name injection", strings.Replace(minimal, "  studio:\n    path", "  \"x]\\n[global\":\n    path", 1), "share name must match"},

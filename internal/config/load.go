@@ -283,6 +283,7 @@ func (c *Config) applyDefaults() {
 	}
 	c.Status.applyDefaults()
 	c.Alerts.applyDefaults()
+	c.Playout.applyDefaults()
 }
 
 // keyPath turns mapstructure's "shares[studio].settle" into the config's

@@ -56,6 +56,7 @@ func (c *Config) validate() Errors {
 	}
 	c.Status.validate("status", add)
 	c.Alerts.validate("alerts", add)
+	c.Playout.validate("playout", add)
 	if c.Events.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Events.Listen); err != nil {
 			add("events.listen", "must be host:port: %v", err)

@@ -50,6 +50,7 @@ type Daemon struct {
 	// verify and restore jobs (verify.go).
 	zfsState *zfsState
 	boxState *box
+	playout  *playoutState
 	jobState *jobs
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
@@ -99,6 +100,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// Samba first: it creates the service user that owns what the
 	// pipelines download.
+	d.playout = d.newPlayout()
 	if err := d.startSamba(ctx, g); err != nil {
 		return abort(err)
 	}
@@ -123,8 +125,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			ScanInterval:     sc.ScanInterval,
 			Uploaders:        sc.Uploaders,
 			Index:            ix.Share(name),
-			Uploader:         transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)),
-			Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid),
+			Uploader:         transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(d.playout.pacer()),
+			Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(d.playout.pacer()),
 			Remote:           store,
 			Policy:           reconcile.Policy(sc.Delete),
 			RemoteInterval:   sc.RemoteInterval,
@@ -148,7 +150,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	// Beside the pipelines: snapshot schedules and pool health,
 	// scheduled verifies, alerts.
-	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
+	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox, d.startPlayout} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)
 		}
@@ -294,6 +296,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 		return err
 	}
 	d.setSamba(status.Samba{Mode: mode, Addr: addr, Up: true})
+	d.playout.smbdPid.Store(int64(smbd.Pid()))
 	g.Go(func() error { return d.superviseSmbd(ctx, smbd, conf, global, addr, log) })
 	return nil
 }
@@ -310,6 +313,7 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 			return err
 		case <-smbd.Done():
 		}
+		d.playout.smbdPid.Store(0)
 		restarts++
 		wait := min(time.Second<<min(restarts, 6), time.Minute)
 		log.Error().Err(smbd.Err()).Dur("restart_in", wait).Msg("smbd exited; restarting")
@@ -326,6 +330,7 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 			continue
 		}
 		smbd = next
+		d.playout.smbdPid.Store(int64(smbd.Pid()))
 		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
 	}
 }
@@ -376,6 +381,7 @@ func (d *Daemon) Snapshot() status.Snapshot {
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
 	snap.Warnings = d.warnings()
+	snap.Playout = d.playoutStatus()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, status.Share{
 			Status:    rt.share.Status(),

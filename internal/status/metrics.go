@@ -23,7 +23,8 @@ var (
 		conflicts, refused, heldDeletes, guardTripped, state,
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
-		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning *prometheus.Desc
+		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
+		playoutActive, playoutReads *prometheus.Desc
 	}{
 		up:              prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
 		smbdUp:          prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
@@ -68,6 +69,8 @@ var (
 		verifyWarnings:   prometheus.NewDesc("genesissync_verify_warnings", "Findings of the share's last finished verify that are not mismatches.", shareLabels, nil),
 		verifyLastRun:    prometheus.NewDesc("genesissync_verify_last_run_timestamp_seconds", "When the share's last verify finished.", shareLabels, nil),
 		verifyRunning:    prometheus.NewDesc("genesissync_verify_running", "1 while a verify or restore job of the share runs.", shareLabels, nil),
+		playoutActive:    prometheus.NewDesc("genesissync_playout_active", "1 while SMB clients play out and transfers are held to the playout rate.", nil, nil),
+		playoutReads:     prometheus.NewDesc("genesissync_playout_client_read_bytes_per_second", "Bytes per second smbd's clients read, as last sampled.", nil, nil),
 	}
 )
 
@@ -92,6 +95,10 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descs.sessions, float64(len(snap.Clients.Sessions)))
 			gauge(descs.openFiles, float64(len(snap.Clients.OpenFiles)))
 		}
+	}
+	if snap.Playout.Aware {
+		gauge(descs.playoutActive, b2f(snap.Playout.Active))
+		gauge(descs.playoutReads, float64(snap.Playout.ClientReadBytesPerSecond))
 	}
 	for _, p := range snap.Pools {
 		if p.Error != "" && p.Health == "" {

@@ -41,8 +41,35 @@ type Snapshot struct {
 	Warnings []Warning `json:"warnings"`
 	// Alerts are the problems firing now, most severe first.
 	Alerts []Alert `json:"alerts"`
+	// Playout is whether transfers are yielding to SMB clients now.
+	Playout Playout `json:"playout"`
 	// Events are the newest notable events, newest first.
 	Events []eventlog.Event `json:"events"`
+}
+
+// Playout is the state of playout-aware transfers (config playout):
+// while SMB clients read at or above the threshold, transfers are held
+// to the configured rate, a few at a time.
+type Playout struct {
+	// Aware is true when transfers yield to playout; Reason says why not
+	// otherwise.
+	Aware  bool   `json:"aware"`
+	Reason string `json:"reason,omitempty"`
+	// Active is true while transfers are held back.
+	Active bool `json:"active"`
+	// Since is when Active last changed (absent: never active).
+	Since *time.Time `json:"since,omitempty"`
+	// ClientReadBytesPerSecond is what smbd's clients read over the last
+	// sample; ThresholdBytesPerSecond is the rate that counts as playout.
+	ClientReadBytesPerSecond int64 `json:"client_read_bytes_per_second"`
+	ThresholdBytesPerSecond  int64 `json:"threshold_bytes_per_second"`
+	// RateLimitBytesPerSecond and Transfers are the limits while active.
+	RateLimitBytesPerSecond int64 `json:"rate_limit_bytes_per_second"`
+	Transfers               int   `json:"transfers"`
+	// Summary is a sentence for the page.
+	Summary string `json:"summary"`
+	// Error is the last failure to sample smbd's clients.
+	Error string `json:"error,omitempty"`
 }
 
 // Share is one share's state: its sync pipeline's status plus what the

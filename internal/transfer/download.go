@@ -70,6 +70,7 @@ type Downloader struct {
 	root     string
 	store    getter
 	uid, gid int
+	pacer    Pacer
 	now      func() time.Time
 }
 
@@ -79,7 +80,16 @@ type Downloader struct {
 // chmodded to 0664 (files) or 0775 (directories). Existing directories are
 // left as they are.
 func NewDownloader(root string, store getter, uid, gid int) *Downloader {
-	return &Downloader{root: root, store: store, uid: uid, gid: gid, now: time.Now}
+	return &Downloader{root: root, store: store, uid: uid, gid: gid, pacer: noPacer{}, now: time.Now}
+}
+
+// WithPacer makes every download wait for p: for a slot before it
+// starts, and for each chunk it receives. It returns d.
+func (d *Downloader) WithPacer(p Pacer) *Downloader {
+	if p != nil {
+		d.pacer = p
+	}
+	return d
 }
 
 // Download fetches the object for the share-relative path rel and
@@ -154,6 +164,11 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 	if err := ctx.Err(); err != nil {
 		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
 	}
+	release, err := d.pacer.Acquire(ctx)
+	if err != nil {
+		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
+	}
+	defer release()
 	body, obj, err := d.store.Get(ctx, key)
 	if err != nil {
 		return index.Entry{}, err
@@ -197,7 +212,7 @@ func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, bas
 	if err := d.own(f); err != nil {
 		return index.Entry{}, fmt.Errorf("temp file: %w", err)
 	}
-	sum, err := receive(ctx, f, body, obj)
+	sum, err := receive(ctx, f, pacedReader{ctx, body, d.pacer}, obj)
 	if err != nil {
 		return index.Entry{}, err
 	}

@@ -28,17 +28,27 @@ type Uploader struct {
 	root    string
 	store   putter
 	limiter *rate.Limiter // nil: unlimited
+	pacer   Pacer
 	now     func() time.Time
 }
 
 // NewUploader returns an uploader for the share rooted at root. A
 // bytesPerSecond of 0 means unlimited.
 func NewUploader(root string, store putter, bytesPerSecond int64) *Uploader {
-	u := &Uploader{root: root, store: store, now: time.Now}
+	u := &Uploader{root: root, store: store, pacer: noPacer{}, now: time.Now}
 	if bytesPerSecond > 0 {
 		// A burst of one read buffer keeps the limiter smooth without
 		// letting a single Read exceed it.
 		u.limiter = rate.NewLimiter(rate.Limit(bytesPerSecond), int(min(bytesPerSecond, 1<<20)))
+	}
+	return u
+}
+
+// WithPacer makes every upload wait for p: for a slot before it starts,
+// and for each chunk it hashes or sends. It returns u.
+func (u *Uploader) WithPacer(p Pacer) *Uploader {
+	if p != nil {
+		u.pacer = p
 	}
 	return u
 }
@@ -67,6 +77,11 @@ type Result struct {
 // again), fs.ErrNotExist when it is gone, and the store's classified error
 // otherwise.
 func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (Result, error) {
+	release, err := u.pacer.Acquire(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
+	}
+	defer release()
 	f, err := os.Open(filepath.Join(u.root, filepath.FromSlash(rel)))
 	if err != nil {
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
@@ -79,7 +94,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 
 	hashedAt := u.now()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, pacedReader{ctx, f, u.pacer}); err != nil {
 		return Result{}, fmt.Errorf("upload %q: hash: %w", rel, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -99,7 +114,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
 	}
 	body := &verifyingReader{
-		ctx: ctx, r: f, size: before.Size,
+		ctx: ctx, r: pacedReader{ctx, f, u.pacer}, size: before.Size,
 		limiter: u.limiter,
 		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
 	}

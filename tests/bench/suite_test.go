@@ -260,14 +260,19 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	}
 }
 
-// measurePlayout plays the track over SMB while idle, while the appliance
-// uploads d at full speed (fresh index and bucket), and while `mc mirror`
-// uploads d. smbd runs with the daemon, so the daemon runs (idle) during
-// the idle and mc sessions.
+// measurePlayout plays the track over SMB while idle, while `mc mirror`
+// uploads d, and while the appliance uploads d in both of its modes:
+// playout-aware (the default) and with playout.aware off. For the
+// appliance the player is on air first and d then arrives in the share
+// (a folder moved in, as a studio drops files while on air); the session
+// lasts playFor, and the bytes uploaded meanwhile give the throughput the
+// appliance keeps while it yields. smbd runs with the daemon, so the
+// daemon runs (idle) during the idle and mc sessions.
 func measurePlayout(b *testing.B, rep *Report, g *gs, p *peers, d dataset) {
 	writeTrack(b, g.SharePath)
 	idleFor := time.Duration(float64(10*time.Second) * max(*flagScale, 0.3))
-	session := func(load func()) playStats {
+	playFor := time.Duration(float64(20*time.Second) * max(*flagScale, 0.3))
+	session := func(minDur time.Duration, load func()) playStats {
 		stop := make(chan struct{})
 		type result struct {
 			s   playStats
@@ -275,7 +280,7 @@ func measurePlayout(b *testing.B, rep *Report, g *gs, p *peers, d dataset) {
 		}
 		done := make(chan result, 1)
 		go func() {
-			s, err := play(g.SMBAddr, g.User, g.Password, idleFor/5, stop)
+			s, err := play(g.SMBAddr, g.User, g.Password, minDur, stop)
 			done <- result{s, err}
 		}()
 		load()
@@ -288,19 +293,44 @@ func measurePlayout(b *testing.B, rep *Report, g *gs, p *peers, d dataset) {
 	progress("playout")
 	g.Start(b)
 	g.idle()
-	rep.addPlay("idle", session(func() { time.Sleep(idleFor) }))
-	rep.addPlay("while mc mirror uploads", session(func() {
+	rep.addPlay("idle", session(idleFor/5, func() { time.Sleep(idleFor) }))
+	rep.addPlay("while mc mirror uploads", session(idleFor/5, func() {
 		p.clear("peers/playout")
 		p.sync(toolMC, g.DataDir(), "peers/playout", false)
 	}))
 	g.Stop()
 
-	g.reset()
-	start := time.Now()
-	g.Start(b) // uploads begin at once; the player joins when smbd is up
-	rep.addPlay("while genesissync uploads", session(func() { g.waitUploaded(d.files) }))
-	progress("playout: genesissync upload took %s", time.Since(start).Round(time.Millisecond))
-	g.Stop()
+	aside := filepath.Join(filepath.Dir(g.SharePath), "playout-data")
+	for _, mode := range []struct{ name, env string }{
+		{"while genesissync uploads (playout-aware, the default)", ""},
+		{"while genesissync uploads (playout.aware: false)", "false"},
+	} {
+		g.reset()
+		require.NoError(b, os.Rename(g.DataDir(), aside))
+		if mode.env != "" {
+			require.NoError(b, os.Setenv("GENESISSYNC_PLAYOUT_AWARE", mode.env))
+		}
+		g.Start(b)
+		require.NoError(b, os.Unsetenv("GENESISSYNC_PLAYOUT_AWARE"))
+		g.idle()
+		var sent int64
+		var all bool
+		stats := session(playFor, func() {
+			time.Sleep(2 * time.Second) // on air before the files arrive
+			before := g.Share(b).UploadedBytes
+			require.NoError(b, os.Rename(aside, g.DataDir()))
+			time.Sleep(playFor - 2*time.Second)
+			st := g.Share(b)
+			sent, all = st.UploadedBytes-before, st.Uploads >= int64(d.files) && st.PendingUploads == 0
+		})
+		rep.addPlay(mode.name, stats)
+		rate := float64(sent) / (1 << 20) / (playFor - 2*time.Second).Seconds()
+		rep.value("upload throughput while playing out ("+d.name+" arriving)", toolGS+" "+strings.TrimPrefix(mode.name, "while genesissync uploads "),
+			"rate", "MiB/s", rate, fmt.Sprintf("%.0f MiB sent in %s%s", float64(sent)/(1<<20), (playFor-2*time.Second).Round(time.Second),
+				map[bool]string{true: ", all of it: finished early", false: ""}[all]))
+		progress("playout: %s: %.1f MiB/s uploaded, player p99 %s, worst lag %s", mode.name, rate, stats.P99, stats.WorstLag)
+		g.Stop()
+	}
 	require.NoError(b, os.Remove(filepath.Join(g.SharePath, trackName)))
 }
 
@@ -387,10 +417,11 @@ func judge(rep *Report, large, small dataset) {
 	want := (config.DefaultSettle + time.Second).Seconds()
 	rep.judge("change-to-bucket p95, 16 KiB", fmt.Sprintf("≤ settle + 1 s = %.1f s", want), p95, "%.2f s", p95 <= want)
 	sc := "playout read 64 KiB / 2 ms over SMB"
-	idle, busy := get(sc, "idle", "p99"), get(sc, "while genesissync uploads", "p99")
+	aware := "while genesissync uploads (playout-aware, the default)"
+	idle, busy := get(sc, "idle", "p99"), get(sc, aware, "p99")
 	rep.judge("playout p99 while GenesisSync uploads", "≤ 2× idle and < 5 ms", busy,
 		fmt.Sprintf("%%.2f ms (idle %.2f ms)", idle), busy <= 2*idle && busy < 5)
-	lag := get(sc, "while genesissync uploads", "worst lag")
+	lag := get(sc, aware, "worst lag")
 	rep.judge("playout worst lag while GenesisSync uploads", "< 50 ms", lag, "%.1f ms", lag < 50)
 	for _, r := range rep.Rows {
 		if strings.HasPrefix(r.Scenario, "daemon idle with") && r.Metric == "VmRSS" {
@@ -413,7 +444,7 @@ func notes(large, small dataset) []string {
 		"No-change pass, genesissync: a daemon started over the synced share with its index, from process start (smbd's start included) until its first full scan and first bucket listing (they start together) have finished with nothing to do; 'scan only' is `genesissync share sync` (admin socket) until a full scan that started after it has finished, with the daemon running; 'bucket listing only' is the next periodic listing, from its start to the status API showing it done. mc and rclone: the upload's command run again.",
 		"Restore: every tool restores GenesisSync's objects (sha256 metadata) into an empty directory. genesissync (`restore studio --to DIR`) hashes every byte against the object's SHA-256 and fsyncs each file before renaming it into place. mc does not verify content. rclone checks MD5 against the ETag only for single-part objects, so it verifies the small files but not the " + human(float64(large.size)) + " ones (multipart ETags, no rclone MD5 metadata). Neither fsyncs: the 'until syncfs' rows add a `sync -f` of the target.",
 		fmt.Sprintf("Change to bucket: close over SMB (go-smb2 client, real smbd) until HEAD of the object succeeds, one file at a time, settle window %s (the default). mc and rclone on a timer have their period as latency (an hourly cron: up to an hour).", config.DefaultSettle),
-		"Playout: one go-smb2 client reads 64 KiB every 2 ms from a 64 MiB file through smbd (cached), never skipping; latency is each read's time, lag how late a read started against its schedule. 'While genesissync uploads' is the daemon's only mode today (no playout-aware backoff yet), uploading " + large.name + " from a fresh index; 'while mc mirror uploads' is `mc mirror` of the same data with the daemon idle.",
+		"Playout: one go-smb2 client reads 64 KiB every 2 ms from a 64 MiB file through smbd (cached), never skipping; latency is each read's time, lag how late a read started against its schedule. 'While mc mirror uploads' is `mc mirror` of " + large.name + " with the daemon idle, for as long as mc runs. 'While genesissync uploads' has the player on air first, then " + large.name + " moved into the share (a fresh index and bucket prefix), and lasts 20 s × scale (at least 6 s) from the player's start: with playout-aware transfers (the default: the daemon sees smbd's clients reading and holds transfers to playout.rate, one at a time) and with playout.aware: false (full speed). The throughput rows are the bytes uploaded between the files' arrival and the session's end, settle window included, over that span.",
 		"Raw PUT ceiling: objstore.S3 Put (aws-sdk-go-v2 transfer manager, 16 MiB parts, 4 parts in flight, SHA-256 of the body checked) from one buffer in memory, 4 objects at once like the daemon's default uploaders.",
 		fmt.Sprintf("Small dataset: %s; large: %s.", small.name, large.name),
 	}

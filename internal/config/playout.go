@@ -1,0 +1,71 @@
+package config
+
+import "time"
+
+// Playout defaults: transfers slow to 16 MiB/s (hashing and sending both
+// count), one at a time, while SMB clients read at 256 KiB/s or more, and
+// go back to full speed 15 s after the reads stop. A playout PC reading a
+// 320 kbit/s MP3 moves 40 KB/s, but players read ahead in bursts of
+// hundreds of KiB; a WAV at 44.1 kHz stereo moves 176 KB/s.
+const (
+	DefaultPlayoutRate       = 16 << 20
+	DefaultPlayoutTransfers  = 1
+	DefaultPlayoutThreshold  = 256 << 10
+	DefaultPlayoutQuietAfter = 15 * time.Second
+)
+
+// Playout configures playout-aware transfers: while SMB clients read from
+// the shares (a playout PC on air), the appliance's uploads and downloads
+// yield CPU and disk to smbd, and speed up again when the studio is quiet.
+// It watches the read counters of smbd's client processes, so it needs
+// Samba in standalone or appliance mode.
+type Playout struct {
+	// Aware turns playout-aware transfers on (default true).
+	Aware *bool `mapstructure:"aware"`
+	// Rate is the bytes per second all transfers together may read or
+	// write while playout is active (an upload hashes its file, then
+	// sends it: each pass counts).
+	Rate ByteSize `mapstructure:"rate"`
+	// Transfers is how many files may transfer at once while playout is
+	// active.
+	Transfers int `mapstructure:"transfers"`
+	// Threshold is the SMB clients' read rate, in bytes per second, from
+	// which they count as playing out.
+	Threshold ByteSize `mapstructure:"threshold"`
+	// QuietAfter is how long reads must stay under Threshold before
+	// transfers go back to full speed.
+	QuietAfter time.Duration `mapstructure:"quiet_after"`
+}
+
+// IsAware reports whether transfers yield to playout.
+func (p *Playout) IsAware() bool { return p.Aware == nil || *p.Aware }
+
+func (p *Playout) applyDefaults() {
+	if p.Rate == 0 {
+		p.Rate = DefaultPlayoutRate
+	}
+	if p.Transfers == 0 {
+		p.Transfers = DefaultPlayoutTransfers
+	}
+	if p.Threshold == 0 {
+		p.Threshold = DefaultPlayoutThreshold
+	}
+	if p.QuietAfter == 0 {
+		p.QuietAfter = DefaultPlayoutQuietAfter
+	}
+}
+
+func (p *Playout) validate(key string, add addFunc) {
+	if p.Rate < 64<<10 {
+		add(key+".rate", "must be at least 64KiB per second; got %d", p.Rate)
+	}
+	if p.Transfers < 1 || p.Transfers > 64 {
+		add(key+".transfers", "must be 1-64; got %d", p.Transfers)
+	}
+	if p.Threshold < 4<<10 {
+		add(key+".threshold", "must be at least 4KiB per second; got %d", p.Threshold)
+	}
+	if p.QuietAfter < time.Second || p.QuietAfter > time.Hour {
+		add(key+".quiet_after", "must be between 1s and 1h; got %s", p.QuietAfter)
+	}
+}

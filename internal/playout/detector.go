@@ -1,0 +1,153 @@
+package playout
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Counters reads the cumulative bytes read by each SMB client process, by
+// pid. A process that disappears takes its count with it; a new one
+// counts from its first sample on.
+type Counters func() (map[int]int64, error)
+
+// DetectorOptions configure a Detector.
+type DetectorOptions struct {
+	// Read samples the SMB client processes.
+	Read Counters
+	// Every is the sampling period.
+	Every time.Duration
+	// Threshold is the read rate (bytes per second) from which SMB
+	// clients count as playing out.
+	Threshold int64
+	// QuietAfter is how long reads must stay under Threshold before
+	// transfers go back to full speed.
+	QuietAfter time.Duration
+	// OnChange is called (from the Detector's goroutine) when the state
+	// switches, with the read rate that made it switch. Optional.
+	OnChange func(active bool, bytesPerSecond int64)
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// State is what the Detector last saw.
+type State struct {
+	Active bool
+	// Since is when Active last changed (zero: never active).
+	Since time.Time
+	// ReadRate is the SMB clients' read rate over the last sample, in
+	// bytes per second.
+	ReadRate int64
+	// LastActive is the last time the rate was at or above the threshold.
+	LastActive time.Time
+	// Err is the last sampling error, if the latest sample failed.
+	Err string
+}
+
+// Detector switches a Governor to active while SMB clients read at or
+// above a threshold, and back to quiet once they have stayed under it for
+// QuietAfter.
+type Detector struct {
+	opts DetectorOptions
+	gov  *Governor
+
+	prev   map[int]int64
+	prevAt time.Time
+
+	mu    sync.Mutex
+	state State
+}
+
+// NewDetector returns a detector that drives gov.
+func NewDetector(gov *Governor, opts DetectorOptions) *Detector {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Every <= 0 {
+		opts.Every = 500 * time.Millisecond
+	}
+	return &Detector{opts: opts, gov: gov}
+}
+
+// State returns what the detector last saw.
+func (d *Detector) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state
+}
+
+// Run samples every opts.Every until ctx ends; it always returns nil.
+// When it ends, the governor is left quiet.
+func (d *Detector) Run(ctx context.Context) error {
+	defer d.gov.SetActive(false)
+	t := time.NewTicker(d.opts.Every)
+	defer t.Stop()
+	for {
+		d.Sample()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sample takes one sample and updates the state; Run calls it, tests may
+// call it directly with a fake clock.
+func (d *Detector) Sample() {
+	now := d.opts.Now()
+	cur, err := d.opts.Read()
+	d.mu.Lock()
+	was := d.state.Active
+	d.sample(now, cur, err)
+	st := d.state
+	d.mu.Unlock()
+	if st.Active != was {
+		d.gov.SetActive(st.Active)
+		if d.opts.OnChange != nil {
+			d.opts.OnChange(st.Active, st.ReadRate)
+		}
+	}
+}
+
+// sample applies one reading; d.mu must be held.
+func (d *Detector) sample(now time.Time, cur map[int]int64, err error) {
+	if err != nil {
+		// Unknown is treated as quiet only once the quiet period has
+		// passed, like a quiet sample: a failing sampler must not hold
+		// transfers back for ever, nor flap.
+		d.state.Err = err.Error()
+		d.settle(now, 0)
+		return
+	}
+	d.state.Err = ""
+	var moved int64
+	for pid, n := range cur {
+		if p, ok := d.prev[pid]; ok && n >= p {
+			moved += n - p
+		}
+	}
+	var bps int64
+	if !d.prevAt.IsZero() {
+		if dt := now.Sub(d.prevAt); dt > 0 {
+			bps = int64(float64(moved) / dt.Seconds())
+		}
+	}
+	d.prev, d.prevAt = cur, now
+	d.settle(now, bps)
+}
+
+// settle applies one rate sample; d.mu must be held.
+func (d *Detector) settle(now time.Time, bps int64) {
+	d.state.ReadRate = bps
+	if bps >= d.opts.Threshold && d.opts.Threshold > 0 {
+		d.state.LastActive = now
+		if !d.state.Active {
+			d.state.Active, d.state.Since = true, now
+		}
+		return
+	}
+	if d.state.Active && now.Sub(d.state.LastActive) >= d.opts.QuietAfter {
+		d.state.Active, d.state.Since = false, now
+	}
+}

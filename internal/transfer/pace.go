@@ -1,0 +1,45 @@
+package transfer
+
+import (
+	"context"
+	"io"
+)
+
+// Pacer lets transfers yield to other work on the box, such as playout
+// over SMB (playout.Governor implements it). Acquire is called before a
+// transfer starts and its release when it ends; every read of a file or
+// a body is at most Chunk bytes and is followed by WaitN for the bytes it
+// moved. A pacer that is not holding back answers at once.
+type Pacer interface {
+	Acquire(ctx context.Context) (release func(), err error)
+	WaitN(ctx context.Context, n int) error
+	Chunk() int
+}
+
+// noPacer is the Pacer of a transfer nobody paces.
+type noPacer struct{}
+
+func (noPacer) Acquire(context.Context) (func(), error) { return func() {}, nil }
+func (noPacer) WaitN(context.Context, int) error        { return nil }
+func (noPacer) Chunk() int                              { return int(^uint(0) >> 1) }
+
+// pacedReader reads r in chunks no larger than the pacer allows and waits
+// for the pacer after each read.
+type pacedReader struct {
+	ctx   context.Context
+	r     io.Reader
+	pacer Pacer
+}
+
+func (p pacedReader) Read(b []byte) (int, error) {
+	if c := p.pacer.Chunk(); len(b) > c {
+		b = b[:c]
+	}
+	n, err := p.r.Read(b)
+	if n > 0 {
+		if werr := p.pacer.WaitN(p.ctx, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
+}

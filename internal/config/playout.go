@@ -3,22 +3,23 @@ package config
 import "time"
 
 // Playout defaults: transfers slow to 16 MiB/s (hashing and sending both
-// count), one at a time, while SMB clients read at 256 KiB/s or more, and
-// go back to full speed 15 s after the reads stop. A playout PC reading a
-// 320 kbit/s MP3 moves 40 KB/s, but players read ahead in bursts of
-// hundreds of KiB; a WAV at 44.1 kHz stereo moves 176 KB/s.
+// count), one at a time, while SMB clients read 32 KiB/s or more, and go
+// back to full speed 15 s after the reads stop. A playout PC playing a
+// 320 kbit/s MP3 reads 40 KB/s, a 44.1 kHz stereo WAV 176 KB/s; an idle
+// client's keepalives and a folder listing stay far below.
 const (
 	DefaultPlayoutRate       = 16 << 20
 	DefaultPlayoutTransfers  = 1
-	DefaultPlayoutThreshold  = 256 << 10
+	DefaultPlayoutThreshold  = 32 << 10
 	DefaultPlayoutQuietAfter = 15 * time.Second
 )
 
 // Playout configures playout-aware transfers: while SMB clients read from
 // the shares (a playout PC on air), the appliance's uploads and downloads
 // yield CPU and disk to smbd, and speed up again when the studio is quiet.
-// It watches the read counters of smbd's client processes, so it needs
-// Samba in standalone or appliance mode.
+// It watches the bytes smbd's connections send (the kernel's per-socket
+// counts on the SMB port), so it needs Samba in standalone or appliance
+// mode.
 type Playout struct {
 	// Aware turns playout-aware transfers on (default true).
 	Aware *bool `mapstructure:"aware"`
@@ -29,8 +30,8 @@ type Playout struct {
 	// Transfers is how many files may transfer at once while playout is
 	// active.
 	Transfers int `mapstructure:"transfers"`
-	// Threshold is the SMB clients' read rate, in bytes per second, from
-	// which they count as playing out.
+	// Threshold is the rate SMB clients read at, in bytes per second,
+	// from which they count as playing out.
 	Threshold ByteSize `mapstructure:"threshold"`
 	// QuietAfter is how long reads must stay under Threshold before
 	// transfers go back to full speed.

@@ -296,7 +296,6 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 		return err
 	}
 	d.setSamba(status.Samba{Mode: mode, Addr: addr, Up: true})
-	d.playout.smbdPid.Store(int64(smbd.Pid()))
 	g.Go(func() error { return d.superviseSmbd(ctx, smbd, conf, global, addr, log) })
 	return nil
 }
@@ -313,7 +312,6 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 			return err
 		case <-smbd.Done():
 		}
-		d.playout.smbdPid.Store(0)
 		restarts++
 		wait := min(time.Second<<min(restarts, 6), time.Minute)
 		log.Error().Err(smbd.Err()).Dur("restart_in", wait).Msg("smbd exited; restarting")
@@ -330,7 +328,6 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 			continue
 		}
 		smbd = next
-		d.playout.smbdPid.Store(int64(smbd.Pid()))
 		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
 	}
 }

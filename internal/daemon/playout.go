@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -11,12 +10,11 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/playout"
-	"genesissync/internal/samba"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
 )
 
-// playoutEvery is how often smbd's client read counters are sampled.
+// playoutEvery is how often the bytes smbd sent its clients are sampled.
 const playoutEvery = 500 * time.Millisecond
 
 // playoutState is the daemon's playout-aware transfer machinery: nil
@@ -24,8 +22,7 @@ const playoutEvery = 500 * time.Millisecond
 type playoutState struct {
 	gov      *playout.Governor
 	detector *playout.Detector
-	reason   string       // why it is off
-	smbdPid  atomic.Int64 // the standalone smbd's process group; 0 while down
+	reason   string // why it is off
 }
 
 // newPlayout builds the governor the shares' transfers share, before the
@@ -60,16 +57,13 @@ func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
 		return nil
 	}
 	log := d.log.With().Str("component", "playout").Logger()
-	read := func() (map[int]int64, error) { return samba.ClientReadBytes(0) } // appliance: the system's smbd
+	// The system's smbd listens on Samba's default "smb ports"; a
+	// standalone one on its configured port.
+	ports := []int{445, 139}
 	if d.cfg.Samba.Mode == config.SambaStandalone {
-		read = func() (map[int]int64, error) {
-			pgid := int(p.smbdPid.Load())
-			if pgid == 0 {
-				return map[int]int64{}, nil // smbd down: nobody can play
-			}
-			return samba.ClientReadBytes(pgid)
-		}
+		ports = []int{d.cfg.Samba.Port}
 	}
+	read := func() (map[uint64]int64, error) { return playout.SentBytes(ports) }
 	pc := d.cfg.Playout
 	lim := p.gov.Limits()
 	p.detector = playout.NewDetector(p.gov, playout.DetectorOptions{

@@ -6,19 +6,20 @@ import (
 	"time"
 )
 
-// Counters reads the cumulative bytes read by each SMB client process, by
-// pid. A process that disappears takes its count with it; a new one
-// counts from its first sample on.
-type Counters func() (map[int]int64, error)
+// Counters reads the cumulative bytes sent to each SMB client connection,
+// by an identity of the connection (SentBytes: the socket cookie). A
+// connection that closes takes its count with it; a new one counts from
+// its first sample on.
+type Counters func() (map[uint64]int64, error)
 
 // DetectorOptions configure a Detector.
 type DetectorOptions struct {
-	// Read samples the SMB client processes.
+	// Read samples the SMB client connections.
 	Read Counters
 	// Every is the sampling period.
 	Every time.Duration
-	// Threshold is the read rate (bytes per second) from which SMB
-	// clients count as playing out.
+	// Threshold is the rate (bytes per second sent to SMB clients) from
+	// which they count as playing out.
 	Threshold int64
 	// QuietAfter is how long reads must stay under Threshold before
 	// transfers go back to full speed.
@@ -35,8 +36,8 @@ type State struct {
 	Active bool
 	// Since is when Active last changed (zero: never active).
 	Since time.Time
-	// ReadRate is the SMB clients' read rate over the last sample, in
-	// bytes per second.
+	// ReadRate is what SMB clients read over the last sample, in bytes
+	// per second.
 	ReadRate int64
 	// LastActive is the last time the rate was at or above the threshold.
 	LastActive time.Time
@@ -51,7 +52,7 @@ type Detector struct {
 	opts DetectorOptions
 	gov  *Governor
 
-	prev   map[int]int64
+	prev   map[uint64]int64
 	prevAt time.Time
 
 	mu    sync.Mutex
@@ -111,7 +112,7 @@ func (d *Detector) Sample() {
 }
 
 // sample applies one reading; d.mu must be held.
-func (d *Detector) sample(now time.Time, cur map[int]int64, err error) {
+func (d *Detector) sample(now time.Time, cur map[uint64]int64, err error) {
 	if err != nil {
 		// Unknown is treated as quiet only once the quiet period has
 		// passed, like a quiet sample: a failing sampler must not hold
@@ -122,8 +123,8 @@ func (d *Detector) sample(now time.Time, cur map[int]int64, err error) {
 	}
 	d.state.Err = ""
 	var moved int64
-	for pid, n := range cur {
-		if p, ok := d.prev[pid]; ok && n >= p {
+	for id, n := range cur {
+		if p, ok := d.prev[id]; ok && n >= p {
 			moved += n - p
 		}
 	}

@@ -6,9 +6,10 @@
 // gap on air, so while SMB clients are reading, transfers slow down and
 // run one at a time; when the studio is quiet they go back to full speed.
 //
-// A Detector samples how many bytes smbd's client processes have read
-// (their rchar in /proc/PID/io: page-cache hits included, which is what
-// playout of a cached track is) and switches a Governor between quiet and
+// A Detector samples how many bytes smbd has sent to its clients (the
+// kernel's per-connection count of bytes the peer acknowledged, from
+// NETLINK_SOCK_DIAG: no privilege needed, and it counts a cached track as
+// well as one read from disk) and switches a Governor between quiet and
 // active. The Governor is what transfers consult: Acquire before a
 // transfer, WaitN for the bytes each read or write moves, Chunk for the
 // largest read worth doing at once. A quiet Governor costs an atomic

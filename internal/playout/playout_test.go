@@ -15,17 +15,17 @@ func (c *clock) now() time.Time          { return c.t }
 func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
 func newClock() *clock                   { return &clock{t: time.Date(2026, 11, 22, 6, 0, 0, 0, time.UTC)} }
 
-// fakeSMB is smbd's client processes: cumulative bytes read by pid.
+// fakeSMB is smbd's client connections: cumulative bytes sent, by socket.
 type fakeSMB struct {
-	reads map[int]int64
+	reads map[uint64]int64
 	err   error
 }
 
-func (f *fakeSMB) read() (map[int]int64, error) {
+func (f *fakeSMB) read() (map[uint64]int64, error) {
 	if f.err != nil {
 		return nil, f.err
 	}
-	out := make(map[int]int64, len(f.reads))
+	out := make(map[uint64]int64, len(f.reads))
 	for k, v := range f.reads {
 		out[k] = v
 	}
@@ -33,7 +33,7 @@ func (f *fakeSMB) read() (map[int]int64, error) {
 }
 
 func TestDetectorSwitches(t *testing.T) {
-	c, smb := newClock(), &fakeSMB{reads: map[int]int64{100: 5 << 20}}
+	c, smb := newClock(), &fakeSMB{reads: map[uint64]int64{100: 5 << 20}}
 	gov := NewGovernor(Limits{Rate: 1 << 20, Transfers: 1})
 	var changes []bool
 	d := NewDetector(gov, DetectorOptions{
@@ -87,7 +87,7 @@ func TestDetectorSwitches(t *testing.T) {
 }
 
 func TestDetectorSamplerFailure(t *testing.T) {
-	c, smb := newClock(), &fakeSMB{reads: map[int]int64{1: 0}}
+	c, smb := newClock(), &fakeSMB{reads: map[uint64]int64{1: 0}}
 	gov := NewGovernor(Limits{Rate: 1 << 20})
 	d := NewDetector(gov, DetectorOptions{Read: smb.read, Threshold: 1, QuietAfter: 5 * time.Second, Now: c.now})
 	d.Sample()

@@ -112,7 +112,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
-		store, err := objstore.NewS3(ctx, S3Options(sc.Target), d.log)
+		opts := S3Options(sc.Target)
+		opts.Wire = d.playout.wire()
+		store, err := objstore.NewS3(ctx, opts, d.log)
 		if err != nil {
 			return abort(fmt.Errorf("share %s: %w", name, err))
 		}

@@ -9,6 +9,7 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/objstore"
 	"genesissync/internal/playout"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
@@ -44,6 +45,15 @@ func (d *Daemon) newPlayout() *playoutState {
 // pacer is what the shares' uploaders and downloaders wait for: nil
 // (no pacing) when playout-aware transfers are off.
 func (p *playoutState) pacer() transfer.Pacer {
+	if p.gov == nil {
+		return nil
+	}
+	return p.gov
+}
+
+// wire paces the bytes the shares' stores send and receive: nil (no
+// pacing) when playout-aware transfers are off.
+func (p *playoutState) wire() objstore.WirePacer {
 	if p.gov == nil {
 		return nil
 	}

@@ -106,6 +106,9 @@ type S3Options struct {
 	// ResponseTimeout bounds the wait for a response after a request was
 	// sent. 0 means DefaultResponseTimeout.
 	ResponseTimeout time.Duration
+	// Wire, when set, paces every byte the store's connections send and
+	// receive (playout-aware transfers). Nil: no pacing.
+	Wire WirePacer
 }
 
 // normalized validates o and fills its defaults.
@@ -188,6 +191,9 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		tr.MaxIdleConns = conns
 		tr.MaxIdleConnsPerHost = conns
 		tr.ResponseHeaderTimeout = opts.ResponseTimeout
+		if opts.Wire != nil {
+			tr.DialContext = pacedDialer(tr.DialContext, opts.Wire)
+		}
 	})
 	maxAttempts := opts.MaxAttempts
 	load := []func(*config.LoadOptions) error{

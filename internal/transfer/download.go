@@ -83,8 +83,9 @@ func NewDownloader(root string, store getter, uid, gid int) *Downloader {
 	return &Downloader{root: root, store: store, uid: uid, gid: gid, pacer: noPacer{}, now: time.Now}
 }
 
-// WithPacer makes every download wait for p: for a slot before it
-// starts, and for each chunk it receives. It returns d.
+// WithPacer makes every download wait for p for a slot before it starts.
+// (The bytes it receives are paced on the wire by the store:
+// objstore.S3Options.Wire.) It returns d.
 func (d *Downloader) WithPacer(p Pacer) *Downloader {
 	if p != nil {
 		d.pacer = p
@@ -212,7 +213,7 @@ func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, bas
 	if err := d.own(f); err != nil {
 		return index.Entry{}, fmt.Errorf("temp file: %w", err)
 	}
-	sum, err := receive(ctx, f, pacedReader{ctx, body, d.pacer}, obj)
+	sum, err := receive(ctx, f, body, obj)
 	if err != nil {
 		return index.Entry{}, err
 	}

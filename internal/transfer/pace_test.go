@@ -44,8 +44,9 @@ func (p *countingPacer) WaitN(_ context.Context, n int) error {
 func (p *countingPacer) Chunk() int { return p.chunk }
 
 // TestPacer checks that uploads and downloads ask their pacer for a slot
-// and pace every byte they hash, send or receive in chunks no larger than
-// it allows (playout-aware transfers depend on it).
+// and that an upload's hash pass reads in chunks no larger than it allows,
+// waiting for each (playout-aware transfers depend on it; the wire is
+// paced by the store, see objstore's TestWirePacer).
 func TestPacer(t *testing.T) {
 	store := newStore(t)
 	ctx := context.Background()
@@ -59,7 +60,7 @@ func TestPacer(t *testing.T) {
 	require.Equal(t, transfer.Uploaded, res.Outcome)
 	require.Equal(t, 1, up.acquired)
 	require.Equal(t, 1, up.freed)
-	require.Equal(t, 2*size, up.waited, "hash pass and send, each byte once")
+	require.Equal(t, size, up.waited, "the hash pass, each byte once")
 	require.LessOrEqual(t, up.largestN, up.chunk)
 
 	down := &countingPacer{chunk: 32 << 10}
@@ -68,8 +69,7 @@ func TestPacer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, down.acquired)
 	require.Equal(t, 1, down.freed)
-	require.Equal(t, size, down.waited)
-	require.LessOrEqual(t, down.largestN, down.chunk)
+	require.Zero(t, down.waited, "a download's bytes are paced on the wire")
 	got, err := os.ReadFile(filepath.Join(other, "music", "song.wav"))
 	require.NoError(t, err)
 	require.Equal(t, data, got)

@@ -45,7 +45,8 @@ func NewUploader(root string, store putter, bytesPerSecond int64) *Uploader {
 }
 
 // WithPacer makes every upload wait for p: for a slot before it starts,
-// and for each chunk it hashes or sends. It returns u.
+// and for each chunk its hash pass reads. (The bytes it sends are paced
+// on the wire by the store: objstore.S3Options.Wire.) It returns u.
 func (u *Uploader) WithPacer(p Pacer) *Uploader {
 	if p != nil {
 		u.pacer = p
@@ -114,7 +115,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
 	}
 	body := &verifyingReader{
-		ctx: ctx, r: pacedReader{ctx, f, u.pacer}, size: before.Size,
+		ctx: ctx, r: f, size: before.Size,
 		limiter: u.limiter,
 		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
 	}

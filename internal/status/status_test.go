@@ -46,6 +46,8 @@ func hostileSnapshot() Snapshot {
 		Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now}},
 		Pools:     []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
 		Events:    []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
+		Playout: Playout{Aware: true, Active: true, Since: &now, ClientReadBytesPerSecond: 5 << 20, ThresholdBytesPerSecond: 32 << 10,
+			RateLimitBytesPerSecond: 16 << 20, Transfers: 1, Summary: "playout: transfers held to 16 MiB/s, 1 at a time"},
 		Shares: []Share{{
 			Status: reconcile.Status{
 				Name: "studio", State: reconcile.StateSyncing, PendingUploads: 2,
@@ -94,6 +96,8 @@ func TestEndpoints(t *testing.T) {
 	require.Contains(t, body, "gs-2026-11-22-0300")
 	require.Contains(t, body, "verify v-1 running: hashing, 3/10 files")
 	require.Contains(t, body, "hash-mismatch")
+	require.Contains(t, body, "playout: transfers held to 16 MiB/s, 1 at a time")
+	require.Contains(t, body, "5.0 MiB/s")
 	require.NotContains(t, body, "Sync now", "no admin buttons without a login")
 	require.Regexp(t, `<script src="/static/app.js" defer></script>`, body)
 	require.Equal(t, 1, strings.Count(body, "<script"), "the only script is the embedded file")
@@ -212,6 +216,8 @@ func TestMetrics(t *testing.T) {
 		`genesissync_snapshot_count{share="studio"} 3`,
 		`genesissync_snapshot_dataset_available_bytes{share="studio"} 1.073741824e+09`,
 		`genesissync_zfs_pool_free_bytes{pool="tank"} 3.221225472e+09`,
+		`genesissync_playout_active 1`,
+		`genesissync_playout_client_read_bytes_per_second 5.24288e+06`,
 		`go_goroutines`,
 	} {
 		require.Contains(t, body, want)

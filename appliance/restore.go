@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -235,6 +236,7 @@ finds everything in sync.
 					defer ix.Close()
 					o.Index, o.Share = ix.Share(args[0]), args[0]
 				}
+				lessGC()
 				res, err = restore.Restore(ctx, o)
 				pr.done()
 				if err != nil {
@@ -260,6 +262,19 @@ finds everything in sync.
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (progress as JSON lines on stderr)")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 0, fmt.Sprintf("files restored at once (0: %d; in-process only)", restore.DefaultConcurrency))
 	return cmd
+}
+
+// lessGC makes this process collect garbage less often while it
+// restores, unless GOGC or GOMEMLIMIT say otherwise. A restore keeps
+// little alive (the object list) but allocates per file (SDK requests,
+// the downloader's copy buffer): with the default GOGC=100 a restore of
+// 5,000 small files spent about a quarter of its CPU in the collector.
+// 400 lets the heap grow to five times what is alive, capped at 1 GiB.
+func lessGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(400)
+		debug.SetMemoryLimit(1 << 30)
+	}
 }
 
 // parseTime reads --at: RFC 3339, or a local date and time.

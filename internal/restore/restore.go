@@ -221,10 +221,14 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
-	get := &getter{b: o.Bucket, v: o.Versions, ids: map[string]string{}, n: &tr.bytes}
+	get := &getter{b: o.Bucket, v: o.Versions, ids: map[string]string{}, n: &tr.bytes,
+		root: root, rels: map[string]string{}}
 	for _, c := range cands {
 		if c.versionID != "" {
 			get.ids[c.key] = c.versionID
+		}
+		if c.size >= writebackMin {
+			get.rels[c.key] = c.rel
 		}
 	}
 	r := &restorer{o: o, root: root, get: get, dl: transfer.NewDownloader(o.Root, get, o.UID, o.GID),
@@ -348,28 +352,62 @@ func matchGlob(glob, rel string) bool {
 }
 
 // getter serves the Downloader: the selected version of each key, with
-// the bytes counted for progress. Its map is read-only once downloads
-// start.
+// the bytes counted for progress, and writeback hints for large files
+// (see writebackBody). Its maps are read-only once downloads start.
 type getter struct {
 	b   Bucket
 	v   Versions
 	ids map[string]string
 	n   interface{ Add(int64) int64 }
+	// root is the restore's Root and rels the share path of each key
+	// large enough for writeback hints.
+	root *os.Root
+	rels map[string]string
 }
 
 func (g *getter) Get(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {
-	var body io.ReadCloser
-	var obj objstore.Object
-	var err error
-	if id := g.ids[key]; id != "" {
-		body, obj, err = g.v.GetVersion(ctx, key, id)
-	} else {
-		body, obj, err = g.b.Get(ctx, key)
-	}
+	body, obj, err := g.fetch(ctx, key)
 	if err != nil {
 		return nil, obj, err
 	}
-	return countingBody{ReadCloser: body, n: g.n}, obj, nil
+	body = countingBody{ReadCloser: body, n: g.n}
+	if rel, ok := g.rels[key]; ok && obj.Size >= writebackMin {
+		body = newWritebackBody(body, g.root, rel)
+	}
+	return body, obj, nil
+}
+
+// uncheckedGetter is a store that can skip the SDK's response checksum
+// validation (objstore.S3.GetUnchecked).
+type uncheckedGetter interface {
+	GetUnchecked(ctx context.Context, key, versionID string) (io.ReadCloser, objstore.Object, error)
+}
+
+var _ uncheckedGetter = (*objstore.S3)(nil)
+
+// fetch GETs the selected version of key. The Downloader hashes every
+// byte against the object's SHA-256 metadata, so a store's own checksum
+// validation of the body (a second SHA-256 of every small object) is
+// skipped when the object has that metadata; an object without it is
+// fetched again with the store's validation, which is then the better
+// check for some objects (a single-part object whose ETag is no MD5).
+func (g *getter) fetch(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {
+	id := g.ids[key]
+	var src any = g.b
+	if id != "" {
+		src = g.v
+	}
+	if u, ok := src.(uncheckedGetter); ok {
+		body, obj, err := u.GetUnchecked(ctx, key, id)
+		if err != nil || obj.SHA256 != "" {
+			return body, obj, err
+		}
+		body.Close()
+	}
+	if id != "" {
+		return g.v.GetVersion(ctx, key, id)
+	}
+	return g.b.Get(ctx, key)
 }
 
 func (g *getter) head(ctx context.Context, key string) (objstore.Object, error) {

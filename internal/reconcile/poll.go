@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 	"genesissync/internal/transfer"
 )
 
-// poller lists the bucket every RemoteInterval and reports as candidates
+// poller lists the bucket every RemoteInterval, and at once after SyncNow
+// asked (a request during a listing gets the next one), and reports as candidates
 // the objects that differ from the index by size or ETag (new or changed
 // in the bucket) and the index entries that the listing lacks (deleted in
 // the bucket). A pass where nothing changed makes no per-object request:
@@ -40,6 +43,7 @@ func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-s.listReq:
 		case <-time.After(s.opts.RemoteInterval):
 		}
 	}
@@ -56,24 +60,17 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		}
 	}
 
-	// What the share holds by the index; its names come first in the
-	// case-collision check, so an existing file keeps its name.
+	// What the share holds by the index, loaded once: the listing is
+	// compared with it in memory, with no index transaction per object.
+	// Its names come first in the case-collision check, so an existing
+	// file keeps its name.
 	folder := keymap.NewFolder()
-	type tracked struct {
-		path     string
-		syncedAt time.Time
-	}
-	var known []tracked
-	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {
-		known = append(known, tracked{p, e.SyncedAt})
-		_ = folder.Add(p)
-		return nil
-	})
+	known, err := loadTracked(s.opts.Index, folder)
 	if err != nil {
 		return err
 	}
+	loaded := time.Since(start)
 
-	seen := map[string]struct{}{}
 	listed, changed := 0, 0
 	marker := false
 	var refused []Refused
@@ -97,13 +94,11 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 			refused = append(refused, refusal(o.Key, err))
 			return nil
 		}
-		seen[rel] = struct{}{}
-		b, ok, err := s.opts.Index.Get(rel)
-		if err != nil {
-			return err
-		}
-		if ok && !remoteChanged(&b, &o) {
-			return nil
+		if t := known.find(rel); t != nil {
+			t.seen = true
+			if !t.remoteChanged(&o) {
+				return nil
+			}
 		}
 		changed++
 		return send(rel)
@@ -124,8 +119,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		// share's target; without it (wrong bucket or prefix, a
 		// lifecycle rule, an outage answering empty) missing objects are
 		// a fault, never deletes.
-		if len(known) > 0 {
-			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", MarkerName, len(known))
+		if len(known.entries) > 0 {
+			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", MarkerName, len(known.entries))
 		}
 		if err := s.putMarker(ctx); err != nil {
 			return err
@@ -135,18 +130,86 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	// after the listing passed their key (skipped by SyncedAt). Each is
 	// checked again by HEAD before anything is decided.
 	gone := 0
-	for _, k := range known {
-		if _, ok := seen[k.path]; !ok && k.syncedAt.Before(start) {
+	for i := range known.entries {
+		k := &known.entries[i]
+		if !k.seen && k.syncedAt < start.UnixNano() {
 			gone++
 			if err := send(k.path); err != nil {
 				return err
 			}
 		}
 	}
+	done := time.Now()
 	s.log.Debug().Int("listed", listed).Int("changed", changed).Int("gone", gone).Int("refused", len(refused)).
-		Dur("took", time.Since(start)).Msg("bucket listed")
-	s.update(func(st *Status) { st.LastRemoteList = start })
+		Dur("index", loaded).Dur("took", done.Sub(start)).Msg("bucket listed")
+	s.update(func(st *Status) { st.LastRemoteList, st.LastRemoteListDone = start, done })
 	return nil
+}
+
+// tracked is what a listing compares with one index entry: the base's
+// object identity and when it was synced. Only these fields are kept, not
+// the whole entry, so that a pass over 100,000 files stays small.
+type tracked struct {
+	path     string
+	etag     string
+	version  string
+	size     int64
+	syncedAt int64 // Unix nanoseconds
+	seen     bool  // the listing had the object
+}
+
+// remoteChanged is reconcile's remoteChanged on the kept fields.
+func (t *tracked) remoteChanged(o *objstore.Object) bool {
+	return remoteChanged(&index.Entry{Size: t.size, ETag: t.etag, VersionID: t.version}, o)
+}
+
+// trackedSet is one share's index entries in path (byte) order, the order
+// of the index and of the bucket listing. One goroutine owns it.
+type trackedSet struct {
+	entries []tracked
+	next    int // where the previous find matched, plus one
+}
+
+// loadTracked reads the index once, adding every path to folder.
+func loadTracked(ix *index.Share, folder *keymap.Folder) (*trackedSet, error) {
+	ts := &trackedSet{}
+	err := ix.ForEach(func(p string, e index.Entry) error {
+		ts.entries = append(ts.entries, tracked{
+			path: p, etag: e.ETag, version: e.VersionID, size: e.Size, syncedAt: unixNano(e.SyncedAt),
+		})
+		_ = folder.Add(p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	ts.entries = slices.Clip(ts.entries)
+	return ts, nil
+}
+
+// unixNano is t in Unix nanoseconds, the zero time (never synced) as the
+// smallest value: before any listing.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// find returns the entry for path, or nil. A listing asks in the index's
+// order, so the entry after the previous match is tried first; any other
+// order falls back to a binary search.
+func (ts *trackedSet) find(path string) *tracked {
+	if ts.next < len(ts.entries) && ts.entries[ts.next].path == path {
+		ts.next++
+		return &ts.entries[ts.next-1]
+	}
+	i, ok := slices.BinarySearchFunc(ts.entries, path, func(t tracked, p string) int { return strings.Compare(t.path, p) })
+	if !ok {
+		return nil
+	}
+	ts.next = i + 1
+	return &ts.entries[i]
 }
 
 // refusal describes a refused key for the status API.

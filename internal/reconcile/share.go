@@ -1,10 +1,10 @@
 package reconcile
 
 import (
+	"container/heap"
 	"context"
 	"errors"
 	"io/fs"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,16 +82,18 @@ type Share struct {
 	// owned by the loop goroutine
 	pend     map[string]*pending
 	inflight map[string]time.Time
-	idle     int   // workers waiting for a job
-	scanErr  error // the last full scan's failure, until one succeeds
+	idle     int      // workers waiting for a job
+	ready    []string // settled files for dispatch, oldest change first
+	scanErr  error    // the last full scan's failure, until one succeeds
 	guard    guard
 
 	// beat is when the loop last went round (Unix nanoseconds; 0 before
 	// its first round). The loop writes it, Alive reads it.
 	beat atomic.Int64
 
-	scanReq   chan string // "" = full scan, else a directory
-	notify    chan string // paths reported by bucket events
+	scanReq   chan string   // "" = full scan, else a directory
+	listReq   chan struct{} // a bucket listing asked for by SyncNow
+	notify    chan string   // paths reported by bucket events
 	approvals chan approval
 	stopped   chan struct{}
 	ctl       control
@@ -174,6 +176,7 @@ func New(opts Options) *Share {
 		idle:      opts.Uploaders, // Run starts this many workers
 		inflight:  map[string]time.Time{},
 		scanReq:   make(chan string, 1),
+		listReq:   make(chan struct{}, 1),
 		notify:    make(chan string, 64),
 		approvals: make(chan approval),
 		guard:     guard{held: map[string]heldDelete{}},
@@ -196,10 +199,16 @@ func (s *Share) Notify(rel string) {
 	}
 }
 
-// SyncNow asks for a full scan as soon as possible.
+// SyncNow asks for a full reconcile pass as soon as possible: a full scan
+// and a bucket listing, each started after the call (one already running
+// is followed by another). Safe for concurrent use; never blocks.
 func (s *Share) SyncNow() {
 	select {
 	case s.scanReq <- "":
+	default: // one is already queued
+	}
+	select {
+	case s.listReq <- struct{}{}:
 	default: // one is already queued
 	}
 }
@@ -295,9 +304,11 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		case <-ctx.Done():
 		}
 	}
+	var published, walked time.Time
 	for {
 		s.beat.Store(time.Now().UnixNano())
 		nextScan()
+		ticked := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -326,7 +337,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 				s.setScanning(false)
 				s.scanErr = d.err
 				if d.err == nil {
-					s.update(func(st *Status) { st.LastFullScan = d.at })
+					s.update(func(st *Status) { st.LastFullScan, st.LastFullScanDone = d.at, time.Now() })
 					s.fullScanDone(d.at)
 				}
 			}
@@ -344,11 +355,30 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			a.reply <- s.approve(a.batch)
 		case <-tick.C:
 			s.considerDeletes(time.Now())
+			if time.Since(walked) >= time.Second {
+				// Walk the pending files again: files settled since
+				// may be older than those kept.
+				s.ready, walked = nil, time.Now()
+			}
 			s.dispatch(ctx, c.jobs)
+			ticked = true
 		}
-		s.publish()
+		// publish walks every pending file: once per event with a folder
+		// of 100,000 new files made the first scan quadratic. With many
+		// pending it runs once a tick.
+		if len(s.pend) < publishEveryEvent || (ticked && time.Since(published) >= publishMany) {
+			s.publish()
+			published = time.Now()
+		}
 	}
 }
+
+// The loop publishes after every event while fewer than
+// publishEveryEvent files are pending, else every publishMany.
+const (
+	publishEveryEvent = 1000
+	publishMany       = 500 * time.Millisecond
+)
 
 func (s *Share) tickEvery() time.Duration {
 	// Fine enough that dispatch adds little to the settle window; a tick
@@ -384,36 +414,92 @@ func (s *Share) note(f found) {
 	}
 }
 
-// dispatch hands settled files to idle workers, oldest change first.
+// dispatch hands settled files to idle workers, oldest change first. It
+// takes them from s.ready, the oldest settled files of the last walk over
+// every pending file, and walks again only when s.ready runs out (or the
+// loop clears it, once a second): a walk per finished transfer made
+// 100,000 pending files upload at a few per second.
 func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	if s.idle == 0 || s.pausedReason() != "" {
 		return
 	}
 	now := time.Now()
-	var ready []string
-	for rel, p := range s.pend {
-		if _, busy := s.inflight[rel]; busy {
+	walked := false
+	for s.idle > 0 {
+		if len(s.ready) == 0 {
+			if walked {
+				return
+			}
+			s.ready, walked = s.oldestSettled(now, readyBatch), true
 			continue
 		}
-		if now.Sub(p.lastEvent) >= s.opts.Settle && !now.Before(p.notBefore) {
-			ready = append(ready, rel)
+		rel := s.ready[0]
+		s.ready = s.ready[1:]
+		p := s.pend[rel]
+		if p == nil {
+			continue // done meanwhile
 		}
-	}
-	sort.Slice(ready, func(i, j int) bool { return s.pend[ready[i]].since.Before(s.pend[ready[j]].since) })
-	for _, rel := range ready {
-		if s.idle == 0 {
-			return // every worker is busy
+		if _, busy := s.inflight[rel]; busy || now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) {
+			continue
 		}
 		// An idle worker is waiting to receive (or about to): the send
 		// completes at once.
 		select {
-		case jobs <- job{rel: rel, started: now, allowDelete: s.pend[rel].allowDelete}:
+		case jobs <- job{rel: rel, started: now, allowDelete: p.allowDelete}:
 			s.inflight[rel] = now
 			s.idle--
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// readyBatch is how many settled files one walk of the pending set keeps
+// for dispatch: more than the transfers that finish between two ticks.
+const readyBatch = 256
+
+// oldestSettled returns up to n settled pending files that no worker has,
+// oldest change first.
+func (s *Share) oldestSettled(now time.Time, n int) []string {
+	h := &newestFirst{}
+	// Files in flight are not skipped here (a map lookup per pending
+	// file); dispatch skips them.
+	for rel, p := range s.pend {
+		if now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) {
+			continue
+		}
+		if h.Len() == n {
+			if !p.since.Before((*h)[0].since) {
+				continue
+			}
+			heap.Pop(h)
+		}
+		heap.Push(h, readyFile{rel, p.since})
+	}
+	out := make([]string, h.Len())
+	for i := len(out) - 1; i >= 0; i-- {
+		out[i] = heap.Pop(h).(readyFile).rel
+	}
+	return out
+}
+
+type readyFile struct {
+	rel   string
+	since time.Time
+}
+
+// newestFirst is a heap of ready files whose top is the newest change.
+type newestFirst []readyFile
+
+func (h newestFirst) Len() int           { return len(h) }
+func (h newestFirst) Less(i, j int) bool { return h[i].since.After(h[j].since) }
+func (h newestFirst) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *newestFirst) Push(x any)        { *h = append(*h, x.(readyFile)) }
+func (h *newestFirst) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }
 
 func (s *Share) worker(ctx context.Context, jobs <-chan job, results chan<- result) error {

@@ -40,6 +40,10 @@ type Status struct {
 	Errors                  int64     `json:"errors"`
 	LastUpload              *Activity `json:"last_upload"`
 	LastError               *Failure  `json:"last_error"`
+	// LastFullScanDone is when the last successful full scan (started at
+	// LastFullScan) finished: every file walked, and every difference from
+	// the index handed to the pipeline.
+	LastFullScanDone time.Time `json:"last_full_scan_done,omitzero"`
 	// PendingFailures counts pending files whose last attempt failed.
 	PendingFailures int `json:"pending_failures"`
 	// Failing are those files with their last error, longest failing
@@ -49,8 +53,11 @@ type Status struct {
 	Downloads       int64     `json:"downloads"`
 	DownloadedBytes int64     `json:"downloaded_bytes"`
 	LastDownload    *Activity `json:"last_download"`
-	// LastRemoteList is when the last complete bucket listing started.
-	LastRemoteList time.Time `json:"last_remote_list,omitzero"`
+	// LastRemoteList is when the last complete bucket listing started,
+	// and LastRemoteListDone when it finished: the listing compared with
+	// the index and every difference handed to the pipeline.
+	LastRemoteList     time.Time `json:"last_remote_list,omitzero"`
+	LastRemoteListDone time.Time `json:"last_remote_list_done,omitzero"`
 	// Conflicts are the most recent conflicts, newest last.
 	Conflicts []ConflictCopy `json:"conflicts"`
 	// Refused are object keys from the last listing that cannot become

@@ -1,0 +1,128 @@
+package reconcile
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+)
+
+// memRemote is the in-memory store as the pipeline's remote; the listing
+// tests never copy.
+type memRemote struct{ *objstore.Memory }
+
+func (memRemote) Copy(context.Context, string, string, string) (objstore.Object, error) {
+	return objstore.Object{}, errors.New("copy: not in these tests")
+}
+
+func putObject(t *testing.T, m *objstore.Memory, key, body string) objstore.Object {
+	t.Helper()
+	sum := sha256.Sum256([]byte(body))
+	o, err := m.Put(context.Background(), objstore.PutInput{
+		Key: key, Body: bytes.NewReader([]byte(body)), Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:]),
+	})
+	require.NoError(t, err)
+	return o
+}
+
+// pollShare is a share over a fresh index and an in-memory bucket that
+// holds the marker.
+func pollShare(t *testing.T, interval time.Duration) (*Share, *index.Share, *objstore.Memory) {
+	t.Helper()
+	ix, err := index.Open(filepath.Join(t.TempDir(), "index.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { ix.Close() })
+	m := objstore.NewMemory()
+	putObject(t, m, MarkerName, "marker")
+	idx := ix.Share("t")
+	s := New(Options{Name: "t", Root: t.TempDir(), Index: idx, Remote: memRemote{m}, RemoteInterval: interval, Log: zerolog.Nop()})
+	return s, idx, m
+}
+
+func TestPollOnceComparesTheListingWithTheIndex(t *testing.T) {
+	s, idx, m := pollShare(t, time.Hour)
+	synced := func(o objstore.Object, at time.Time) index.Entry {
+		return index.Entry{Size: o.Size, ETag: o.ETag, SyncedAt: at}
+	}
+	long := time.Now().Add(-time.Hour)
+	for _, k := range []string{"a/same.mp3", "b/same.mp3", "z.mp3"} {
+		require.NoError(t, idx.Put(k, synced(putObject(t, m, k, "same "+k), long)))
+	}
+	// Changed in the bucket since synced.
+	old := putObject(t, m, "a/changed.mp3", "old")
+	require.NoError(t, idx.Put("a/changed.mp3", synced(old, long)))
+	putObject(t, m, "a/changed.mp3", "new version")
+	// New in the bucket.
+	putObject(t, m, "a/new.mp3", "new")
+	putObject(t, m, "a-new-too.mp3", "new")
+	// Deleted in the bucket, and one synced after the listing began
+	// (the listing may have passed its key before the upload).
+	require.NoError(t, idx.Put("a/gone.mp3", index.Entry{Size: 1, ETag: "x", SyncedAt: long}))
+	require.NoError(t, idx.Put("a/never-synced.mp3", index.Entry{Size: 1, ETag: "x"}))
+	require.NoError(t, idx.Put("a/just-uploaded.mp3", index.Entry{Size: 1, ETag: "x", SyncedAt: time.Now().Add(time.Hour)}))
+
+	foundc := make(chan found, 100)
+	before := time.Now()
+	require.NoError(t, s.pollOnce(context.Background(), foundc))
+	close(foundc)
+	var got []string
+	for f := range foundc {
+		require.True(t, f.remote)
+		got = append(got, f.rel)
+	}
+	slices.Sort(got)
+	require.Equal(t, []string{"a-new-too.mp3", "a/changed.mp3", "a/gone.mp3", "a/never-synced.mp3", "a/new.mp3"}, got)
+
+	st := s.Status()
+	require.False(t, st.LastRemoteList.Before(before), "the listing's start")
+	require.True(t, st.LastRemoteListDone.After(st.LastRemoteList), "the listing's finish")
+}
+
+func TestTrackedSetFind(t *testing.T) {
+	ts := &trackedSet{entries: []tracked{{path: "a"}, {path: "a/b"}, {path: "b"}, {path: "c"}}}
+	for _, tc := range []struct {
+		path string
+		want bool
+	}{
+		{"a", true}, {"a/b", true}, {"a0", false}, {"c", true}, {"a/b", true}, {"b", true}, {"0", false}, {"d", false},
+	} {
+		got := ts.find(tc.path)
+		if !tc.want {
+			require.Nil(t, got, tc.path)
+			continue
+		}
+		require.NotNil(t, got, tc.path)
+		require.Equal(t, tc.path, got.path)
+	}
+}
+
+func TestSyncNowListsTheBucketAtOnce(t *testing.T) {
+	s, _, _ := pollShare(t, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	foundc := make(chan found, 100)
+	done := make(chan error, 1)
+	go func() { done <- s.poller(ctx, foundc) }()
+
+	// The first listing runs at start; the next would wait an hour.
+	require.Eventually(t, func() bool { return !s.Status().LastRemoteListDone.IsZero() }, 5*time.Second, time.Millisecond)
+	asked := time.Now()
+	s.SyncNow()
+	require.Eventually(t, func() bool {
+		st := s.Status()
+		return st.LastRemoteList.After(asked) && st.LastRemoteListDone.After(st.LastRemoteList)
+	}, 5*time.Second, time.Millisecond, "SyncNow started a listing")
+	cancel()
+	require.NoError(t, <-done)
+}

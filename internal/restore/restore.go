@@ -221,14 +221,10 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 			return res, err
 		}
 	}
-	get := &getter{b: o.Bucket, v: o.Versions, ids: map[string]string{}, n: &tr.bytes,
-		root: root, rels: map[string]string{}}
+	get := &getter{b: o.Bucket, v: o.Versions, ids: map[string]string{}, n: &tr.bytes}
 	for _, c := range cands {
 		if c.versionID != "" {
 			get.ids[c.key] = c.versionID
-		}
-		if c.size >= writebackMin {
-			get.rels[c.key] = c.rel
 		}
 	}
 	r := &restorer{o: o, root: root, get: get, dl: transfer.NewDownloader(o.Root, get, o.UID, o.GID),
@@ -352,17 +348,13 @@ func matchGlob(glob, rel string) bool {
 }
 
 // getter serves the Downloader: the selected version of each key, with
-// the bytes counted for progress, and writeback hints for large files
-// (see writebackBody). Its maps are read-only once downloads start.
+// the bytes counted for progress. Its map is read-only once downloads
+// start.
 type getter struct {
 	b   Bucket
 	v   Versions
 	ids map[string]string
 	n   interface{ Add(int64) int64 }
-	// root is the restore's Root and rels the share path of each key
-	// large enough for writeback hints.
-	root *os.Root
-	rels map[string]string
 }
 
 func (g *getter) Get(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {
@@ -370,11 +362,7 @@ func (g *getter) Get(ctx context.Context, key string) (io.ReadCloser, objstore.O
 	if err != nil {
 		return nil, obj, err
 	}
-	body = countingBody{ReadCloser: body, n: g.n}
-	if rel, ok := g.rels[key]; ok && obj.Size >= writebackMin {
-		body = newWritebackBody(body, g.root, rel)
-	}
-	return body, obj, nil
+	return countingBody{ReadCloser: body, n: g.n}, obj, nil
 }
 
 // uncheckedGetter is a store that can skip the SDK's response checksum

@@ -330,55 +330,6 @@ func TestSpreadDirs(t *testing.T) {
 	require.Equal(t, []string{"a/1", "b/1", "c/1", "top", "a/2", "c/2", "a/3"}, rels)
 }
 
-func TestIsTempOf(t *testing.T) {
-	for _, tc := range []struct {
-		name, base string
-		want       bool
-	}{
-		{".genesissync-tmp-0123456789abcdef-take1.wav", "take1.wav", true},
-		{".genesissync-tmp-0123456789abcdef-take", "take1.wav", true}, // shortened to fit NAME_MAX
-		{".genesissync-tmp-0123456789abcdef-take2.wav", "take1.wav", false},
-		{".genesissync-tmp-0123456789abcdef_take1.wav", "take1.wav", false},
-		{".genesissync-tmp-short-take1.wav", "take1.wav", false},
-		{"take1.wav", "take1.wav", false},
-	} {
-		require.Equal(t, tc.want, isTempOf(tc.name, tc.base), tc.name)
-	}
-}
-
-// TestWritebackBody streams a body through writebackBody into a temp
-// file as the downloader would: the bytes pass unchanged, the temp file
-// gets writeback hints, and without a temp file there are none and no
-// error.
-func TestWritebackBody(t *testing.T) {
-	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "news"), 0o755))
-	root, err := os.OpenRoot(dir)
-	require.NoError(t, err)
-	defer root.Close()
-	data := bytes.Repeat([]byte("0123456789abcdef"), 3*writebackChunk/16+1000)
-
-	tmp := filepath.Join(dir, "news", ".genesissync-tmp-0123456789abcdef-take1.wav")
-	f, err := os.Create(tmp)
-	require.NoError(t, err)
-	defer f.Close()
-	w := newWritebackBody(io.NopCloser(bytes.NewReader(data)), root, "news/take1.wav")
-	_, err = io.CopyBuffer(f, w, make([]byte, 256<<10))
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
-	require.Positive(t, w.hints)
-	got, err := os.ReadFile(tmp)
-	require.NoError(t, err)
-	require.Equal(t, data, got)
-
-	w = newWritebackBody(io.NopCloser(bytes.NewReader(data)), root, "news/other.wav")
-	n, err := io.Copy(io.Discard, w)
-	require.NoError(t, err)
-	require.EqualValues(t, len(data), n)
-	require.NoError(t, w.Close())
-	require.Zero(t, w.hints)
-}
-
 // uncheckedMemory is a Memory store with GetUnchecked, counting calls;
 // the objects in foreign lose their sha256 metadata on the way out, as
 // if another tool had written them.
@@ -408,15 +359,13 @@ func (u *uncheckedMemory) Get(ctx context.Context, key string) (io.ReadCloser, o
 
 // TestRestoreUncheckedGet: objects with sha256 metadata are fetched
 // without the store's own checksum validation (the downloader hashes
-// them); an object without it is fetched again with it. Large ones get
-// writeback hints and arrive intact.
+// them); an object without it is fetched again with it.
 func TestRestoreUncheckedGet(t *testing.T) {
 	ctx := context.Background()
 	s := &uncheckedMemory{Memory: objstore.NewMemory(), foreign: map[string]bool{"foreign.wav": true}}
 	mt := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 	put(t, s.Memory, "a.wav", "alpha", mt)
-	big := string(bytes.Repeat([]byte("x"), int(writebackMin)+12345))
-	put(t, s.Memory, "news/big.wav", big, mt)
+	put(t, s.Memory, "news/b.wav", "bravo", mt)
 	put(t, s.Memory, "foreign.wav", "foreign", mt)
 
 	root := t.TempDir()
@@ -425,5 +374,5 @@ func TestRestoreUncheckedGet(t *testing.T) {
 	require.Equal(t, 3, res.Restored, res.Problems)
 	require.Equal(t, 3, s.unchecked)
 	require.Equal(t, 1, s.checked)
-	require.Equal(t, map[string]string{"a.wav": "alpha", "news/big.wav": big, "foreign.wav": "foreign"}, files(t, root))
+	require.Equal(t, map[string]string{"a.wav": "alpha", "news/b.wav": "bravo", "foreign.wav": "foreign"}, files(t, root))
 }

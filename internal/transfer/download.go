@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -263,6 +264,10 @@ func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, bas
 	}, nil
 }
 
+// copyBufs are receive's copy buffers: a restore of thousands of small
+// files would otherwise allocate (and collect) 256 KiB per file.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
 // receive copies body into f, hashing and counting, and verifies it
 // against obj (step 4 of Download). It returns the SHA-256 of what it
 // wrote.
@@ -277,7 +282,9 @@ func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Obje
 	// One byte more than the object has, so that an overlong body is
 	// seen without writing an unbounded amount of it.
 	src := scan.ContextReader{Ctx: ctx, R: io.LimitReader(body, max(obj.Size, 0)+1)}
-	n, err := io.CopyBuffer(io.MultiWriter(hashes...), src, make([]byte, copyBufSize))
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	n, err := io.CopyBuffer(io.MultiWriter(hashes...), src, (*buf)[:min(int64(len(*buf)), max(obj.Size, 0)+1)])
 	if err != nil {
 		return "", fmt.Errorf("receive: %w", err)
 	}

@@ -211,3 +211,34 @@ func (s *Share) Stats() (Stats, error) {
 	})
 	return st, err
 }
+
+// Remote is the part of an entry that a bucket listing is compared with.
+type Remote struct {
+	Size      int64     `json:"size"`
+	ETag      string    `json:"etag,omitempty"`
+	VersionID string    `json:"version,omitempty"`
+	SyncedAt  time.Time `json:"synced_at"`
+}
+
+// ForEachRemote is ForEach decoding only each entry's Remote part: a
+// listing pass over 100,000 entries then allocates a fraction of what
+// whole entries cost (no hash, mtime or inode).
+//
+// It repeats ForEach's few lines rather than sharing a generic helper: the
+// generic version allocated once more per entry (measured with
+// BenchmarkForEach), in both.
+func (s *Share) ForEachRemote(fn func(path string, r Remote) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b, _ := s.bucket(tx, false)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var r Remote
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("index entry %q: %w", k, err)
+			}
+			return fn(string(k), r)
+		})
+	})
+}

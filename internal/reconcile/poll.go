@@ -173,7 +173,7 @@ type trackedSet struct {
 // loadTracked reads the index once, adding every path to folder.
 func loadTracked(ix *index.Share, folder *keymap.Folder) (*trackedSet, error) {
 	ts := &trackedSet{}
-	err := ix.ForEach(func(p string, e index.Entry) error {
+	err := ix.ForEachRemote(func(p string, e index.Remote) error {
 		ts.entries = append(ts.entries, tracked{
 			path: p, etag: e.ETag, version: e.VersionID, size: e.Size, syncedAt: unixNano(e.SyncedAt),
 		})

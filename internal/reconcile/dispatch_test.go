@@ -3,6 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,15 +24,17 @@ func TestDispatchOldestSettledFirst(t *testing.T) {
 	s.inflight["f0997"] = now                            // a worker has it
 	s.pend["new"] = &pending{since: now, lastEvent: now} // not settled
 
+	// None of them is on disk (the share's root is unset): all go in
+	// the large lane, three (Uploaders) at once.
 	jobs := make(chan job, 10)
 	s.dispatch(context.Background(), jobs)
-	require.Zero(t, s.idle)
+	require.Equal(t, smallWorkers, s.idle, "the small lane's workers wait")
 	require.Equal(t, []string{"f0996", "f0995", "f0994"}, drain(jobs))
 
 	// A finished transfer frees a worker: the next oldest, from the kept
 	// batch.
 	delete(s.pend, "f0996")
-	delete(s.inflight, "f0996")
+	s.finish(result{job: job{rel: "f0996", lane: laneLarge}})
 	s.idle++
 	s.dispatch(context.Background(), jobs)
 	require.Equal(t, []string{"f0993"}, drain(jobs))
@@ -38,14 +42,62 @@ func TestDispatchOldestSettledFirst(t *testing.T) {
 
 	// Files done meanwhile are skipped; a tick walks again.
 	delete(s.pend, "f0992")
+	s.finish(result{job: job{rel: "f0995", lane: laneLarge}})
 	s.idle++
 	s.dispatch(context.Background(), jobs)
 	require.Equal(t, []string{"f0991"}, drain(jobs))
 	s.ready = nil
 	s.pend["f0999"].lastEvent = now.Add(-time.Hour) // settled now
+	s.finish(result{job: job{rel: "f0994", lane: laneLarge}})
 	s.idle++
 	s.dispatch(context.Background(), jobs)
 	require.Equal(t, []string{"f0999"}, drain(jobs))
+}
+
+// TestDispatchLanes checks that small files go up many at once beside
+// the large ones, and are not stuck behind older large files while the
+// large lane is full.
+func TestDispatchLanes(t *testing.T) {
+	root := t.TempDir()
+	s := New(Options{Name: "t", Root: root, Settle: time.Second, Uploaders: 2, Log: zerolog.Nop()})
+	now := time.Now()
+	add := func(name string, size int, age time.Duration) {
+		require.NoError(t, os.WriteFile(filepath.Join(root, name), make([]byte, size), 0o644))
+		s.pend[name] = &pending{since: now.Add(-age), lastEvent: now.Add(-time.Hour)}
+	}
+	// The large files changed first: oldest first would take them all.
+	for i := range 5 {
+		add(fmt.Sprintf("large%d.wav", i), smallFileMax+1, time.Hour+time.Duration(i)*time.Minute)
+	}
+	for i := range 40 {
+		add(fmt.Sprintf("jingle%02d.mp3", i), 16<<10, time.Duration(i)*time.Second)
+	}
+	jobs := make(chan job, 100)
+	s.dispatch(context.Background(), jobs)
+	got := drain(jobs)
+	require.Len(t, got, 2+smallWorkers, "every worker busy")
+	require.Equal(t, []string{"large4.wav", "large3.wav"}, got[:2], "the oldest large files, two (Uploaders) at once")
+	require.Equal(t, 2, s.large)
+	for _, rel := range got[2:] {
+		require.Contains(t, rel, "jingle", "a third large file took a small-lane worker")
+	}
+	require.Equal(t, "jingle39.mp3", got[2], "small files oldest first")
+
+	// A small transfer ends: the next small file, not a large one.
+	s.finish(result{job: job{rel: got[2], lane: laneSmall}})
+	delete(s.pend, got[2])
+	s.idle++
+	s.dispatch(context.Background(), jobs)
+	next := drain(jobs)
+	require.Len(t, next, 1)
+	require.Contains(t, next[0], "jingle")
+
+	// A large transfer ends: the next large file.
+	s.finish(result{job: job{rel: "large4.wav", lane: laneLarge}})
+	delete(s.pend, "large4.wav")
+	s.idle++
+	s.dispatch(context.Background(), jobs)
+	require.Equal(t, []string{"large2.wav"}, drain(jobs))
 }
 
 func drain(jobs chan job) []string {

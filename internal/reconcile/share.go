@@ -5,6 +5,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +86,7 @@ type Share struct {
 	pend     map[string]*pending
 	inflight map[string]time.Time
 	idle     int      // workers waiting for a job
+	large    int      // large-lane transfers in flight
 	ready    []string // settled files for dispatch, oldest change first
 	scanErr  error    // the last full scan's failure, until one succeeds
 	guard    guard
@@ -109,12 +113,41 @@ type pending struct {
 	attempts    int
 	allowDelete bool    // released by the delete guard
 	lastErr     Failure // the last failed attempt, while attempts > 0
+	// lane is the file's transfer lane, from a stat at its first
+	// dispatch; laneUnknown again after each new change.
+	lane lane
 }
+
+// lane sorts transfers by size: a share runs Uploaders large transfers
+// at once and, beside them, up to smallWorkers small ones. Small files
+// are latency-bound (a HEAD and a PUT each, a few milliseconds of
+// round trips and server fsyncs) and cost little memory (a single-part
+// PUT streams from the file), so many at once is what makes thousands of
+// jingles go up fast; large ones are bandwidth-bound and each buffers
+// (part concurrency + 1) parts.
+type lane uint8
+
+const (
+	laneUnknown lane = iota
+	laneSmall
+	laneLarge
+)
+
+const (
+	// smallWorkers is how many small files a share transfers at once
+	// beside its Uploaders.
+	smallWorkers = 16
+	// smallFileMax is the largest local file that goes in the small
+	// lane. A path with no local file (a download or a delete, whose
+	// size the loop does not know) goes in the large lane.
+	smallFileMax = 1 << 20
+)
 
 type job struct {
 	rel         string
 	started     time.Time
 	allowDelete bool
+	lane        lane
 }
 
 type result struct {
@@ -173,7 +206,7 @@ func New(opts Options) *Share {
 		opts:      opts,
 		log:       opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger(),
 		pend:      map[string]*pending{},
-		idle:      opts.Uploaders, // Run starts this many workers
+		idle:      opts.Uploaders + smallWorkers, // Run starts this many workers
 		inflight:  map[string]time.Time{},
 		scanReq:   make(chan string, 1),
 		listReq:   make(chan struct{}, 1),
@@ -238,7 +271,7 @@ func (s *Share) Run(ctx context.Context) error {
 		scanDone: make(chan scanDone, 1),
 		changes:  make(chan []watch.Change),
 	}
-	for i := 0; i < s.opts.Uploaders; i++ {
+	for i := 0; i < s.opts.Uploaders+smallWorkers; i++ {
 		g.Go(func() error { return s.worker(ctx, c.jobs, c.results) })
 	}
 	g.Go(func() error { return s.scanner(ctx, c.scans, c.found, c.scanDone) })
@@ -411,6 +444,7 @@ func (s *Share) note(f found) {
 	if f.event {
 		// A fresh change deserves a fresh try, not the old backoff.
 		p.notBefore = time.Time{}
+		p.lane = laneUnknown
 	}
 }
 
@@ -425,6 +459,8 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	}
 	now := time.Now()
 	walked := false
+	var waiting []string // large files while the large lane is full
+	defer func() { s.ready = append(waiting, s.ready...) }()
 	for s.idle > 0 {
 		if len(s.ready) == 0 {
 			if walked {
@@ -442,16 +478,38 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 		if _, busy := s.inflight[rel]; busy || now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) {
 			continue
 		}
+		if p.lane == laneUnknown {
+			p.lane = s.laneOf(rel)
+		}
+		if p.lane == laneLarge && s.large >= s.opts.Uploaders {
+			if !slices.Contains(waiting, rel) {
+				waiting = append(waiting, rel)
+			}
+			continue
+		}
 		// An idle worker is waiting to receive (or about to): the send
 		// completes at once.
 		select {
-		case jobs <- job{rel: rel, started: now, allowDelete: p.allowDelete}:
+		case jobs <- job{rel: rel, started: now, allowDelete: p.allowDelete, lane: p.lane}:
 			s.inflight[rel] = now
 			s.idle--
+			if p.lane == laneLarge {
+				s.large++
+			}
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// laneOf stats rel on the share: small when it is a regular file of at
+// most smallFileMax bytes, else large (see lane).
+func (s *Share) laneOf(rel string) lane {
+	fi, err := os.Lstat(filepath.Join(s.opts.Root, filepath.FromSlash(rel)))
+	if err == nil && fi.Mode().IsRegular() && fi.Size() <= smallFileMax {
+		return laneSmall
+	}
+	return laneLarge
 }
 
 // readyBatch is how many settled files one walk of the pending set keeps
@@ -459,13 +517,15 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 const readyBatch = 256
 
 // oldestSettled returns up to n settled pending files that no worker has,
-// oldest change first.
+// oldest change first; while the large lane is full, only files not
+// known to be large, so that small ones are not stuck behind them.
 func (s *Share) oldestSettled(now time.Time, n int) []string {
 	h := &newestFirst{}
+	largeFull := s.large >= s.opts.Uploaders
 	// Files in flight are not skipped here (a map lookup per pending
 	// file); dispatch skips them.
 	for rel, p := range s.pend {
-		if now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) {
+		if now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) || (largeFull && p.lane == laneLarge) {
 			continue
 		}
 		if h.Len() == n {
@@ -525,6 +585,9 @@ var errNotSettled = errors.New("not settled")
 
 func (s *Share) finish(r result) {
 	delete(s.inflight, r.rel)
+	if r.lane == laneLarge {
+		s.large--
+	}
 	p := s.pend[r.rel]
 	if p == nil {
 		return

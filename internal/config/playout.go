@@ -2,13 +2,13 @@ package config
 
 import "time"
 
-// Playout defaults: transfers slow to 16 MiB/s (hashing and sending both
+// Playout defaults: transfers slow to 32 MiB/s (hashing and sending both
 // count), one at a time, while SMB clients read 32 KiB/s or more, and go
 // back to full speed 15 s after the reads stop. A playout PC playing a
 // 320 kbit/s MP3 reads 40 KB/s, a 44.1 kHz stereo WAV 176 KB/s; an idle
 // client's keepalives and a folder listing stay far below.
 const (
-	DefaultPlayoutRate       = 16 << 20
+	DefaultPlayoutRate       = 32 << 20
 	DefaultPlayoutTransfers  = 1
 	DefaultPlayoutThreshold  = 32 << 10
 	DefaultPlayoutQuietAfter = 15 * time.Second

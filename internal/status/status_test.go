@@ -47,7 +47,7 @@ func hostileSnapshot() Snapshot {
 		Pools:     []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
 		Events:    []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
 		Playout: Playout{Aware: true, Active: true, Since: &now, ClientReadBytesPerSecond: 5 << 20, ThresholdBytesPerSecond: 32 << 10,
-			RateLimitBytesPerSecond: 16 << 20, Transfers: 1, Summary: "playout: transfers held to 16 MiB/s, 1 at a time"},
+			RateLimitBytesPerSecond: 32 << 20, Transfers: 1, Summary: "playout: transfers held to 32 MiB/s, 1 at a time"},
 		Shares: []Share{{
 			Status: reconcile.Status{
 				Name: "studio", State: reconcile.StateSyncing, PendingUploads: 2,
@@ -96,7 +96,7 @@ func TestEndpoints(t *testing.T) {
 	require.Contains(t, body, "gs-2026-11-22-0300")
 	require.Contains(t, body, "verify v-1 running: hashing, 3/10 files")
 	require.Contains(t, body, "hash-mismatch")
-	require.Contains(t, body, "playout: transfers held to 16 MiB/s, 1 at a time")
+	require.Contains(t, body, "playout: transfers held to 32 MiB/s, 1 at a time")
 	require.Contains(t, body, "5.0 MiB/s")
 	require.NotContains(t, body, "Sync now", "no admin buttons without a login")
 	require.Regexp(t, `<script src="/static/app.js" defer></script>`, body)

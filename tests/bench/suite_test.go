@@ -23,7 +23,7 @@ import (
 var (
 	flagScale  = flag.Float64("bench.scale", envFloat("GS_BENCH_SCALE", 1), "scale of file counts and sizes (1 is the issue's; use 0.02 while developing); env GS_BENCH_SCALE")
 	flagRounds = flag.Int("bench.rounds", 3, "runs of each tool per scenario (alternating)")
-	flagMem    = flag.Int("bench.memfiles", 0, "also measure the daemon's memory with this many tiny files indexed (100000 is the issue's; the appliance uploads them at about 30 files/s today, so that takes about an hour); 0 skips it")
+	flagMem    = flag.Int("bench.memfiles", 100000, "also measure the daemon's memory with this many tiny files indexed (100000, the issue's, takes about 5 minutes; scaled by -bench.scale); 0 skips it")
 	flagOnly   = flag.String("bench.only", "", "comma-separated parts to run (ceilings, large, small, playout, latency, memory); empty runs them all")
 	flagOut    = flag.String("bench.out", filepath.Join(harness.RepoRoot(), "tests", "bench", "out", "bench.json"), "where the JSON report goes")
 )
@@ -155,7 +155,7 @@ func BenchmarkSuite(b *testing.B) {
 	if want("latency") {
 		measureLatency(b, rep, g, scale)
 	}
-	if n := *flagMem; n > 0 && want("memory") {
+	if n := scaled(*flagMem, scale, min(1000, *flagMem)); n > 0 && want("memory") {
 		start := time.Now()
 		writeDataset(b, g.DataDir(), n, 64, 100)
 		progress("wrote %d tiny files in %s", n, time.Since(start).Round(time.Millisecond))
@@ -449,12 +449,13 @@ func judge(rep *Report, large, small dataset) {
 func notes(large, small dataset) []string {
 	return []string{
 		"Medians over the rounds; tools alternate (the first tool rotates each round) against one MinIO on the same disk; the data is in the page cache for every tool (written just before, 24 GiB RAM): the disk row is the cold-read ceiling.",
-		"Upload, genesissync: a fresh daemon (empty index and bucket prefix) over the existing files, from process start (smbd start included) until the status API counts every file uploaded; each file is read, SHA-256-hashed, streamed, re-hashed and re-stat'd at EOF. mc and rclone run with their defaults (`mc mirror DIR t/peers/mc`, `rclone sync DIR bench:peers/rclone`).",
+		"Upload, genesissync: a fresh daemon (empty index and bucket prefix) over the existing files, from process start (smbd start included) until the status API counts every file uploaded; each file is stat'd, HEADed (the three-way plan needs the bucket's side), read and SHA-256-hashed, then streamed (the store checks the SHA-256) and re-stat'd at EOF; 4 uploaders take files over 1 MiB and 16 more workers the smaller ones. mc and rclone run with their defaults (`mc mirror DIR t/peers/mc`, `rclone sync DIR bench:peers/rclone`).",
 		fmt.Sprintf("No-change pass, genesissync: what a running appliance does. With the daemon running and idle over the synced share and its index, right after a periodic bucket listing finished, `genesissync share sync studio` (admin socket; the CLI process's start included) until the full scan and the full bucket listing it started have both finished with nothing to do, by the daemon's own finish times in the status API (last_full_scan_done, last_remote_list_done); %d passes per round. The scan and listing legs run at once; each row is from the same request to that leg's finish. 'Cold start' is a daemon started over the synced share, from process start (smbd's start included) until its first full scan and first bucket listing have both finished, once per round. mc and rclone: the upload's command run again (their process start included).", passes),
 		"Restore: every tool restores GenesisSync's objects (sha256 metadata) into an empty directory. genesissync (`restore studio --to DIR`) hashes every byte against the object's SHA-256 and fsyncs each file before renaming it into place. mc does not verify content. rclone checks MD5 against the ETag only for single-part objects, so it verifies the small files but not the " + human(float64(large.size)) + " ones (multipart ETags, no rclone MD5 metadata). Neither fsyncs: the 'until syncfs' rows add a `sync -f` of the target.",
 		fmt.Sprintf("Change to bucket: close over SMB (go-smb2 client, real smbd) until HEAD of the object succeeds, one file at a time, settle window %s (the default). mc and rclone on a timer have their period as latency (an hourly cron: up to an hour).", config.DefaultSettle),
 		"Playout: one go-smb2 client reads 64 KiB every 2 ms from a 64 MiB file through smbd (cached), never skipping; latency is each read's time, lag how late a read started against its schedule. 'While mc mirror uploads' is `mc mirror` of " + large.name + " with the daemon idle, for as long as mc runs. 'While genesissync uploads' has the player on air first, then " + large.name + " moved into the share (a fresh index and bucket prefix), and lasts 20 s × scale (at least 6 s) from the player's start: with playout-aware transfers (the default: the daemon sees smbd's clients reading and holds transfers to playout.rate, one at a time) and with playout.aware: false (full speed). The throughput rows are the bytes uploaded between the files' arrival and the session's end, settle window included, over that span.",
 		"Raw PUT ceiling: objstore.S3 Put (aws-sdk-go-v2 transfer manager, 16 MiB parts, 4 parts in flight, SHA-256 of the body checked) from one buffer in memory, 4 objects at once like the daemon's default uploaders.",
+		"Memory: the daemon's VmRSS from /proc once it has been idle (nothing pending) for 5 s, with the bench's bucket listing every second (remote_interval 1s); index.db is the bbolt file's size.",
 		fmt.Sprintf("Small dataset: %s; large: %s.", small.name, large.name),
 	}
 }

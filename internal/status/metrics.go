@@ -123,8 +123,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.pending, float64(s.PendingUploads), n)
 		gauge(descs.inFlight, float64(s.InFlight), n)
 		gauge(descs.oldestAge, s.OldestPendingAgeSeconds, n)
-		if !s.LastFullScan.IsZero() {
-			gauge(descs.lastScan, float64(s.LastFullScan.Unix()), n)
+		if !s.LastFullScanDone.IsZero() {
+			gauge(descs.lastScan, float64(s.LastFullScanDone.Unix()), n)
 		}
 		counter(descs.uploads, float64(s.Uploads), n)
 		counter(descs.uploadedBytes, float64(s.UploadedBytes), n)

@@ -178,6 +178,7 @@ func TestMetrics(t *testing.T) {
 	snap.Shares[0].Status = reconcile.Status{
 		Name: "studio", State: reconcile.StateSyncing, PendingUploads: 3, Uploads: 7, UploadedBytes: 1024,
 		OldestPendingAgeSeconds: 4.5, DeleteGuardTripped: true, HeldDeleteCount: 60, PausedReason: "",
+		LastFullScan: time.Unix(1000, 0), LastFullScanDone: time.Unix(1005, 0),
 	}
 	snap.Shares[0].UploadBytesPerSecond = 2048
 	snap.Shares[0].Verify.Mismatches = 2
@@ -197,6 +198,7 @@ func TestMetrics(t *testing.T) {
 		`genesissync_transfer_upload_bytes_per_second{share="studio"} 2048`,
 		`genesissync_transfer_download_bytes_per_second{share="studio"} 0`,
 		`genesissync_share_oldest_pending_age_seconds{share="studio"} 4.5`,
+		`genesissync_share_last_full_scan_timestamp_seconds{share="studio"} 1005`,
 		`genesissync_share_stale{share="studio"} 0`,
 		`genesissync_share_stale_after_seconds{share="studio"} 900`,
 		`genesissync_share_paused{share="studio"} 0`,

@@ -19,15 +19,17 @@ import (
 const playoutEvery = 500 * time.Millisecond
 
 // playoutState is the daemon's playout-aware transfer machinery: nil
-// parts when it is off.
+// parts when it is off. Built before the daemon's goroutines start and
+// not changed after, so any goroutine may read it.
 type playoutState struct {
 	gov      *playout.Governor
 	detector *playout.Detector
 	reason   string // why it is off
 }
 
-// newPlayout builds the governor the shares' transfers share, before the
-// shares start; startPlayout starts its detector once Samba is up.
+// newPlayout builds the governor the shares' transfers share and its
+// detector, before anything that reads the status starts;
+// startPlayout runs the detector once Samba is up.
 func (d *Daemon) newPlayout() *playoutState {
 	p := &playoutState{}
 	pc := d.cfg.Playout
@@ -38,6 +40,7 @@ func (d *Daemon) newPlayout() *playoutState {
 		p.reason = "Samba is not managed (samba.mode: off): no SMB clients to watch"
 	default:
 		p.gov = playout.NewGovernor(playout.Limits{Rate: int64(pc.Rate), Transfers: pc.Transfers})
+		p.detector = d.newDetector(p.gov)
 	}
 	return p
 }
@@ -60,12 +63,9 @@ func (p *playoutState) wire() objstore.WirePacer {
 	return p.gov
 }
 
-// startPlayout samples smbd's clients in g and switches the governor.
-func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
-	p := d.playout
-	if p.gov == nil {
-		return nil
-	}
+// newDetector watches the bytes smbd sends its clients and switches gov,
+// logging each switch and adding it to the event log.
+func (d *Daemon) newDetector(gov *playout.Governor) *playout.Detector {
 	log := d.log.With().Str("component", "playout").Logger()
 	// The system's smbd listens on Samba's default "smb ports"; a
 	// standalone one on its configured port.
@@ -73,11 +73,11 @@ func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
 	if d.cfg.Samba.Mode == config.SambaStandalone {
 		ports = []int{d.cfg.Samba.Port}
 	}
-	read := func() (map[uint64]int64, error) { return playout.SentBytes(ports) }
 	pc := d.cfg.Playout
-	lim := p.gov.Limits()
-	p.detector = playout.NewDetector(p.gov, playout.DetectorOptions{
-		Read: read, Every: playoutEvery, Threshold: int64(pc.Threshold), QuietAfter: pc.QuietAfter,
+	lim := gov.Limits()
+	return playout.NewDetector(gov, playout.DetectorOptions{
+		Read:  func() (map[uint64]int64, error) { return playout.SentBytes(ports) },
+		Every: playoutEvery, Threshold: int64(pc.Threshold), QuietAfter: pc.QuietAfter,
 		OnChange: func(active bool, bps int64) {
 			if active {
 				msg := fmt.Sprintf("SMB clients reading %s/s: transfers held to %s/s, %d at a time",
@@ -91,7 +91,13 @@ func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
 			d.events.Add(eventlog.Event{Kind: "playout.quiet", Level: eventlog.Info, Message: msg})
 		},
 	})
-	g.Go(func() error { return p.detector.Run(ctx) })
+}
+
+// startPlayout runs the detector in g.
+func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
+	if det := d.playout.detector; det != nil {
+		g.Go(func() error { return det.Run(ctx) })
+	}
 	return nil
 }
 
@@ -112,9 +118,6 @@ func (d *Daemon) playoutStatus() status.Playout {
 		RateLimitBytesPerSecond: lim.Rate,
 		Transfers:               lim.Transfers,
 		Summary:                 "quiet: transfers at full speed",
-	}
-	if p.detector == nil {
-		return out
 	}
 	st := p.detector.State()
 	out.Active, out.ClientReadBytesPerSecond, out.Error = st.Active, st.ReadRate, st.Err

@@ -118,6 +118,12 @@ type pending struct {
 	lane lane
 }
 
+// due reports whether the file may go to a worker at now: settled (no
+// change for settle) and not backing off after a failure.
+func (p *pending) due(now time.Time, settle time.Duration) bool {
+	return now.Sub(p.lastEvent) >= settle && !now.Before(p.notBefore)
+}
+
 // lane sorts transfers by size: a share runs Uploaders large transfers
 // at once and, beside them, up to smallWorkers small ones. Small files
 // are latency-bound (a HEAD and a PUT each, a few milliseconds of
@@ -476,7 +482,7 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 		if p == nil {
 			continue // done meanwhile
 		}
-		if _, busy := s.inflight[rel]; busy || now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) {
+		if _, busy := s.inflight[rel]; busy || !p.due(now, s.opts.Settle) {
 			continue
 		}
 		if p.lane == laneUnknown {
@@ -526,7 +532,7 @@ func (s *Share) oldestSettled(now time.Time, n int) []string {
 	// Files in flight are not skipped here (a map lookup per pending
 	// file); dispatch skips them.
 	for rel, p := range s.pend {
-		if now.Sub(p.lastEvent) < s.opts.Settle || now.Before(p.notBefore) || (largeFull && p.lane == laneLarge) {
+		if !p.due(now, s.opts.Settle) || (largeFull && p.lane == laneLarge) {
 			continue
 		}
 		if h.Len() == n {

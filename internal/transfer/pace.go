@@ -3,6 +3,7 @@ package transfer
 import (
 	"context"
 	"io"
+	"math"
 )
 
 // Pacer lets transfers yield to other work on the box, such as playout
@@ -23,7 +24,7 @@ type noPacer struct{}
 
 func (noPacer) Acquire(context.Context) (func(), error) { return func() {}, nil }
 func (noPacer) WaitN(context.Context, int) error        { return nil }
-func (noPacer) Chunk() int                              { return int(^uint(0) >> 1) }
+func (noPacer) Chunk() int                              { return math.MaxInt }
 
 // pacedReader reads r in chunks no larger than the pacer allows and waits
 // for the pacer after each read.

@@ -15,6 +15,11 @@
 // side confirmed. An Uploader is safe for concurrent use; its bandwidth
 // limiter is shared by all uploads of the share.
 //
+// WithPacer lets uploads and downloads yield to playout (a Pacer, the
+// box-wide playout.Governor): each transfer waits for a slot, and an
+// upload's hash pass for each chunk it reads; the bytes on the network
+// are paced by the store with the same pacer (objstore.S3Options.Wire).
+//
 // Download is the way back, and a file appears on the share only whole and
 // verified: the body streams into a hidden temp file (TempPrefix, vetoed by
 // Samba, excluded by the scanner) in the target's own directory, is checked

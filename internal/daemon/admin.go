@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,8 +26,18 @@ func AdminSocket(stateDir string) string { return filepath.Join(stateDir, "admin
 //
 //	GET  /v1/shares/{share}/deletes                  the held delete batch
 //	POST /v1/shares/{share}/deletes/approve?batch=ID release exactly batch ID
+//	GET  /debug/pprof/...                            Go's profiles (net/http/pprof)
 func (d *Daemon) adminHandler() http.Handler {
 	mux := http.NewServeMux()
+	// Profiles for the field, where a busy box is the only place to see
+	// what the daemon spends its CPU on: `curl --unix-socket admin.sock
+	// http://x/debug/pprof/profile?seconds=10 > cpu.pprof`. Only here,
+	// behind the socket's owner-only permission, never on the web port.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /v1/shares/{share}/deletes", func(w http.ResponseWriter, r *http.Request) {
 		s := d.share(r.PathValue("share"))
 		if s == nil {

@@ -194,6 +194,14 @@ type Target struct {
 	// request is retried; 0 means two minutes. On a slow uplink it must
 	// exceed the time to drain about 4 MiB of socket buffers.
 	ResponseTimeout time.Duration `mapstructure:"response_timeout"`
+	// SignPayload signs each uploaded body's SHA-256 (SigV4 signed
+	// payload) over a plain http:// endpoint. Off, bodies go unsigned and
+	// the upload spares one SHA-256 pass of every byte (about a second of
+	// CPU per GiB); the server still checks each body against a signed
+	// checksum header, and the appliance checks what it streams against
+	// its own hash pass. Turn it on when http:// crosses a network where
+	// traffic could be altered in flight; https:// never needs it.
+	SignPayload bool `mapstructure:"sign_payload"`
 }
 
 // DefaultExcludes are never synced: Windows and Office temporary and

@@ -226,6 +226,7 @@ func S3Options(t config.Target) objstore.S3Options {
 		CredentialsFile: t.CredentialsFile,
 		Profile:         t.Profile,
 		ResponseTimeout: t.ResponseTimeout,
+		SignPayload:     t.SignPayload,
 	}
 }
 

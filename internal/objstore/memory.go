@@ -49,7 +49,7 @@ func (m *Memory) Put(ctx context.Context, in PutInput) (Object, error) {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
 	}
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, ctxReader{ctx: ctx, r: newVerifyingReader(in.Body, in.Size, in.SHA256)}); err != nil {
+	if _, err := io.Copy(&buf, ctxReader{ctx: ctx, r: newVerifyingReader(in.Body, in.Size, in.SHA256, in.CRC32C)}); err != nil {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
 	}
 	sum := md5.Sum(buf.Bytes())

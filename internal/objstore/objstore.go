@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"strings"
 	"time"
@@ -24,6 +25,7 @@ type Object struct {
 	VersionID    string    // empty when the bucket is not versioned or the listing does not say
 	LastModified time.Time // as reported by the store
 	SHA256       string    // lowercase hex, from user metadata "sha256"; empty if absent
+	CRC32C       string    // 8 lowercase hex digits, from user metadata "crc32c"; empty if absent
 	Mtime        time.Time // from user metadata "mtime" (RFC3339Nano); zero if absent
 }
 
@@ -32,8 +34,9 @@ type Object struct {
 type PutInput struct {
 	Key string
 	// Body is read once, sequentially, to EOF. If it returns a non-EOF
-	// error, or yields more or fewer than Size bytes, or bytes whose SHA-256
-	// is not SHA256, the upload is aborted and nothing is left behind.
+	// error, or yields more or fewer than Size bytes, or bytes whose
+	// checksum (CRC32C if given, else SHA256) differs, the upload is
+	// aborted and nothing is left behind.
 	Body io.Reader
 	// Size is the exact size of Body in bytes.
 	Size int64
@@ -41,6 +44,15 @@ type PutInput struct {
 	// upload. It is stored as metadata "sha256"; for single-part uploads it is
 	// also sent as the S3 ChecksumSHA256 so that the server verifies it.
 	SHA256 string
+	// CRC32C, optional, is the CRC-32C (Castagnoli) of the whole body as 8
+	// lowercase hex digits, taken in the same pass over the source as
+	// SHA256. When set, Put checks the bytes it streams against it instead
+	// of hashing them with SHA-256 a second time (CRC-32C is computed in
+	// hardware, SHA-256 costs about a second of CPU per GiB), and stores it
+	// as metadata "crc32c", so that a download can be checked the same
+	// cheap way. Either check catches a source that changed between the
+	// hash pass and the upload; SHA256 stays the content's identity.
+	CRC32C string
 	// Mtime is stored as metadata "mtime" (RFC3339Nano, UTC); zero means
 	// none.
 	Mtime time.Time
@@ -81,13 +93,15 @@ var (
 	// not valid UTF-8, or one longer than S3 allows with the store prefix.
 	ErrInvalidKey = errors.New("invalid object key")
 	// ErrInvalidInput is returned (wrapped) by Put for a nil body, a
-	// negative size or a SHA256 that is not 64 lowercase hex digits.
+	// negative size, a SHA256 that is not 64 lowercase hex digits or a
+	// CRC32C that is not 8.
 	ErrInvalidInput = errors.New("invalid put input")
 )
 
 // Metadata keys as stored in S3 user metadata (x-amz-meta-*).
 const (
 	metaSHA256 = "sha256"
+	metaCRC32C = "crc32c"
 	metaMtime  = "mtime"
 )
 
@@ -116,12 +130,17 @@ func checkPut(in PutInput) error {
 		return fmt.Errorf("%w: negative size %d", ErrInvalidInput, in.Size)
 	case !isLowerHexSHA256(in.SHA256):
 		return fmt.Errorf("%w: sha256 %q is not 64 lowercase hex digits", ErrInvalidInput, in.SHA256)
+	case in.CRC32C != "" && !isLowerHex(in.CRC32C, crc32.Size):
+		return fmt.Errorf("%w: crc32c %q is not 8 lowercase hex digits", ErrInvalidInput, in.CRC32C)
 	}
 	return nil
 }
 
-func isLowerHexSHA256(s string) bool {
-	if len(s) != sha256.Size*2 {
+func isLowerHexSHA256(s string) bool { return isLowerHex(s, sha256.Size) }
+
+// isLowerHex reports whether s is n bytes in lowercase hex.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n*2 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -136,15 +155,18 @@ func isLowerHexSHA256(s string) bool {
 // putMetadata returns the user metadata stored with in.
 func putMetadata(in PutInput) map[string]string {
 	m := map[string]string{metaSHA256: in.SHA256}
+	if in.CRC32C != "" {
+		m[metaCRC32C] = in.CRC32C
+	}
 	if !in.Mtime.IsZero() {
 		m[metaMtime] = in.Mtime.UTC().Format(time.RFC3339Nano)
 	}
 	return m
 }
 
-// applyMetadata fills o.SHA256 and o.Mtime from user metadata. Keys are
-// matched case-insensitively (HTTP headers are case-insensitive, and stores
-// differ in how they return them). A malformed value is ignored rather than
+// applyMetadata fills o.SHA256, o.CRC32C and o.Mtime from user metadata.
+// Keys are matched case-insensitively (HTTP headers are case-insensitive,
+// and stores differ in how they return them). A malformed value is ignored rather than
 // failing the read: the object is still there, it just lacks the field.
 func applyMetadata(o *Object, meta map[string]string) {
 	for k, v := range meta {
@@ -152,6 +174,10 @@ func applyMetadata(o *Object, meta map[string]string) {
 		case metaSHA256:
 			if v = strings.ToLower(strings.TrimSpace(v)); isLowerHexSHA256(v) {
 				o.SHA256 = v
+			}
+		case metaCRC32C:
+			if v = strings.ToLower(strings.TrimSpace(v)); isLowerHex(v, crc32.Size) {
+				o.CRC32C = v
 			}
 		case metaMtime:
 			if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v)); err == nil {
@@ -161,24 +187,37 @@ func applyMetadata(o *Object, meta map[string]string) {
 	}
 }
 
-// verifyingReader passes a body through while counting and hashing it. At
-// the end of the body it checks the declared size and SHA-256 and, instead
-// of io.EOF, returns ErrSizeMismatch or ErrChecksumMismatch when they
-// differ, so the uploader reading it fails (and aborts) instead of
-// completing. It also fails as soon as the body runs past its declared size.
-// Any error is sticky.
+// verifyingReader passes a body through while counting and checksumming
+// it. At the end of the body it checks the declared size and checksum
+// (CRC-32C when the caller gave one, else SHA-256) and, instead of io.EOF,
+// returns ErrSizeMismatch or ErrChecksumMismatch when they differ, so the
+// uploader reading it fails (and aborts) instead of completing. It also
+// fails as soon as the body runs past its declared size. Any error is
+// sticky.
 type verifyingReader struct {
-	r       io.Reader
-	size    int64
-	wantSHA string
-	n       int64
-	h       hash.Hash
-	err     error
+	r    io.Reader
+	size int64
+	algo string // "crc32c" or "sha256"
+	want string // lowercase hex
+	n    int64
+	h    hash.Hash
+	err  error
 }
 
-func newVerifyingReader(r io.Reader, size int64, sha string) *verifyingReader {
-	return &verifyingReader{r: r, size: size, wantSHA: sha, h: sha256.New()}
+func newVerifyingReader(r io.Reader, size int64, sha, crc string) *verifyingReader {
+	if crc != "" {
+		return &verifyingReader{r: r, size: size, algo: metaCRC32C, want: crc, h: NewCRC32C()}
+	}
+	return &verifyingReader{r: r, size: size, algo: metaSHA256, want: sha, h: sha256.New()}
 }
+
+// castagnoli is the CRC-32C table; hash/crc32 uses the CPU's instruction
+// for it (SSE4.2, ARMv8 CRC).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// NewCRC32C returns a hash of the CRC-32C that PutInput.CRC32C and
+// Object.CRC32C carry: hex.EncodeToString of its Sum is their form.
+func NewCRC32C() hash.Hash32 { return crc32.New(castagnoli) }
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {
@@ -207,8 +246,8 @@ func (v *verifyingReader) finish() error {
 	if v.n != v.size {
 		return fmt.Errorf("%w: body has %d bytes, declared %d", ErrSizeMismatch, v.n, v.size)
 	}
-	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.wantSHA {
-		return fmt.Errorf("%w: body sha256 is %s, declared %s", ErrChecksumMismatch, got, v.wantSHA)
+	if got := hex.EncodeToString(v.h.Sum(nil)); got != v.want {
+		return fmt.Errorf("%w: body %s is %s, declared %s", ErrChecksumMismatch, v.algo, got, v.want)
 	}
 	return io.EOF
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"strings"
 	"testing"
@@ -38,23 +40,32 @@ func (f *failAfter) Read(p []byte) (int, error) {
 
 func TestVerifyingReader(t *testing.T) {
 	b, sum := body(100)
+	crc := fmt.Sprintf("%08x", crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
 	tests := []struct {
 		name    string
 		r       io.Reader
 		size    int64
 		sha     string
+		crc     string
 		wantErr error
 	}{
-		{"exact", bytes.NewReader(b), 100, sum, nil},
-		{"short", bytes.NewReader(b[:99]), 100, sum, ErrSizeMismatch},
-		{"long", bytes.NewReader(append(b, 'x')), 100, sum, ErrSizeMismatch},
-		{"wrong sha", bytes.NewReader(b), 100, strings.Repeat("0", 64), ErrChecksumMismatch},
-		{"body error", &failAfter{r: bytes.NewReader(b), n: 50}, 100, sum, errDisk},
-		{"one byte at a time", &oneByte{r: bytes.NewReader(b)}, 100, sum, nil},
+		{"exact", bytes.NewReader(b), 100, sum, "", nil},
+		{"short", bytes.NewReader(b[:99]), 100, sum, "", ErrSizeMismatch},
+		{"long", bytes.NewReader(append(b, 'x')), 100, sum, "", ErrSizeMismatch},
+		{"wrong sha", bytes.NewReader(b), 100, strings.Repeat("0", 64), "", ErrChecksumMismatch},
+		{"body error", &failAfter{r: bytes.NewReader(b), n: 50}, 100, sum, "", errDisk},
+		{"one byte at a time", &oneByte{r: bytes.NewReader(b)}, 100, sum, "", nil},
+		{"crc32c exact", bytes.NewReader(b), 100, sum, crc, nil},
+		// With a CRC32C given, the SHA-256 is not computed again: a wrong
+		// one passes here (the server verifies single-part SHA-256s).
+		{"crc32c exact, sha not rechecked", bytes.NewReader(b), 100, strings.Repeat("0", 64), crc, nil},
+		{"wrong crc32c", bytes.NewReader(b), 100, sum, "00000000", ErrChecksumMismatch},
+		{"crc32c short", bytes.NewReader(b[:99]), 100, sum, crc, ErrSizeMismatch},
+		{"crc32c one flipped bit", bytes.NewReader(flip(b, 37)), 100, sum, crc, ErrChecksumMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			v := newVerifyingReader(tc.r, tc.size, tc.sha)
+			v := newVerifyingReader(tc.r, tc.size, tc.sha, tc.crc)
 			got, err := io.ReadAll(v)
 			if tc.wantErr == nil {
 				require.NoError(t, err)
@@ -71,3 +82,10 @@ func TestVerifyingReader(t *testing.T) {
 type oneByte struct{ r io.Reader }
 
 func (o *oneByte) Read(p []byte) (int, error) { return o.r.Read(p[:min(1, len(p))]) }
+
+// flip returns a copy of b with bit i flipped.
+func flip(b []byte, i int) []byte {
+	c := bytes.Clone(b)
+	c[i/8] ^= 1 << (i % 8)
+	return c
+}

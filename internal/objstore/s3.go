@@ -15,8 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,6 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/rs/zerolog"
 )
 
@@ -106,6 +110,16 @@ type S3Options struct {
 	// ResponseTimeout bounds the wait for a response after a request was
 	// sent. 0 means DefaultResponseTimeout.
 	ResponseTimeout time.Duration
+	// SignPayload signs the SHA-256 of every PUT body (SigV4's signed
+	// payload) over a plain http:// endpoint. Off (the default), bodies go
+	// as UNSIGNED-PAYLOAD, which spares the SDK a SHA-256 pass over every
+	// byte uploaded; what is sent is still checked by the server against a
+	// signed checksum header (SHA-256 for single-part objects, CRC-32C per
+	// part for multipart ones) and locally against the hash pass. Over
+	// https:// the SDK never signs bodies (TLS protects them) and this does
+	// nothing. Turn it on when plain http:// crosses a network where
+	// someone could alter traffic in flight.
+	SignPayload bool
 	// Wire, when set, paces every byte the store's connections send and
 	// receive (playout-aware transfers). Nil: no pacing.
 	Wire WirePacer
@@ -166,7 +180,7 @@ type S3 struct {
 	endpoint string
 	log      zerolog.Logger
 
-	// verifyLocally makes Put check size and SHA-256 while streaming. Only
+	// verifyLocally makes Put check size and checksum while streaming. Only
 	// tests turn it off, to reach the server-side checksum check.
 	verifyLocally bool
 }
@@ -250,17 +264,20 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		// Multipart objects carry composite checksums, which GetObject
 		// cannot validate; that is expected, not worth a warning per read.
 		o.DisableLogOutputChecksumValidationSkipped = true
+		if !opts.SignPayload {
+			o.APIOptions = append(o.APIOptions, addUnsignedBodies)
+		}
 	})
 	tm := transfermanager.New(client, func(o *transfermanager.Options) {
 		o.PartSizeBytes = opts.PartSize
 		o.MultipartUploadThreshold = opts.PartSize
 		o.Concurrency = opts.PartConcurrency
 		// CRC32C per part (S3 COMPOSITE checksum): the server checks each
-		// part as it arrives. Not SHA-256: the whole object's SHA-256 is
-		// already verified locally while streaming (verifyingReader) and
-		// stored in the metadata; a second SHA-256 per byte cost a fifth
-		// of a core at 170 MiB/s, where CRC32C (hardware) costs almost
-		// nothing.
+		// part as it arrives. Not SHA-256: the whole body is already
+		// checked locally while streaming (verifyingReader) and its
+		// SHA-256 stored in the metadata; a second SHA-256 per byte cost a
+		// fifth of a core at 170 MiB/s, where CRC32C (hardware) costs
+		// almost nothing.
 		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 		// Abort a failed multipart upload on a fresh context, so that a
 		// cancelled Put does not leave its upload open.
@@ -279,6 +296,31 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 	return &S3{client: client, tm: tm, opts: opts, endpoint: endpoint, log: log, verifyLocally: true}, nil
 }
 
+// addUnsignedBodies makes PutObject and UploadPart over plain http://
+// send their bodies as UNSIGNED-PAYLOAD (see S3Options.SignPayload). Over
+// http:// the SDK otherwise reads each body twice before sending it, for
+// its checksum header and for the SHA-256 it signs; with the payload hash
+// already set, it computes the checksum alone. It runs first in the
+// Finalize step, ahead of the SDK's checksum middleware, which skips the
+// SHA-256 when it finds the payload hash set.
+func addUnsignedBodies(stack *middleware.Stack) error {
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("genesissync.UnsignedBodies",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			req, ok := in.Request.(*smithyhttp.Request)
+			if ok && !req.IsHTTPS() {
+				switch awsmiddleware.GetOperationName(ctx) {
+				case "PutObject", "UploadPart":
+					ctx = v4.SetPayloadHash(ctx, unsignedPayload)
+				}
+			}
+			return next.HandleFinalize(ctx, in)
+		}), middleware.Before)
+}
+
+// unsignedPayload is SigV4's x-amz-content-sha256 for a body it does not
+// sign.
+const unsignedPayload = "UNSIGNED-PAYLOAD"
+
 // Endpoint returns the service URL this store talks to. Safe for concurrent
 // use.
 func (s *S3) Endpoint() string { return s.endpoint }
@@ -295,9 +337,10 @@ func (s *S3) fullKey(key string) string { return s.opts.Prefix + key }
 // Put implements Store. Objects smaller than PartSize go up in one
 // PutObject carrying x-amz-checksum-sha256, which the server verifies.
 // Larger ones go up as a multipart upload through the transfer manager, each
-// part with its SHA-256 checksum; the whole body is checked against
-// in.SHA256 and in.Size while it streams, and a mismatch or body error
-// aborts the upload before it is completed.
+// part with its CRC-32C checksum, which the server verifies. Either way the
+// whole body is checked against in.Size and in.CRC32C (in.SHA256 when no
+// CRC-32C is given) while it streams, and a mismatch or body error aborts
+// the upload before it is completed.
 func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	if err := checkKey(s.opts.Prefix, in.Key); err != nil {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
@@ -307,7 +350,7 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	}
 	body := in.Body
 	if s.verifyLocally {
-		body = newVerifyingReader(in.Body, in.Size, in.SHA256)
+		body = newVerifyingReader(in.Body, in.Size, in.SHA256, in.CRC32C)
 	}
 	input := &transfermanager.UploadObjectInput{
 		Bucket:            aws.String(s.opts.Bucket),

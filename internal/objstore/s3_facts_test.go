@@ -7,8 +7,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -207,6 +213,74 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 		require.NoError(t, err)
 		require.NotEmpty(t, aws.ToString(head.ChecksumCRC32))
 		require.Empty(t, aws.ToString(head.ChecksumSHA256))
+	})
+
+	t.Run("PayloadSigning", func(t *testing.T) {
+		// Over http:// the SDK signs each PUT body's SHA-256 unless told
+		// otherwise; SignPayload false sends UNSIGNED-PAYLOAD and spares
+		// that pass. Either way the server gets a checksum header it
+		// verifies, and the object arrives with its crc32c metadata.
+		for _, sign := range []bool{false, true} {
+			t.Run(fmt.Sprintf("SignPayload=%v", sign), func(t *testing.T) {
+				var mu sync.Mutex
+				seen := map[string][]string{} // operation -> x-amz-content-sha256 values
+				target, err := url.Parse(m.Endpoint)
+				require.NoError(t, err)
+				proxy := httputil.NewSingleHostReverseProxy(target)
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if r.Method == http.MethodPut && strings.Count(strings.Trim(r.URL.Path, "/"), "/") > 0 { // an object, not the bucket
+						op := "PutObject"
+						if r.URL.Query().Has("partNumber") {
+							op = "UploadPart"
+						}
+						mu.Lock()
+						seen[op] = append(seen[op], r.Header.Get("X-Amz-Content-Sha256"))
+						mu.Unlock()
+					}
+					proxy.ServeHTTP(w, r)
+				}))
+				t.Cleanup(srv.Close)
+				s, err := objstore.NewS3(context.Background(), objstore.S3Options{
+					Endpoint: srv.URL, Bucket: fmt.Sprintf("gs-facts-%d", factsBucketSeq.Add(1)), PathStyle: true,
+					AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,
+					PartSize: objstore.MinPartSize, SignPayload: sign,
+				}, zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
+				require.NoError(t, err)
+				require.NoError(t, s.EnsureBucket(testCtx(t)))
+				for _, n := range []int{1000, large} {
+					b, sum := body(n)
+					crc := fmt.Sprintf("%08x", crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)))
+					key := fmt.Sprintf("k%d", n)
+					_, err := s.Put(testCtx(t), objstore.PutInput{Key: key, Body: bytes.NewReader(b), Size: int64(n), SHA256: sum, CRC32C: crc})
+					require.NoError(t, err)
+					o, err := s.Head(testCtx(t), key)
+					require.NoError(t, err)
+					require.Equal(t, sum, o.SHA256)
+					require.Equal(t, crc, o.CRC32C)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				require.Len(t, seen["PutObject"], 1)
+				require.Len(t, seen["UploadPart"], 3)
+				for op, hashes := range seen {
+					for _, h := range hashes {
+						if sign {
+							require.Len(t, h, 64, "%s signs the body's SHA-256", op)
+						} else {
+							require.Equal(t, "UNSIGNED-PAYLOAD", h, op)
+						}
+					}
+				}
+			})
+		}
+		t.Run("ServerStillVerifiesUnsigned", func(t *testing.T) {
+			s := newMinIOS3(t, m, "") // SignPayload false
+			s.SetVerifyLocally(false)
+			b, _ := body(1000)
+			_, wrong := body(999)
+			_, err := s.Put(testCtx(t), objstore.PutInput{Key: "k", Body: bytes.NewReader(b), Size: 1000, SHA256: wrong})
+			require.ErrorIs(t, err, objstore.ErrChecksumMismatch)
+		})
 	})
 
 	t.Run("AbortStale", func(t *testing.T) {

@@ -452,6 +452,12 @@ func TestDownloadVerify(t *testing.T) {
 	lastMod := time.Date(2023, 1, 2, 3, 4, 5, 0, time.UTC)
 	mtime := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
 	size := int64(len(data))
+	crcOf := func(b []byte) string {
+		h := objstore.NewCRC32C()
+		h.Write(b)
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	crc := crcOf(data)
 
 	for _, tc := range []struct {
 		name      string
@@ -463,6 +469,11 @@ func TestDownloadVerify(t *testing.T) {
 		{"sha256 metadata matches", objstore.Object{Size: size, SHA256: sum, ETag: "whatever-2", Mtime: mtime, LastModified: lastMod}, data, false, mtime},
 		{"sha256 metadata differs", objstore.Object{Size: size, SHA256: sum, ETag: etag, Mtime: mtime}, other, true, time.Time{}},
 		{"sha256 metadata wins over a matching md5 etag", objstore.Object{Size: size, SHA256: sum, ETag: otherETag}, other, true, time.Time{}},
+		{"crc32c and sha256 metadata match", objstore.Object{Size: size, SHA256: sum, CRC32C: crc, ETag: "whatever-2", Mtime: mtime}, data, false, mtime},
+		{"crc32c metadata differs (one flipped bit)", objstore.Object{Size: size, SHA256: sum, CRC32C: crc, ETag: etag}, other, true, time.Time{}},
+		{"crc32c wins over a matching md5 etag", objstore.Object{Size: size, SHA256: sum, CRC32C: crcOf(data), ETag: otherETag}, other, true, time.Time{}},
+		{"crc32c: body shorter than the object", objstore.Object{Size: size, SHA256: sum, CRC32C: crc}, data[:len(data)-1], true, time.Time{}},
+		{"crc32c: body longer than the object", objstore.Object{Size: size, SHA256: sum, CRC32C: crc}, append(bytes.Clone(data), 'x'), true, time.Time{}},
 		{"body shorter than the object", objstore.Object{Size: size, SHA256: sum}, data[:len(data)-1], true, time.Time{}},
 		{"body longer than the object", objstore.Object{Size: size, SHA256: sum}, append(bytes.Clone(data), 'x'), true, time.Time{}},
 		{"foreign single-part: md5 etag matches", objstore.Object{Size: size, ETag: etag, LastModified: lastMod}, data, false, lastMod},

@@ -94,8 +94,12 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 	}
 
 	hashedAt := u.now()
-	h := sha256.New()
-	if _, err := io.Copy(h, pacedReader{ctx, f, u.pacer}); err != nil {
+	// One pass takes both hashes: the SHA-256 is the content's identity
+	// (index, metadata, three-way plan), the CRC-32C (hardware, nearly
+	// free) lets the store check the bytes it then streams without a
+	// second SHA-256 pass.
+	h, crc := sha256.New(), objstore.NewCRC32C()
+	if _, err := io.Copy(io.MultiWriter(h, crc), pacedReader{ctx, f, u.pacer}); err != nil {
 		return Result{}, fmt.Errorf("upload %q: hash: %w", rel, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -120,7 +124,8 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
 	}
 	obj, err := u.store.Put(ctx, objstore.PutInput{
-		Key: rel, Body: body, Size: before.Size, SHA256: sum, Mtime: before.Mtime,
+		Key: rel, Body: body, Size: before.Size, SHA256: sum, CRC32C: hex.EncodeToString(crc.Sum(nil)),
+		Mtime: before.Mtime,
 	})
 	if err != nil {
 		// If the file changed under the upload, that is the cause,
@@ -165,9 +170,10 @@ func (u *Uploader) unchangedSince(f *os.File, rel string, before scan.File) erro
 // the bytes sent are the version that was hashed: same length, stat
 // unchanged. Otherwise it returns an error instead of io.EOF, which makes
 // the store abort the upload. It does not hash again: the store's Put
-// verifies the body against the SHA-256 it is given (objstore.PutInput's
-// contract) and fails with objstore.ErrChecksumMismatch, which Upload
-// reports as a change while reading.
+// checks the body against the CRC-32C taken in the hash pass
+// (objstore.PutInput's contract) and fails with
+// objstore.ErrChecksumMismatch, which Upload reports as a change while
+// reading.
 type verifyingReader struct {
 	ctx     context.Context
 	r       io.Reader

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"math/rand/v2"
@@ -94,6 +96,8 @@ func TestUpload(t *testing.T) {
 		o, err := store.Head(ctx, "a/ok.mp3")
 		require.NoError(t, err)
 		require.Equal(t, res.Entry.SHA256, o.SHA256)
+		require.Equal(t, fmt.Sprintf("%08x", crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))), o.CRC32C,
+			"the hash pass's CRC-32C is stored for downloads to check")
 		require.Equal(t, res.Entry.ETag, o.ETag)
 
 		// Same content again (a touch): nothing is sent.
@@ -122,6 +126,11 @@ func TestUpload(t *testing.T) {
 			require.NoError(t, err)
 			require.NoError(t, f.Close())
 		}},
+		// Same size, same inode, mtime put back (a tool that preserves
+		// timestamps): only the checksum of the streamed bytes, a CRC-32C
+		// from the hash pass, tells.
+		{"rewritten in place, mtime restored", 256 << 10, rewriteKeepMtime},
+		{"rewritten in place during a multipart upload, mtime restored", 12 << 20, rewriteKeepMtime},
 		{"replaced by a rename", 256 << 10, func(t *testing.T, p string) {
 			writeFile(t, p+".new", 99, 256<<10)
 			require.NoError(t, os.Rename(p+".new", p))
@@ -164,4 +173,17 @@ func TestUpload(t *testing.T) {
 		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil)
 		require.True(t, errors.Is(err, fs.ErrNotExist), err)
 	})
+}
+
+// rewriteKeepMtime changes bytes near the end of p (not yet streamed when
+// it runs midway) and restores p's mtime.
+func rewriteKeepMtime(t *testing.T, p string) {
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteAt([]byte("CHANGED"), st.Size()-100)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
 }

@@ -11,18 +11,24 @@
 //
 //   - Put stores a whole object or nothing. The body is read once,
 //     sequentially, to EOF. If the body fails, is shorter or longer than
-//     PutInput.Size, or hashes to something other than PutInput.SHA256, Put
+//     PutInput.Size, or hashes to something other than PutInput.CRC32C (when
+//     given; else PutInput.SHA256), Put
 //     fails, no object is created or replaced, and (for S3) no multipart
 //     upload is left open: the transfer manager aborts it, and Put aborts it
 //     again by its upload ID as a second line of defence.
-//   - Every object carries its SHA-256 (user metadata "sha256", lowercase hex)
-//     and the source file's mtime (user metadata "mtime", RFC 3339 with
-//     nanoseconds). Single-part uploads (Size < PartSize) also send the
+//   - Every object carries its SHA-256 (user metadata "sha256", lowercase hex),
+//     its CRC-32C when the caller gave one ("crc32c", 8 lowercase hex
+//     digits) and the source file's mtime (user metadata "mtime", RFC 3339
+//     with nanoseconds). Single-part uploads (Size < PartSize) also send the
 //     SHA-256 as the S3 x-amz-checksum-sha256 header, so the server verifies
-//     the bytes it stored; multipart uploads send a SHA-256 checksum with
+//     the bytes it stored; multipart uploads send a CRC-32C checksum with
 //     every part (S3 COMPOSITE checksum), so every part is verified by the
 //     server, and the whole body is verified locally before the upload is
 //     completed.
+//   - Over plain http:// PUT bodies are sent as UNSIGNED-PAYLOAD unless
+//     S3Options.SignPayload: the SDK would otherwise read each body a
+//     second time to sign its SHA-256. The checksum headers above are
+//     signed either way.
 //   - List walks every object under prefix in lexical (UTF-8 byte) order,
 //     page by page, without holding a whole listing in memory.
 //   - Delete is idempotent.

@@ -82,6 +82,26 @@ var checksumCodes = map[string]bool{
 	"XAmzContentSHA256Mismatch":   true,
 }
 
+// preconditionCodes are the codes with which S3-compatible servers refuse
+// a conditional write: 412 PreconditionFailed, and 409
+// ConditionalRequestConflict when another conditional write to the key
+// is in progress.
+var preconditionCodes = map[string]bool{
+	"PreconditionFailed":         true,
+	"ConditionalRequestConflict": true,
+}
+
+// isPreconditionFailure reports whether the server refused a conditional
+// write.
+func isPreconditionFailure(err error) bool {
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) && preconditionCodes[apiErr.ErrorCode()] {
+		return true
+	}
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusPreconditionFailed
+}
+
 // sdkRetryables is the SDK retryer's own classification of connection
 // errors, used so that IsRetryable and the retryer agree.
 var sdkRetryables = retry.IsErrorRetryables{
@@ -103,7 +123,7 @@ func IsRetryable(err error) bool {
 		return false
 	}
 	// Our own verdicts first: they are never transient.
-	for _, perm := range []error{context.Canceled, ErrNotFound, ErrChecksumMismatch, ErrSizeMismatch, ErrInvalidKey, ErrInvalidInput} {
+	for _, perm := range []error{context.Canceled, ErrNotFound, ErrChecksumMismatch, ErrSizeMismatch, ErrInvalidKey, ErrInvalidInput, ErrPreconditionFailed} {
 		if errors.Is(err, perm) {
 			return false
 		}

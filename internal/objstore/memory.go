@@ -67,6 +67,13 @@ func (m *Memory) Put(ctx context.Context, in PutInput) (Object, error) {
 	if err := ctx.Err(); err != nil {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
 	}
+	cur, exists := m.objects[in.Key]
+	switch {
+	case in.IfAbsent && exists:
+		return Object{}, fmt.Errorf("put %q: %w: an object exists", in.Key, ErrPreconditionFailed)
+	case in.IfMatch != "" && (!exists || cur.obj.ETag != in.IfMatch):
+		return Object{}, fmt.Errorf("put %q: %w: the object is not %s", in.Key, ErrPreconditionFailed, in.IfMatch)
+	}
 	m.objects[in.Key] = memObject{data: buf.Bytes(), obj: o}
 	return o, nil
 }

@@ -56,6 +56,14 @@ type PutInput struct {
 	// Mtime is stored as metadata "mtime" (RFC3339Nano, UTC); zero means
 	// none.
 	Mtime time.Time
+	// IfAbsent and IfMatch make the write conditional (S3 conditional
+	// writes): with IfAbsent it succeeds only if no object is at the key,
+	// with IfMatch only if the current object's ETag is IfMatch. The
+	// server decides atomically, when the object is published; otherwise
+	// Put fails with ErrPreconditionFailed and nothing is written. At most
+	// one of them may be set.
+	IfAbsent bool
+	IfMatch  string
 }
 
 // Store is the object-store contract the appliance programs against. All
@@ -89,6 +97,10 @@ var (
 	// or fewer bytes than PutInput.Size: the source changed while it was
 	// read.
 	ErrSizeMismatch = errors.New("size mismatch")
+	// ErrPreconditionFailed is returned (wrapped) by a conditional Put
+	// (PutInput.IfAbsent, PutInput.IfMatch) when the object at the key is
+	// not in the state the caller named: it was written by someone else.
+	ErrPreconditionFailed = errors.New("precondition failed: the object changed")
 	// ErrInvalidKey is returned (wrapped) for an empty key, a key that is
 	// not valid UTF-8, or one longer than S3 allows with the store prefix.
 	ErrInvalidKey = errors.New("invalid object key")
@@ -132,6 +144,8 @@ func checkPut(in PutInput) error {
 		return fmt.Errorf("%w: sha256 %q is not 64 lowercase hex digits", ErrInvalidInput, in.SHA256)
 	case in.CRC32C != "" && !isLowerHex(in.CRC32C, crc32.Size):
 		return fmt.Errorf("%w: crc32c %q is not 8 lowercase hex digits", ErrInvalidInput, in.CRC32C)
+	case in.IfAbsent && in.IfMatch != "":
+		return fmt.Errorf("%w: both IfAbsent and IfMatch", ErrInvalidInput)
 	}
 	return nil
 }

@@ -267,6 +267,7 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		if !opts.SignPayload {
 			o.APIOptions = append(o.APIOptions, addUnsignedBodies)
 		}
+		o.APIOptions = append(o.APIOptions, addConditions)
 	})
 	tm := transfermanager.New(client, func(o *transfermanager.Options) {
 		o.PartSizeBytes = opts.PartSize
@@ -314,6 +315,42 @@ func addUnsignedBodies(stack *middleware.Stack) error {
 				}
 			}
 			return next.HandleFinalize(ctx, in)
+		}), middleware.Before)
+}
+
+// conditionKey carries a Put's condition (PutInput.IfAbsent, IfMatch)
+// in its context to addConditions.
+type conditionKey struct{}
+
+type condition struct {
+	ifAbsent bool
+	ifMatch  string
+}
+
+// addConditions sets a conditional Put's If-None-Match: * or If-Match on
+// the request that publishes the object: the PutObject of a single-part
+// upload or the CompleteMultipartUpload of a multipart one (parts are
+// invisible until then). The transfer manager's input has no fields for
+// them, but passes the context through to both calls.
+func addConditions(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("genesissync.Conditions",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			if c, ok := ctx.Value(conditionKey{}).(condition); ok {
+				var ifNoneMatch, ifMatch *string
+				if c.ifAbsent {
+					ifNoneMatch = aws.String("*")
+				}
+				if c.ifMatch != "" {
+					ifMatch = aws.String(`"` + c.ifMatch + `"`)
+				}
+				switch p := in.Parameters.(type) {
+				case *s3.PutObjectInput:
+					p.IfNoneMatch, p.IfMatch = ifNoneMatch, ifMatch
+				case *s3.CompleteMultipartUploadInput:
+					p.IfNoneMatch, p.IfMatch = ifNoneMatch, ifMatch
+				}
+			}
+			return next.HandleInitialize(ctx, in)
 		}), middleware.Before)
 }
 
@@ -373,6 +410,12 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		input.ChecksumSHA256 = aws.String(sha256Base64(in.SHA256))
 	}
 
+	if in.IfAbsent || in.IfMatch != "" {
+		// The transfer manager has no fields for them; the client's
+		// setConditions middleware puts them on the request that
+		// publishes the object (PutObject or CompleteMultipartUpload).
+		ctx = context.WithValue(ctx, conditionKey{}, condition{ifAbsent: in.IfAbsent, ifMatch: in.IfMatch})
+	}
 	out, err := s.tm.UploadObject(ctx, input)
 	if err != nil {
 		var mpErr transfermanager.MultipartUploadError
@@ -382,6 +425,9 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		switch ctxErr := ctx.Err(); {
 		case isChecksumRejection(err):
 			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ErrChecksumMismatch, err)
+		case (in.IfAbsent || in.IfMatch != "") && isPreconditionFailure(err),
+			in.IfMatch != "" && isNotFound(err): // S3 answers If-Match on a missing key with 404 NoSuchKey
+			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ErrPreconditionFailed, err)
 		case ctxErr != nil && !errors.Is(err, ctxErr):
 			// When its own abort fails, the transfer manager formats the
 			// cause with %v; keep the cancellation visible to errors.Is.

@@ -10,6 +10,7 @@ import (
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
+	"genesissync/internal/transfer"
 )
 
 // The three-way planner's table: every combination of each side being
@@ -199,5 +200,42 @@ func TestPlanNeverDeletesUnproven(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestOptimistic(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
+	small := &scan.File{Path: "a.mp3", Size: 64 << 10, Mtime: now, Inode: 7}
+	large := &scan.File{Path: "a.mp3", Size: smallFileMax + 1, Mtime: now, Inode: 7}
+	synced := &index.Entry{Size: 60 << 10, Mtime: now.Add(-time.Hour), Inode: 7, SHA256: "aa", ETag: "e1", VersionID: "v1"}
+	inSync := &index.Entry{Size: small.Size, Mtime: small.Mtime, Inode: 7, SHA256: "aa", ETag: "e1", HashedAt: now.Add(time.Minute)}
+	racy := &index.Entry{Size: small.Size, Mtime: small.Mtime, Inode: 7, SHA256: "aa", ETag: "e1", HashedAt: small.Mtime}
+	gone := &index.Entry{Size: 60 << 10, Mtime: now, Inode: 7, SHA256: "aa", ETag: "e1", LocalGone: true}
+	noETag := &index.Entry{Size: 60 << 10, Mtime: now.Add(-time.Hour), Inode: 7, SHA256: "aa"}
+	for _, tc := range []struct {
+		name   string
+		in     Input
+		ok     bool
+		wantPe transfer.Precondition
+	}{
+		{"new small file: upload if absent", Input{Local: small, Policy: Mirror}, true, transfer.Precondition{Absent: true}},
+		{"edited small file: upload if the recorded ETag is current", Input{Local: small, Base: synced, Policy: Mirror}, true, transfer.Precondition{ETag: "e1"}},
+		{"upload-only policy too", Input{Local: small, Base: synced, Policy: UploadOnly}, true, transfer.Precondition{ETag: "e1"}},
+		{"large file asks first", Input{Local: large, Base: synced, Policy: Mirror}, false, transfer.Precondition{}},
+		{"unchanged file: nothing to upload, ask", Input{Local: small, Base: inSync, Policy: Mirror}, false, transfer.Precondition{}},
+		// Hashed within the mtime tick: re-hashed once by the uploader,
+		// which sends nothing when the content is the same.
+		{"racily clean file: re-hash as an upload", Input{Local: small, Base: racy, Policy: Mirror}, true, transfer.Precondition{ETag: "e1"}},
+		{"deleted locally: ask", Input{Base: synced, Policy: Mirror}, false, transfer.Precondition{}},
+		{"recorded as gone locally: ask", Input{Local: small, Base: gone, Policy: Mirror}, false, transfer.Precondition{}},
+		{"no recorded ETag: ask", Input{Local: small, Base: noETag, Policy: Mirror}, false, transfer.Precondition{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pre, ok := optimistic(tc.in)
+			require.Equal(t, tc.ok, ok)
+			if ok {
+				require.Equal(t, tc.wantPe, pre)
+			}
+		})
 	}
 }

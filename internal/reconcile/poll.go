@@ -126,6 +126,13 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 			return err
 		}
 	}
+	if !s.condProbed.Load() {
+		if err := s.probeConditional(ctx); err != nil {
+			// Asked again after the next listing; uploads ask the
+			// bucket first meanwhile.
+			s.log.Warn().Err(err).Msg("probing the store for conditional writes")
+		}
+	}
 	// Index entries the listing lacks: deleted in the bucket, or uploaded
 	// after the listing passed their key (skipped by SyncedAt). Each is
 	// checked again by HEAD before anything is decided.
@@ -221,14 +228,42 @@ func refusal(key string, err error) Refused {
 	return Refused{Key: key, Reason: "invalid", Detail: err.Error()}
 }
 
-// putMarker writes the bucket side's marker object (first start).
-func (s *Share) putMarker(ctx context.Context) error {
+// markerPut is the write of the bucket side's marker object.
+func (s *Share) markerPut() objstore.PutInput {
 	data := []byte(fmt.Sprintf("GenesisSync share %q. This object proves the listing is the share's; do not delete it.\n", s.opts.Name))
 	sum := sha256.Sum256(data)
-	_, err := s.opts.Remote.Put(ctx, objstore.PutInput{
+	return objstore.PutInput{
 		Key: MarkerName, Body: bytes.NewReader(data), Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]), Mtime: time.Now(),
-	})
+	}
+}
+
+// probeConditional learns whether the store honors conditional writes,
+// on which process's uploads without a HEAD rely (optimistic): with the
+// marker object in place, writing it again "if absent" must be refused.
+// A store that ignores the condition has rewritten the marker with the
+// same text, which does no harm; every upload then asks the bucket first.
+// Runs after a listing that found (or wrote) the marker.
+func (s *Share) probeConditional(ctx context.Context) error {
+	in := s.markerPut()
+	in.IfAbsent = true
+	_, err := s.opts.Remote.Put(ctx, in)
+	switch {
+	case errors.Is(err, objstore.ErrPreconditionFailed):
+		s.conditional.Store(true)
+		s.log.Info().Msg("the store honors conditional writes: small changes are uploaded without a HEAD first")
+	case err == nil:
+		s.log.Warn().Msg("the store ignores conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)")
+	default:
+		return err
+	}
+	s.condProbed.Store(true)
+	return nil
+}
+
+// putMarker writes the bucket side's marker object (first start).
+func (s *Share) putMarker(ctx context.Context) error {
+	_, err := s.opts.Remote.Put(ctx, s.markerPut())
 	if err != nil {
 		return fmt.Errorf("write bucket marker: %w", err)
 	}

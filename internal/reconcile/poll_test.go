@@ -126,3 +126,42 @@ func TestSyncNowListsTheBucketAtOnce(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 }
+
+// unconditional is a store that ignores conditional writes, as older S3
+// servers do.
+type unconditional struct{ memRemote }
+
+func (u unconditional) Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error) {
+	in.IfAbsent, in.IfMatch = false, ""
+	return u.memRemote.Put(ctx, in)
+}
+
+func TestListingProbesConditionalWrites(t *testing.T) {
+	t.Run("honored", func(t *testing.T) {
+		s, _, m := pollShare(t, time.Hour)
+		before, err := m.Head(context.Background(), MarkerName)
+		require.NoError(t, err)
+		require.False(t, s.conditional.Load(), "no upload skips the HEAD before the store has been asked")
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		require.True(t, s.conditional.Load())
+		require.True(t, s.condProbed.Load())
+		after, err := m.Head(context.Background(), MarkerName)
+		require.NoError(t, err)
+		require.Equal(t, before.ETag, after.ETag, "the refused probe left the marker alone")
+	})
+	t.Run("ignored", func(t *testing.T) {
+		s, _, m := pollShare(t, time.Hour)
+		s.opts.Remote = unconditional{memRemote{m}}
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		require.False(t, s.conditional.Load(), "a store that ignores conditions keeps every upload behind a HEAD")
+		require.True(t, s.condProbed.Load(), "asked once")
+	})
+	t.Run("first start writes the marker, then probes", func(t *testing.T) {
+		s, _, m := pollShare(t, time.Hour)
+		require.NoError(t, m.Delete(context.Background(), MarkerName))
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		_, err := m.Head(context.Background(), MarkerName)
+		require.NoError(t, err)
+		require.True(t, s.conditional.Load())
+	})
+}

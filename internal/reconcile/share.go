@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/index"
+	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
 	"genesissync/internal/watch"
@@ -24,7 +25,7 @@ import (
 
 // uploader is what the pipeline needs from transfer.
 type uploader interface {
-	Upload(ctx context.Context, rel string, base *index.Entry) (transfer.Result, error)
+	UploadIf(ctx context.Context, rel string, base *index.Entry, pre transfer.Precondition) (transfer.Result, error)
 }
 
 var _ uploader = (*transfer.Uploader)(nil)
@@ -94,6 +95,13 @@ type Share struct {
 	// beat is when the loop last went round (Unix nanoseconds; 0 before
 	// its first round). The loop writes it, Alive reads it.
 	beat atomic.Int64
+
+	// conditional is set once the store proved that it honors
+	// conditional writes (probeConditional); until then, and for good on
+	// a store that ignores them, every upload asks the bucket first.
+	conditional atomic.Bool
+	// condProbed is set once the probe has an answer, either way.
+	condProbed atomic.Bool
 
 	scanReq   chan string   // "" = full scan, else a directory
 	listReq   chan struct{} // a bucket listing asked for by SyncNow
@@ -620,6 +628,12 @@ func (s *Share) finish(r result) {
 	case errors.Is(r.err, scan.ErrChangedWhileReading), errors.Is(r.err, errNotSettled),
 		errors.Is(r.err, errOpen), errors.Is(r.err, transfer.ErrLocalChanged):
 		s.log.Debug().Str("path", r.rel).Err(r.err).Msg("waiting for the file to settle")
+		p.lastEvent = now
+	case errors.Is(r.err, objstore.ErrPreconditionFailed):
+		// The object changed between our HEAD and the upload's publish;
+		// the server refused to overwrite it. Look again, with a fresh
+		// HEAD, once the settle window has passed.
+		s.log.Info().Str("path", r.rel).Err(r.err).Msg("the bucket's object changed while uploading; planning again")
 		p.lastEvent = now
 	case errors.Is(r.err, scan.ErrNotRegular):
 		delete(s.pend, r.rel)

@@ -89,6 +89,14 @@ func (s *Share) process(ctx context.Context, j job) result {
 		r.base = &b
 	}
 	in := Input{Local: local, Base: r.base, Policy: s.opts.Policy}
+	if pre, ok := optimistic(in); ok && s.conditional.Load() {
+		s.upload(ctx, &r, in, key, pre)
+		if !errors.Is(r.err, objstore.ErrPreconditionFailed) {
+			return r
+		}
+		// The guess was wrong: the bucket changed. Ask it.
+		r = result{job: j, base: r.base}
+	}
 	if in.Remote, err = s.head(ctx, key); err != nil {
 		r.err = err
 		return r
@@ -122,6 +130,43 @@ func (s *Share) process(ctx context.Context, j job) result {
 	return r
 }
 
+// optimistic decides whether process may skip the HEAD: for a small
+// local file whose plan, on the guess that the bucket still holds what the
+// index recorded (nothing, for a file never synced), is an upload. That
+// is the common case of a studio saving files, and it then costs one
+// request instead of two. The upload carries the guess as its
+// precondition (If-None-Match: *, or If-Match on the recorded ETag), so
+// the server refuses it when the guess is wrong and process asks the
+// bucket after all. Large files always ask first: one HEAD is nothing
+// beside their upload, and a new large file may be a rename.
+func optimistic(in Input) (transfer.Precondition, bool) {
+	l, b := in.Local, in.Base
+	if l == nil || l.Size > smallFileMax {
+		return transfer.Precondition{}, false
+	}
+	var pre transfer.Precondition
+	switch {
+	case b == nil:
+		pre.Absent = true
+	case b.LocalGone || b.ETag == "":
+		return pre, false
+	default:
+		in.Remote = &objstore.Object{Size: b.Size, ETag: b.ETag, VersionID: b.VersionID, SHA256: b.SHA256, Mtime: b.Mtime}
+		pre.ETag = b.ETag
+	}
+	return pre, Plan(in) == Upload
+}
+
+// preconditionOf is the precondition of an upload planned on remote: the
+// bucket must still hold it (nothing, when remote is nil), which closes
+// the window between the HEAD and the upload.
+func preconditionOf(remote *objstore.Object) transfer.Precondition {
+	if remote == nil {
+		return transfer.Precondition{Absent: true}
+	}
+	return transfer.Precondition{ETag: remote.ETag}
+}
+
 func (s *Share) head(ctx context.Context, key string) (*objstore.Object, error) {
 	o, err := s.opts.Remote.Head(ctx, key)
 	if errors.Is(err, objstore.ErrNotFound) {
@@ -138,26 +183,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 	switch a {
 	case Nothing:
 	case Upload:
-		if s.opts.OpenFiles != nil && s.opts.OpenFiles.Writing(ctx, r.rel) {
-			r.err = errOpen
-			return
-		}
-		if in.Base == nil && in.Remote == nil && in.Local.Size >= RenameMinSize {
-			if done := s.renamed(ctx, r, *in.Local, key); done {
-				return
-			}
-		}
-		res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base)
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.bytes = res.Bytes
-		r.out = outAdopted
-		if res.Outcome == transfer.Uploaded {
-			r.out = outUploaded
-		}
-		r.record(s, res.Entry)
+		s.upload(ctx, r, in, key, preconditionOf(in.Remote))
 	case Download:
 		if err := s.rootOK(ctx); err != nil {
 			r.err = err
@@ -227,6 +253,32 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 	}
 }
 
+// upload carries out an Upload action; the bucket must hold what pre
+// names.
+func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre transfer.Precondition) {
+	r.action = Upload
+	if s.opts.OpenFiles != nil && s.opts.OpenFiles.Writing(ctx, r.rel) {
+		r.err = errOpen
+		return
+	}
+	if in.Base == nil && in.Remote == nil && in.Local.Size >= RenameMinSize {
+		if done := s.renamed(ctx, r, *in.Local, key); done {
+			return
+		}
+	}
+	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, pre)
+	if err != nil {
+		r.err = err
+		return
+	}
+	r.bytes = res.Bytes
+	r.out = outAdopted
+	if res.Outcome == transfer.Uploaded {
+		r.out = outUploaded
+	}
+	r.record(s, res.Entry)
+}
+
 // record writes the new base entry, after the far side confirmed.
 func (r *result) record(s *Share, e index.Entry) {
 	if err := s.opts.Index.Put(r.rel, e); err != nil {
@@ -257,7 +309,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	}
 	// 2. And in the bucket under the new name, so both sides hold it
 	// before the path's object is replaced.
-	copyRes, err := s.opts.Uploader.Upload(ctx, name, nil)
+	copyRes, err := s.opts.Uploader.UploadIf(ctx, name, nil, transfer.Precondition{Absent: true})
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the copy %q: %w", r.rel, name, err)
 		return
@@ -266,8 +318,9 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = err
 		return
 	}
-	// 3. The local version goes up at the path.
-	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base)
+	// 3. The local version goes up at the path, only over the version
+	// just saved: a newer one would be lost.
+	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, preconditionOf(in.Remote))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
 		return

@@ -72,12 +72,30 @@ type Result struct {
 	Bytes   int64 // bytes sent to the store
 }
 
+// Precondition names what the bucket must hold at the key for an upload
+// to replace it; the server decides when the object is published (S3
+// conditional writes). The zero value is no condition.
+type Precondition struct {
+	// Absent: no object may be at the key.
+	Absent bool
+	// ETag: the object at the key must have this ETag.
+	ETag string
+}
+
 // Upload publishes the share-relative file rel unless its content equals
 // base. It returns an error wrapping scan.ErrChangedWhileReading when the
 // file changed while it was read (the caller waits for it to settle
 // again), fs.ErrNotExist when it is gone, and the store's classified error
 // otherwise.
 func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (Result, error) {
+	return u.UploadIf(ctx, rel, base, Precondition{})
+}
+
+// UploadIf is Upload, publishing only if the bucket holds what pre names;
+// otherwise it fails with an error wrapping objstore.ErrPreconditionFailed
+// and nothing is written. A content equal to base is still Unchanged
+// without asking the bucket.
+func (u *Uploader) UploadIf(ctx context.Context, rel string, base *index.Entry, pre Precondition) (Result, error) {
 	release, err := u.pacer.Acquire(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
@@ -125,7 +143,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (R
 	}
 	obj, err := u.store.Put(ctx, objstore.PutInput{
 		Key: rel, Body: body, Size: before.Size, SHA256: sum, CRC32C: hex.EncodeToString(crc.Sum(nil)),
-		Mtime: before.Mtime,
+		Mtime: before.Mtime, IfAbsent: pre.Absent, IfMatch: pre.ETag,
 	})
 	if err != nil {
 		// If the file changed under the upload, that is the cause,

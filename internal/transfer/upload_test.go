@@ -169,6 +169,26 @@ func TestUpload(t *testing.T) {
 		require.Empty(t, ups, "no multipart upload may be left open")
 	})
 
+	t.Run("conditional upload", func(t *testing.T) {
+		rel := "cond/a.mp3"
+		p := filepath.Join(root, rel)
+		writeFile(t, p, 5, 10<<10)
+		u := transfer.NewUploader(root, store, 0)
+		_, err := u.UploadIf(ctx, rel, nil, transfer.Precondition{ETag: "0123456789abcdef0123456789abcdef"})
+		require.ErrorIs(t, err, objstore.ErrPreconditionFailed)
+		require.NotErrorIs(t, err, scan.ErrChangedWhileReading, "the file did not change; the bucket did not match")
+		_, err = store.Head(ctx, rel)
+		require.ErrorIs(t, err, objstore.ErrNotFound)
+		first, err := u.UploadIf(ctx, rel, nil, transfer.Precondition{Absent: true})
+		require.NoError(t, err)
+		writeFile(t, p, 6, 10<<10)
+		_, err = u.UploadIf(ctx, rel, &first.Entry, transfer.Precondition{Absent: true})
+		require.ErrorIs(t, err, objstore.ErrPreconditionFailed)
+		second, err := u.UploadIf(ctx, rel, &first.Entry, transfer.Precondition{ETag: first.Entry.ETag})
+		require.NoError(t, err)
+		require.Equal(t, transfer.Uploaded, second.Outcome)
+	})
+
 	t.Run("missing file", func(t *testing.T) {
 		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil)
 		require.True(t, errors.Is(err, fs.ErrNotExist), err)

@@ -61,6 +61,8 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"ListStops", testListStops},
 		{"Keys", testKeys},
 		{"InvalidKeys", testInvalidKeys},
+		{"CRC32C", testCRC32C},
+		{"ConditionalPut", testConditionalPut},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -99,6 +101,7 @@ func requireObject(t *testing.T, want objstore.PutInput, got objstore.Object) {
 	require.Equal(t, want.Key, got.Key)
 	require.Equal(t, want.Size, got.Size)
 	require.Equal(t, want.SHA256, got.SHA256)
+	require.Equal(t, want.CRC32C, got.CRC32C)
 	require.True(t, want.Mtime.Equal(got.Mtime), "mtime: want %s, got %s", want.Mtime, got.Mtime)
 	require.NotEmpty(t, got.ETag)
 	require.NotContains(t, got.ETag, `"`)
@@ -462,4 +465,71 @@ func testInvalidKeys(t *testing.T, s objstore.Store) {
 	_, err = s.Put(ctxT(t), objstore.PutInput{Key: "k", Size: 1, SHA256: sum([]byte("x"))})
 	require.ErrorIs(t, err, objstore.ErrInvalidInput)
 	requireAbsent(t, s, "k")
+}
+
+func crc(b []byte) string {
+	h := objstore.NewCRC32C()
+	h.Write(b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// testCRC32C: a Put with a CRC-32C stores it, and checks the body against
+// it (a wrong one fails the Put and writes nothing).
+func testCRC32C(t *testing.T, s objstore.Store) {
+	for _, size := range []int{1000, LargeSize} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			b := data(31, size)
+			in := input("crc/ok", b)
+			in.CRC32C = crc(b)
+			o, err := s.Put(ctxT(t), in)
+			require.NoError(t, err)
+			requireObject(t, in, o)
+			h, err := s.Head(ctxT(t), "crc/ok")
+			require.NoError(t, err)
+			requireObject(t, in, h)
+
+			bad := input("crc/bad", b)
+			bad.CRC32C = crc(data(32, size))
+			_, err = s.Put(ctxT(t), bad)
+			require.ErrorIs(t, err, objstore.ErrChecksumMismatch)
+			requireAbsent(t, s, "crc/bad")
+			requireNoOpenUploads(t, s)
+		})
+	}
+}
+
+// testConditionalPut: IfAbsent and IfMatch are decided when the object is
+// published, for single-part and multipart objects alike, and a refused
+// write changes nothing.
+func testConditionalPut(t *testing.T, s objstore.Store) {
+	for _, size := range []int{1000, LargeSize} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			key := fmt.Sprintf("cond/%d", size)
+			put := func(seed uint64, ifAbsent bool, ifMatch string) (objstore.Object, error) {
+				in := input(key, data(seed, size))
+				in.IfAbsent, in.IfMatch = ifAbsent, ifMatch
+				return s.Put(ctxT(t), in)
+			}
+			_, err := put(1, true, "x")
+			require.ErrorIs(t, err, objstore.ErrInvalidInput, "both conditions")
+			_, err = put(1, false, "0123456789abcdef0123456789abcdef")
+			require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "IfMatch on an absent key")
+			requireAbsent(t, s, key)
+			first, err := put(1, true, "")
+			require.NoError(t, err, "IfAbsent on an absent key")
+			_, err = put(2, true, "")
+			require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "IfAbsent on an existing key")
+			require.False(t, objstore.IsRetryable(err))
+			_, err = put(3, false, "0123456789abcdef0123456789abcdef")
+			require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "IfMatch with another ETag")
+			requireContent(t, s, key, data(1, size))
+			second, err := put(4, false, first.ETag)
+			require.NoError(t, err, "IfMatch with the current ETag")
+			require.NotEqual(t, first.ETag, second.ETag)
+			_, err = put(5, false, first.ETag)
+			require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "IfMatch with a replaced ETag")
+			requireContent(t, s, key, data(4, size))
+			requireNoOpenUploads(t, s)
+		})
+	}
 }

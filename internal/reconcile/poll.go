@@ -242,8 +242,11 @@ func (s *Share) markerPut() objstore.PutInput {
 // on which process's uploads without a HEAD rely (optimistic): with the
 // marker object in place, writing it again "if absent" must be refused.
 // A store that ignores the condition has rewritten the marker with the
-// same text, which does no harm; every upload then asks the bucket first.
-// Runs after a listing that found (or wrote) the marker.
+// same text, which does no harm; one that rejects it (501 NotImplemented,
+// or any other permanent error) wrote nothing. Either way uploads then go
+// unconditional, each after a HEAD. A transient error leaves the question
+// for the next listing. Runs after a listing that found (or wrote) the
+// marker.
 func (s *Share) probeConditional(ctx context.Context) error {
 	in := s.markerPut()
 	in.IfAbsent = true
@@ -254,8 +257,10 @@ func (s *Share) probeConditional(ctx context.Context) error {
 		s.log.Info().Msg("the store honors conditional writes: small changes are uploaded without a HEAD first")
 	case err == nil:
 		s.log.Warn().Msg("the store ignores conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)")
-	default:
+	case objstore.IsRetryable(err) || ctx.Err() != nil:
 		return err
+	default:
+		s.log.Warn().Err(err).Msg("the store rejects conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)")
 	}
 	s.condProbed.Store(true)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -156,6 +157,23 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 		require.False(t, s.conditional.Load(), "a store that ignores conditions keeps every upload behind a HEAD")
 		require.True(t, s.condProbed.Load(), "asked once")
 	})
+	t.Run("rejected", func(t *testing.T) {
+		s, _, m := pollShare(t, time.Hour)
+		s.opts.Remote = failingConditions{memRemote{m}, errors.New("api error NotImplemented: A header you provided implies functionality that is not implemented")}
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		require.False(t, s.conditional.Load())
+		require.True(t, s.condProbed.Load(), "a permanent refusal is an answer")
+	})
+	t.Run("transient error: asked again", func(t *testing.T) {
+		s, _, m := pollShare(t, time.Hour)
+		s.opts.Remote = failingConditions{memRemote{m}, fmt.Errorf("put: %w", context.DeadlineExceeded)}
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		require.False(t, s.conditional.Load())
+		require.False(t, s.condProbed.Load())
+		s.opts.Remote = memRemote{m}
+		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
+		require.True(t, s.conditional.Load())
+	})
 	t.Run("first start writes the marker, then probes", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
 		require.NoError(t, m.Delete(context.Background(), MarkerName))
@@ -164,4 +182,17 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, s.conditional.Load())
 	})
+}
+
+// failingConditions fails every conditional write with err.
+type failingConditions struct {
+	memRemote
+	err error
+}
+
+func (f failingConditions) Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error) {
+	if in.IfAbsent || in.IfMatch != "" {
+		return objstore.Object{}, f.err
+	}
+	return f.memRemote.Put(ctx, in)
 }

@@ -167,6 +167,16 @@ func preconditionOf(remote *objstore.Object) transfer.Precondition {
 	return transfer.Precondition{ETag: remote.ETag}
 }
 
+// only returns pre if the store is known to honor conditional writes, and
+// no condition otherwise: a store that does not know the headers may
+// reject every request that carries them (501 NotImplemented).
+func (s *Share) only(pre transfer.Precondition) transfer.Precondition {
+	if !s.conditional.Load() {
+		return transfer.Precondition{}
+	}
+	return pre
+}
+
 func (s *Share) head(ctx context.Context, key string) (*objstore.Object, error) {
 	o, err := s.opts.Remote.Head(ctx, key)
 	if errors.Is(err, objstore.ErrNotFound) {
@@ -266,7 +276,7 @@ func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre
 			return
 		}
 	}
-	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, pre)
+	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, s.only(pre))
 	if err != nil {
 		r.err = err
 		return
@@ -309,7 +319,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	}
 	// 2. And in the bucket under the new name, so both sides hold it
 	// before the path's object is replaced.
-	copyRes, err := s.opts.Uploader.UploadIf(ctx, name, nil, transfer.Precondition{Absent: true})
+	copyRes, err := s.opts.Uploader.UploadIf(ctx, name, nil, s.only(transfer.Precondition{Absent: true}))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the copy %q: %w", r.rel, name, err)
 		return
@@ -320,7 +330,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	}
 	// 3. The local version goes up at the path, only over the version
 	// just saved: a newer one would be lost.
-	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, preconditionOf(in.Remote))
+	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, s.only(preconditionOf(in.Remote)))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
 		return

@@ -327,6 +327,9 @@ type condition struct {
 	ifMatch  string
 }
 
+// set reports whether there is a condition at all.
+func (c condition) set() bool { return c.ifAbsent || c.ifMatch != "" }
+
 // addConditions sets a conditional Put's If-None-Match: * or If-Match on
 // the request that publishes the object: the PutObject of a single-part
 // upload or the CompleteMultipartUpload of a multipart one (parts are
@@ -410,11 +413,12 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		input.ChecksumSHA256 = aws.String(sha256Base64(in.SHA256))
 	}
 
-	if in.IfAbsent || in.IfMatch != "" {
+	cond := condition{ifAbsent: in.IfAbsent, ifMatch: in.IfMatch}
+	if cond.set() {
 		// The transfer manager has no fields for them; the client's
-		// setConditions middleware puts them on the request that
+		// addConditions middleware puts them on the request that
 		// publishes the object (PutObject or CompleteMultipartUpload).
-		ctx = context.WithValue(ctx, conditionKey{}, condition{ifAbsent: in.IfAbsent, ifMatch: in.IfMatch})
+		ctx = context.WithValue(ctx, conditionKey{}, cond)
 	}
 	out, err := s.tm.UploadObject(ctx, input)
 	if err != nil {
@@ -425,8 +429,8 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		switch ctxErr := ctx.Err(); {
 		case isChecksumRejection(err):
 			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ErrChecksumMismatch, err)
-		case (in.IfAbsent || in.IfMatch != "") && isPreconditionFailure(err),
-			in.IfMatch != "" && isNotFound(err): // S3 answers If-Match on a missing key with 404 NoSuchKey
+		case cond.set() && isPreconditionFailure(err),
+			cond.ifMatch != "" && isNotFound(err): // S3 answers If-Match on a missing key with 404 NoSuchKey
 			return Object{}, fmt.Errorf("put %q: %w: %w", in.Key, ErrPreconditionFailed, err)
 		case ctxErr != nil && !errors.Is(err, ctxErr):
 			// When its own abort fails, the transfer manager formats the

@@ -10,10 +10,11 @@ import (
 )
 
 // GetUnchecked is Get (versionID "") or GetVersion without the SDK's
-// response checksum validation: for callers that hash every byte of the
-// body themselves against the object's "sha256" metadata, where the
-// SDK's check of a single-part object's stored checksum (SHA-256 for the
-// appliance's own uploads) would hash the same bytes a second time. A
+// response checksum validation: for callers that check every byte of the
+// body themselves against the object's "crc32c" or "sha256" metadata,
+// where the SDK's check of a single-part object's stored checksum
+// (SHA-256 for the appliance's own uploads) would hash the same bytes a
+// second time. A
 // caller that finds no "sha256" metadata in the returned Object has
 // nothing better to check against and should use Get instead. Safe for
 // concurrent use.

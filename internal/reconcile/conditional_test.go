@@ -49,13 +49,13 @@ func writeAged(t *testing.T, root, rel string, data []byte) {
 // refused guess is TestConflictKeepsBoth, end to end.)
 func TestUploadIsConditionalOnWhatThePlanSaw(t *testing.T) {
 	const size = smallFileMax + 1
-	for _, conditional := range []bool{true, false} {
+	for _, conditions := range []int32{condHonored, condUnsupported} {
 		s, idx, m := pollShare(t, time.Hour)
 		root := s.opts.Root
 		rr := &racingRemote{memRemote: memRemote{m}, t: t}
 		s.opts.Remote = rr
 		s.opts.Uploader = transfer.NewUploader(root, m, 0)
-		s.conditional.Store(conditional)
+		s.conditions.Store(conditions)
 
 		// Synced once, then edited on the share.
 		writeAged(t, root, "song.mp3", bytes.Repeat([]byte("a"), size))
@@ -70,7 +70,7 @@ func TestUploadIsConditionalOnWhatThePlanSaw(t *testing.T) {
 		// The web app saves between the worker's look and its upload.
 		rr.race = "song.mp3"
 		r = s.process(context.Background(), job{rel: "song.mp3"})
-		if !conditional {
+		if conditions != condHonored {
 			// A store not known to honor conditions gets none: the save
 			// in the window is overwritten, as before conditional writes.
 			require.NoError(t, r.err)

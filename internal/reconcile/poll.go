@@ -126,7 +126,7 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 			return err
 		}
 	}
-	if !s.condProbed.Load() {
+	if s.conditions.Load() == condUnknown {
 		if err := s.probeConditional(ctx); err != nil {
 			// Asked again after the next listing; uploads ask the
 			// bucket first meanwhile.
@@ -253,16 +253,18 @@ func (s *Share) probeConditional(ctx context.Context) error {
 	_, err := s.opts.Remote.Put(ctx, in)
 	switch {
 	case errors.Is(err, objstore.ErrPreconditionFailed):
-		s.conditional.Store(true)
+		s.conditions.Store(condHonored)
 		s.log.Info().Msg("the store honors conditional writes: small changes are uploaded without a HEAD first")
-	case err == nil:
-		s.log.Warn().Msg("the store ignores conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)")
-	case objstore.IsRetryable(err) || ctx.Err() != nil:
+		return nil
+	case err != nil && (objstore.IsRetryable(err) || ctx.Err() != nil):
 		return err
-	default:
-		s.log.Warn().Err(err).Msg("the store rejects conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)")
 	}
-	s.condProbed.Store(true)
+	how := "ignores" // it rewrote the marker
+	if err != nil {
+		how = "rejects"
+	}
+	s.conditions.Store(condUnsupported)
+	s.log.Warn().Err(err).Msgf("the store %s conditional writes (If-None-Match): every upload asks the bucket with a HEAD first, and an object changed in the bucket between that HEAD and the upload is overwritten (update the S3 server to close that window)", how)
 	return nil
 }
 

@@ -142,10 +142,9 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
 		before, err := m.Head(context.Background(), MarkerName)
 		require.NoError(t, err)
-		require.False(t, s.conditional.Load(), "no upload skips the HEAD before the store has been asked")
+		require.Equal(t, condUnknown, s.conditions.Load(), "no upload skips the HEAD before the store has been asked")
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		require.True(t, s.conditional.Load())
-		require.True(t, s.condProbed.Load())
+		require.Equal(t, condHonored, s.conditions.Load())
 		after, err := m.Head(context.Background(), MarkerName)
 		require.NoError(t, err)
 		require.Equal(t, before.ETag, after.ETag, "the refused probe left the marker alone")
@@ -154,25 +153,22 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
 		s.opts.Remote = unconditional{memRemote{m}}
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		require.False(t, s.conditional.Load(), "a store that ignores conditions keeps every upload behind a HEAD")
-		require.True(t, s.condProbed.Load(), "asked once")
+		require.Equal(t, condUnsupported, s.conditions.Load(), "a store that ignores conditions keeps every upload behind a HEAD; asked once")
 	})
 	t.Run("rejected", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
 		s.opts.Remote = failingConditions{memRemote{m}, errors.New("api error NotImplemented: A header you provided implies functionality that is not implemented")}
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		require.False(t, s.conditional.Load())
-		require.True(t, s.condProbed.Load(), "a permanent refusal is an answer")
+		require.Equal(t, condUnsupported, s.conditions.Load(), "a permanent refusal is an answer")
 	})
 	t.Run("transient error: asked again", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
 		s.opts.Remote = failingConditions{memRemote{m}, fmt.Errorf("put: %w", context.DeadlineExceeded)}
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		require.False(t, s.conditional.Load())
-		require.False(t, s.condProbed.Load())
+		require.Equal(t, condUnknown, s.conditions.Load(), "asked again after the next listing")
 		s.opts.Remote = memRemote{m}
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		require.True(t, s.conditional.Load())
+		require.Equal(t, condHonored, s.conditions.Load())
 	})
 	t.Run("first start writes the marker, then probes", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
@@ -180,7 +176,7 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
 		_, err := m.Head(context.Background(), MarkerName)
 		require.NoError(t, err)
-		require.True(t, s.conditional.Load())
+		require.Equal(t, condHonored, s.conditions.Load())
 	})
 }
 

@@ -25,7 +25,7 @@ import (
 
 // uploader is what the pipeline needs from transfer.
 type uploader interface {
-	UploadIf(ctx context.Context, rel string, base *index.Entry, pre transfer.Precondition) (transfer.Result, error)
+	Upload(ctx context.Context, rel string, base *index.Entry, pre transfer.Precondition) (transfer.Result, error)
 }
 
 var _ uploader = (*transfer.Uploader)(nil)
@@ -96,12 +96,12 @@ type Share struct {
 	// its first round). The loop writes it, Alive reads it.
 	beat atomic.Int64
 
-	// conditional is set once the store proved that it honors
-	// conditional writes (probeConditional); until then, and for good on
-	// a store that ignores them, every upload asks the bucket first.
-	conditional atomic.Bool
-	// condProbed is set once the probe has an answer, either way.
-	condProbed atomic.Bool
+	// conditions is what the store does with conditional writes, as the
+	// first listing's probe found (probeConditional): condUnknown until
+	// it has an answer. Only condHonored lets uploads carry preconditions
+	// and skip the HEAD; until then, and for good on a store that ignores
+	// or rejects them, every upload asks the bucket first.
+	conditions atomic.Int32
 
 	scanReq   chan string   // "" = full scan, else a directory
 	listReq   chan struct{} // a bucket listing asked for by SyncNow
@@ -113,6 +113,13 @@ type Share struct {
 	mu     sync.Mutex
 	status Status
 }
+
+// What a store does with conditional writes (Share.conditions).
+const (
+	condUnknown int32 = iota
+	condHonored
+	condUnsupported // ignored or rejected
+)
 
 type pending struct {
 	since       time.Time // first unsynced change seen: the recovery point

@@ -89,7 +89,7 @@ func (s *Share) process(ctx context.Context, j job) result {
 		r.base = &b
 	}
 	in := Input{Local: local, Base: r.base, Policy: s.opts.Policy}
-	if pre, ok := optimistic(in); ok && s.conditional.Load() {
+	if pre, ok := optimistic(in); ok && s.conditions.Load() == condHonored {
 		s.upload(ctx, &r, in, key, pre)
 		if !errors.Is(r.err, objstore.ErrPreconditionFailed) {
 			return r
@@ -171,7 +171,7 @@ func preconditionOf(remote *objstore.Object) transfer.Precondition {
 // no condition otherwise: a store that does not know the headers may
 // reject every request that carries them (501 NotImplemented).
 func (s *Share) only(pre transfer.Precondition) transfer.Precondition {
-	if !s.conditional.Load() {
+	if s.conditions.Load() != condHonored {
 		return transfer.Precondition{}
 	}
 	return pre
@@ -276,7 +276,7 @@ func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre
 			return
 		}
 	}
-	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, s.only(pre))
+	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base, s.only(pre))
 	if err != nil {
 		r.err = err
 		return
@@ -319,7 +319,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	}
 	// 2. And in the bucket under the new name, so both sides hold it
 	// before the path's object is replaced.
-	copyRes, err := s.opts.Uploader.UploadIf(ctx, name, nil, s.only(transfer.Precondition{Absent: true}))
+	copyRes, err := s.opts.Uploader.Upload(ctx, name, nil, s.only(transfer.Precondition{Absent: true}))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the copy %q: %w", r.rel, name, err)
 		return
@@ -330,7 +330,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	}
 	// 3. The local version goes up at the path, only over the version
 	// just saved: a newer one would be lost.
-	res, err := s.opts.Uploader.UploadIf(ctx, r.rel, in.Base, s.only(preconditionOf(in.Remote)))
+	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base, s.only(preconditionOf(in.Remote)))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
 		return

@@ -373,10 +373,10 @@ type uncheckedGetter interface {
 
 var _ uncheckedGetter = (*objstore.S3)(nil)
 
-// fetch GETs the selected version of key. The Downloader hashes every
-// byte against the object's SHA-256 metadata, so a store's own checksum
-// validation of the body (a second SHA-256 of every small object) is
-// skipped when the object has that metadata; an object without it is
+// fetch GETs the selected version of key. The Downloader checks every
+// byte against the object's metadata (its CRC-32C, else its SHA-256), so
+// a store's own checksum validation of the body (a SHA-256 of every small
+// object) is skipped when the object has "sha256" metadata; an object without it is
 // fetched again with the store's validation, which is then the better
 // check for some objects (a single-part object whose ETag is no MD5).
 func (g *getter) fetch(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {

@@ -55,7 +55,7 @@ func TestPacer(t *testing.T) {
 	data := writeFile(t, filepath.Join(root, "music", "song.wav"), 7, size)
 
 	up := &countingPacer{chunk: 64 << 10}
-	res, err := transfer.NewUploader(root, store, 0).WithPacer(up).Upload(ctx, "music/song.wav", nil)
+	res, err := transfer.NewUploader(root, store, 0).WithPacer(up).Upload(ctx, "music/song.wav", nil, transfer.Precondition{})
 	require.NoError(t, err)
 	require.Equal(t, transfer.Uploaded, res.Outcome)
 	require.Equal(t, 1, up.acquired)
@@ -78,7 +78,7 @@ func TestPacer(t *testing.T) {
 	// touches nothing.
 	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err = transfer.NewUploader(root, store, 0).WithPacer(&countingPacer{block: true}).Upload(cctx, "music/song.wav", nil)
+	_, err = transfer.NewUploader(root, store, 0).WithPacer(&countingPacer{block: true}).Upload(cctx, "music/song.wav", nil, transfer.Precondition{})
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	third := t.TempDir()
 	_, err = transfer.NewDownloader(third, store, -1, -1).WithPacer(&countingPacer{block: true}).Download(cctx, "music/song.wav", nil)

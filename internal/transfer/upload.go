@@ -83,19 +83,15 @@ type Precondition struct {
 }
 
 // Upload publishes the share-relative file rel unless its content equals
-// base. It returns an error wrapping scan.ErrChangedWhileReading when the
-// file changed while it was read (the caller waits for it to settle
-// again), fs.ErrNotExist when it is gone, and the store's classified error
+// base, and only if the bucket holds what pre names (the zero
+// Precondition: whatever it holds). A content equal to base is Unchanged
+// without asking the bucket. It returns an error wrapping
+// scan.ErrChangedWhileReading when the file changed while it was read
+// (the caller waits for it to settle again), fs.ErrNotExist when it is
+// gone, objstore.ErrPreconditionFailed when the bucket does not hold what
+// pre names (nothing is written), and the store's classified error
 // otherwise.
-func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry) (Result, error) {
-	return u.UploadIf(ctx, rel, base, Precondition{})
-}
-
-// UploadIf is Upload, publishing only if the bucket holds what pre names;
-// otherwise it fails with an error wrapping objstore.ErrPreconditionFailed
-// and nothing is written. A content equal to base is still Unchanged
-// without asking the bucket.
-func (u *Uploader) UploadIf(ctx context.Context, rel string, base *index.Entry, pre Precondition) (Result, error) {
+func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pre Precondition) (Result, error) {
 	release, err := u.pacer.Acquire(ctx)
 	if err != nil {
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)

@@ -87,7 +87,7 @@ func TestUpload(t *testing.T) {
 
 	t.Run("uploads and reports the hash", func(t *testing.T) {
 		data := writeFile(t, filepath.Join(root, "a/ok.mp3"), 1, 300<<10)
-		res, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", nil)
+		res, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", nil, transfer.Precondition{})
 		require.NoError(t, err)
 		sum := sha256.Sum256(data)
 		require.Equal(t, transfer.Uploaded, res.Outcome)
@@ -101,7 +101,7 @@ func TestUpload(t *testing.T) {
 		require.Equal(t, res.Entry.ETag, o.ETag)
 
 		// Same content again (a touch): nothing is sent.
-		res2, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", &res.Entry)
+		res2, err := transfer.NewUploader(root, store, 0).Upload(ctx, "a/ok.mp3", &res.Entry, transfer.Precondition{})
 		require.NoError(t, err)
 		require.Equal(t, transfer.Unchanged, res2.Outcome)
 		require.Zero(t, res2.Bytes)
@@ -145,7 +145,7 @@ func TestUpload(t *testing.T) {
 			p := filepath.Join(root, rel)
 			writeFile(t, p, uint64(10+i), tc.size)
 			hooked := &midway{Store: store, after: int64(tc.size / 2), hook: func() { tc.mod(t, p) }}
-			_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil)
+			_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil, transfer.Precondition{})
 			require.ErrorIs(t, err, scan.ErrChangedWhileReading)
 			_, err = store.Head(ctx, rel)
 			require.ErrorIs(t, err, objstore.ErrNotFound, "no object may be published for a file that changed while it was read")
@@ -160,7 +160,7 @@ func TestUpload(t *testing.T) {
 		p := filepath.Join(root, rel)
 		writeFile(t, p, 77, 12<<20)
 		hooked := &midway{Store: store, after: 6 << 20, hook: func() { require.NoError(t, os.Remove(p)) }}
-		_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil)
+		_, err := transfer.NewUploader(root, hooked, 0).Upload(ctx, rel, nil, transfer.Precondition{})
 		require.ErrorIs(t, err, fs.ErrNotExist, "a file deleted while it was read is gone, not uploaded")
 		_, err = store.Head(ctx, rel)
 		require.ErrorIs(t, err, objstore.ErrNotFound, "no object may be published for a file deleted while it was read")
@@ -174,23 +174,23 @@ func TestUpload(t *testing.T) {
 		p := filepath.Join(root, rel)
 		writeFile(t, p, 5, 10<<10)
 		u := transfer.NewUploader(root, store, 0)
-		_, err := u.UploadIf(ctx, rel, nil, transfer.Precondition{ETag: "0123456789abcdef0123456789abcdef"})
+		_, err := u.Upload(ctx, rel, nil, transfer.Precondition{ETag: "0123456789abcdef0123456789abcdef"})
 		require.ErrorIs(t, err, objstore.ErrPreconditionFailed)
 		require.NotErrorIs(t, err, scan.ErrChangedWhileReading, "the file did not change; the bucket did not match")
 		_, err = store.Head(ctx, rel)
 		require.ErrorIs(t, err, objstore.ErrNotFound)
-		first, err := u.UploadIf(ctx, rel, nil, transfer.Precondition{Absent: true})
+		first, err := u.Upload(ctx, rel, nil, transfer.Precondition{Absent: true})
 		require.NoError(t, err)
 		writeFile(t, p, 6, 10<<10)
-		_, err = u.UploadIf(ctx, rel, &first.Entry, transfer.Precondition{Absent: true})
+		_, err = u.Upload(ctx, rel, &first.Entry, transfer.Precondition{Absent: true})
 		require.ErrorIs(t, err, objstore.ErrPreconditionFailed)
-		second, err := u.UploadIf(ctx, rel, &first.Entry, transfer.Precondition{ETag: first.Entry.ETag})
+		second, err := u.Upload(ctx, rel, &first.Entry, transfer.Precondition{ETag: first.Entry.ETag})
 		require.NoError(t, err)
 		require.Equal(t, transfer.Uploaded, second.Outcome)
 	})
 
 	t.Run("missing file", func(t *testing.T) {
-		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil)
+		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil, transfer.Precondition{})
 		require.True(t, errors.Is(err, fs.ErrNotExist), err)
 	})
 }

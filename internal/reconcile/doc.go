@@ -9,8 +9,16 @@
 // bounded workers upload it and record the result in the index only after
 // the bucket confirmed it.
 //
-// This package never deletes anything, local or remote: deletes must be
-// proven against the base state, the share root's health and the mass
-// delete guard, which the two-way reconciler adds. It never reads file
-// bytes itself (transfer does) and never talks to the bucket directly.
+// Plan is the three-way planner (local, base, remote). For each path a
+// worker reads the bucket's side fresh with a HEAD, except for a small
+// local change whose plan, on the guess that the bucket still holds what
+// the index recorded, is an upload: that upload goes as an S3 conditional
+// write carrying the guess, and only a refusal makes the worker look.
+// Every upload carries what its plan saw as its precondition, once the
+// first bucket listing has proved the store honors conditional writes.
+//
+// Deletes are carried out only when proven against the base state, the
+// share root's health and the mass-delete guard. The package never reads
+// file bytes itself (transfer does); it talks to the bucket for HEADs,
+// listings and the marker object, and moves bytes through transfer.
 package reconcile

@@ -3,12 +3,19 @@
 //
 // Upload reads a settled file twice through one open descriptor: once to
 // hash it (SHA-256, stored as object metadata and, for single-part
-// objects, checked by the server as the S3 checksum), then to stream it.
-// The streaming pass hashes again and re-stats the file; if anything
-// differs it fails the body at EOF, so the object store aborts the upload
-// and no partial or mixed object is ever published. Uploads of unchanged
+// objects, checked by the server as the S3 checksum; and CRC-32C, in the
+// same pass), then to stream it. The store checks the streamed bytes
+// against the CRC-32C and Upload re-stats the file; if anything differs
+// the body fails at EOF, so the object store aborts the upload and no
+// partial or mixed object is ever published. Uploads of unchanged
 // content (a touched file) publish nothing and only refresh the index
-// entry.
+// entry. An upload carries a Precondition, what the bucket must hold for
+// it to publish (S3 conditional writes), so that a save in the bucket
+// since the caller looked is never overwritten.
+//
+// Downloads check every byte against the object's CRC-32C metadata when
+// it has one beside its SHA-256 (the appliance's own uploads), else
+// against its SHA-256 or a single-part MD5 ETag.
 //
 // transfer never decides what to sync (reconcile does) and never writes
 // the index; it returns the entry for the caller to record after the far

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
@@ -77,13 +78,27 @@ func TestBucketToShare(t *testing.T) {
 	require.EqualValues(t, 1, st.Downloads)
 	require.EqualValues(t, 0, st.Uploads, "a downloaded file must not be uploaded back")
 
-	// A new version in the bucket replaces the file on the share.
+	// A new version in the bucket replaces the file on the share. The
+	// appliance never replaces a file an SMB client holds open, so the
+	// wait looks at the size (the versions differ in size, and the
+	// replacement is a rename: no size in between is ever visible) and
+	// reads the file once it changed. Polling with whole reads would
+	// itself hold the file open most of the time on a loaded machine
+	// and, rightly, starve the replacement.
 	data2 := contentBytes(22, 1<<20)
 	m.MC(t, data2, "pipe", "t/"+a.Bucket+"/"+a.Prefix+key)
-	require.Eventually(t, func() bool {
-		got, err := c.ReadFile(key)
-		return err == nil && bytes.Equal(got, data2)
-	}, 30*time.Second, 100*time.Millisecond)
+	replaced := assert.Eventually(t, func() bool {
+		fi, err := c.Stat(key)
+		return err == nil && fi.Size() != int64(len(data))
+	}, 30*time.Second, 100*time.Millisecond, "the new version never replaced the file")
+	if !replaced {
+		snap, err := a.Status()
+		require.NoError(t, err)
+		t.Fatalf("files SMB clients hold open (as the status page last saw them): %+v", snap.Clients.OpenFiles)
+	}
+	got, err = c.ReadFile(key)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(data2, got), "bytes read over SMB differ from the new version")
 }
 
 // TestHostileKeysStayOutside puts keys no share may hold. Each is refused

@@ -30,11 +30,12 @@
 // Download is the way back, and a file appears on the share only whole and
 // verified: the body streams into a hidden temp file (TempPrefix, vetoed by
 // Samba, excluded by the scanner) in the target's own directory, is checked
-// against the object's size and SHA-256 (or, for foreign single-part
-// objects, its MD5 ETag), gets its owner, mode and mtime, is fsynced, and
-// only then is renamed over the target, after a last check that the local
-// path is still what the caller planned against; the directory is fsynced
-// after. Directories are walked one component at a time through os.Root
+// against the object's size and CRC-32C or SHA-256 (or, for foreign single-part
+// objects, its MD5 ETag), gets its owner, mode and mtime, is fsynced (its
+// writeback started every 8 MiB while it streams, so the fsync waits only
+// for the tail), and only then is renamed over the target, after a last
+// check that the local path is still what the caller planned against; the
+// directory is fsynced after. Directories are walked one component at a time through os.Root
 // and a symlinked directory is refused, so no object key can make a
 // download write outside the share or through a link. Every failure removes
 // the temp file; CleanTemp removes what a crash left. A Downloader is safe

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -23,11 +24,15 @@ import (
 type gs struct {
 	b *testing.B
 	*harness.Appliance
-	p *peers
+	p     *peers
+	minio *harness.MinIO
 }
 
 // remoteInterval is the bench's bucket listing period (the shortest the
-// config allows).
+// config allows) wherever the listing is not what is measured against a
+// peer: so that a pass can be asked for right after one, and that the
+// memory figures include a listing's garbage every second. Uploads run
+// with the product's default (listEvery).
 const remoteInterval = time.Second
 
 func startGS(b *testing.B, m *harness.MinIO, p *peers) *gs {
@@ -41,7 +46,7 @@ func startGS(b *testing.B, m *harness.MinIO, p *peers) *gs {
 		ShareConfig: `    exclude: ["*.track"]`,
 	})
 	a.Stop()
-	return &gs{b: b, Appliance: a, p: p}
+	return &gs{b: b, Appliance: a, p: p, minio: m}
 }
 
 // DataDir is the dataset's folder in the share.
@@ -65,11 +70,26 @@ func (g *gs) idle() {
 	})
 }
 
+// listEvery sets the share's remote_interval for the daemon's next start.
+// The daemon must be stopped.
+func (g *gs) listEvery(d time.Duration) {
+	cfg, err := os.ReadFile(g.ConfigPath)
+	require.NoError(g.b, err)
+	re := regexp.MustCompile(`(?m)^(\s*remote_interval:) \S+$`)
+	require.Len(g.b, re.FindAll(cfg, -1), 1, "remote_interval in %s", g.ConfigPath)
+	cfg = re.ReplaceAll(cfg, []byte("${1} "+d.String()))
+	require.NoError(g.b, os.WriteFile(g.ConfigPath, cfg, 0o600))
+}
+
 // upload times a fresh daemon uploading the files of the share: from the
 // start of the process until the status API counts them all uploaded.
-// It returns with the daemon running.
+// The caller resets the share first (reset).
+// The daemon lists the bucket at its start and then every
+// config.DefaultRemoteInterval, as installed: a listing every second
+// would be work a peer's upload does not do (each one lists everything
+// uploaded so far). It returns with the daemon running.
 func (g *gs) upload(files int) time.Duration {
-	g.reset()
+	g.listEvery(config.DefaultRemoteInterval)
 	start := time.Now()
 	g.Start(g.b)
 	g.waitUploaded(files)
@@ -107,6 +127,7 @@ type noChangeTimes struct {
 // existing index (see noChangeTimes). It returns with the daemon stopped.
 func (g *gs) noChange() noChangeTimes {
 	var t noChangeTimes
+	g.listEvery(remoteInterval)
 	start := time.Now()
 	g.Start(g.b)
 	waitFor(g.b, 10*time.Minute, "a full pass", func() bool {

@@ -29,6 +29,20 @@ type Row struct {
 	Note    string  `json:"note,omitempty"`
 }
 
+// CPURow is the CPU time a scenario's runs took, per tool, split into
+// MinIO's process and the rest of the machine (the tool, smbd, the
+// kernel's network and page cache work): which side of the wire a
+// scenario is bound by on two shared cores.
+type CPURow struct {
+	Scenario    string    `json:"scenario"`
+	Tool        string    `json:"tool"`
+	MinIO       []float64 `json:"minio_cpu_seconds"`
+	Other       []float64 `json:"other_cpu_seconds"`
+	MinIOMedian float64   `json:"minio_cpu_median"`
+	OtherMedian float64   `json:"other_cpu_median"`
+	TotalMedian float64   `json:"total_cpu_median"` // of each run's sum
+}
+
 // Target is one of issue 9's targets, judged from this run.
 type Target struct {
 	Name string `json:"name"`
@@ -49,6 +63,7 @@ type Report struct {
 	Machine  map[string]string `json:"machine"`
 	Tools    map[string]string `json:"tools"`
 	Rows     []Row             `json:"rows"`
+	CPU      []CPURow          `json:"cpu"`
 	Targets  []Target          `json:"targets"`
 	Notes    []string          `json:"notes"`
 	Problems []string          `json:"problems,omitempty"`
@@ -68,6 +83,16 @@ func (r *Report) add(scenario, tool string, ds []float64, amount float64, rateUn
 // value appends a single-valued row (a percentile, a size, a rate).
 func (r *Report) value(scenario, tool, metric, unit string, v float64, note string) {
 	r.Rows = append(r.Rows, Row{Scenario: scenario, Tool: tool, Metric: metric, Unit: unit, Runs: []float64{v}, Median: v, Note: note})
+}
+
+// cpu appends a CPU row.
+func (r *Report) cpu(scenario, tool string, minio, other []float64) {
+	total := make([]float64, len(minio))
+	for i := range minio {
+		total[i] = minio[i] + other[i]
+	}
+	r.CPU = append(r.CPU, CPURow{Scenario: scenario, Tool: tool, MinIO: minio, Other: other,
+		MinIOMedian: median(minio), OtherMedian: median(other), TotalMedian: median(total)})
 }
 
 // find returns the row or nil.
@@ -139,6 +164,15 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 			runsCol = ""
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", x.Scenario, x.Tool, med, rate, runsCol, speed)
+	}
+	if len(r.CPU) > 0 {
+		fmt.Fprintln(w, "\nCPU seconds per run (medians; two cores give 2 s per second):")
+		fmt.Fprintln(w, "\n| scenario | tool | MinIO | everything else | total |")
+		fmt.Fprintln(w, "| --- | --- | --- | --- | --- |")
+		for _, c := range r.CPU {
+			fmt.Fprintf(w, "| %s | %s | %s s | %s s | %s s |\n", c.Scenario, c.Tool,
+				num(c.MinIOMedian), num(c.OtherMedian), num(c.TotalMedian))
+		}
 	}
 	fmt.Fprintln(w, "\n| target (issue 9) | wanted | this run | met |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- |")

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"math"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,4 +74,22 @@ func TestSpeedupsAndJudge(t *testing.T) {
 	require.True(t, rep.Targets[0].Met)
 	require.False(t, rep.Targets[1].Met, "a target without its measurement is not met")
 	require.Equal(t, "not measured", rep.Targets[1].Got)
+}
+
+// TestCPUNow reads this process's CPU time (standing in for MinIO's)
+// around a busy loop that runs until getrusage counts 0.3 s more CPU:
+// /proc agrees, and the machine's counter includes it.
+func TestCPUNow(t *testing.T) {
+	used := func() float64 {
+		var ru syscall.Rusage
+		require.NoError(t, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	before, from := cpuNow(t, os.Getpid()), used()
+	for used()-from < 0.3 {
+	}
+	after, spent := cpuNow(t, os.Getpid()), used()-from
+	self := after.minio - before.minio
+	require.InDelta(t, spent, self, 0.05, "this process's CPU seconds by /proc against getrusage")
+	require.GreaterOrEqual(t, after.machine-before.machine, self-0.05, "the machine's CPU seconds include this process's")
 }

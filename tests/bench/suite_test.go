@@ -140,6 +140,7 @@ func BenchmarkSuite(b *testing.B) {
 		if !d.rateBytes && want(part) {
 			// The last upload's index is in place: the daemon idle with
 			// the small dataset indexed.
+			g.listEvery(remoteInterval)
 			g.Start(b)
 			measureMemory(b, rep, g, d.files)
 			g.Stop()
@@ -159,8 +160,12 @@ func BenchmarkSuite(b *testing.B) {
 		start := time.Now()
 		writeDataset(b, g.DataDir(), n, 64, 100)
 		progress("wrote %d tiny files in %s", n, time.Since(start).Round(time.Millisecond))
+		g.reset()
 		took := g.upload(n)
 		rep.value(fmt.Sprintf("upload %d files of 64 B", n), toolGS, "rate", "files/s", float64(n)/took.Seconds(), fmt.Sprintf("%.1f s", took.Seconds()))
+		g.Stop()
+		g.listEvery(remoteInterval)
+		g.Start(b)
 		measureMemory(b, rep, g, n)
 		g.Stop()
 	}
@@ -181,17 +186,23 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	peerPath := func(tool string) string { return "peers/" + strings.Fields(tool)[0] }
 
 	up := map[string][]float64{}
+	upCPU := newCPUUse(b, g.minio.Pid())
 	for r := 0; r < rounds; r++ {
 		for _, tool := range order(r) {
 			var took time.Duration
 			if tool == toolGS {
+				g.reset()
+				upCPU.start()
 				took = g.upload(d.files)
+				upCPU.stop(tool)
 				g.Stop()
 			} else {
 				p.clear(peerPath(tool))
+				upCPU.start()
 				start := time.Now()
 				p.sync(tool, g.DataDir(), peerPath(tool), false)
 				took = time.Since(start)
+				upCPU.stop(tool)
 			}
 			progress("upload %s: %s %s", d.name, tool, took.Round(time.Millisecond))
 			up[tool] = append(up[tool], took.Seconds())
@@ -200,6 +211,7 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	for _, tool := range tools {
 		rep.add("upload "+d.name, tool, up[tool], amount, unit)
 	}
+	upCPU.report(rep, "upload "+d.name)
 
 	// Each tool's last upload is in place: a pass over unchanged data.
 	same := map[string][]float64{}
@@ -240,9 +252,11 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	// into an empty directory.
 	res := map[string][]float64{}
 	durable := map[string][]float64{}
+	resCPU := newCPUUse(b, g.minio.Pid())
 	for r := 0; r < rounds; r++ {
 		for _, tool := range order(r) {
 			dir := filepath.Join(g.Dir, "restore")
+			resCPU.start()
 			start := time.Now()
 			if tool == toolGS {
 				g.restore(dir)
@@ -250,6 +264,7 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 				p.sync(tool, g.Bucket+"/"+g.Prefix+"data", filepath.Join(dir, "data"), true)
 			}
 			took := time.Since(start)
+			resCPU.stop(tool)
 			if tool != toolGS {
 				// Up to a syncfs: as durable as GenesisSync's fsynced files.
 				require.NoError(b, exec.Command("sync", "-f", dir).Run())
@@ -267,6 +282,7 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	for _, tool := range tools[1:] {
 		rep.add("restore "+d.name+", until syncfs", tool, durable[tool], amount, unit)
 	}
+	resCPU.report(rep, "restore "+d.name)
 }
 
 // measurePlayout plays the track over SMB while idle, while `mc mirror`
@@ -450,13 +466,14 @@ func judge(rep *Report, large, small dataset) {
 func notes(large, small dataset) []string {
 	return []string{
 		"Medians over the rounds; tools alternate (the first tool rotates each round) against one MinIO on the same disk; the data is in the page cache for every tool (written just before, 24 GiB RAM): the disk row is the cold-read ceiling.",
-		"Upload, genesissync: a fresh daemon (empty index and bucket prefix) over the existing files, from process start (smbd start included) until the status API counts every file uploaded; each file is stat'd, read once to take its SHA-256 and CRC-32C, then streamed as an S3 conditional write (If-None-Match: *: a file of at most 1 MiB goes without a HEAD first, a larger one after a HEAD, as the three-way plan needs the bucket's side) with the streamed bytes checked against the CRC-32C, and re-stat'd at EOF; bodies go as UNSIGNED-PAYLOAD over http:// (target.sign_payload off, the default); 4 uploaders take files over 1 MiB and 16 more workers the smaller ones. mc and rclone run with their defaults (`mc mirror DIR t/peers/mc`, `rclone sync DIR bench:peers/rclone`).",
+		"Upload, genesissync: a fresh daemon (empty index and bucket prefix) over the existing files, from process start (smbd start included) until the status API counts every file uploaded; each file is stat'd, read once to take its SHA-256 and CRC-32C, then streamed as an S3 conditional write (If-None-Match: *: a file of at most 1 MiB goes without a HEAD first, a larger one after a HEAD, as the three-way plan needs the bucket's side) with the streamed bytes checked against the CRC-32C, and re-stat'd at EOF; bodies go as UNSIGNED-PAYLOAD over http:// (target.sign_payload off, the default); 4 uploaders take files over 1 MiB and 16 more workers the smaller ones; the daemon lists the bucket at its start and then every 30 s (remote_interval's default; elsewhere the bench lists every second). mc and rclone run with their defaults (`mc mirror DIR t/peers/mc`, `rclone sync DIR bench:peers/rclone`).",
 		fmt.Sprintf("No-change pass, genesissync: what a running appliance does. With the daemon running and idle over the synced share and its index, right after a periodic bucket listing finished, `genesissync share sync studio` (admin socket; the CLI process's start included) until the full scan and the full bucket listing it started have both finished with nothing to do, by the daemon's own finish times in the status API (last_full_scan_done, last_remote_list_done); %d passes per round. The scan and listing legs run at once; each row is from the same request to that leg's finish. 'Cold start' is a daemon started over the synced share, from process start (smbd's start included) until its first full scan and first bucket listing have both finished, once per round. mc and rclone: the upload's command run again (their process start included).", passes),
 		"Restore: every tool restores GenesisSync's objects (sha256 metadata) into an empty directory. genesissync (`restore studio --to DIR`) checks every byte against the object's CRC-32C (its crc32c metadata, taken with the sha256 in one pass at upload) and fsyncs each file before renaming it into place. mc does not verify content. rclone checks MD5 against the ETag only for single-part objects, so it verifies the small files but not the " + human(float64(large.size)) + " ones (multipart ETags, no rclone MD5 metadata). Neither fsyncs: the 'until syncfs' rows add a `sync -f` of the target.",
 		fmt.Sprintf("Change to bucket: close over SMB (go-smb2 client, real smbd) until HEAD of the object succeeds, one file at a time, settle window %s (the default). mc and rclone on a timer have their period as latency (an hourly cron: up to an hour).", config.DefaultSettle),
 		"Playout: one go-smb2 client reads 64 KiB every 2 ms from a 64 MiB file through smbd (cached), never skipping; latency is each read's time, lag how late a read started against its schedule. 'While mc mirror uploads' is `mc mirror` of " + large.name + " with the daemon idle, for as long as mc runs. 'While genesissync uploads' has the player on air first, then " + large.name + " moved into the share (a fresh index and bucket prefix), and lasts 20 s × scale (at least 6 s) from the player's start: with playout-aware transfers (the default: the daemon sees smbd's clients reading and holds transfers to playout.rate, one at a time) and with playout.aware: false (full speed). The throughput rows are the bytes uploaded between the files' arrival and the session's end, settle window included, over that span.",
 		"Raw PUT ceiling: objstore.S3 Put (aws-sdk-go-v2 transfer manager, 16 MiB parts, 4 parts in flight, the body checked against its CRC-32C as the daemon's are, unsigned over http://) from one buffer in memory, 4 objects at once like the daemon's default uploaders.",
 		"Memory: the daemon's VmRSS from /proc once it has been idle (nothing pending) for 5 s, with the bench's bucket listing every second (remote_interval 1s); index.db is the bbolt file's size.",
+		"CPU seconds: from /proc, over each run (the same span as its time): MinIO's process (all threads), and everything else the machine did (the tool, smbd, the kernel's network and page cache work, the bench itself, little). On two cores a run of t seconds has 2t CPU seconds; a run whose total comes near that is CPU-bound, and the split says on which side of the wire.",
 		fmt.Sprintf("Small dataset: %s; large: %s.", small.name, large.name),
 	}
 }

@@ -123,6 +123,15 @@ func (m *MinIO) Restart(t testing.TB) {
 // LogPath returns the file the server logs to.
 func (m *MinIO) LogPath() string { return m.logPath }
 
+// Pid returns the server's process id, 0 when it is stopped. For
+// benchmarks that account its CPU time.
+func (m *MinIO) Pid() int {
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
 // start launches the process and waits until it is ready or has exited.
 func (m *MinIO) start() error {
 	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

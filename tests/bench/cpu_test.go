@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// userHZ is the unit of the CPU times in /proc (USER_HZ, 100 on every
+// Linux architecture Go runs the appliance on).
+const userHZ = 100
+
+// cpuTimes is CPU time consumed since boot, in seconds: by MinIO's process
+// (all its threads) and by the whole machine (every state but idle and
+// iowait).
+type cpuTimes struct{ minio, machine float64 }
+
+// cpuNow reads both from /proc.
+func cpuNow(b testing.TB, minioPid int) cpuTimes {
+	b.Helper()
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", minioPid))
+	require.NoError(b, err)
+	// The command name may hold spaces; the fields after it do not.
+	i := strings.LastIndexByte(string(stat), ')')
+	require.Positive(b, i, "/proc/%d/stat", minioPid)
+	f := strings.Fields(string(stat)[i+1:])
+	// After the name: state is field 3 of the man page, utime 14, stime 15.
+	require.Greater(b, len(f), 12, "/proc/%d/stat", minioPid)
+	var t cpuTimes
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseFloat(s, 64)
+		require.NoError(b, err)
+		t.minio += v / userHZ
+	}
+	all, err := os.ReadFile("/proc/stat")
+	require.NoError(b, err)
+	line, _, _ := strings.Cut(string(all), "\n")
+	f = strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
+	require.Greater(b, len(f), 8, "/proc/stat")
+	for i, s := range f[1:9] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		require.NoError(b, err)
+		t.machine += v / userHZ
+	}
+	return t
+}
+
+// cpuUse collects, per tool, the CPU seconds of each run of one scenario.
+type cpuUse struct {
+	b        testing.TB
+	pid      int
+	minio    map[string][]float64
+	others   map[string][]float64
+	began    cpuTimes
+	measured bool
+}
+
+func newCPUUse(b testing.TB, minioPid int) *cpuUse {
+	return &cpuUse{b: b, pid: minioPid, minio: map[string][]float64{}, others: map[string][]float64{}}
+}
+
+// start marks the beginning of a run.
+func (c *cpuUse) start() { c.began = cpuNow(c.b, c.pid) }
+
+// stop ends the run of tool that start began.
+func (c *cpuUse) stop(tool string) {
+	now := cpuNow(c.b, c.pid)
+	m := now.minio - c.began.minio
+	c.minio[tool] = append(c.minio[tool], m)
+	c.others[tool] = append(c.others[tool], max(now.machine-c.began.machine-m, 0))
+	c.measured = true
+}
+
+// report adds a CPU row per tool to rep.
+func (c *cpuUse) report(rep *Report, scenario string) {
+	if !c.measured {
+		return
+	}
+	for _, tool := range tools {
+		if len(c.minio[tool]) > 0 {
+			rep.cpu(scenario, tool, c.minio[tool], c.others[tool])
+		}
+	}
+}

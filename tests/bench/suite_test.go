@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
+	"genesissync/internal/objstore"
 	"genesissync/tests/harness"
 )
 
@@ -247,6 +248,18 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	rep.add("no-change pass "+d.name, toolGS+" (cold start: process start to first pass)", colds, float64(d.files), "files/s")
 	rep.add("no-change pass "+d.name, toolGS+" (scan leg)", scans, float64(d.files), "files/s")
 	rep.add("no-change pass "+d.name, toolGS+" (bucket listing leg)", lists, float64(d.files), "files/s")
+
+	// The listing leg's floor: the same objects listed by the SDK alone,
+	// nothing compared or recorded.
+	var raw []float64
+	for r := 0; r < rounds; r++ {
+		n := 0
+		start := time.Now()
+		require.NoError(b, g.Store.List(context.Background(), "data/", func(objstore.Object) error { n++; return nil }))
+		raw = append(raw, time.Since(start).Seconds())
+		require.Equal(b, d.files, n, "objects listed")
+	}
+	rep.add("ceiling: bucket listing alone (objstore.S3 List, ListObjectsV2 pages of 1000), "+d.name, "objstore.S3 List", raw, float64(d.files), "files/s")
 
 	// Restore GenesisSync's upload (the same objects for every tool)
 	// into an empty directory.

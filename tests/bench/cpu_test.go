@@ -89,3 +89,49 @@ func (c *cpuUse) report(rep *Report, scenario string) {
 		}
 	}
 }
+
+// stealTicks reads the machine's CPU time stolen by the hypervisor and its
+// CPU time in all, in ticks since boot, from /proc/stat.
+func stealTicks(b testing.TB) (steal, all float64) {
+	b.Helper()
+	stat, err := os.ReadFile("/proc/stat")
+	require.NoError(b, err)
+	line, _, _ := strings.Cut(string(stat), "\n")
+	steal, all, err = parseCPULine(line)
+	require.NoError(b, err)
+	return steal, all
+}
+
+// parseCPULine reads the steal and the total from /proc/stat's first
+// line: "cpu user nice system idle iowait irq softirq steal [guest
+// guest_nice]" (guest time is already counted in user).
+func parseCPULine(line string) (steal, all float64, err error) {
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat: not a cpu line: %q", line)
+	}
+	for i, s := range f[1:9] {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/stat: field %d: %w", i+1, err)
+		}
+		all += v
+		if i == 7 {
+			steal = v
+		}
+	}
+	return steal, all, nil
+}
+
+// stealShare returns a function that gives the share of CPU time the
+// hypervisor took (steal) since stealShare was called, in percent.
+func stealShare(b testing.TB) func() float64 {
+	s0, a0 := stealTicks(b)
+	return func() float64 {
+		s1, a1 := stealTicks(b)
+		if a1 <= a0 {
+			return 0
+		}
+		return 100 * (s1 - s0) / (a1 - a0)
+	}
+}

@@ -137,6 +137,9 @@ func (r *Report) problem(format string, args ...any) {
 func (r *Report) WriteMarkdown(w io.Writer) {
 	fmt.Fprintf(w, "\nGenesisSync side-by-side benchmark, %s, scale %g, %d rounds per tool (medians), took %s\n\n",
 		r.Started.Format("2006-01-02 15:04 MST"), r.Scale, r.Rounds, r.Took)
+	if st, ok := r.Machine["cpu steal during the run"]; ok {
+		fmt.Fprintf(w, "CPU time taken by the hypervisor (steal) during the run: %s\n\n", st)
+	}
 	fmt.Fprintln(w, "| scenario | tool | median | rate | runs | GenesisSync faster by |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- |")
 	for _, x := range r.Rows {

@@ -93,3 +93,14 @@ func TestCPUNow(t *testing.T) {
 	require.InDelta(t, spent, self, 0.05, "this process's CPU seconds by /proc against getrusage")
 	require.GreaterOrEqual(t, after.machine-before.machine, self-0.05, "the machine's CPU seconds include this process's")
 }
+
+func TestParseCPULine(t *testing.T) {
+	steal, all, err := parseCPULine("cpu  2669602 6128 750137 4498197 128819 0 54672 91394 7 9")
+	require.NoError(t, err)
+	require.Equal(t, 91394.0, steal)
+	require.Equal(t, 2669602.0+6128+750137+4498197+128819+0+54672+91394, all, "guest time is in user already")
+	_, _, err = parseCPULine("cpu0 1 2 3 4 5 6 7 8")
+	require.Error(t, err)
+	_, _, err = parseCPULine("cpu 1 2 3")
+	require.Error(t, err)
+}

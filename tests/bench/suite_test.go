@@ -80,12 +80,17 @@ func (d dataset) amount() (float64, string) {
 // daemon's memory with many files indexed. It prints one Markdown table
 // and writes the same as JSON (-bench.out). Numbers, never assertions:
 // it fails only when a tool fails or a result is wrong (file counts).
+// maxSteal is the share of CPU time stolen by the hypervisor (percent)
+// above which a run is reported as disturbed.
+const maxSteal = 2.0
+
 func BenchmarkSuite(b *testing.B) {
 	scale, rounds := *flagScale, *flagRounds
 	require.Positive(b, rounds)
 	b.Setenv("GENESISSYNC_LOG_LEVEL", "info") // the harness asks for debug; production logs info
 	began := time.Now()
 	rep := &Report{Started: began, Scale: scale, Rounds: rounds, Machine: machine(b.TempDir())}
+	steal := stealShare(b)
 
 	m := harness.StartMinIO(b)
 	p := newPeers(b, m)
@@ -175,6 +180,13 @@ func BenchmarkSuite(b *testing.B) {
 	judge(rep, large, small)
 	rep.Notes = append(rep.Notes, notes(large, small)...)
 	rep.Took = time.Since(began).Round(time.Second).String()
+	// A virtual machine's neighbours can take its CPUs: such a run's
+	// figures are not comparable with a quiet one's.
+	st := steal()
+	rep.Machine["cpu steal during the run"] = fmt.Sprintf("%.1f %%", st)
+	if st > maxSteal {
+		rep.problem("the hypervisor took %.1f %% of the CPU time (steal) during this run, more than %g %%: the figures are not comparable with a quiet run; run it again", st, maxSteal)
+	}
 	rep.WriteMarkdown(os.Stdout)
 	require.NoError(b, rep.WriteJSON(*flagOut))
 	b.Logf("report written to %s", *flagOut)

@@ -24,8 +24,7 @@ import (
 type gs struct {
 	b *testing.B
 	*harness.Appliance
-	p     *peers
-	minio *harness.MinIO
+	p *peers
 }
 
 // remoteInterval is the bench's bucket listing period (the shortest the
@@ -46,7 +45,7 @@ func startGS(b *testing.B, m *harness.MinIO, p *peers) *gs {
 		ShareConfig: `    exclude: ["*.track"]`,
 	})
 	a.Stop()
-	return &gs{b: b, Appliance: a, p: p, minio: m}
+	return &gs{b: b, Appliance: a, p: p}
 }
 
 // DataDir is the dataset's folder in the share.

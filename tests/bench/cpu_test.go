@@ -36,30 +36,17 @@ func cpuNow(b testing.TB, minioPid int) cpuTimes {
 		require.NoError(b, err)
 		t.minio += v / userHZ
 	}
-	all, err := os.ReadFile("/proc/stat")
-	require.NoError(b, err)
-	line, _, _ := strings.Cut(string(all), "\n")
-	f = strings.Fields(line) // cpu user nice system idle iowait irq softirq steal ...
-	require.Greater(b, len(f), 8, "/proc/stat")
-	for i, s := range f[1:9] {
-		if i == 3 || i == 4 { // idle, iowait
-			continue
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		require.NoError(b, err)
-		t.machine += v / userHZ
-	}
+	t.machine = machineTicks(b).busy / userHZ
 	return t
 }
 
 // cpuUse collects, per tool, the CPU seconds of each run of one scenario.
 type cpuUse struct {
-	b        testing.TB
-	pid      int
-	minio    map[string][]float64
-	others   map[string][]float64
-	began    cpuTimes
-	measured bool
+	b      testing.TB
+	pid    int
+	minio  map[string][]float64
+	others map[string][]float64
+	began  cpuTimes
 }
 
 func newCPUUse(b testing.TB, minioPid int) *cpuUse {
@@ -75,14 +62,10 @@ func (c *cpuUse) stop(tool string) {
 	m := now.minio - c.began.minio
 	c.minio[tool] = append(c.minio[tool], m)
 	c.others[tool] = append(c.others[tool], max(now.machine-c.began.machine-m, 0))
-	c.measured = true
 }
 
 // report adds a CPU row per tool to rep.
 func (c *cpuUse) report(rep *Report, scenario string) {
-	if !c.measured {
-		return
-	}
 	for _, tool := range tools {
 		if len(c.minio[tool]) > 0 {
 			rep.cpu(scenario, tool, c.minio[tool], c.others[tool])
@@ -90,48 +73,59 @@ func (c *cpuUse) report(rep *Report, scenario string) {
 	}
 }
 
-// stealTicks reads the machine's CPU time stolen by the hypervisor and its
-// CPU time in all, in ticks since boot, from /proc/stat.
-func stealTicks(b testing.TB) (steal, all float64) {
+// cpuTicks is the machine's CPU time since boot, in ticks, from
+// /proc/stat's first line.
+type cpuTicks struct {
+	all   float64 // every state
+	busy  float64 // every state but idle and iowait
+	steal float64 // taken by the hypervisor
+}
+
+// machineTicks reads cpuTicks from /proc/stat.
+func machineTicks(b testing.TB) cpuTicks {
 	b.Helper()
 	stat, err := os.ReadFile("/proc/stat")
 	require.NoError(b, err)
 	line, _, _ := strings.Cut(string(stat), "\n")
-	steal, all, err = parseCPULine(line)
+	t, err := parseCPULine(line)
 	require.NoError(b, err)
-	return steal, all
+	return t
 }
 
-// parseCPULine reads the steal and the total from /proc/stat's first
-// line: "cpu user nice system idle iowait irq softirq steal [guest
-// guest_nice]" (guest time is already counted in user).
-func parseCPULine(line string) (steal, all float64, err error) {
+// parseCPULine reads /proc/stat's first line: "cpu user nice system idle
+// iowait irq softirq steal [guest guest_nice]" (guest time is already
+// counted in user).
+func parseCPULine(line string) (cpuTicks, error) {
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, fmt.Errorf("/proc/stat: not a cpu line: %q", line)
+		return cpuTicks{}, fmt.Errorf("/proc/stat: not a cpu line: %q", line)
 	}
+	var t cpuTicks
 	for i, s := range f[1:9] {
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("/proc/stat: field %d: %w", i+1, err)
+			return cpuTicks{}, fmt.Errorf("/proc/stat: field %d: %w", i+1, err)
 		}
-		all += v
+		t.all += v
+		if i != 3 && i != 4 { // idle, iowait
+			t.busy += v
+		}
 		if i == 7 {
-			steal = v
+			t.steal = v
 		}
 	}
-	return steal, all, nil
+	return t, nil
 }
 
 // stealShare returns a function that gives the share of CPU time the
 // hypervisor took (steal) since stealShare was called, in percent.
 func stealShare(b testing.TB) func() float64 {
-	s0, a0 := stealTicks(b)
+	t0 := machineTicks(b)
 	return func() float64 {
-		s1, a1 := stealTicks(b)
-		if a1 <= a0 {
+		t1 := machineTicks(b)
+		if t1.all <= t0.all {
 			return 0
 		}
-		return 100 * (s1 - s0) / (a1 - a0)
+		return 100 * (t1.steal - t0.steal) / (t1.all - t0.all)
 	}
 }

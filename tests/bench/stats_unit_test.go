@@ -95,12 +95,13 @@ func TestCPUNow(t *testing.T) {
 }
 
 func TestParseCPULine(t *testing.T) {
-	steal, all, err := parseCPULine("cpu  2669602 6128 750137 4498197 128819 0 54672 91394 7 9")
+	got, err := parseCPULine("cpu  2669602 6128 750137 4498197 128819 0 54672 91394 7 9")
 	require.NoError(t, err)
-	require.Equal(t, 91394.0, steal)
-	require.Equal(t, 2669602.0+6128+750137+4498197+128819+0+54672+91394, all, "guest time is in user already")
-	_, _, err = parseCPULine("cpu0 1 2 3 4 5 6 7 8")
+	require.Equal(t, 91394.0, got.steal)
+	require.Equal(t, 2669602.0+6128+750137+4498197+128819+0+54672+91394, got.all, "guest time is in user already")
+	require.Equal(t, 2669602.0+6128+750137+0+54672+91394, got.busy, "busy is all but idle and iowait")
+	_, err = parseCPULine("cpu0 1 2 3 4 5 6 7 8")
 	require.Error(t, err)
-	_, _, err = parseCPULine("cpu 1 2 3")
+	_, err = parseCPULine("cpu 1 2 3")
 	require.Error(t, err)
 }

@@ -72,6 +72,10 @@ func (d dataset) amount() (float64, string) {
 	return float64(d.files), "files/s"
 }
 
+// maxSteal is the share of CPU time stolen by the hypervisor (percent)
+// above which a run is reported as disturbed.
+const maxSteal = 2.0
+
 // BenchmarkSuite is `task bench`: GenesisSync, `mc mirror` and `rclone
 // sync` side by side on the same data against the same MinIO, each tool
 // -bench.rounds times, alternating, plus the ceilings (raw SDK PUT, disk
@@ -80,10 +84,6 @@ func (d dataset) amount() (float64, string) {
 // daemon's memory with many files indexed. It prints one Markdown table
 // and writes the same as JSON (-bench.out). Numbers, never assertions:
 // it fails only when a tool fails or a result is wrong (file counts).
-// maxSteal is the share of CPU time stolen by the hypervisor (percent)
-// above which a run is reported as disturbed.
-const maxSteal = 2.0
-
 func BenchmarkSuite(b *testing.B) {
 	scale, rounds := *flagScale, *flagRounds
 	require.Positive(b, rounds)
@@ -199,7 +199,7 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	peerPath := func(tool string) string { return "peers/" + strings.Fields(tool)[0] }
 
 	up := map[string][]float64{}
-	upCPU := newCPUUse(b, g.minio.Pid())
+	upCPU := newCPUUse(b, g.MinIO.Pid())
 	for r := 0; r < rounds; r++ {
 		for _, tool := range order(r) {
 			var took time.Duration
@@ -277,7 +277,7 @@ func measureDataset(b *testing.B, rep *Report, g *gs, p *peers, d dataset, round
 	// into an empty directory.
 	res := map[string][]float64{}
 	durable := map[string][]float64{}
-	resCPU := newCPUUse(b, g.minio.Pid())
+	resCPU := newCPUUse(b, g.MinIO.Pid())
 	for r := 0; r < rounds; r++ {
 		for _, tool := range order(r) {
 			dir := filepath.Join(g.Dir, "restore")

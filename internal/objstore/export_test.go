@@ -26,3 +26,9 @@ func IsChecksumCode(code string) bool { return checksumCodes[code] }
 
 // SHA256Base64 converts a hex SHA-256 to the base64 S3 uses.
 var SHA256Base64 = sha256Base64
+
+// CopySource is the x-amz-copy-source value of bucket and key.
+var CopySource = copySource
+
+// DecodeKey decodes a listed key by the response's EncodingType.
+var DecodeKey = decodeKey

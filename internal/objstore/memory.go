@@ -58,6 +58,7 @@ func (m *Memory) Put(ctx context.Context, in PutInput) (Object, error) {
 		Size:         int64(buf.Len()),
 		ETag:         hex.EncodeToString(sum[:]),
 		LastModified: m.now().UTC(),
+		ContentType:  ContentType(in.Key),
 	}
 	// Round-trip the metadata so that Memory returns exactly what S3 would.
 	applyMetadata(&o, putMetadata(in))

@@ -27,6 +27,7 @@ type Object struct {
 	SHA256       string    // lowercase hex, from user metadata "sha256"; empty if absent
 	CRC32C       string    // 8 lowercase hex digits, from user metadata "crc32c"; empty if absent
 	Mtime        time.Time // from user metadata "mtime" (RFC3339Nano); zero if absent
+	ContentType  string    // from Put, Head and Get (ContentType of the key at upload); empty from listings
 }
 
 // PutInput is one upload. The caller owns Body; Put reads it once,

@@ -398,6 +398,7 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		Body:              body,
 		ContentLength:     aws.Int64(in.Size),
 		Metadata:          putMetadata(in),
+		ContentType:       aws.String(ContentType(in.Key)),
 		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmCrc32c,
 	}
 	// The transfer manager uploads in one PutObject exactly when the body is
@@ -441,10 +442,11 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		}
 	}
 	o := Object{
-		Key:       in.Key,
-		Size:      in.Size,
-		ETag:      unquote(aws.ToString(out.ETag)),
-		VersionID: aws.ToString(out.VersionID),
+		Key:         in.Key,
+		Size:        in.Size,
+		ETag:        unquote(aws.ToString(out.ETag)),
+		VersionID:   aws.ToString(out.VersionID),
+		ContentType: aws.ToString(input.ContentType),
 	}
 	applyMetadata(&o, input.Metadata)
 	s.log.Debug().Str("key", in.Key).Int64("size", in.Size).Int("parts", len(out.CompletedParts)).Msg("put")
@@ -489,6 +491,7 @@ func (s *S3) Head(ctx context.Context, key string) (Object, error) {
 		ETag:         unquote(aws.ToString(out.ETag)),
 		VersionID:    aws.ToString(out.VersionId),
 		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
 	}
 	applyMetadata(&o, out.Metadata)
 	return o, nil
@@ -514,6 +517,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 		ETag:         unquote(aws.ToString(out.ETag)),
 		VersionID:    aws.ToString(out.VersionId),
 		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
 	}
 	applyMetadata(&o, out.Metadata)
 	return out.Body, o, nil
@@ -527,7 +531,10 @@ func (s *S3) readErr(op, key string, err error) error {
 }
 
 // List implements Store. Keys are requested URL-encoded, so that keys with
-// characters XML cannot carry survive, and decoded here.
+// characters XML cannot carry survive, and decoded here only when the
+// response says it encoded them (some servers ignore the request and
+// return raw keys; decoding those would turn "+" into a space and fail
+// on a "%" not followed by two hex digits).
 func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) error {
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket:       aws.String(s.opts.Bucket),
@@ -540,7 +547,7 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) err
 			return fmt.Errorf("list %q%s: %w", prefix, hint(err), err)
 		}
 		for _, c := range page.Contents {
-			full, err := url.QueryUnescape(aws.ToString(c.Key))
+			full, err := decodeKey(page.EncodingType, aws.ToString(c.Key))
 			if err != nil {
 				return fmt.Errorf("list %q: decode key %q: %w", prefix, aws.ToString(c.Key), err)
 			}
@@ -560,6 +567,16 @@ func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) err
 		}
 	}
 	return nil
+}
+
+// decodeKey returns a listed key as stored: URL-decoded when the
+// response's EncodingType says "url" (S3 encodes like a form value, "+"
+// for a space), as is otherwise.
+func decodeKey(enc s3types.EncodingType, key string) (string, error) {
+	if enc != s3types.EncodingTypeUrl {
+		return key, nil
+	}
+	return url.QueryUnescape(key)
 }
 
 // Delete implements Store. Deleting an absent key succeeds; on a versioned

@@ -3,7 +3,6 @@ package objstore
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,11 +66,31 @@ func (s *S3) Copy(ctx context.Context, src, dst, ifMatch string) (Object, error)
 	return o, nil
 }
 
-// copySource is the URL-encoded "bucket/key" CopyObject wants.
+// copySource is the URL-encoded "bucket/key" CopyObject wants: every byte
+// outside RFC 3986's unreserved set percent-encoded, "/" kept, as the
+// SDKs' own encoders do. (url.PathEscape leaves "+", "&", "=", ",", ";",
+// ":", "@" and "$" as they are, and S3 reads a bare "+" there as a
+// space: "Simon + Garfunkel.mp3" would name another object.)
 func copySource(bucket, key string) string {
-	parts := strings.Split(key, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
+	return escapeCopyPath(bucket) + "/" + escapeCopyPath(key)
+}
+
+// escapeCopyPath percent-encodes s for x-amz-copy-source, keeping "/".
+func escapeCopyPath(s string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9',
+			c == '-', c == '_', c == '.', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
 	}
-	return bucket + "/" + strings.Join(parts, "/")
+	return b.String()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -40,7 +39,7 @@ func (s *S3) ListMultipartUploads(ctx context.Context) ([]Upload, error) {
 			return nil, fmt.Errorf("list multipart uploads in %q: %w", s.opts.Bucket, err)
 		}
 		for _, u := range out.Uploads {
-			full, err := url.QueryUnescape(aws.ToString(u.Key))
+			full, err := decodeKey(out.EncodingType, aws.ToString(u.Key))
 			if err != nil {
 				return nil, fmt.Errorf("list multipart uploads in %q: decode key %q: %w", s.opts.Bucket, aws.ToString(u.Key), err)
 			}

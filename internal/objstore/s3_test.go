@@ -194,6 +194,12 @@ func TestS3(t *testing.T) {
 		require.ErrorIs(t, err, objstore.ErrNotFound)
 	})
 
+	t.Run("CopyAndContentType", func(t *testing.T) {
+		s := newS3(t, minioOptions(m, newBucket()))
+		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		runCopyAndContentType(t, s)
+	})
+
 	t.Run("Facts", func(t *testing.T) { runFacts(t, m) })
 
 	// Last: it stops the server.

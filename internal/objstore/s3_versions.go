@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 		}
 		sortVersions(vs)
 		for _, v := range vs {
-			full, err := url.QueryUnescape(v.Key)
+			full, err := decodeKey(page.EncodingType, v.Key)
 			if err != nil {
 				return fmt.Errorf("list versions %q: decode key %q: %w", prefix, v.Key, err)
 			}

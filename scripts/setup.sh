@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the demo, the tests and the benchmarks need, idempotently and
 # only what is missing, on Debian 12 as root:
-#   - Debian packages: samba, smbclient, zfs-fuse; systemd (systemd-analyze
+#   - Debian packages: samba, smbclient, zfs-fuse; samba-vfs-modules
+#     (shadow_copy2 for Previous Versions: a Recommends of samba, which
+#     --no-install-recommends leaves out, and without it smbd refuses to
+#     serve a share that names the module); systemd (systemd-analyze
 #     for task verify-units, and the init that task test-package boots in a
 #     namespace) and curl (task test-package), which minimal images lack;
 #     chromium, driven headless by the status page's browser test;
 #     rclone, a peer in task bench; debootstrap, for task test-chroot
-#   - a MinIO server and the MinIO client, built with `go install` at pinned
-#     versions into the project-local bin dir (.bin/)
+#   - a MinIO server, the MinIO client and versitygw (a second, independent
+#     S3 implementation for the conformance and e2e tests), built with
+#     `go install` at pinned versions into the project-local bin dir (.bin/)
 # Run it through `go tool task setup`.
 set -euo pipefail
 
@@ -18,8 +22,10 @@ bin="${GS_BIN_DIR:-$root/.bin}"
 # server and client, built from source through the module proxy.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
+# versitygw tags releases; its posix backend serves a plain directory.
+VERSITYGW_VERSION=v1.8.0
 
-DEB_PACKAGES=(samba smbclient zfs-fuse systemd curl chromium rclone debootstrap)
+DEB_PACKAGES=(samba samba-vfs-modules smbclient zfs-fuse systemd curl chromium rclone debootstrap)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
@@ -67,5 +73,6 @@ go_tool() {
 
 go_tool minio github.com/minio/minio "$MINIO_VERSION"
 go_tool mc github.com/minio/mc "$MC_VERSION"
+go_tool versitygw github.com/versity/versitygw/cmd/versitygw "$VERSITYGW_VERSION"
 
-log "ready: $(smbd --version), minio and mc in $bin"
+log "ready: $(smbd --version), minio, mc and versitygw in $bin"

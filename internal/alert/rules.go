@@ -25,16 +25,19 @@ const (
 // Rule names: the first half of a problem's key. They are stable; webhook
 // receivers may match on them.
 const (
-	RuleSyncFailing       = "sync_failing"
-	RuleStale             = "stale"
-	RuleDeleteGuard       = "delete_guard"
-	RuleShareError        = "share_error"
-	RuleVerifyMismatch    = "verify_mismatch"
-	RuleSmbdDown          = "smbd_down"
-	RuleBucketUnreachable = "bucket_unreachable"
-	RulePoolDegraded      = "pool_degraded"
-	RulePoolCapacity      = "pool_capacity"
-	RulePoolUnchecked     = "pool_unchecked"
+	RuleSyncFailing = "sync_failing"
+	RuleStale       = "stale"
+	RuleDeleteGuard = "delete_guard"
+	RuleShareError  = "share_error"
+	// RuleBucketListingFailing: no bucket listing completed for the
+	// share's listing grace; the bucket-to-share direction has stopped.
+	RuleBucketListingFailing = "bucket_listing_failing"
+	RuleVerifyMismatch       = "verify_mismatch"
+	RuleSmbdDown             = "smbd_down"
+	RuleBucketUnreachable    = "bucket_unreachable"
+	RulePoolDegraded         = "pool_degraded"
+	RulePoolCapacity         = "pool_capacity"
+	RulePoolUnchecked        = "pool_unchecked"
 )
 
 // Defaults of Targets' zero fields.
@@ -201,10 +204,25 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 			Details: map[string]string{"held_deletes": fmt.Sprint(sh.HeldDeleteCount), "batch": sh.DeleteBatch}})
 	}
 
-	// The error state also covers failing files and a tripped guard,
-	// which have their own rules; what is left is share-wide: the root
-	// is unhealthy (dataset not mounted, marker missing) or the scan fails.
-	if sh.State == reconcile.StateError && sh.PendingFailures == 0 && !sh.DeleteGuardTripped {
+	if sh.ListingFailing && sh.ListingError != nil {
+		le := sh.ListingError
+		down := now.Sub(le.Since).Truncate(time.Second)
+		add(Problem{Rule: RuleBucketListingFailing, Subject: name, Share: name, Severity: Critical,
+			Message: fmt.Sprintf("share %s: the bucket listing has failed for %s (%d attempts): files added, changed or deleted in the bucket no longer reach the share; last error: %s",
+				name, down, le.Attempts, le.Message),
+			Details: map[string]string{
+				"last_listing":  le.Since.UTC().Format(time.RFC3339),
+				"attempts":      fmt.Sprint(le.Attempts),
+				"last_error":    le.Message,
+				"last_error_at": le.At.UTC().Format(time.RFC3339),
+			}})
+	}
+
+	// The error state also covers failing files, a tripped guard and a
+	// failing listing, which have their own rules; what is left is
+	// share-wide: the root is unhealthy (dataset not mounted, marker
+	// missing) or the scan fails.
+	if sh.State == reconcile.StateError && sh.PendingFailures == 0 && !sh.DeleteGuardTripped && !sh.ListingFailing {
 		path, d := lastErr(map[string]string{})
 		msg := fmt.Sprintf("share %s is in error: nothing syncs", name)
 		if sh.LastError != nil {

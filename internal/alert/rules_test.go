@@ -147,6 +147,24 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "share_error:studio", severity: Critical, share: "studio", contains: "nothing syncs: share root unhealthy: marker missing"}},
 		},
 		{
+			name: "listing failing past the grace: its own rule, not also share_error",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].ListingFailing = true
+				s.Shares[0].ListingError = &reconcile.ListingFailure{Since: t0.Add(-6 * time.Minute), At: t0, Attempts: 12,
+					Message: "list bucket: decode key \"100%.txt\": invalid URL escape"}
+				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: s.Shares[0].ListingError.Message}
+			},
+			want: []want{{key: "bucket_listing_failing:studio", severity: Critical, share: "studio",
+				contains: "failed for 6m0s (12 attempts): files added, changed or deleted in the bucket no longer reach the share; last error: list bucket: decode key"}},
+		},
+		{
+			name: "listing failing within the grace: nothing yet",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].ListingError = &reconcile.ListingFailure{Since: t0.Add(-time.Minute), At: t0, Attempts: 2, Message: "list bucket: timeout"}
+			},
+		},
+		{
 			name:   "verify mismatch",
 			modify: func(s *status.Snapshot) { s.Shares[0].Verify.Mismatches = 3 },
 			want:   []want{{key: "verify_mismatch:studio", severity: Critical, share: "studio", contains: "3 mismatch(es)"}},

@@ -25,20 +25,58 @@ import (
 // the bucket). A pass where nothing changed makes no per-object request:
 // the listing alone (1,000 keys a page) is compared with the index.
 // Refused keys are reported and skipped.
+//
+// A listing that keeps failing is the bucket direction stopping: each
+// failure is recorded in Status.ListingError, and once no listing has
+// completed for ListingGrace the share is in error (ListingFailing) and
+// alerts. Each distinct failure is logged when it first happens; one that
+// repeats unchanged is logged again every listingLogEvery with its count.
 func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
-	var last string
+	var (
+		last     string
+		loggedAt time.Time
+		repeats  int
+	)
+	started := time.Now()
 	for {
-		if err := s.pollOnce(ctx, foundc); err != nil && ctx.Err() == nil {
-			// The same failure every interval is logged once; the status
-			// keeps its time current.
-			if err.Error() != last {
+		err := s.pollOnce(ctx, foundc)
+		switch {
+		case err == nil:
+			if last != "" {
+				s.log.Info().Int("failed_attempts", repeats+1).Msg("bucket listing works again")
+			}
+			last, repeats = "", 0
+			s.update(func(st *Status) { st.ListingError = nil })
+		case ctx.Err() != nil:
+		default:
+			now := time.Now()
+			msg := err.Error()
+			switch {
+			case msg != last:
+				repeats = 0
 				s.fail("", err)
-			} else {
+				loggedAt = now
+			case now.Sub(loggedAt) >= listingLogEvery:
+				repeats++
+				s.log.Error().Err(err).Int("repeats", repeats).Msg("bucket listing still failing")
+				s.failQuiet("", err)
+				loggedAt = now
+			default:
+				repeats++
 				s.failQuiet("", err)
 			}
-			last = err.Error()
-		} else {
-			last = ""
+			last = msg
+			s.update(func(st *Status) {
+				if st.ListingError == nil {
+					since := started
+					if !st.LastRemoteListDone.IsZero() {
+						since = st.LastRemoteListDone
+					}
+					st.ListingError = &ListingFailure{Since: since}
+				}
+				st.ListingError.At, st.ListingError.Message = now, msg
+				st.ListingError.Attempts++
+			})
 		}
 		select {
 		case <-ctx.Done():
@@ -47,6 +85,23 @@ func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
 		case <-time.After(s.opts.RemoteInterval):
 		}
 	}
+}
+
+// listingLogEvery is how often a listing failure that repeats unchanged
+// is logged again.
+const listingLogEvery = time.Minute
+
+// listingGraceMin is the shortest default listing grace; see
+// Options.ListingGrace.
+const listingGraceMin = 5 * time.Minute
+
+// listingGrace is how long the share may go without a completed listing
+// before the bucket direction counts as broken.
+func (s *Share) listingGrace() time.Duration {
+	if s.opts.ListingGrace > 0 {
+		return s.opts.ListingGrace
+	}
+	return max(3*s.opts.RemoteInterval, listingGraceMin)
 }
 
 func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,4 +192,69 @@ func (f failingConditions) Put(ctx context.Context, in objstore.PutInput) (objst
 		return objstore.Object{}, f.err
 	}
 	return f.memRemote.Put(ctx, in)
+}
+
+// failingList is a remote whose listing fails while fail is set.
+type failingList struct {
+	memRemote
+	fail *atomic.Bool
+}
+
+func (f failingList) List(ctx context.Context, prefix string, fn func(objstore.Object) error) error {
+	if f.fail.Load() {
+		return errors.New("list: 500 InternalError")
+	}
+	return f.memRemote.List(ctx, prefix, fn)
+}
+
+func TestListingThatKeepsFailingPutsTheShareInError(t *testing.T) {
+	ix, err := index.Open(filepath.Join(t.TempDir(), "index.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { ix.Close() })
+	m := objstore.NewMemory()
+	putObject(t, m, MarkerName, "marker")
+	var fail atomic.Bool
+	fail.Store(true)
+	const grace = time.Second
+	s := New(Options{Name: "t", Root: t.TempDir(), Index: ix.Share("t"), Remote: failingList{memRemote{m}, &fail},
+		RemoteInterval: 10 * time.Millisecond, ListingGrace: grace, Log: zerolog.Nop()})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- s.poller(ctx, make(chan found, 100)) }()
+
+	// Failing, but within the grace: recorded, not yet an error.
+	require.Eventually(t, func() bool { st := s.Status(); return st.ListingError != nil && st.ListingError.Attempts >= 3 },
+		5*time.Second, time.Millisecond)
+	s.publish()
+	st := s.Status()
+	require.False(t, st.ListingFailing, "within the grace")
+	require.NotEqual(t, StateError, st.State)
+	require.Contains(t, st.ListingError.Message, "500 InternalError")
+
+	// Past the grace: the share is in error, with the cause.
+	time.Sleep(grace)
+	s.publish()
+	st = s.Status()
+	require.True(t, st.ListingFailing)
+	require.Equal(t, StateError, st.State)
+	require.Contains(t, st.LastError.Message, "list bucket")
+
+	// A completed listing clears it.
+	fail.Store(false)
+	require.Eventually(t, func() bool { return s.Status().ListingError == nil }, 5*time.Second, time.Millisecond)
+	s.publish()
+	st = s.Status()
+	require.False(t, st.ListingFailing)
+	require.NotEqual(t, StateError, st.State)
+	require.False(t, st.LastRemoteListDone.IsZero())
+
+	// A new streak counts from the last completed listing, not from the
+	// start of the pipeline.
+	fail.Store(true)
+	require.Eventually(t, func() bool { return s.Status().ListingError != nil }, 5*time.Second, time.Millisecond)
+	require.False(t, s.Status().ListingError.Since.Before(st.LastRemoteListDone))
+	cancel()
+	require.NoError(t, <-done)
 }

@@ -61,6 +61,11 @@ type Options struct {
 	Policy Policy
 	// RemoteInterval is the period of the bucket listing. 0 means 30s.
 	RemoteInterval time.Duration
+	// ListingGrace is how long the share may go without a completed
+	// bucket listing before it is in error (Status.ListingFailing). 0
+	// means 3 × RemoteInterval, at least 5 minutes: a listing or two may
+	// fail on a flaky line without raising anything.
+	ListingGrace time.Duration
 	// RootCheck, if set, is an extra health check of the share root that
 	// must pass before any scan, download or delete (the share's ZFS
 	// dataset is mounted there). It should be cheap: cache what is slow.

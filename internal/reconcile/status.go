@@ -58,6 +58,15 @@ type Status struct {
 	// the index and every difference handed to the pipeline.
 	LastRemoteList     time.Time `json:"last_remote_list,omitzero"`
 	LastRemoteListDone time.Time `json:"last_remote_list_done,omitzero"`
+	// ListingError is the failing bucket listing: since when no listing
+	// completed, how often it was tried and the last error. Nil once a
+	// listing completes.
+	ListingError *ListingFailure `json:"listing_error"`
+	// ListingFailing is true once no listing has completed for the
+	// listing grace (3 remote_intervals, at least 5 minutes): nothing
+	// added, changed or deleted in the bucket reaches the share. The
+	// state is then error.
+	ListingFailing bool `json:"listing_failing"`
 	// Conflicts are the most recent conflicts, newest last.
 	Conflicts []ConflictCopy `json:"conflicts"`
 	// Refused are object keys from the last listing that cannot become
@@ -131,6 +140,17 @@ type Activity struct {
 	Path  string    `json:"path"`
 	At    time.Time `json:"at"`
 	Bytes int64     `json:"bytes"`
+}
+
+// ListingFailure is a streak of failed bucket listings.
+type ListingFailure struct {
+	// Since is when the last listing completed (or the pipeline started,
+	// if none ever did).
+	Since time.Time `json:"since"`
+	// At is when the last attempt failed, with Message its error.
+	At       time.Time `json:"at"`
+	Message  string    `json:"message"`
+	Attempts int       `json:"attempts"`
 }
 
 // Failure is the most recent error, with the file it concerns (empty for
@@ -210,10 +230,11 @@ func (s *Share) publish() {
 		st.PendingFailures = failing
 		st.Failing = failures
 		st.PausedReason = s.pausedReason()
+		st.ListingFailing = st.ListingError != nil && time.Since(st.ListingError.Since) >= s.listingGrace()
 		switch {
 		case st.PausedReason != "":
 			st.State = StatePaused
-		case s.scanErr != nil:
+		case s.scanErr != nil, st.ListingFailing:
 			st.State = StateError
 		case st.LastFullScan.IsZero():
 			st.State = StateStarting

@@ -58,6 +58,9 @@ type Daemon struct {
 
 	mu    sync.Mutex
 	samba status.Samba
+	// sambaWarnings are found when the smb.conf is rendered (VFS modules
+	// smbd cannot load).
+	sambaWarnings []status.Warning
 }
 
 // shareRuntime is one running share and the parts that serve it.
@@ -230,6 +233,27 @@ func S3Options(t config.Target) objstore.S3Options {
 	}
 }
 
+// checkVFSModules warns, on the status page, in /healthz and in the log,
+// of every VFS module the rendered conf names that smbd cannot load: smbd
+// would refuse the shares that name it. The shares are served anyway
+// (the others work, and installing the module fixes them without a
+// restart of the daemon).
+func (d *Daemon) checkVFSModules(ctx context.Context, conf []byte, log zerolog.Logger) {
+	missing, err := samba.CheckVFSModules(ctx, conf)
+	var ws []status.Warning
+	if err != nil {
+		log.Warn().Err(err).Msg("could not check smbd's VFS modules")
+		ws = append(ws, status.Warning{ID: "samba-vfs-modules-unchecked", Message: err.Error()})
+	}
+	for _, m := range missing {
+		log.Error().Str("module", m.Module).Strs("shares", m.Shares).Str("dir", m.Dir).Msg(m.String())
+		ws = append(ws, status.Warning{ID: "samba-vfs-module-missing-" + m.Module, Message: m.String()})
+	}
+	d.mu.Lock()
+	d.sambaWarnings = ws
+	d.mu.Unlock()
+}
+
 // startSamba brings SMB up according to the mode and, in standalone mode,
 // supervises smbd in g: it is restarted with backoff if it dies.
 func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
@@ -257,6 +281,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 		if err != nil {
 			return err
 		}
+		d.checkVFSModules(ctx, data, log)
 		if err := samba.WriteInclude(d.cfg.Samba.IncludeFile, data); err != nil {
 			return err
 		}
@@ -277,6 +302,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 	if err != nil {
 		return err
 	}
+	d.checkVFSModules(ctx, data, log)
 	if err := samba.MakeRunDirs(global); err != nil {
 		return err
 	}
@@ -375,12 +401,12 @@ func (d *Daemon) setSamba(s status.Samba) {
 // Snapshot implements status.Source.
 func (d *Daemon) Snapshot() status.Snapshot {
 	d.mu.Lock()
-	sm := d.samba
+	sm, sambaWarnings := d.samba, d.sambaWarnings
 	d.mu.Unlock()
 	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
-	snap.Warnings = d.warnings()
+	snap.Warnings = append(d.warnings(), sambaWarnings...)
 	snap.Playout = d.playoutStatus()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, status.Share{

@@ -262,13 +262,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}, ln)
 }
 
+// healthz answers 200 "ok" or 503 with the reason, then one line per
+// standing warning ("warning: ID: message"), which does not change the
+// status code.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	ok, why := s.src.Snapshot().Healthy()
+	snap := s.src.Snapshot()
+	ok, why := snap.Healthy()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if !ok {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	fmt.Fprintln(w, why)
+	for _, wr := range snap.Warnings {
+		fmt.Fprintf(w, "warning: %s: %s\n", wr.ID, wr.Message)
+	}
 }
 
 // readyz answers 200 once every share finished its first full scan (the

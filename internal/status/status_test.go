@@ -171,6 +171,14 @@ func TestHealthz(t *testing.T) {
 			require.Equal(t, tc.code, code)
 		})
 	}
+
+	t.Run("warnings are details, not a failure", func(t *testing.T) {
+		snap := Snapshot{Samba: Samba{Mode: "off"}, Warnings: []Warning{{ID: "samba-vfs-module-missing-shadow_copy2",
+			Message: "smbd cannot load VFS module shadow_copy2"}}}
+		code, body := get(t, New(fixed(snap), zerolog.Nop(), Options{}), "/healthz")
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, "ok\nwarning: samba-vfs-module-missing-shadow_copy2: smbd cannot load VFS module shadow_copy2\n", body)
+	})
 }
 
 func TestMetrics(t *testing.T) {

@@ -45,7 +45,7 @@ BASE_PACKAGES=(
 	linux-image-amd64 linux-headers-amd64
 	grub-efi-amd64 efibootmgr
 	zfs-dkms zfsutils-linux zfs-zed
-	samba smbclient
+	samba samba-vfs-modules smbclient
 	ca-certificates systemd-timesyncd openssh-server
 	iproute2 iputils-ping less nano procps util-linux fdisk
 )

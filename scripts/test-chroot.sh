@@ -46,13 +46,19 @@ in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DE
 
 start=$SECONDS
 in_root apt-get update -qq >"$work/apt.log" 2>&1 || { tail -20 "$work/apt.log" >&2; die "apt-get update"; }
-# systemd only for systemd-analyze below; the package itself depends on samba.
+# systemd only for systemd-analyze below; the package itself depends on samba and samba-vfs-modules.
 in_root apt-get install -y -qq --no-install-recommends /tmp/genesissync.deb systemd >>"$work/apt.log" 2>&1 ||
 	{ tail -30 "$work/apt.log" >&2; die "apt-get install of the .deb"; }
 ok "installed with its dependencies in $((SECONDS - start)) s"
 
-in_root dpkg-query -W -f='${Status}\n' samba | grep -q 'install ok installed' || die "samba was not pulled in"
-ok "apt pulled in samba"
+for p in samba samba-vfs-modules; do
+	in_root dpkg-query -W -f='${Status}\n' "$p" | grep -q 'install ok installed' || die "$p was not pulled in"
+done
+# The VFS module the generated smb.conf names for Previous Versions: smbd
+# does not serve a share whose module is missing.
+modules=$(in_root smbd -b | sed -n 's/^ *MODULESDIR: *//p')
+[[ -n $modules && -e $root$modules/vfs/shadow_copy2.so ]] || die "shadow_copy2.so missing from smbd's module dir ${modules:-?}/vfs"
+ok "apt pulled in samba and samba-vfs-modules (shadow_copy2.so in $modules/vfs)"
 for f in /usr/bin/genesissync /etc/genesissync/genesissync.yaml /lib/systemd/system/genesissync.service; do
 	[[ -e $root$f || -e $root/usr$f ]] || die "$f missing after install"
 done

@@ -91,9 +91,9 @@ static_checks() {
 	[[ $(dpkg-deb -f "$deb" Package) == genesissync ]] || die "Package field"
 	[[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || die "Version field $(dpkg-deb -f "$deb" Version), file name says $version"
 	[[ $(dpkg-deb -f "$deb" Architecture) == amd64 ]] || die "Architecture field"
-	[[ $(dpkg-deb -f "$deb" Depends) == samba ]] || die "Depends: $(dpkg-deb -f "$deb" Depends), want samba"
+	[[ $(dpkg-deb -f "$deb" Depends) == "samba, samba-vfs-modules" ]] || die "Depends: $(dpkg-deb -f "$deb" Depends), want samba, samba-vfs-modules"
 	[[ $(dpkg-deb -f "$deb" Recommends) == "zfsutils-linux, smbclient" ]] || die "Recommends: $(dpkg-deb -f "$deb" Recommends)"
-	ok "control: genesissync $version amd64, Depends: samba, Recommends: zfsutils-linux, smbclient"
+	ok "control: genesissync $version amd64, Depends: samba, samba-vfs-modules, Recommends: zfsutils-linux, smbclient"
 
 	mkdir -p "$tmp/control" "$tmp/files"
 	dpkg-deb -e "$deb" "$tmp/control"

@@ -445,5 +445,8 @@ func printResult(w io.Writer, asJSON bool, res restore.Result) error {
 	for _, p := range res.Problems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}
+	for _, warning := range res.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", warning)
+	}
 	return nil
 }

@@ -130,7 +130,21 @@ type Result struct {
 	Counts    map[Kind]int `json:"counts"`
 	Problems  []Problem    `json:"problems"`
 	Truncated bool         `json:"truncated"`
+	// Warnings are facts about the selection a person should see, e.g. a
+	// point in time at which nothing under the prefix existed yet.
+	Warnings []string `json:"warnings,omitempty"`
 }
+
+// ErrInconsistentVersions is returned (wrapped) by a point-in-time
+// restore when the server's version list contradicts itself: the version
+// it marks as a key's latest is not the newest by date, no or several
+// versions are marked latest, or a version is dated in the future. Then
+// its dates cannot be trusted to say what existed when.
+var ErrInconsistentVersions = errors.New("the server's version list is inconsistent")
+
+// futureSkew is how far in the future a version's date may lie (clock
+// skew between the server and this box) before it counts as wrong.
+const futureSkew = 5 * time.Minute
 
 // candidate is one object selected for restore.
 type candidate struct {
@@ -190,9 +204,13 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 	tr.run(ctx)
 	defer tr.stop()
 
-	cands, err := selectObjects(ctx, o, probs)
+	cands, warnings, err := selectObjects(ctx, o, probs)
 	if err != nil {
 		return res, err
+	}
+	res.Warnings = warnings
+	for _, w := range warnings {
+		log.Warn().Msg(w)
 	}
 	cands = spreadDirs(cands)
 	for _, c := range cands {
@@ -270,8 +288,9 @@ func noVersioning(bucket string) error {
 		ErrNoVersioning, bucket, bucket, bucket)
 }
 
-// selectObjects lists what the options select, current or as of At.
-func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate, error) {
+// selectObjects lists what the options select, current or as of At, and
+// any warnings about the selection.
+func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate, []string, error) {
 	var cands []candidate
 	prefix := o.Prefix
 	if o.Path != "" && len(o.Path) > len(prefix) {
@@ -294,29 +313,45 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("restore: list bucket: %w", err)
+			return nil, nil, fmt.Errorf("restore: list bucket: %w", err)
 		}
-		return cands, nil
+		return cands, nil, nil
 	}
 	if o.Versions == nil {
-		return nil, errors.New("point-in-time restore: the store has no version API")
+		return nil, nil, errors.New("point-in-time restore: the store has no version API")
 	}
 	on, err := o.Versions.Versioning(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("point-in-time restore: %w", err)
+		return nil, nil, fmt.Errorf("point-in-time restore: %w", err)
 	}
 	if !on {
 		bucket := ""
 		if b, ok := o.Versions.(interface{ Bucket() string }); ok {
 			bucket = b.Bucket()
 		}
-		return nil, noVersioning(bucket)
+		return nil, nil, noVersioning(bucket)
 	}
-	last := ""
-	decided := false
+	var (
+		check    versionCheck
+		decided  bool
+		keys     int       // keys under the prefix with any version
+		earliest time.Time // the oldest version seen
+	)
+	listed := time.Now()
 	err = o.Versions.ListVersions(ctx, prefix, func(v objstore.Version) error {
-		if v.Key != last {
-			last, decided = v.Key, false
+		if v.Key != check.key {
+			if err := check.done(); err != nil {
+				return err
+			}
+			check = versionCheck{key: v.Key, newest: v.LastModified}
+			decided = false
+			keys++
+		}
+		if err := check.add(v, listed); err != nil {
+			return err
+		}
+		if earliest.IsZero() || v.LastModified.Before(earliest) {
+			earliest = v.LastModified
 		}
 		// Newest first within a key: the first one at or before At wins.
 		if decided || v.LastModified.After(o.At) {
@@ -328,10 +363,55 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("point-in-time restore: list versions: %w", err)
+	if err == nil {
+		err = check.done()
 	}
-	return cands, nil
+	if err != nil {
+		return nil, nil, fmt.Errorf("point-in-time restore: list versions: %w", err)
+	}
+	var warnings []string
+	if len(cands) == 0 && keys > 0 {
+		warnings = append(warnings, fmt.Sprintf("nothing to restore at %s: the bucket holds versions of %d key(s) under %q, but none existed then (the oldest version is from %s)",
+			o.At.UTC().Format(time.RFC3339), keys, prefix, earliest.UTC().Format(time.RFC3339)))
+	}
+	return cands, warnings, nil
+}
+
+// versionCheck checks one key's versions, as ListVersions gives them
+// (newest first by date), against the server's own IsLatest marks: exactly
+// one version is marked latest and it is (one of) the newest by date, and
+// no version is dated in the future.
+type versionCheck struct {
+	key    string
+	newest time.Time // the first version's date
+	latest bool      // a version marked latest was seen
+}
+
+func (c *versionCheck) add(v objstore.Version, now time.Time) error {
+	if v.LastModified.After(now.Add(futureSkew)) {
+		return fmt.Errorf("%w: version %s of %q is dated %s, in the future: its dates cannot say what existed when; restore without --at, or from a ZFS snapshot",
+			ErrInconsistentVersions, v.VersionID, c.key, v.LastModified.UTC().Format(time.RFC3339))
+	}
+	if !v.IsLatest {
+		return nil
+	}
+	switch {
+	case c.latest:
+		return fmt.Errorf("%w: two versions of %q are marked latest; restore without --at, or from a ZFS snapshot", ErrInconsistentVersions, c.key)
+	case v.LastModified.Before(c.newest):
+		return fmt.Errorf("%w: version %s of %q is marked latest but dated %s, older than another version dated %s: its dates cannot say what existed when; restore without --at, or from a ZFS snapshot",
+			ErrInconsistentVersions, v.VersionID, c.key, v.LastModified.UTC().Format(time.RFC3339), c.newest.UTC().Format(time.RFC3339))
+	}
+	c.latest = true
+	return nil
+}
+
+// done finishes the key: one of its versions must have been marked latest.
+func (c *versionCheck) done() error {
+	if c.key == "" || c.latest {
+		return nil
+	}
+	return fmt.Errorf("%w: no version of %q is marked latest; restore without --at, or from a ZFS snapshot", ErrInconsistentVersions, c.key)
 }
 
 // matchGlob reports whether rel matches glob ("" matches everything).

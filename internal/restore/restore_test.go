@@ -304,20 +304,61 @@ func TestSelectAt(t *testing.T) {
 	v := func(key, id string, min int, del bool) objstore.Version {
 		return objstore.Version{Object: objstore.Object{Key: key, VersionID: id, Size: 1, LastModified: t0.Add(time.Duration(min) * time.Minute)}, DeleteMarker: del}
 	}
+	latest := func(v objstore.Version) objstore.Version { v.IsLatest = true; return v }
 	fv := fakeVersions{on: true, vs: []objstore.Version{
-		v("a", "a3", 30, false), v("a", "a2", 20, false), v("a", "a1", 5, false), // overwritten after
-		v("b", "b2", 15, true), v("b", "b1", 5, false), // deleted after
-		v("c", "c2", 15, false), v("c", "c1", 8, true), v("c", "c0", 1, false), // deleted before, re-created after
-		v("d", "d1", 12, false), // created after
+		latest(v("a", "a3", 30, false)), v("a", "a2", 20, false), v("a", "a1", 5, false), // overwritten after
+		latest(v("b", "b2", 15, true)), v("b", "b1", 5, false), // deleted after
+		latest(v("c", "c2", 15, false)), v("c", "c1", 8, true), v("c", "c0", 1, false), // deleted before, re-created after
+		latest(v("d", "d1", 12, false)), // created after
 	}}
 	at := t0.Add(10 * time.Minute)
-	cands, err := selectObjects(context.Background(), Options{At: at, Versions: fv}, newProblems(0))
+	cands, warnings, err := selectObjects(context.Background(), Options{At: at, Versions: fv}, newProblems(0))
 	require.NoError(t, err)
+	require.Empty(t, warnings)
 	require.Equal(t, []candidate{{key: "a", rel: "a", size: 1, versionID: "a1"}, {key: "b", rel: "b", size: 1, versionID: "b1"}}, cands)
 
-	_, err = selectObjects(context.Background(), Options{At: at, Versions: fakeVersions{}}, newProblems(0))
+	// Before anything existed: nothing to restore, and said so.
+	cands, warnings, err = selectObjects(context.Background(), Options{At: t0, Versions: fv}, newProblems(0))
+	require.NoError(t, err)
+	require.Empty(t, cands)
+	require.Len(t, warnings, 1)
+	require.Contains(t, warnings[0], "nothing to restore at 2025-01-01T00:00:00Z: the bucket holds versions of 4 key(s)")
+	require.Contains(t, warnings[0], "the oldest version is from 2025-01-01T00:01:00Z")
+
+	_, _, err = selectObjects(context.Background(), Options{At: at, Versions: fakeVersions{}}, newProblems(0))
 	require.ErrorIs(t, err, ErrNoVersioning)
 	require.ErrorContains(t, err, "mc version enable ALIAS/station")
+
+	// A server whose version list contradicts itself is not trusted.
+	inconsistent := []struct {
+		name string
+		vs   []objstore.Version
+		want string
+	}{
+		{"latest is not the newest by date", []objstore.Version{v("a", "a2", 30, false), latest(v("a", "a1", 5, false))},
+			"version a1 of \"a\" is marked latest but dated 2025-01-01T00:05:00Z, older than another version dated 2025-01-01T00:30:00Z"},
+		{"none marked latest", []objstore.Version{v("a", "a2", 30, false), v("a", "a1", 5, false), latest(v("b", "b1", 1, false))},
+			"no version of \"a\" is marked latest"},
+		{"none marked latest, last key", []objstore.Version{latest(v("a", "a1", 5, false)), v("b", "b1", 1, false)},
+			"no version of \"b\" is marked latest"},
+		{"two marked latest", []objstore.Version{latest(v("a", "a2", 30, false)), latest(v("a", "a1", 5, false))},
+			"two versions of \"a\" are marked latest"},
+		{"dated in the future", []objstore.Version{latest(v("a", "a1", int(time.Since(t0).Minutes())+60, false))},
+			"in the future"},
+	}
+	for _, tc := range inconsistent {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := selectObjects(context.Background(), Options{At: at, Versions: fakeVersions{on: true, vs: tc.vs}}, newProblems(0))
+			require.ErrorIs(t, err, ErrInconsistentVersions)
+			require.ErrorContains(t, err, tc.want)
+			require.ErrorContains(t, err, "restore without --at, or from a ZFS snapshot")
+		})
+	}
+	// Equal dates are fine whichever of them is marked latest (servers
+	// with one-second dates).
+	_, _, err = selectObjects(context.Background(), Options{At: at, Versions: fakeVersions{on: true, vs: []objstore.Version{
+		v("a", "a2", 5, false), latest(v("a", "a1", 5, false))}}}, newProblems(0))
+	require.NoError(t, err)
 }
 
 func TestSpreadDirs(t *testing.T) {

@@ -145,6 +145,9 @@ type Share struct {
 	Snapshots SnapshotPolicy `mapstructure:"snapshots"`
 	// Verify is the scheduled integrity check (see verify.go).
 	Verify VerifyPolicy `mapstructure:"verify"`
+	// Adopt is how objects already in the bucket are taken over (see
+	// adopt.go).
+	Adopt AdoptPolicy `mapstructure:"adopt"`
 }
 
 // DeleteGuard is the mass-delete guard: a pass with more deletes than

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"io"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/stretchr/testify/require"
 
@@ -132,4 +135,60 @@ func runCopyAndContentType(t *testing.T, s *objstore.S3) {
 			require.Contains(t, listed, dst, "listed back byte for byte")
 		})
 	}
+}
+
+// runReplaceMetadata checks the backfill of objects another tool wrote
+// (no metadata, a generic Content-Type) on a real server: a copy onto
+// itself gives them our metadata and the extension's Content-Type, keeps
+// their bytes, and happens only while the object is the one proven.
+func runReplaceMetadata(t *testing.T, s *objstore.S3) {
+	for _, tc := range []struct {
+		key  string
+		size int
+	}{
+		{"Music/Simon + Garfunkel 100%.mp3", 30_000},
+		{"Music/multipart.flac", 12 << 20}, // 3 parts through the transfer manager
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			body := bytes.Repeat([]byte("x"), tc.size)
+			foreign := putForeign(t, s, tc.key, body)
+			require.Empty(t, foreign.SHA256)
+
+			want := putInput(tc.key, body)
+			mtime := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+			md := objstore.Metadata{SHA256: want.SHA256, CRC32C: "0a1b2c3d", Mtime: mtime}
+			_, err := s.ReplaceMetadata(ctxT(t), tc.key, "0123456789abcdef0123456789abcdef", int64(tc.size), md)
+			require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "another object than the one proven")
+
+			o, err := s.ReplaceMetadata(ctxT(t), tc.key, foreign.ETag, int64(tc.size), md)
+			require.NoError(t, err)
+			h, err := s.Head(ctxT(t), tc.key)
+			require.NoError(t, err)
+			require.Equal(t, o.ETag, h.ETag, "the copy's ETag is what ReplaceMetadata returned")
+			require.Equal(t, want.SHA256, h.SHA256)
+			require.Equal(t, "0a1b2c3d", h.CRC32C)
+			require.True(t, mtime.Equal(h.Mtime))
+			require.Equal(t, objstore.ContentType(tc.key), h.ContentType)
+			rc, _, err := s.Get(ctxT(t), tc.key)
+			require.NoError(t, err)
+			got, err := io.ReadAll(rc)
+			require.NoError(t, rc.Close())
+			require.NoError(t, err)
+			require.True(t, bytes.Equal(body, got), "the bytes are unchanged")
+		})
+	}
+}
+
+// putForeign uploads body at key the way another tool does: through the
+// SDK's transfer manager with its default part size (multipart above
+// it), no user metadata, the SDK's default Content-Type.
+func putForeign(t *testing.T, s *objstore.S3, key string, body []byte) objstore.Object {
+	t.Helper()
+	_, err := s.TransferManager().UploadObject(ctxT(t), &transfermanager.UploadObjectInput{
+		Bucket: aws.String(s.Bucket()), Key: aws.String(s.FullKey(key)), Body: bytes.NewReader(body),
+	}, func(o *transfermanager.Options) { o.PartSizeBytes = 5 << 20; o.MultipartUploadThreshold = 5 << 20 })
+	require.NoError(t, err)
+	o, err := s.Head(ctxT(t), key)
+	require.NoError(t, err)
+	return o
 }

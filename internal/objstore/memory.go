@@ -165,3 +165,52 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// PutForeign stores data at key as another tool would (mc, rclone,
+// AzuraCast): with the given ETag (for a multipart one, as that tool's
+// server computed it; empty means the MD5 of data) and none of our
+// metadata. For tests of adoption. Safe for concurrent use.
+func (m *Memory) PutForeign(key string, data []byte, etag string) Object {
+	if etag == "" {
+		sum := md5.Sum(data)
+		etag = hex.EncodeToString(sum[:])
+	}
+	o := Object{Key: key, Size: int64(len(data)), ETag: etag, LastModified: m.now().UTC(), ContentType: DefaultContentType}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objects[key] = memObject{data: bytes.Clone(data), obj: o}
+	return o
+}
+
+// ReplaceMetadata is S3.ReplaceMetadata: the bytes stay, the metadata and
+// Content-Type are replaced, the ETag becomes the bytes' MD5 (a copy is a
+// single-part object). Safe for concurrent use.
+func (m *Memory) ReplaceMetadata(ctx context.Context, key, ifMatch string, size int64, md Metadata) (Object, error) {
+	if err := checkKey("", key); err != nil {
+		return Object{}, fmt.Errorf("replace metadata of %q: %w", key, err)
+	}
+	if !isLowerHexSHA256(md.SHA256) || ifMatch == "" {
+		return Object{}, fmt.Errorf("replace metadata of %q: %w", key, ErrInvalidInput)
+	}
+	if err := ctx.Err(); err != nil {
+		return Object{}, fmt.Errorf("replace metadata of %q: %w", key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur, ok := m.objects[key]
+	switch {
+	case !ok:
+		return Object{}, fmt.Errorf("replace metadata of %q: %w", key, ErrNotFound)
+	case cur.obj.ETag != ifMatch:
+		return Object{}, fmt.Errorf("replace metadata of %q: %w: the object is not %s", key, ErrPreconditionFailed, ifMatch)
+	}
+	sum := md5.Sum(cur.data)
+	ct := md.ContentType
+	if ct == "" {
+		ct = ContentType(key)
+	}
+	o := Object{Key: key, Size: int64(len(cur.data)), ETag: hex.EncodeToString(sum[:]), LastModified: m.now().UTC(), ContentType: ct}
+	applyMetadata(&o, putMetadata(PutInput{SHA256: md.SHA256, CRC32C: md.CRC32C, Mtime: md.Mtime}))
+	m.objects[key] = memObject{data: cur.data, obj: o}
+	return o, nil
+}

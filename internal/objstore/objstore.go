@@ -28,6 +28,20 @@ type Object struct {
 	CRC32C       string    // 8 lowercase hex digits, from user metadata "crc32c"; empty if absent
 	Mtime        time.Time // from user metadata "mtime" (RFC3339Nano); zero if absent
 	ContentType  string    // from Put, Head and Get (ContentType of the key at upload); empty from listings
+	// Encryption is the server-side encryption Head and Get report:
+	// "AES256" (SSE-S3), "aws:kms", "aws:kms:dsse", "SSE-C"; empty for
+	// none or unknown. The ETag of an SSE-KMS or SSE-C object is not an MD5.
+	Encryption string
+}
+
+// ETagIsMD5 reports whether a single-part ETag of o can be the MD5 of its
+// bytes: not when the object is encrypted with KMS keys or a customer key.
+func (o Object) ETagIsMD5() bool {
+	switch o.Encryption {
+	case "", "AES256":
+		return true
+	}
+	return false
 }
 
 // PutInput is one upload. The caller owns Body; Put reads it once,

@@ -492,9 +492,18 @@ func (s *S3) Head(ctx context.Context, key string) (Object, error) {
 		VersionID:    aws.ToString(out.VersionId),
 		LastModified: aws.ToTime(out.LastModified),
 		ContentType:  aws.ToString(out.ContentType),
+		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
 	}
 	applyMetadata(&o, out.Metadata)
 	return o, nil
+}
+
+// encryption is Object.Encryption from a response's headers.
+func encryption(sse s3types.ServerSideEncryption, customer *string) string {
+	if aws.ToString(customer) != "" {
+		return "SSE-C"
+	}
+	return string(sse)
 }
 
 // Get implements Store. The SDK validates the body against a stored
@@ -518,6 +527,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 		VersionID:    aws.ToString(out.VersionId),
 		LastModified: aws.ToTime(out.LastModified),
 		ContentType:  aws.ToString(out.ContentType),
+		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
 	}
 	applyMetadata(&o, out.Metadata)
 	return out.Body, o, nil

@@ -200,6 +200,12 @@ func TestS3(t *testing.T) {
 		runCopyAndContentType(t, s)
 	})
 
+	t.Run("ReplaceMetadata", func(t *testing.T) {
+		s := newS3(t, minioOptions(m, newBucket()))
+		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		runReplaceMetadata(t, s)
+	})
+
 	t.Run("Facts", func(t *testing.T) { runFacts(t, m) })
 
 	// Last: it stops the server.

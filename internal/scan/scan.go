@@ -147,6 +147,14 @@ func fromInfo(rel string, fi fs.FileInfo) File {
 // ErrChangedWhileReading when the file's stat differs after the read, so a
 // hash is only ever reported for a version that held still.
 func HashFile(ctx context.Context, root, rel string) (string, File, error) {
+	return HashFileWith(ctx, root, rel)
+}
+
+// HashFileWith is HashFile that also writes every byte it reads to each
+// of also (more hashes of the same pass: MD5 and multipart ETags, CRC-32C),
+// so that a file is read once for all of them. Their results are valid
+// only when it returns no error.
+func HashFileWith(ctx context.Context, root, rel string, also ...io.Writer) (string, File, error) {
 	f, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {
 		return "", File{}, fmt.Errorf("hash %q: %w", rel, err)
@@ -157,7 +165,11 @@ func HashFile(ctx context.Context, root, rel string) (string, File, error) {
 		return "", File{}, err
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, ContextReader{ctx, f}); err != nil {
+	var w io.Writer = h
+	if len(also) > 0 {
+		w = io.MultiWriter(append([]io.Writer{h}, also...)...)
+	}
+	if _, err := io.Copy(w, ContextReader{ctx, f}); err != nil {
 		return "", File{}, fmt.Errorf("hash %q: %w", rel, err)
 	}
 	after, err := Stat(root, rel)

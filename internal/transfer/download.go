@@ -299,7 +299,7 @@ func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Obje
 		sha = sha256.New()
 		hashes = append(hashes, sha)
 	}
-	if obj.SHA256 == "" && isSinglePartETag(obj.ETag) {
+	if obj.SHA256 == "" && obj.ETagIsMD5() && isSinglePartETag(obj.ETag) {
 		md = md5.New()
 		hashes = append(hashes, md)
 	}
@@ -576,3 +576,43 @@ func (w *writeback) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// HashObject reads the object at key and returns the SHA-256 of its
+// bytes (lowercase hex), writing nothing: the proof of last resort that an
+// object another tool wrote equals a local file. want is the object the
+// caller planned with (from a HEAD): when the object read has another
+// ETag or size it was replaced meanwhile, and HashObject fails with
+// ErrRemoteChanged. It waits for a slot of the pacer like a download, and
+// the store paces the bytes on the wire. Safe for concurrent use.
+func (d *Downloader) HashObject(ctx context.Context, key string, want objstore.Object) (string, error) {
+	op := fmt.Sprintf("hash object %q", key)
+	release, err := d.pacer.Acquire(ctx)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	defer release()
+	body, obj, err := d.store.Get(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	if obj.ETag != want.ETag || obj.Size != want.Size {
+		return "", fmt.Errorf("%s: %w: planned with %d bytes, ETag %s; now %d bytes, ETag %s", op, ErrRemoteChanged, want.Size, want.ETag, obj.Size, obj.ETag)
+	}
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	h := sha256.New()
+	src := scan.ContextReader{Ctx: ctx, R: io.LimitReader(body, max(obj.Size, 0)+1)}
+	n, err := io.CopyBuffer(h, src, (*buf)[:min(int64(len(*buf)), max(obj.Size, 0)+1)])
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", op, err)
+	}
+	if n != obj.Size {
+		return "", fmt.Errorf("%s: %w: read %d bytes of %d", op, ErrCorrupt, n, obj.Size)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// ErrRemoteChanged marks an object that was replaced in the bucket after
+// the caller planned with it; the caller plans again.
+var ErrRemoteChanged = errors.New("object changed in the bucket since it was planned")

@@ -480,6 +480,10 @@ func TestDownloadVerify(t *testing.T) {
 		{"foreign single-part: upper-case etag matches", objstore.Object{Size: size, ETag: strings.ToUpper(etag), LastModified: lastMod}, data, false, lastMod},
 		{"foreign single-part: md5 etag differs", objstore.Object{Size: size, ETag: etag, LastModified: lastMod}, other, true, time.Time{}},
 		{"foreign multipart: computed sha256 accepted", objstore.Object{Size: size, ETag: etag[:32] + "-3", LastModified: lastMod}, data, false, lastMod},
+		// SSE-KMS and SSE-C ETags are not MD5s: not a corruption.
+		{"foreign single-part, SSE-KMS: etag not an md5", objstore.Object{Size: size, ETag: otherETag, Encryption: "aws:kms", LastModified: lastMod}, data, false, lastMod},
+		{"foreign single-part, SSE-C: etag not an md5", objstore.Object{Size: size, ETag: otherETag, Encryption: "SSE-C", LastModified: lastMod}, data, false, lastMod},
+		{"foreign single-part, SSE-S3: etag is the md5", objstore.Object{Size: size, ETag: etag, Encryption: "AES256", LastModified: lastMod}, other, true, time.Time{}},
 		{"foreign multipart: body shorter than the object", objstore.Object{Size: size, ETag: etag[:32] + "-3"}, data[:len(data)-1], true, time.Time{}},
 		{"foreign multipart: body longer than the object", objstore.Object{Size: size, ETag: etag[:32] + "-3"}, append(bytes.Clone(data), 'x'), true, time.Time{}},
 	} {
@@ -504,6 +508,27 @@ func TestDownloadVerify(t *testing.T) {
 			require.Equal(t, data, got)
 		})
 	}
+
+	t.Run("hash an object without writing it", func(t *testing.T) {
+		root := t.TempDir()
+		obj := objstore.Object{Size: size, ETag: etag[:32] + "-3"}
+		d := transfer.NewDownloader(root, &fakeGetter{obj: obj, body: bodyOf(data)}, -1, -1)
+		got, err := d.HashObject(ctx, "v/file.mp3", obj)
+		require.NoError(t, err)
+		require.Equal(t, sum, got)
+		requireNoTemp(t, root)
+		entries, err := os.ReadDir(root)
+		require.NoError(t, err)
+		require.Empty(t, entries, "nothing written")
+
+		// Replaced since the plan: no hash of the wrong object.
+		_, err = d.HashObject(ctx, "v/file.mp3", objstore.Object{Size: size, ETag: etag})
+		require.ErrorIs(t, err, transfer.ErrRemoteChanged)
+		// A short body is not a hash of the object.
+		d = transfer.NewDownloader(root, &fakeGetter{obj: obj, body: bodyOf(data[:10])}, -1, -1)
+		_, err = d.HashObject(ctx, "v/file.mp3", obj)
+		require.ErrorIs(t, err, transfer.ErrCorrupt)
+	})
 
 	t.Run("panic while reading the body", func(t *testing.T) {
 		root := t.TempDir()

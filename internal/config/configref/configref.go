@@ -50,8 +50,9 @@ var wordedDefaults = map[string]string{
 // accessorDefaults are defaults that Parse leaves unset (nil) and an
 // accessor applies, taken from the accessor itself so they cannot drift.
 var accessorDefaults = map[string]string{
-	"status.public":        fmt.Sprintf("`%v`", (&config.Status{}).IsPublic()),
-	"status.secure_cookie": fmt.Sprintf("`%v`", (&config.Status{}).IsSecureCookie()),
+	"status.public":                         fmt.Sprintf("`%v`", (&config.Status{}).IsPublic()),
+	"status.secure_cookie":                  fmt.Sprintf("`%v`", (&config.Status{}).IsSecureCookie()),
+	"shares.<name>.adopt.backfill_metadata": fmt.Sprintf("`%v`", config.AdoptPolicy{}.Backfill()),
 }
 
 // requiredKeys have no default: Parse rejects a file without them.

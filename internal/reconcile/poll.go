@@ -139,8 +139,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		}
 		listed++
 		rel, err := keymap.LocalPath(o.Key)
-		if errors.Is(err, keymap.ErrDirMarker) {
-			return nil
+		if errors.Is(err, keymap.ErrDirMarker) || err == nil && s.opts.Matcher.ExcludedPath(rel) {
+			return nil // excluded names stay in the bucket, untouched
 		}
 		if err == nil {
 			err = folder.Add(rel)

@@ -73,6 +73,18 @@ func (m *Matcher) Excluded(rel string) bool {
 	return false
 }
 
+// ExcludedPath reports whether the share-relative path of a file is
+// excluded itself or lies in an excluded directory: what a walk would
+// never reach. For names that come from elsewhere (bucket keys, events).
+func (m *Matcher) ExcludedPath(rel string) bool {
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' && m.Excluded(rel[:i]) {
+			return true
+		}
+	}
+	return m.Excluded(rel)
+}
+
 // Walk calls fn for every regular, non-excluded file under root/sub (sub
 // is share-relative; "" is the whole share), in lexical order. Excluded
 // directories are not entered. A file that vanishes during the walk is

@@ -40,6 +40,22 @@ func TestMatcher(t *testing.T) {
 	} {
 		require.Equal(t, want, m.Excluded(rel), rel)
 	}
+
+	// A bucket key is excluded where a walk would not reach it: in an
+	// excluded directory too.
+	m = NewMatcher(config.DefaultExcludes, []string{".waveforms", "archive/old"})
+	for rel, want := range map[string]bool{
+		".waveforms/track.json":        true,
+		"Music/.waveforms/track.json":  true,
+		"archive/old/a/b.mp3":          true,
+		"archive/older/b.mp3":          false,
+		".genesissync-trash/x/old.mp3": true,
+		"Music/track.mp3":              false,
+		"Music/Thumbs.db":              true,
+		"waveforms/track.json":         false,
+	} {
+		require.Equal(t, want, m.ExcludedPath(rel), rel)
+	}
 }
 
 func TestWalk(t *testing.T) {

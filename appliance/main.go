@@ -71,7 +71,7 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return configError{err} })
-	cmd.AddCommand(runCmd(), configCmd(), deletesCmd(), shareCmd(), snapshotCmd(), verifyCmd(), restoreCmd(), alertsCmd(), demoCmd(), versionCmd(), hashPasswordCmd())
+	cmd.AddCommand(runCmd(), configCmd(), adoptCmd(), deletesCmd(), shareCmd(), snapshotCmd(), verifyCmd(), restoreCmd(), alertsCmd(), demoCmd(), versionCmd(), hashPasswordCmd())
 	return cmd
 }
 
@@ -203,11 +203,14 @@ func deletesCmd() *cobra.Command {
 			fmt.Fprintf(out, "Share %s: no deletes are held.\n", share)
 		}
 		for _, d := range b.Deletes {
-			where := "in the bucket"
-			if d.Action == "delete-local" {
-				where = "on the share"
+			switch d.Action {
+			case "conflict":
+				fmt.Fprintf(out, "  conflict (first pass: both sides differ; both versions kept once approved) %q\n", d.Path)
+			case "delete-local":
+				fmt.Fprintf(out, "  delete on the share %q\n", d.Path)
+			default:
+				fmt.Fprintf(out, "  delete in the bucket %q\n", d.Path)
 			}
-			fmt.Fprintf(out, "  delete %s %q\n", where, d.Path)
 		}
 		return b, admin, nil
 	}

@@ -198,10 +198,15 @@ func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
 	}
 
 	if sh.DeleteGuardTripped {
+		what := fmt.Sprintf("%d deletes", sh.HeldDeleteCount)
+		if c := sh.HeldConflictCount; c > 0 {
+			// A first pass over a bucket that does not match the share.
+			what = fmt.Sprintf("%d deletes and %d first-pass conflicts (files on both sides that differ: is this the right bucket prefix?)", sh.HeldDeleteCount-c, c)
+		}
 		add(Problem{Rule: RuleDeleteGuard, Subject: name, Share: name, Severity: Warning,
-			Message: fmt.Sprintf("share %s: the mass-delete guard holds %d deletes (batch %s); review with `genesissync deletes show %s`, release with `genesissync deletes approve %s`",
-				name, sh.HeldDeleteCount, sh.DeleteBatch, name, name),
-			Details: map[string]string{"held_deletes": fmt.Sprint(sh.HeldDeleteCount), "batch": sh.DeleteBatch}})
+			Message: fmt.Sprintf("share %s: the mass-delete guard holds %s (batch %s); review with `genesissync deletes show %s`, release with `genesissync deletes approve %s`",
+				name, what, sh.DeleteBatch, name, name),
+			Details: map[string]string{"held_deletes": fmt.Sprint(sh.HeldDeleteCount), "held_conflicts": fmt.Sprint(sh.HeldConflictCount), "batch": sh.DeleteBatch}})
 	}
 
 	if sh.ListingFailing && sh.ListingError != nil {

@@ -139,6 +139,17 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "delete_guard:studio", severity: Warning, share: "studio", contains: "holds 200 deletes (batch b-123)"}},
 		},
 		{
+			name: "delete guard holding a first pass's conflicts: said so",
+			modify: func(s *status.Snapshot) {
+				s.Shares[0].State = reconcile.StateError
+				s.Shares[0].DeleteGuardTripped = true
+				s.Shares[0].HeldDeleteCount = 300
+				s.Shares[0].HeldConflictCount = 300
+				s.Shares[0].DeleteBatch = "b-9"
+			},
+			want: []want{{key: "delete_guard:studio", severity: Warning, share: "studio", contains: "holds 0 deletes and 300 first-pass conflicts (files on both sides that differ: is this the right bucket prefix?) (batch b-9)"}},
+		},
+		{
 			name: "error state without failing files: root unhealthy",
 			modify: func(s *status.Snapshot) {
 				s.Shares[0].State = reconcile.StateError

@@ -122,27 +122,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return abort(fmt.Errorf("share %s: %w", name, err))
 		}
 		trash := transfer.NewTrash(sc.Path, store)
-		share := reconcile.New(reconcile.Options{
-			Name:             name,
-			Root:             sc.Path,
-			Matcher:          scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
-			Settle:           sc.Settle,
-			ScanInterval:     sc.ScanInterval,
-			Uploaders:        sc.Uploaders,
-			Index:            ix.Share(name),
-			Uploader:         transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(d.playout.pacer()),
-			Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(d.playout.pacer()),
-			Remote:           store,
-			Policy:           reconcile.Policy(sc.Delete),
-			RemoteInterval:   sc.RemoteInterval,
-			Log:              d.log,
-			Watch:            true,
-			OpenFiles:        d.openFiles(name, sc.Path),
-			Trash:            trash,
-			RootCheck:        datasetCheck(sc.Path, sc.Dataset),
-			MaxDeletes:       sc.DeleteGuard.MaxFiles,
-			MaxDeletePercent: sc.DeleteGuard.MaxPercent,
-		})
+		ro := pipelineOptions(name, sc, store, ix.Share(name), uid, gid, d.log)
+		ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(d.playout.pacer())
+		ro.Downloader = transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(d.playout.pacer())
+		ro.Watch = true
+		ro.OpenFiles = d.openFiles(name, sc.Path)
+		ro.Trash = trash
+		share := reconcile.New(ro)
 		d.shares = append(d.shares, share)
 		d.runtimes = append(d.runtimes, &shareRuntime{name: name, cfg: sc, share: share, store: store, index: ix.Share(name)})
 		targets = append(targets, bucketevents.Target{
@@ -231,6 +217,55 @@ func S3Options(t config.Target) objstore.S3Options {
 		ResponseTimeout: t.ResponseTimeout,
 		SignPayload:     t.SignPayload,
 	}
+}
+
+// pipelineOptions are a share's pipeline options from its config, with
+// its store and index: the one assembly of them, for the daemon (which
+// adds pacing, the watcher, open files and the trash) and for the dry run
+// of a first pass (Survey), which must decide exactly as the daemon will.
+func pipelineOptions(name string, sc *config.Share, store *objstore.S3, ix *index.Share, uid, gid int, log zerolog.Logger) reconcile.Options {
+	o := reconcile.Options{
+		Name:             name,
+		Root:             sc.Path,
+		Matcher:          scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
+		Settle:           sc.Settle,
+		ScanInterval:     sc.ScanInterval,
+		Uploaders:        sc.Uploaders,
+		Index:            ix,
+		Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid),
+		Remote:           store,
+		Policy:           reconcile.Policy(sc.Delete),
+		RemoteInterval:   sc.RemoteInterval,
+		Log:              log,
+		RootCheck:        datasetCheck(sc.Path, sc.Dataset),
+		MaxDeletes:       sc.DeleteGuard.MaxFiles,
+		MaxDeletePercent: sc.DeleteGuard.MaxPercent,
+	}
+	if sc.Adopt.Backfill() {
+		o.Backfill = store
+	}
+	return o
+}
+
+// Survey is the dry run of a full pass over share and its bucket prefix
+// (reconcile.Share.Survey) while the daemon is stopped: `genesissync
+// adopt --dry-run`. It opens the index (failing while the daemon holds
+// it) and the share's store as the daemon would, and changes nothing.
+func Survey(ctx context.Context, cfg *config.Config, share string, log zerolog.Logger) (reconcile.Survey, error) {
+	sc, ok := cfg.Shares[share]
+	if !ok {
+		return reconcile.Survey{}, fmt.Errorf("no share %q in the configuration", share)
+	}
+	ix, err := index.Open(filepath.Join(cfg.StateDir, "index.db"))
+	if err != nil {
+		return reconcile.Survey{}, fmt.Errorf("%w; a running daemon has made its first pass already: see its status page", err)
+	}
+	defer ix.Close()
+	store, err := objstore.NewS3(ctx, S3Options(sc.Target), log)
+	if err != nil {
+		return reconcile.Survey{}, fmt.Errorf("share %s: %w", share, err)
+	}
+	return reconcile.New(pipelineOptions(share, sc, store, ix.Share(share), -1, -1, log)).Survey(ctx)
 }
 
 // checkVFSModules warns, on the status page, in /healthz and in the log,

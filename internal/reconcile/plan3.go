@@ -50,8 +50,9 @@ const (
 	// NeedLocalHash: the decision depends on whether the local content
 	// changed, which only its hash tells; hash it and plan again.
 	NeedLocalHash
-	// NeedRemoteHash: the decision depends on the remote object's SHA-256
-	// (HEAD its metadata) and plan again.
+	// NeedRemoteHash: the decision depends on whether the object's bytes
+	// equal the local file's, and neither its metadata nor its ETag
+	// proved it: read the object, hash it, and plan again.
 	NeedRemoteHash
 )
 
@@ -66,13 +67,41 @@ func (a Action) IsDelete() bool { return a == DeleteLocal || a == DeleteRemote }
 // file on the share; Remote nil means no object in the bucket; Base nil
 // means the path was never synced. LocalSHA256 is the local file's hash
 // when it was read for this decision (else empty); Remote.SHA256 is filled
-// when the object was HEADed.
+// when the object was HEADed and carries our metadata.
+//
+// For an object without our metadata (written by mc, rclone, AzuraCast)
+// the same read of the local file also tries its ETag: ETagMatch is true
+// when the local bytes reproduce it (a single-part MD5, or a multipart
+// ETag with a part size the common tools use). RemoteReadSHA256 is the
+// SHA-256 of the object's bytes when they were read for this decision:
+// the proof of last resort.
 type Input struct {
-	Local       *scan.File
-	LocalSHA256 string
-	Base        *index.Entry
-	Remote      *objstore.Object
-	Policy      Policy
+	Local            *scan.File
+	LocalSHA256      string
+	ETagMatch        bool
+	RemoteReadSHA256 string
+	Base             *index.Entry
+	Remote           *objstore.Object
+	Policy           Policy
+}
+
+// sameContent decides whether the local file (hashed: LocalSHA256 set)
+// and the object hold the same bytes, cheapest proof first: our sha256
+// metadata, the ETag, the object's bytes read. decided is false when
+// only reading the object can tell (NeedRemoteHash).
+func sameContent(in Input) (same, decided bool) {
+	r := in.Remote
+	switch {
+	case r.Size != in.Local.Size:
+		return false, true
+	case r.SHA256 != "":
+		return r.SHA256 == in.LocalSHA256, true
+	case in.ETagMatch:
+		return true, true
+	case in.RemoteReadSHA256 != "":
+		return in.RemoteReadSHA256 == in.LocalSHA256, true
+	}
+	return false, false
 }
 
 // Plan decides what to do with one path, from the three-way comparison
@@ -122,20 +151,16 @@ func plan(in Input) Action {
 		case l == nil:
 			return Download
 		}
-		// Both appeared without a base: equal content is adopted.
+		// Both appeared without a base (a first pass over an existing
+		// bucket, a lost index): proven-equal content is adopted, only a
+		// proven difference is a conflict.
 		if r.Size != l.Size {
 			return Conflict
 		}
 		if in.LocalSHA256 == "" {
 			return NeedLocalHash
 		}
-		if r.SHA256 == "" {
-			return NeedRemoteHash
-		}
-		if r.SHA256 == in.LocalSHA256 {
-			return Adopt
-		}
-		return Conflict
+		return adoptOrConflict(in)
 	}
 
 	if b.LocalGone && l == nil {
@@ -186,13 +211,7 @@ func plan(in Input) Action {
 	case lState == sideUnchanged && rState == sideChanged:
 		return Download
 	case lState == sideChanged && rState == sideChanged:
-		if r.SHA256 == "" {
-			return NeedRemoteHash
-		}
-		if r.SHA256 == in.LocalSHA256 && r.Size == l.Size {
-			return Adopt
-		}
-		return Conflict
+		return adoptOrConflict(in)
 	case lState == sideDeleted && rState == sideUnchanged:
 		return DeleteRemote
 	case lState == sideUnchanged && rState == sideDeleted:
@@ -204,6 +223,20 @@ func plan(in Input) Action {
 	default: // both deleted
 		return Forget
 	}
+}
+
+// adoptOrConflict is the decision for both sides holding a file that
+// differs from the base (or without a base): Adopt when the bytes are
+// proven equal, Conflict when proven different.
+func adoptOrConflict(in Input) Action {
+	same, decided := sameContent(in)
+	switch {
+	case !decided:
+		return NeedRemoteHash
+	case same:
+		return Adopt
+	}
+	return Conflict
 }
 
 type sideState int

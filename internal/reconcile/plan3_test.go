@@ -141,17 +141,55 @@ func TestPlanAsksForHashes(t *testing.T) {
 		{"local stat changed, remote deleted", touched, gone, "local", NeedLocalHash},
 		{"local stat changed, remote changed", edited, edited, "local", NeedLocalHash},
 		{"local stat changed, remote unchanged: upload hashes anyway", edited, same, "local", Upload},
-		{"both changed, remote hash unknown", edited, edited, "remote", NeedRemoteHash},
+		// Sizes differ (11 and 12 bytes): that alone proves a difference.
+		{"both changed to other sizes, remote hash unknown", edited, edited, "remote", Conflict},
+		{"both changed to one size, remote hash unknown", edited, edited, "remote+size", NeedRemoteHash},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in := input(tc.l, tc.r)
-			if tc.drop == "local" {
+			switch tc.drop {
+			case "local":
 				in.LocalSHA256 = ""
-			} else {
+			case "remote+size":
+				in.Remote.Size = in.Local.Size
+				fallthrough
+			default:
 				in.Remote.SHA256 = ""
 			}
 			require.Equal(t, tc.want, Plan(in))
+		})
+	}
+}
+
+// TestPlanAdoptionProofs: a path on both sides without a base (a first
+// pass over a bucket that mc mirror kept) is one file once any proof shows
+// the bytes are equal, cheapest first; only a proven difference is a
+// conflict, and without a proof either way the object is read.
+func TestPlanAdoptionProofs(t *testing.T) {
+	l := &scan.File{Size: 10, Mtime: mt0, Inode: 5}
+	foreign := func() *objstore.Object { return &objstore.Object{Size: 10, ETag: "0123abcd-2"} } // no sha256 metadata
+	cases := []struct {
+		name string
+		in   Input
+		want Action
+	}{
+		{"other size: a conflict without reading anything", Input{Local: l, Remote: &objstore.Object{Size: 11, ETag: "x"}}, Conflict},
+		{"same size: hash the local file first", Input{Local: l, Remote: foreign()}, NeedLocalHash},
+		{"our metadata equal", Input{Local: l, LocalSHA256: "s", Remote: &objstore.Object{Size: 10, SHA256: "s"}}, Adopt},
+		{"our metadata different", Input{Local: l, LocalSHA256: "s", Remote: &objstore.Object{Size: 10, SHA256: "t"}}, Conflict},
+		{"ETag reproduced from the local bytes", Input{Local: l, LocalSHA256: "s", ETagMatch: true, Remote: foreign()}, Adopt},
+		{"ETag not reproduced: read the object", Input{Local: l, LocalSHA256: "s", Remote: foreign()}, NeedRemoteHash},
+		{"object read, equal", Input{Local: l, LocalSHA256: "s", RemoteReadSHA256: "s", Remote: foreign()}, Adopt},
+		{"object read, different", Input{Local: l, LocalSHA256: "s", RemoteReadSHA256: "t", Remote: foreign()}, Conflict},
+		// Our metadata outranks the other proofs: it is what verify and
+		// restore check.
+		{"metadata different beats an ETag match", Input{Local: l, LocalSHA256: "s", ETagMatch: true, Remote: &objstore.Object{Size: 10, SHA256: "t"}}, Conflict},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Policy = Mirror
+			require.Equal(t, tc.want, Plan(tc.in))
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -18,6 +19,8 @@ import (
 
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
+	"genesissync/internal/transfer"
 )
 
 // memRemote is the in-memory store as the pipeline's remote; the listing
@@ -257,4 +260,32 @@ func TestListingThatKeepsFailingPutsTheShareInError(t *testing.T) {
 	require.False(t, s.Status().ListingError.Since.Before(st.LastRemoteListDone))
 	cancel()
 	require.NoError(t, <-done)
+}
+
+// TestExcludedKeysStayInTheBucket: objects whose names the share excludes
+// (Windows' Thumbs.db, AzuraCast's .waveforms folder when excluded) are
+// neither candidates of the listing nor downloaded by a bucket event: a
+// download would be followed by the scan's "not seen" and a delete in the
+// bucket.
+func TestExcludedKeysStayInTheBucket(t *testing.T) {
+	s, _, m := pollShare(t, time.Hour)
+	s.opts.Matcher = scan.NewMatcher([]string{"Thumbs.db"}, []string{".waveforms"})
+	for _, k := range []string{"Music/Thumbs.db", ".waveforms/track.json", "Music/.waveforms/t.json", "Music/track.mp3"} {
+		putObject(t, m, k, "x")
+	}
+	foundc := make(chan found, 100)
+	require.NoError(t, s.pollOnce(context.Background(), foundc))
+	close(foundc)
+	var got []string
+	for f := range foundc {
+		got = append(got, f.rel)
+	}
+	require.Equal(t, []string{"Music/track.mp3"}, got)
+
+	s.opts.Downloader = transfer.NewDownloader(s.opts.Root, m, -1, -1)
+	r := s.process(context.Background(), job{rel: "Music/.waveforms/t.json"})
+	require.NoError(t, r.err)
+	require.Equal(t, outNone, r.out)
+	_, err := os.Stat(filepath.Join(s.opts.Root, "Music/.waveforms/t.json"))
+	require.ErrorIs(t, err, os.ErrNotExist)
 }

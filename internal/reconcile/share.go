@@ -57,6 +57,11 @@ type Options struct {
 	Remote remote
 	// Downloader publishes objects on the share.
 	Downloader downloader
+	// Backfill, if set, gives objects that other tools wrote (no sha256
+	// metadata) our metadata once their bytes are proven equal to the
+	// share's file: after an adoption, and after a download. Nil leaves
+	// them as they are (adopt.backfill_metadata: false).
+	Backfill backfiller
 	// Policy is the delete policy. "" means Mirror.
 	Policy Policy
 	// RemoteInterval is the period of the bucket listing. 0 means 30s.
@@ -182,12 +187,26 @@ type result struct {
 	out          outcome
 	base         *index.Entry // the base before
 	entry        *index.Entry // the base recorded after, if any
-	bytes        int64        // bytes transferred
+	bytes        int64        // bytes transferred (a conflict: uploaded)
+	downBytes    int64        // a conflict: bytes of the bucket's version saved
 	conflictCopy string
 	trashedTo    string // where a deleted file or object can be recovered
 	renamedFrom  string // the synced path a renamed file was copied from
+	proof        proof  // how an adopted path was proven equal
+	localCRC     string // the local file's CRC-32C, when its read took one
+	readBytes    int64  // object bytes read for a proof
 	err          error
 }
+
+// proof is how an adoption proved the two sides equal.
+type proof int
+
+const (
+	proofNone     proof = iota
+	proofMetadata       // our sha256 metadata
+	proofETag           // the ETag, reproduced from the local bytes
+	proofReading        // the object read and hashed
+)
 
 type found struct {
 	rel    string
@@ -704,6 +723,13 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			st.DownloadedBytes += r.bytes
 			st.LastDownload = &Activity{Path: r.rel, At: now, Bytes: r.bytes}
 		case outConflict:
+			// Both versions were saved on both sides: the bucket's
+			// downloaded under the copy's name and uploaded as the copy,
+			// the share's uploaded at the path.
+			st.Uploads += 2
+			st.UploadedBytes += r.bytes
+			st.Downloads++
+			st.DownloadedBytes += r.downBytes
 			st.FilesTracked++ // the conflict copy
 			st.Conflicts = appendCapped(st.Conflicts, ConflictCopy{Path: r.rel, Copy: r.conflictCopy, At: now}, maxListed)
 		case outRenamed:
@@ -712,6 +738,17 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			st.Deletes++
 			st.LastDelete = &Activity{Path: r.rel, At: now}
 		}
+		if r.out == outAdopted {
+			switch r.proof {
+			case proofMetadata:
+				st.Adopted.ByMetadata++
+			case proofETag:
+				st.Adopted.ByETag++
+			case proofReading:
+				st.Adopted.ByReading++
+			}
+		}
+		st.Adopted.BytesRead += r.readBytes
 	})
 	ev := s.log.Info().Str("path", r.rel).Str("action", r.action.String())
 	switch r.out {
@@ -722,7 +759,12 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 		ev.Str("recoverable_at", r.trashedTo).Msg("deleted")
 	case outRenamed:
 		ev.Str("from", r.renamedFrom).Int64("bytes", r.entry.Size).Msg("renamed: copied in the bucket, not uploaded again")
-	case outNone, outAdopted:
+	case outAdopted:
+		if r.proof != proofNone {
+			ev.Str("proof", [...]string{"", "sha256 metadata", "etag", "object read"}[r.proof]).
+				Msg("adopted: the same bytes on both sides, nothing transferred")
+		}
+	case outNone:
 	default:
 		ev.Msg("reconciled")
 	}

@@ -80,14 +80,25 @@ type Status struct {
 	// HeldDeletes are the deletes of the current pass, waiting for the
 	// batch to be judged by the guard or, if DeleteGuardTripped, for a
 	// person to approve batch DeleteBatch.
-	HeldDeletes        []HeldDelete `json:"held_deletes"`
-	HeldDeleteCount    int          `json:"held_delete_count"`
-	DeleteGuardTripped bool         `json:"delete_guard_tripped"`
-	DeleteBatch        string       `json:"delete_batch,omitempty"`
+	HeldDeletes     []HeldDelete `json:"held_deletes"`
+	HeldDeleteCount int          `json:"held_delete_count"`
+	// HeldConflictCount is how many of the held are a first pass's
+	// conflicts (both sides without a base, different), which the guard
+	// holds like deletes.
+	HeldConflictCount  int    `json:"held_conflict_count"`
+	DeleteGuardTripped bool   `json:"delete_guard_tripped"`
+	DeleteBatch        string `json:"delete_batch,omitempty"`
 	// Deletes counts deletes carried out (recoverably) on either side.
 	Deletes int64 `json:"deletes"`
 	// Renames counts renamed files copied server-side instead of uploaded.
-	Renames    int64     `json:"renames"`
+	Renames int64 `json:"renames"`
+	// Adopted counts paths found on both sides without a base (a first
+	// pass over an existing bucket) and proven equal, by how: our sha256
+	// metadata, the ETag, or reading the object. Nothing was transferred.
+	Adopted Adoption `json:"adopted"`
+	// Backfilled counts objects other tools wrote that were given our
+	// metadata (a server-side copy onto themselves).
+	Backfilled int64     `json:"backfilled"`
 	LastDelete *Activity `json:"last_delete"`
 	// PausedReason says why transfers are paused (state paused); empty
 	// while they run.
@@ -140,6 +151,15 @@ type Activity struct {
 	Path  string    `json:"path"`
 	At    time.Time `json:"at"`
 	Bytes int64     `json:"bytes"`
+}
+
+// Adoption counts proven-equal paths by their proof.
+type Adoption struct {
+	ByMetadata int64 `json:"by_metadata"`
+	ByETag     int64 `json:"by_etag"`
+	ByReading  int64 `json:"by_reading"`
+	// BytesRead is what reading objects for a proof took from the bucket.
+	BytesRead int64 `json:"bytes_read"`
 }
 
 // ListingFailure is a streak of failed bucket listings.
@@ -216,13 +236,17 @@ func (s *Share) publish() {
 		failures = append(failures, p.lastErr)
 	}
 	held := make([]HeldDelete, 0, min(len(s.guard.held), maxListed))
+	conflicts := 0
 	for p, h := range s.guard.held {
 		held = append(held, HeldDelete{Path: p, Action: h.action.String()})
+		if h.action == Conflict {
+			conflicts++
+		}
 	}
 	sort.Slice(held, func(i, j int) bool { return held[i].Path < held[j].Path })
 	held = held[:min(len(held), maxListed)]
 	s.update(func(st *Status) {
-		st.HeldDeletes, st.HeldDeleteCount = held, len(s.guard.held)
+		st.HeldDeletes, st.HeldDeleteCount, st.HeldConflictCount = held, len(s.guard.held), conflicts
 		st.DeleteGuardTripped, st.DeleteBatch = s.guard.tripped, s.guard.batch
 		st.PendingUploads = len(s.pend)
 		st.InFlight = len(s.inflight)

@@ -32,6 +32,7 @@ type remote interface {
 type downloader interface {
 	Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error)
 	DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error)
+	HashObject(ctx context.Context, key string, want objstore.Object) (string, error)
 }
 
 var _ downloader = (*transfer.Downloader)(nil)
@@ -60,35 +61,10 @@ var errOpen = errors.New("held open by an SMB client")
 // (local stat, base from the index, remote by HEAD), plans, and executes.
 // Only the far side's confirmation is ever recorded in the index.
 func (s *Share) process(ctx context.Context, j job) result {
-	r := result{job: j}
-	var local *scan.File
-	f, err := scan.Stat(s.opts.Root, j.rel)
-	switch {
-	case err == nil:
-		local = &f
-		if age := time.Since(f.Mtime); age >= 0 && age < s.opts.Settle {
-			r.err = errNotSettled
-			return r
-		}
-	case errors.Is(err, fs.ErrNotExist):
-	default:
-		r.err = err
+	r, in, key, ok := s.gather(j)
+	if !ok {
 		return r
 	}
-	key, err := keymap.Key(j.rel)
-	if err != nil {
-		r.out, r.err = outRefused, err
-		return r
-	}
-	b, ok, err := s.opts.Index.Get(j.rel)
-	if err != nil {
-		r.err = err
-		return r
-	}
-	if ok {
-		r.base = &b
-	}
-	in := Input{Local: local, Base: r.base, Policy: s.opts.Policy}
 	if pre, ok := optimistic(in); ok && s.conditions.Load() == condHonored {
 		s.upload(ctx, &r, in, key, pre)
 		if !errors.Is(r.err, objstore.ErrPreconditionFailed) {
@@ -97,37 +73,107 @@ func (s *Share) process(ctx context.Context, j job) result {
 		// The guess was wrong: the bucket changed. Ask it.
 		r = result{job: j, base: r.base}
 	}
+	a, ok := s.decide(ctx, &r, &in, key)
+	if !ok {
+		return r
+	}
+	s.execute(ctx, &r, a, in, key)
+	return r
+}
+
+// gather reads the local and base states of j's path. ok is false when
+// r already says why nothing can be done now (not settled, a refused
+// name, an error).
+func (s *Share) gather(j job) (r result, in Input, key string, ok bool) {
+	r = result{job: j}
+	if s.opts.Matcher.ExcludedPath(j.rel) {
+		// A bucket event or a listing before an exclude was added:
+		// excluded names are never synced either way.
+		return r, in, "", false
+	}
+	var local *scan.File
+	f, err := scan.Stat(s.opts.Root, j.rel)
+	switch {
+	case err == nil:
+		local = &f
+		if age := time.Since(f.Mtime); age >= 0 && age < s.opts.Settle {
+			r.err = errNotSettled
+			return r, in, "", false
+		}
+	case errors.Is(err, fs.ErrNotExist):
+	default:
+		r.err = err
+		return r, in, "", false
+	}
+	key, err = keymap.Key(j.rel)
+	if err != nil {
+		r.out, r.err = outRefused, err
+		return r, in, "", false
+	}
+	b, found, err := s.opts.Index.Get(j.rel)
+	if err != nil {
+		r.err = err
+		return r, in, "", false
+	}
+	if found {
+		r.base = &b
+	}
+	return r, Input{Local: local, Base: r.base, Policy: s.opts.Policy}, key, true
+}
+
+// decide asks the bucket (HEAD) and plans, reading the local file or the
+// object when the plan needs their bytes, until the planner decides. ok is
+// false when r.err says why it could not.
+func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (Action, bool) {
+	var err error
 	if in.Remote, err = s.head(ctx, key); err != nil {
 		r.err = err
-		return r
+		return Nothing, false
 	}
 	for range 3 {
-		a := Plan(in)
+		a := Plan(*in)
 		switch a {
 		case NeedLocalHash:
-			sum, f2, err := scan.HashFile(ctx, s.opts.Root, j.rel)
+			// One read for every proof the decision may need: the
+			// SHA-256, and for an object without our metadata its ETag.
+			p, err := s.proveLocal(ctx, r.rel, *in.Local, in.Remote)
 			if err != nil {
 				r.err = err
-				return r
+				return Nothing, false
 			}
-			if !f2.SameVersion(*local) {
-				r.err = errNotSettled
-				return r
-			}
-			in.LocalSHA256 = sum
+			in.LocalSHA256, in.ETagMatch, r.localCRC = p.sha256, p.etagMatch, p.crc32c
 			continue
 		case NeedRemoteHash:
-			// HEAD already filled SHA256 if the object carries it: an
-			// object without our metadata must be read to be compared.
-			// Treat it as different; a conflict keeps both copies.
-			in.Remote.SHA256 = "unknown:" + in.Remote.ETag
+			// HEAD filled SHA256 if the object carries our metadata, and
+			// the ETag did not prove equality: only its bytes can tell.
+			sum, err := s.opts.Downloader.HashObject(ctx, key, *in.Remote)
+			if err != nil {
+				r.err = err
+				return Nothing, false
+			}
+			in.RemoteReadSHA256, r.readBytes = sum, in.Remote.Size
 			continue
 		}
-		s.execute(ctx, &r, a, in, key)
-		return r
+		r.proof = proofOf(*in, a)
+		return a, true
 	}
-	r.err = fmt.Errorf("plan %q: no decision after hashing", j.rel)
-	return r
+	r.err = fmt.Errorf("plan %q: no decision after hashing", r.rel)
+	return Nothing, false
+}
+
+// proofOf is how an Adopt of a path on both sides was proven.
+func proofOf(in Input, a Action) proof {
+	switch {
+	case a != Adopt || in.Remote == nil:
+		return proofNone
+	case in.Remote.SHA256 != "":
+		return proofMetadata
+	case in.ETagMatch:
+		return proofETag
+	case in.RemoteReadSHA256 != "":
+		return proofReading
+	}
+	return proofNone
 }
 
 // optimistic decides whether process may skip the HEAD: for a small
@@ -219,6 +265,11 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 			return
 		}
 		r.out, r.bytes = outDownloaded, e.Size
+		if in.Remote != nil && in.Remote.ETag == e.ETag {
+			// The download hashed what another tool wrote: give the
+			// object our metadata too.
+			e = s.backfill(ctx, r.rel, key, *in.Remote, e, "")
+		}
 		r.record(s, e)
 	case Adopt:
 		sum := in.LocalSHA256
@@ -235,6 +286,9 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		}
 		if in.Remote != nil {
 			e.ETag, e.VersionID = in.Remote.ETag, in.Remote.VersionID
+			if r.proof != proofMetadata {
+				e = s.backfill(ctx, r.rel, key, *in.Remote, e, r.localCRC)
+			}
 		}
 		r.out = outAdopted
 		r.record(s, e)
@@ -248,6 +302,15 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		r.out = outKeptDeleted
 		r.record(s, e)
 	case Conflict:
+		if in.Base == nil && !r.allowDelete {
+			// Both sides without a base and different: a first pass's
+			// conflict. It joins the guard's batch like a delete, so that
+			// a pass that would make a mass of conflict copies (the wrong
+			// prefix, a share restored from an old backup) stops for a
+			// person; a few are released after the quiet period.
+			r.out = outHeldDelete
+			return
+		}
 		if r.err = s.rootOK(ctx); r.err != nil {
 			return
 		}
@@ -313,7 +376,8 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		return
 	}
 	// 1. The bucket's version, saved on the share under the new name.
-	if _, err := s.opts.Downloader.DownloadAs(ctx, r.rel, name, nil); err != nil {
+	saved, err := s.opts.Downloader.DownloadAs(ctx, r.rel, name, nil)
+	if err != nil {
 		r.err = fmt.Errorf("conflict %q: save the bucket's version as %q: %w", r.rel, name, err)
 		return
 	}
@@ -335,7 +399,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
 		return
 	}
-	r.bytes = res.Bytes + copyRes.Bytes
+	r.bytes, r.downBytes = res.Bytes+copyRes.Bytes, saved.Size
 	r.record(s, res.Entry)
 	if r.err != nil {
 		return

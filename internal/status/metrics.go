@@ -24,8 +24,12 @@ var (
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
 		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
-		playoutActive, playoutReads *prometheus.Desc
+		playoutActive, playoutReads, adopted, adoptReadBytes, backfilled, listingFailing *prometheus.Desc
 	}{
+		adopted:         prometheus.NewDesc("genesissync_reconcile_adopted_total", "Paths found on both sides without a base and proven equal (nothing transferred), by proof: metadata, etag, reading.", []string{"share", "proof"}, nil),
+		adoptReadBytes:  prometheus.NewDesc("genesissync_reconcile_adopt_read_bytes_total", "Object bytes read to prove or disprove equality with a local file.", shareLabels, nil),
+		backfilled:      prometheus.NewDesc("genesissync_reconcile_backfilled_total", "Objects other tools wrote that were given the appliance's metadata by a server-side copy.", shareLabels, nil),
+		listingFailing:  prometheus.NewDesc("genesissync_reconcile_listing_failing", "1 while no bucket listing has completed for the listing grace.", shareLabels, nil),
 		up:              prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
 		smbdUp:          prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
 		filesTracked:    prometheus.NewDesc("genesissync_share_files_tracked", "Files the index knows as synced.", shareLabels, nil),
@@ -154,6 +158,12 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descs.verifyLastRun, float64(s.Verify.LastRun.Unix()), n)
 		}
 		gauge(descs.verifyRunning, b2f(s.Verify.Running != nil), n)
+		counter(descs.adopted, float64(s.Adopted.ByMetadata), n, "metadata")
+		counter(descs.adopted, float64(s.Adopted.ByETag), n, "etag")
+		counter(descs.adopted, float64(s.Adopted.ByReading), n, "reading")
+		counter(descs.adoptReadBytes, float64(s.Adopted.BytesRead), n)
+		counter(descs.backfilled, float64(s.Backfilled), n)
+		gauge(descs.listingFailing, b2f(s.ListingFailing), n)
 	}
 }
 

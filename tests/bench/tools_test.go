@@ -47,23 +47,7 @@ type peers struct {
 
 func newPeers(b *testing.B, m *harness.MinIO) *peers {
 	rclone := harness.RequireBinary(b, "rclone")
-	conf := filepath.Join(b.TempDir(), "rclone.conf")
-	require.NoError(b, os.WriteFile(conf, nil, 0o600))
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_CA_BUNDLE=") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env,
-		"RCLONE_CONFIG="+conf,
-		"RCLONE_CONFIG_BENCH_TYPE=s3",
-		"RCLONE_CONFIG_BENCH_PROVIDER=Minio",
-		"RCLONE_CONFIG_BENCH_ENDPOINT="+m.Endpoint,
-		"RCLONE_CONFIG_BENCH_REGION=us-east-1",
-		"RCLONE_CONFIG_BENCH_ACCESS_KEY_ID="+m.AccessKey,
-		"RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY="+m.SecretKey,
-	)
+	env := m.RcloneEnv(b, "BENCH")
 	return &peers{b: b, m: m, rclone: rclone, env: env}
 }
 

@@ -106,6 +106,9 @@ type ApplianceOptions struct {
 	// Env are extra KEY=VALUE variables for the daemon (GENESISSYNC_*
 	// overrides), which, unlike t.Setenv, parallel tests may use.
 	Env []string
+	// BeforeStart, if set, runs once the config is written and the bucket
+	// exists, before the daemon's first start (e.g. a CLI dry run).
+	BeforeStart func(a *Appliance)
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -217,6 +220,9 @@ shares:
 		}
 	})
 	t.Cleanup(a.Stop)
+	if o.BeforeStart != nil {
+		o.BeforeStart(a)
+	}
 	a.Start(t)
 	return a
 }

@@ -485,17 +485,7 @@ func (s *S3) Head(ctx context.Context, key string) (Object, error) {
 	if err != nil {
 		return Object{}, s.readErr("head", key, err)
 	}
-	o := Object{
-		Key:          key,
-		Size:         aws.ToInt64(out.ContentLength),
-		ETag:         unquote(aws.ToString(out.ETag)),
-		VersionID:    aws.ToString(out.VersionId),
-		LastModified: aws.ToTime(out.LastModified),
-		ContentType:  aws.ToString(out.ContentType),
-		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
-	}
-	applyMetadata(&o, out.Metadata)
-	return o, nil
+	return fromHead(key, out), nil
 }
 
 // encryption is Object.Encryption from a response's headers.
@@ -520,17 +510,7 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 	if err != nil {
 		return nil, Object{}, s.readErr("get", key, err)
 	}
-	o := Object{
-		Key:          key,
-		Size:         aws.ToInt64(out.ContentLength),
-		ETag:         unquote(aws.ToString(out.ETag)),
-		VersionID:    aws.ToString(out.VersionId),
-		LastModified: aws.ToTime(out.LastModified),
-		ContentType:  aws.ToString(out.ContentType),
-		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
-	}
-	applyMetadata(&o, out.Metadata)
-	return out.Body, o, nil
+	return out.Body, fromGet(key, out), nil
 }
 
 func (s *S3) readErr(op, key string, err error) error {

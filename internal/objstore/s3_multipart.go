@@ -52,7 +52,13 @@ func (s *S3) ListMultipartUploads(ctx context.Context) ([]Upload, error) {
 		if !aws.ToBool(out.IsTruncated) {
 			return uploads, nil
 		}
-		next, nextID := out.NextKeyMarker, out.NextUploadIdMarker
+		// The marker comes back URL-encoded when the response says so;
+		// it goes out again as the key it is.
+		nextKey, err := decodeKey(out.EncodingType, aws.ToString(out.NextKeyMarker))
+		if err != nil {
+			return nil, fmt.Errorf("list multipart uploads in %q: decode key marker %q: %w", s.opts.Bucket, aws.ToString(out.NextKeyMarker), err)
+		}
+		next, nextID := aws.String(nextKey), out.NextUploadIdMarker
 		if aws.ToString(next) == aws.ToString(keyMarker) && aws.ToString(nextID) == aws.ToString(idMarker) {
 			// A server that says "truncated" without moving on would loop
 			// forever; what we have is what we get.

@@ -34,5 +34,5 @@ func (s *S3) GetUnchecked(ctx context.Context, key, versionID string) (io.ReadCl
 	if err != nil {
 		return nil, Object{}, s.readErr(op, key, err)
 	}
-	return out.Body, describe(key, out.ContentLength, out.ETag, out.VersionId, out.LastModified, out.Metadata), nil
+	return out.Body, fromGet(key, out), nil
 }

@@ -206,6 +206,13 @@ func TestS3(t *testing.T) {
 		runReplaceMetadata(t, s)
 	})
 
+	t.Run("Versions", func(t *testing.T) {
+		s := newS3(t, minioOptions(m, newBucket()))
+		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		require.NoError(t, s.EnableVersioning(ctxT(t)))
+		runListVersions(t, s)
+	})
+
 	t.Run("Facts", func(t *testing.T) { runFacts(t, m) })
 
 	// Last: it stops the server.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -30,38 +29,65 @@ type Version struct {
 // listing and is returned unwrapped. On a bucket that never had
 // versioning every key has one version with VersionID "null". Safe for
 // concurrent use.
+//
+// It pages by hand rather than with the SDK's paginator, which sends the
+// response's NextKeyMarker back as it came: URL-encoded, when the server
+// honored encoding-type=url, so a key with a space or "+" at a page end
+// made MinIO skip versions. Keys and markers are decoded by the response's
+// EncodingType. An entry equal to the page's own marker is dropped:
+// versitygw v1.8.0 starts the next page with the marker version again
+// when it is its key's current one (versity/versitygw#2178).
 func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) error) error {
-	p := s3.NewListObjectVersionsPaginator(s.client, &s3.ListObjectVersionsInput{
+	in := &s3.ListObjectVersionsInput{
 		Bucket:       aws.String(s.opts.Bucket),
 		Prefix:       aws.String(s.fullKey(prefix)),
 		EncodingType: s3types.EncodingTypeUrl,
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	}
+	for {
+		page, err := s.client.ListObjectVersions(ctx, in)
 		if err != nil {
 			return fmt.Errorf("list versions %q: %w", prefix, err)
 		}
+		decode := func(k *string) (string, error) {
+			full, err := decodeKey(page.EncodingType, aws.ToString(k))
+			if err != nil {
+				return "", fmt.Errorf("list versions %q: decode key %q: %w", prefix, aws.ToString(k), err)
+			}
+			return full, nil
+		}
+		markerKey, markerVersion := aws.ToString(in.KeyMarker), aws.ToString(in.VersionIdMarker)
 		// A page holds versions and delete markers in two lists; merge
-		// them back into key order, newest first within a key.
+		// them back into key order (of the decoded keys), newest first
+		// within a key.
 		var vs []Version
+		add := func(v Version) {
+			if in.KeyMarker != nil && v.Key == markerKey && v.VersionID == markerVersion {
+				return // the previous page's last entry, repeated
+			}
+			vs = append(vs, v)
+		}
 		for _, v := range page.Versions {
-			vs = append(vs, Version{Object: Object{
-				Key: aws.ToString(v.Key), Size: aws.ToInt64(v.Size), ETag: unquote(aws.ToString(v.ETag)),
+			full, err := decode(v.Key)
+			if err != nil {
+				return err
+			}
+			add(Version{Object: Object{
+				Key: full, Size: aws.ToInt64(v.Size), ETag: unquote(aws.ToString(v.ETag)),
 				VersionID: aws.ToString(v.VersionId), LastModified: aws.ToTime(v.LastModified),
 			}, IsLatest: aws.ToBool(v.IsLatest)})
 		}
 		for _, m := range page.DeleteMarkers {
-			vs = append(vs, Version{Object: Object{
-				Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
+			full, err := decode(m.Key)
+			if err != nil {
+				return err
+			}
+			add(Version{Object: Object{
+				Key: full, VersionID: aws.ToString(m.VersionId), LastModified: aws.ToTime(m.LastModified),
 			}, IsLatest: aws.ToBool(m.IsLatest), DeleteMarker: true})
 		}
 		sortVersions(vs)
 		for _, v := range vs {
-			full, err := decodeKey(page.EncodingType, v.Key)
-			if err != nil {
-				return fmt.Errorf("list versions %q: decode key %q: %w", prefix, v.Key, err)
-			}
-			key, ok := strings.CutPrefix(full, s.opts.Prefix)
+			key, ok := strings.CutPrefix(v.Key, s.opts.Prefix)
 			if !ok || key == "" {
 				continue
 			}
@@ -70,8 +96,19 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 				return err
 			}
 		}
+		if !aws.ToBool(page.IsTruncated) {
+			return nil
+		}
+		next, err := decode(page.NextKeyMarker)
+		if err != nil {
+			return err
+		}
+		nextVersion := aws.ToString(page.NextVersionIdMarker)
+		if next == markerKey && nextVersion == markerVersion {
+			return fmt.Errorf("list versions %q: the server does not move past key %q version %q", prefix, next, nextVersion)
+		}
+		in.KeyMarker, in.VersionIdMarker = aws.String(next), page.NextVersionIdMarker
 	}
-	return nil
 }
 
 // sortVersions orders vs by key, then newest first (a stable order for
@@ -105,8 +142,7 @@ func (s *S3) GetVersion(ctx context.Context, key, versionID string) (io.ReadClos
 	if err != nil {
 		return nil, Object{}, s.readErr("get version "+versionID+" of", key, err)
 	}
-	o := describe(key, out.ContentLength, out.ETag, out.VersionId, out.LastModified, out.Metadata)
-	return out.Body, o, nil
+	return out.Body, fromGet(key, out), nil
 }
 
 // HeadVersion is Head of one version of key. Safe for concurrent use.
@@ -122,18 +158,35 @@ func (s *S3) HeadVersion(ctx context.Context, key, versionID string) (Object, er
 	if err != nil {
 		return Object{}, s.readErr("head version "+versionID+" of", key, err)
 	}
-	return describe(key, out.ContentLength, out.ETag, out.VersionId, out.LastModified, out.Metadata), nil
+	return fromHead(key, out), nil
 }
 
-// describe builds the Object of a HEAD or GET response of key.
-func describe(key string, size *int64, etag, versionID *string, modified *time.Time, meta map[string]string) Object {
+// fromGet and fromHead build the Object of a GET or HEAD response of key:
+// the one place that reads a response's headers.
+func fromGet(key string, out *s3.GetObjectOutput) Object {
 	o := Object{
 		Key:          key,
-		Size:         aws.ToInt64(size),
-		ETag:         unquote(aws.ToString(etag)),
-		VersionID:    aws.ToString(versionID),
-		LastModified: aws.ToTime(modified),
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         unquote(aws.ToString(out.ETag)),
+		VersionID:    aws.ToString(out.VersionId),
+		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
+		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
 	}
-	applyMetadata(&o, meta)
+	applyMetadata(&o, out.Metadata)
+	return o
+}
+
+func fromHead(key string, out *s3.HeadObjectOutput) Object {
+	o := Object{
+		Key:          key,
+		Size:         aws.ToInt64(out.ContentLength),
+		ETag:         unquote(aws.ToString(out.ETag)),
+		VersionID:    aws.ToString(out.VersionId),
+		LastModified: aws.ToTime(out.LastModified),
+		ContentType:  aws.ToString(out.ContentType),
+		Encryption:   encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm),
+	}
+	applyMetadata(&o, out.Metadata)
 	return o
 }

@@ -64,7 +64,7 @@ type Appliance struct {
 	Password   string
 	Bucket     string
 	Prefix     string
-	MinIO      *MinIO
+	MinIO      *MinIO       // nil when started by StartApplianceOn
 	Store      *objstore.S3 // the share's target, for checks
 
 	// EventsURL and EventsToken are the bucket events endpoint and the
@@ -116,6 +116,22 @@ type ApplianceOptions struct {
 // stopped by t.Cleanup (SIGTERM) and its log printed if the test failed.
 func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	t.Helper()
+	a := StartApplianceOn(t, S3Server{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey}, o)
+	a.MinIO = m
+	return a
+}
+
+// S3Server is where an appliance's bucket lives: any real S3 server a
+// test started (MinIO, versitygw).
+type S3Server struct {
+	Endpoint             string
+	AccessKey, SecretKey string
+}
+
+// StartApplianceOn is StartAppliance against any S3 server; the
+// Appliance's MinIO is nil.
+func StartApplianceOn(t testing.TB, m S3Server, o ApplianceOptions) *Appliance {
+	t.Helper()
 	if o.Settle == 0 {
 		o.Settle = time.Second
 	}
@@ -146,7 +162,6 @@ func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 		Password:   "studio-test-password",
 		Bucket:     "station",
 		Prefix:     "studio/",
-		MinIO:      m,
 		bin:        Binary(t),
 		env:        o.Env,
 		logPath:    filepath.Join(dir, "daemon.log"),

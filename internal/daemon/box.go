@@ -22,8 +22,13 @@ import (
 const (
 	endpointProbeEvery = 30 * time.Second
 	endpointTimeout    = 10 * time.Second
-	clientsEvery       = 10 * time.Second
-	shareWatchEvery    = 2 * time.Second
+	// capabilitiesEvery is the period of the capability probe (a dozen
+	// small objects written and removed under the reserved prefix);
+	// capabilitiesTimeout bounds one run.
+	capabilitiesEvery   = time.Hour
+	capabilitiesTimeout = 2 * time.Minute
+	clientsEvery        = 10 * time.Second
+	shareWatchEvery     = 2 * time.Second
 	// rateWindow is the span over which throughput is averaged.
 	rateWindow = time.Minute
 	// recentErrors is how many distinct errors a share keeps for the page.
@@ -37,6 +42,7 @@ const (
 type box struct {
 	mu        sync.Mutex
 	endpoints []status.Endpoint
+	caps      []capState // by endpoint index
 	clients   status.Clients
 	shares    map[string]*shareWatch
 }
@@ -55,6 +61,13 @@ type rateSample struct {
 func newBox() *box { return &box{shares: map[string]*shareWatch{}} }
 
 func (d *Daemon) box() *box { return d.boxState }
+
+// capState is one target's last capability probe.
+type capState struct {
+	caps         *objstore.Capabilities
+	degradations []string
+	err          string
+}
 
 // probeTarget is one distinct bucket endpoint and the shares on it.
 type probeTarget struct {
@@ -80,11 +93,13 @@ func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
 	}
 	b.mu.Lock()
 	b.endpoints = make([]status.Endpoint, len(targets))
+	b.caps = make([]capState, len(targets))
 	for i, t := range targets {
 		b.endpoints[i] = t.status
 	}
 	b.mu.Unlock()
 	g.Go(func() error { return d.probeEndpoints(ctx, targets, log) })
+	g.Go(func() error { return d.probeCapabilities(ctx, targets, log) })
 	if d.cfg.Samba.Mode != config.SambaOff {
 		g.Go(func() error { return d.watchClients(ctx, log) })
 	}
@@ -104,6 +119,46 @@ func every(ctx context.Context, period time.Duration, fn func()) error {
 		case <-t.C:
 		}
 	}
+}
+
+// probeCapabilities finds out what each target can do (objstore.S3.Probe),
+// at start and every capabilitiesEvery, for the status page, the API and
+// the log: each capability once, and what degrades without the missing
+// ones as warnings.
+func (d *Daemon) probeCapabilities(ctx context.Context, targets []*probeTarget, log zerolog.Logger) error {
+	b := d.box()
+	return every(ctx, capabilitiesEvery, func() {
+		for i, t := range targets {
+			pctx, cancel := context.WithTimeout(ctx, capabilitiesTimeout)
+			caps, err := t.store.Probe(pctx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			tlog := log.With().Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Logger()
+			var st capState
+			if err != nil {
+				tlog.Warn().Err(err).Msg("capability probe failed; tried again in an hour")
+				b.mu.Lock()
+				b.caps[i].err = err.Error() // the last good result stays
+				b.mu.Unlock()
+				continue
+			}
+			caps.Evidence = objstore.ProbeEvidence{} // in the debug log only
+			st.caps, st.degradations = &caps, caps.Degradations()
+			ev := tlog.Info()
+			for _, c := range caps.Named() {
+				ev = ev.Str(c.Name, string(c.State))
+			}
+			ev.Strs("leftovers", caps.Leftovers).Msg("target capabilities probed")
+			for _, dg := range st.degradations {
+				tlog.Warn().Msg(dg)
+			}
+			b.mu.Lock()
+			b.caps[i] = st
+			b.mu.Unlock()
+		}
+	})
 }
 
 func (d *Daemon) probeEndpoints(ctx context.Context, targets []*probeTarget, log zerolog.Logger) error {
@@ -247,6 +302,12 @@ func (d *Daemon) fillBox(snap *status.Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	snap.Endpoints = slices.Clone(b.endpoints)
+	for i := range snap.Endpoints {
+		if i < len(b.caps) {
+			c := b.caps[i]
+			snap.Endpoints[i].Capabilities, snap.Endpoints[i].Degradations, snap.Endpoints[i].CapabilitiesError = c.caps, c.degradations, c.err
+		}
+	}
 	snap.Clients = b.clients
 	for i := range snap.Shares {
 		sh := &snap.Shares[i]

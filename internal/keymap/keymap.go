@@ -44,6 +44,10 @@ const (
 	// ReservedPrefix starts the appliance's own temp, trash and marker names.
 	// No synced segment starts with it, in any letter case.
 	ReservedPrefix = ".genesissync"
+	// ApplianceDir is the bucket folder (under a share's prefix) of the
+	// appliance's own objects, such as the capability probe's: never
+	// share content, so listings skip it rather than refuse it.
+	ApplianceDir = ReservedPrefix + "/"
 )
 
 // ErrDirMarker is matched (errors.Is) by the error LocalPath returns for a

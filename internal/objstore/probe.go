@@ -35,7 +35,7 @@ import (
 // ProbePrefix is the folder, under the store prefix, in which Probe
 // writes its objects: one random subfolder per run, removed at the end.
 // It starts with keymap.ReservedPrefix, so no synced key can be in it.
-const ProbePrefix = keymap.ReservedPrefix + "/probe/"
+const ProbePrefix = keymap.ApplianceDir + "probe/"
 
 const (
 	// probeRaceBody is the size of each body of the race check, which
@@ -125,7 +125,30 @@ type Capabilities struct {
 	// the reason it could not be listed; normally empty.
 	Leftovers []string `json:"leftovers,omitempty"`
 	// Evidence is what every probe request got back.
-	Evidence ProbeEvidence `json:"evidence"`
+	Evidence ProbeEvidence `json:"evidence,omitzero"`
+}
+
+// NamedCapability is one capability with its JSON name.
+type NamedCapability struct {
+	Name string
+	Capability
+}
+
+// Named lists every capability with its JSON name, in the struct's order
+// (for logs and the status page).
+func (c Capabilities) Named() []NamedCapability {
+	return []NamedCapability{
+		{"conditional_create", c.ConditionalCreate},
+		{"conditional_overwrite", c.ConditionalOverwrite},
+		{"conditional_race", c.ConditionalRace},
+		{"checksum_sha256", c.ChecksumSHA256},
+		{"checksum_crc32c", c.ChecksumCRC32C},
+		{"versioning", c.Versioning},
+		{"object_lock", c.ObjectLock},
+		{"url_encoding", c.URLEncoding},
+		{"copy_plus_key", c.CopyPlusKey},
+		{"copy_percent_key", c.CopyPercentKey},
+	}
 }
 
 // Degradations states, one sentence each, what the appliance does
@@ -144,7 +167,7 @@ func (c Capabilities) Degradations() []string {
 			out = append(out, fmt.Sprintf("Unknown whether %s work (%s), so treated as absent: %s.", what, got.Reason, without))
 		}
 	}
-	const noConditions = "uploads are unconditional, each after a HEAD, and several appliances on this prefix are refused"
+	const noConditions = "uploads are unconditional, each after a HEAD, and several appliances on this prefix are not safe"
 	add(c.ConditionalCreate, "conditional creates", noConditions)
 	if c.ConditionalCreate.State == TriYes {
 		// Without conditional creates at all, the race says nothing new.
@@ -162,7 +185,7 @@ func (c Capabilities) Degradations() []string {
 		"whoever holds the appliance's credentials can delete every object and version, so the bucket's history is only as safe as those credentials")
 	add(c.URLEncoding, "URL-encoded listings",
 		"keys are listed raw and used as they are (List decodes only when told to), and keys XML cannot carry are refused at the border by keymap")
-	const noCopy = "renames and trash moves of such keys download and upload again instead of copying server-side"
+	const noCopy = "a rename of such a file uploads it again instead of copying it server-side, and on an unversioned bucket its delete cannot move the object into the trash prefix and fails, with the error on the share"
 	add(c.CopyPlusKey, `server-side copy of keys with "+"`, noCopy)
 	add(c.CopyPercentKey, `server-side copy of keys with "%"`, noCopy)
 	return out

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -235,7 +236,7 @@ func TestProbeDegradations(t *testing.T) {
 	}{
 		{"everything", func(*objstore.Capabilities) {}, nil},
 		{"no conditional creates", func(c *objstore.Capabilities) { c.ConditionalCreate, c.ConditionalRace = no, no },
-			[]string{"No conditional creates (the reason): uploads are unconditional, each after a HEAD, and several appliances on this prefix are refused."}},
+			[]string{"No conditional creates (the reason): uploads are unconditional, each after a HEAD, and several appliances on this prefix are not safe."}},
 		{"creates that race", func(c *objstore.Capabilities) { c.ConditionalRace = no },
 			[]string{"No atomic conditional creates (the reason): a condition that two writers can both pass protects nothing"}},
 		{"unknown overwrite", func(c *objstore.Capabilities) { c.ConditionalOverwrite = unknown },
@@ -615,4 +616,22 @@ func (f *pretender) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		fail(http.StatusNotImplemented, "NotImplemented")
 	}
+}
+
+// TestNamedListsEveryCapability: the log and the status page show what
+// Named lists; a capability added to the struct must be in it.
+func TestNamedListsEveryCapability(t *testing.T) {
+	var want []string
+	typ := reflect.TypeOf(objstore.Capabilities{})
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Type == reflect.TypeOf(objstore.Capability{}) {
+			want = append(want, strings.Split(f.Tag.Get("json"), ",")[0])
+		}
+	}
+	var got []string
+	for _, c := range (objstore.Capabilities{}).Named() {
+		got = append(got, c.Name)
+	}
+	require.Equal(t, want, got)
 }

@@ -130,8 +130,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	marker := false
 	var refused []Refused
 	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
-		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") {
-			return nil // recoverable deletes, not share content
+		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") || strings.HasPrefix(o.Key, keymap.ApplianceDir) {
+			return nil // recoverable deletes and the appliance's own objects, not share content
 		}
 		if o.Key == MarkerName {
 			marker = true

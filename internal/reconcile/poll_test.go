@@ -270,7 +270,8 @@ func TestListingThatKeepsFailingPutsTheShareInError(t *testing.T) {
 func TestExcludedKeysStayInTheBucket(t *testing.T) {
 	s, _, m := pollShare(t, time.Hour)
 	s.opts.Matcher = scan.NewMatcher([]string{"Thumbs.db"}, []string{".waveforms"})
-	for _, k := range []string{"Music/Thumbs.db", ".waveforms/track.json", "Music/.waveforms/t.json", "Music/track.mp3"} {
+	for _, k := range []string{"Music/Thumbs.db", ".waveforms/track.json", "Music/.waveforms/t.json", "Music/track.mp3",
+		".genesissync/probe/0123/race"} { // the capability probe's: skipped, not refused
 		putObject(t, m, k, "x")
 	}
 	foundc := make(chan found, 100)
@@ -281,6 +282,7 @@ func TestExcludedKeysStayInTheBucket(t *testing.T) {
 		got = append(got, f.rel)
 	}
 	require.Equal(t, []string{"Music/track.mp3"}, got)
+	require.Zero(t, s.Status().RefusedCount)
 
 	s.opts.Downloader = transfer.NewDownloader(s.opts.Root, m, -1, -1)
 	r := s.process(context.Background(), job{rel: "Music/.waveforms/t.json"})

@@ -83,7 +83,7 @@ func (s *Share) Survey(ctx context.Context) (Survey, error) {
 	}
 	folder := keymap.NewFolder()
 	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
-		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") || o.Key == MarkerName {
+		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") || strings.HasPrefix(o.Key, keymap.ApplianceDir) || o.Key == MarkerName {
 			return nil
 		}
 		rel, err := keymap.LocalPath(o.Key)

@@ -73,7 +73,7 @@ func classify(key string, m *scan.Matcher) (rel string, ok bool, refused error) 
 		return "", false, nil
 	case err != nil:
 		return "", false, err
-	case m != nil && m.Excluded(rel):
+	case m != nil && m.ExcludedPath(rel):
 		return "", false, nil
 	}
 	return rel, true, nil

@@ -1,6 +1,10 @@
 package status
 
-import "time"
+import (
+	"time"
+
+	"genesissync/internal/objstore"
+)
 
 // Endpoint is one bucket endpoint's reachability as last probed.
 type Endpoint struct {
@@ -11,6 +15,13 @@ type Endpoint struct {
 	LatencyMs float64   `json:"latency_ms"`
 	Error     string    `json:"error,omitempty"`
 	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// Capabilities is what the last capability probe (at start, then
+	// hourly) found the target can do; nil before the first one ends.
+	// Degradations say, a sentence each, what the appliance does without
+	// what it lacks; CapabilitiesError is why the last probe could not run.
+	Capabilities      *objstore.Capabilities `json:"capabilities,omitempty"`
+	Degradations      []string               `json:"degradations,omitempty"`
+	CapabilitiesError string                 `json:"capabilities_error,omitempty"`
 }
 
 // Clients are the SMB clients connected to smbd, as last asked

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"genesissync/internal/eventlog"
+	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 )
 
@@ -43,9 +44,14 @@ func hostileSnapshot() Snapshot {
 		Version: "test", StartedAt: now.Add(-time.Hour), Now: now, Samba: Samba{Mode: "standalone", Up: true},
 		Clients: Clients{Sessions: []Session{{User: "studio", Machine: "10.0.0.5", Dialect: "SMB3_11", Shares: []string{"studio"}}},
 			OpenFiles: []OpenFile{{Share: "studio", Path: hostile}}, CheckedAt: now},
-		Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now}},
-		Pools:     []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
-		Events:    []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
+		Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now,
+			Capabilities: &objstore.Capabilities{
+				ConditionalCreate: objstore.Capability{State: objstore.TriYes, Reason: "412 on an existing key"},
+				URLEncoding:       objstore.Capability{State: objstore.TriNo, Reason: "<raw> keys"},
+			},
+			Degradations: []string{"No URL-encoded listings (<raw> keys): keys are listed raw."}}},
+		Pools:  []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
+		Events: []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
 		Playout: Playout{Aware: true, Active: true, Since: &now, ClientReadBytesPerSecond: 5 << 20, ThresholdBytesPerSecond: 32 << 10,
 			RateLimitBytesPerSecond: 32 << 20, Transfers: 1, Summary: "playout: transfers held to 32 MiB/s, 1 at a time"},
 		Shares: []Share{{
@@ -84,6 +90,7 @@ func TestEndpoints(t *testing.T) {
 	require.Equal(t, hostile, back.Shares[0].LastError.Path)
 	require.Equal(t, hostile, back.Shares[0].RecentErrors[0].Path)
 	require.Equal(t, "station", back.Endpoints[0].Bucket)
+	require.Equal(t, objstore.TriNo, back.Endpoints[0].Capabilities.URLEncoding.State, "targets' capabilities in the API")
 	require.Equal(t, "studio", back.Clients.Sessions[0].User)
 
 	code, body = get(t, srv, "/")
@@ -98,6 +105,10 @@ func TestEndpoints(t *testing.T) {
 	require.Contains(t, body, "hash-mismatch")
 	require.Contains(t, body, "playout: transfers held to 32 MiB/s, 1 at a time")
 	require.Contains(t, body, "5.0 MiB/s")
+	require.Contains(t, body, `<span class="cap cap-yes" title="412 on an existing key">conditional_create yes</span>`)
+	require.Contains(t, body, `<span class="cap cap-no" title="&lt;raw&gt; keys">url_encoding no</span>`)
+	require.Contains(t, body, "No URL-encoded listings (&lt;raw&gt; keys): keys are listed raw.")
+	require.NotContains(t, body, "evidence")
 	require.NotContains(t, body, "Sync now", "no admin buttons without a login")
 	require.Regexp(t, `<script src="/static/app.js" defer></script>`, body)
 	require.Equal(t, 1, strings.Count(body, "<script"), "the only script is the embedded file")

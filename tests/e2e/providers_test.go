@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
+	"genesissync/internal/status"
 	"genesissync/tests/harness"
 )
 
@@ -69,6 +70,22 @@ func TestVersityGW(t *testing.T) {
 	st := a.Share(t)
 	require.Empty(t, st.Refused, "no key refused")
 	require.Nil(t, st.ListingError)
+
+	// The capability probe ran at start: versitygw lists keys raw, and the
+	// status API says what that degrades.
+	var ep status.Endpoint
+	require.Eventually(t, func() bool {
+		snap, err := a.Status()
+		require.NoError(t, err)
+		ep = snap.Endpoints[0]
+		return ep.Capabilities != nil
+	}, time.Minute, 200*time.Millisecond, "no capability probe result")
+	require.Equal(t, objstore.TriYes, ep.Capabilities.ConditionalCreate.State, ep.Capabilities.ConditionalCreate.Reason)
+	require.Equal(t, objstore.TriYes, ep.Capabilities.ConditionalRace.State, ep.Capabilities.ConditionalRace.Reason)
+	require.Equal(t, objstore.TriNo, ep.Capabilities.URLEncoding.State)
+	require.Equal(t, objstore.TriYes, ep.Capabilities.CopyPlusKey.State)
+	require.Len(t, ep.Degradations, 3, "%q", ep.Degradations) // url encoding; versioning and Object Lock off
+	require.Empty(t, ep.Capabilities.Leftovers)
 
 	// A delete on the share: the object goes to the bucket's trash by a
 	// server-side copy, which needs the "+" encoded right.

@@ -84,11 +84,15 @@ type heldDelete struct {
 
 // guard is the share's mass-delete guard state, owned by the loop.
 type guard struct {
-	held    map[string]heldDelete
-	lastAdd time.Time
-	tripped bool
-	batch   string    // ID of the tripped batch, shown to the approver
-	batchAt time.Time // lastAdd when batch was computed
+	held map[string]heldDelete
+	// released are paths a release allowed whose allowed job has not
+	// run yet: a job decided before the release (in flight then) must
+	// not hold them again.
+	released map[string]bool
+	lastAdd  time.Time
+	tripped  bool
+	batch    string    // ID of the tripped batch, shown to the approver
+	batchAt  time.Time // lastAdd when batch was computed
 }
 
 // batchID names a set of deletes so that an approval applies to exactly
@@ -163,6 +167,7 @@ func (s *Share) release() {
 		}
 		p.allowDelete = true
 		p.notBefore = time.Time{}
+		s.guard.released[rel] = true
 	}
 	clear(s.guard.held)
 	s.guard.tripped, s.guard.batch = false, ""

@@ -257,7 +257,7 @@ func New(opts Options) *Share {
 		listReq:   make(chan struct{}, 1),
 		notify:    make(chan string, 64),
 		approvals: make(chan approval),
-		guard:     guard{held: map[string]heldDelete{}},
+		guard:     guard{held: map[string]heldDelete{}, released: map[string]bool{}},
 		stopped:   make(chan struct{}),
 	}
 	s.status = Status{Name: opts.Name, Root: opts.Root}
@@ -468,6 +468,14 @@ func (s *Share) tickEvery() time.Duration {
 // note records a candidate. A scan's candidate settles from its mtime
 // (an old file is eligible at once); a watcher event settles from now.
 func (s *Share) note(f found) {
+	if _, held := s.guard.held[f.rel]; held && !f.event {
+		// Held by the guard: its decision waits for a person, and the
+		// listing or a scan finding the same difference again changes
+		// nothing (each re-plan re-read files and objects, and one in
+		// flight at an approval held the path again). A change seen by
+		// the watcher plans it afresh; so does the release.
+		return
+	}
 	now := time.Now()
 	last := now
 	switch {
@@ -639,7 +647,14 @@ func (s *Share) finish(r result) {
 		return
 	}
 	now := time.Now()
+	if r.allowDelete {
+		delete(s.guard.released, r.rel) // the released decision ran
+	}
 	switch {
+	case r.err == nil && r.out == outHeldDelete && !r.allowDelete && s.guard.released[r.rel]:
+		// Decided before the release that covers it: do it again, now
+		// allowed, rather than hold what a person just approved.
+		p.allowDelete, p.notBefore = true, time.Time{}
 	case r.err == nil && r.out == outHeldDelete:
 		delete(s.pend, r.rel)
 		if _, ok := s.guard.held[r.rel]; !ok {

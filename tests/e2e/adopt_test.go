@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -21,16 +22,31 @@ import (
 	"genesissync/tests/harness"
 )
 
+// adoptFiles scales TestAdoptMirroredBucket up for the measurements of
+// docs/migrate.md: that many files, 1 % of them multipart tracks.
+var adoptFiles = flag.Int("adopt-files", 0, "TestAdoptMirroredBucket with this many files, 1 % of them 20 MiB tracks (0: the default 22)")
+
 // station is a share as an old playout setup left it: spots and two
-// long tracks (multipart for mc and, with a lowered cutoff, rclone).
+// long tracks (multipart for mc and, with a lowered cutoff, rclone); with
+// -adopt-files, that many files of which 1 % are long tracks.
 func station(t *testing.T, root string) map[string]int64 {
 	t.Helper()
 	files := map[string]int64{}
-	for i := range 20 {
-		files[fmt.Sprintf("Spots/Spot %02d (30s).mp3", i)] = 30_000 + int64(i)
+	if n := *adoptFiles; n > 0 {
+		for i := range n {
+			if i%100 == 99 {
+				files[fmt.Sprintf("Music/%03d/Track %d + live.mp3", i/100, i)] = 20<<20 + int64(i)
+			} else {
+				files[fmt.Sprintf("Spots/%03d/Spot %d (30s).mp3", i/100, i)] = 30_000 + int64(i)
+			}
+		}
+	} else {
+		for i := range 20 {
+			files[fmt.Sprintf("Spots/Spot %02d (30s).mp3", i)] = 30_000 + int64(i)
+		}
+		files["Music/Simon + Garfunkel - The Boxer.mp3"] = 40 << 20
+		files["Music/100% Hits/Track 1.flac"] = 40<<20 + 12345
 	}
-	files["Music/Simon + Garfunkel - The Boxer.mp3"] = 40 << 20
-	files["Music/100% Hits/Track 1.flac"] = 40<<20 + 12345
 	seed := uint64(500)
 	for rel, size := range files {
 		seed++
@@ -73,7 +89,10 @@ func TestAdoptMirroredBucket(t *testing.T) {
 			}
 			// Edited after the last mirror, same size: mc mirror (size
 			// and mtime at best) never noticed.
-			const edited = "Spots/Spot 07 (30s).mp3"
+			edited := "Spots/Spot 07 (30s).mp3"
+			if *adoptFiles > 0 {
+				edited = "Spots/000/Spot 7 (30s).mp3"
+			}
 			if tool == "mc" {
 				writeAged(t, filepath.Join(share, filepath.FromSlash(edited)), 9999, files[edited])
 			}
@@ -90,12 +109,21 @@ func TestAdoptMirroredBucket(t *testing.T) {
 			if tool == "mc" {
 				want++ // the conflict copy
 			}
+			started := time.Now()
 			require.Eventually(t, func() bool {
 				st := a.Share(t)
 				return st.FilesTracked == want && st.PendingUploads == 0 && st.State == "in-sync"
-			}, 90*time.Second, 200*time.Millisecond, "the share never settled in sync")
+			}, 90*time.Second+time.Duration(len(files))*100*time.Millisecond, 200*time.Millisecond, "the share never settled in sync")
+			took := time.Since(started)
 			time.Sleep(2 * time.Second) // a listing more: nothing may follow
 			st := a.Share(t)
+			var local int64
+			for _, size := range files {
+				local += size
+			}
+			t.Logf("%s: %d files (%d MiB) adopted in %s after the daemon was ready: %d by ETag, %d by reading, %d by metadata; %d bytes read from the bucket; uploaded %d files, %d bytes; downloaded %d files, %d bytes; %d conflicts; %d backfilled",
+				tool, len(files), local>>20, took.Round(100*time.Millisecond), st.Adopted.ByETag, st.Adopted.ByReading, st.Adopted.ByMetadata,
+				st.Adopted.BytesRead, st.Uploads, st.UploadedBytes, st.Downloads, st.DownloadedBytes, len(st.Conflicts), st.Backfilled)
 			require.Zero(t, st.Deletes, "nothing deleted")
 			require.Zero(t, st.Adopted.ByReading, "no object read to prove equality: every ETag was reproduced")
 			require.Zero(t, plan.Waiting.Files, "every file settled: the dry run decided them all")
@@ -134,14 +162,13 @@ func TestAdoptMirroredBucket(t *testing.T) {
 				require.Contains(t, metrics, `genesissync_transfer_uploaded_bytes_total{share="studio"} 0`)
 				require.Contains(t, metrics, fmt.Sprintf(`genesissync_reconcile_adopted_total{proof="etag",share="studio"} %d`, len(files)))
 			}
-			entries, err := os.ReadDir(filepath.Join(share, "Spots"))
-			require.NoError(t, err)
 			conflictCopies := 0
-			for _, e := range entries {
-				if strings.Contains(e.Name(), "(conflict ") {
+			require.NoError(t, filepath.WalkDir(share, func(p string, d os.DirEntry, err error) error {
+				if err == nil && strings.Contains(d.Name(), "(conflict ") {
 					conflictCopies++
 				}
-			}
+				return err
+			}))
 			require.Equal(t, want-len(files), conflictCopies, "no false conflict copy on the share")
 
 			// Every object now carries our sha256: verify and restore can

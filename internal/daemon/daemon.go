@@ -542,6 +542,11 @@ func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
 // dataset must be the one mounted at the share's path. It asks zfs every
 // time (about 10 ms): a cached "mounted" would let a download land in the
 // bare mountpoint right after an unmount. Nil when the share is not on ZFS.
+// RootCheck is the health check of a share's root the pipeline runs
+// before it writes (the dataset mounted at the path), for the CLI's
+// writers; nil when the share is a plain directory.
+func RootCheck(sc *config.Share) func(context.Context) error { return datasetCheck(sc.Path, sc.Dataset) }
+
 func datasetCheck(path, dataset string) func(context.Context) error {
 	if dataset == "" {
 		return nil

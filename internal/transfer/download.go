@@ -79,6 +79,16 @@ type Downloader struct {
 	uid, gid int
 	pacer    Pacer
 	now      func() time.Time
+	tag      string // in temp names, see WithTempTag
+}
+
+// WithTempTag puts tag (letters, digits and "-") into the names of this
+// downloader's temp files, after TempPrefix, so that its own leftovers can
+// be removed (CleanTempTagged) while other writers' temp files are in use.
+// It returns d.
+func (d *Downloader) WithTempTag(tag string) *Downloader {
+	d.tag = tag
+	return d
 }
 
 // NewDownloader returns a downloader for the share rooted at root. Every
@@ -121,7 +131,7 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 //     (the SHA-256 recorded is then the metadata's, taken in the same pass
 //     over the same bytes at upload); else the SHA-256 must equal the
 //     "sha256" metadata when there is one; else a single-part
-//     ETag (32 hex digits) must equal the MD5; else (a multipart object
+//     ETag (32 hex digits, not SSE-KMS or SSE-C) must equal the MD5; else (a multipart object
 //     written by another tool) the computed SHA-256 is accepted and
 //     returned for the caller to record. A mismatch fails with ErrCorrupt;
 //  5. owner and mode are set on the descriptor, the mtime to the "mtime"
@@ -153,9 +163,9 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 // Errors from the store (objstore.ErrNotFound among them) are returned as
 // the store wrapped them; others are wrapped once with rel.
 //
-// Known limit: for a single-part object without our metadata that AWS
-// encrypted with SSE-KMS or SSE-C, the ETag is not the MD5 of the content
-// and the download fails with ErrCorrupt.
+// The ETag of a single-part object encrypted with SSE-KMS or SSE-C
+// (Object.Encryption) is not the MD5 of its content: it is not checked,
+// and without our metadata the computed SHA-256 is accepted.
 func (d *Downloader) Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error) {
 	return d.DownloadAs(ctx, rel, rel, expect)
 }
@@ -207,7 +217,7 @@ func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, bas
 	}
 	defer dir.Close()
 
-	tmp := tempName(base)
+	tmp := tempName(d.tag, base)
 	f, err := dir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return index.Entry{}, fmt.Errorf("create temp file: %w", err)

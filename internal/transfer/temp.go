@@ -29,10 +29,10 @@ const maxNameLen = 255
 // TempPrefix + 16 random hex digits + "-" + base. The base is only there
 // for people reading a directory listing; it is shortened (at a UTF-8
 // boundary) when the whole name would exceed maxNameLen.
-func tempName(base string) string {
+func tempName(tag, base string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
-	prefix := TempPrefix + hex.EncodeToString(b[:]) + "-"
+	prefix := TempPrefix + tag + hex.EncodeToString(b[:]) + "-"
 	if room := maxNameLen - len(prefix); len(base) > room {
 		base = base[:room]
 		for base != "" && !utf8.ValidString(base) {
@@ -55,7 +55,14 @@ func tempName(base string) string {
 // TempPrefix* are not removed (the appliance never creates any), but the
 // walk enters them. An entry that cannot be read or removed does not stop
 // the walk; the errors are joined and returned with the count.
-func CleanTemp(root string) (int, error) {
+func CleanTemp(root string) (int, error) { return cleanTemp(root, TempPrefix) }
+
+// CleanTempTagged is CleanTemp of only the temp files of downloaders
+// made WithTempTag(tag): a writer's own leftovers, safe to remove while
+// others (the daemon's downloads) are writing theirs.
+func CleanTempTagged(root, tag string) (int, error) { return cleanTemp(root, TempPrefix+tag) }
+
+func cleanTemp(root, prefix string) (int, error) {
 	share, err := os.OpenRoot(root)
 	if err != nil {
 		return 0, fmt.Errorf("clean temp files: %w", err)
@@ -87,7 +94,7 @@ func CleanTemp(root string) (int, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), TempPrefix) {
+		if !d.Type().IsRegular() || !strings.HasPrefix(d.Name(), prefix) {
 			return nil
 		}
 		if err := share.Remove(rel); err != nil {

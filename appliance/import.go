@@ -1,0 +1,186 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"genesissync/internal/config"
+	"genesissync/internal/daemon"
+	"genesissync/internal/ingest"
+	"genesissync/internal/scan"
+	"genesissync/internal/status"
+)
+
+func importCmd() *cobra.Command {
+	var (
+		path, share, into string
+		dryRun, asJSON    bool
+		concurrency       int
+	)
+	cmd := &cobra.Command{
+		Use:   "import SRC... --share SHARE [--into DIR]",
+		Short: "Copy existing media trees (an old playout PC's folder, a USB disk, a NAS mount) into a share, verified, never overwriting",
+		Long: `Copy one or more existing media trees into a share: each file streamed into
+a hidden temp file in its folder with its SHA-256 taken on the way, fsynced,
+given its mtime and the service user, and renamed into place only while
+the name is free. Files already there with the same size and mtime, or
+the same bytes, are skipped; a path the share or an earlier SRC holds with
+other bytes is a collision, reported and left alone; names the share
+cannot hold (Windows-illegal, reserved, case collisions) are refused with
+the reason. An interrupted import is resumed by running it again. While the
+daemon runs, what appears is uploaded like any file saved on the share.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if share == "" {
+				return configError{errors.New("--share is required")}
+			}
+			cfg, sc, err := shareConfig(path, share)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if check := daemon.RootCheck(sc); check != nil {
+				if err := check(ctx); err != nil {
+					return fmt.Errorf("share %s: %w; not importing into an unmounted dataset", share, err)
+				}
+			}
+			uid, gid, err := daemon.ServiceOwner(cfg)
+			if err != nil {
+				return err
+			}
+			if !dryRun {
+				// What an interrupted import left; the daemon's downloads
+				// (if it runs) are not touched.
+				if _, err := ingest.CleanTemp(sc.Path); err != nil {
+					return err
+				}
+			}
+			pr := newImportProgress(cmd.ErrOrStderr(), asJSON)
+			res, err := ingest.Import(ctx, ingest.Options{
+				Sources: args, Root: sc.Path, Into: into, DryRun: dryRun, Concurrency: concurrency,
+				Matcher: scan.NewMatcher(config.DefaultExcludes, sc.Exclude), UID: uid, GID: gid,
+				Progress: pr.update,
+			})
+			pr.done()
+			if perr := printImport(cmd.OutOrStdout(), asJSON, share, res); perr != nil {
+				return perr
+			}
+			if err != nil {
+				return err
+			}
+			if res.Failed > 0 {
+				return fmt.Errorf("import into %s: %d files failed", share, res.Failed)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	cmd.Flags().StringVar(&share, "share", "", "the share to import into (required)")
+	cmd.Flags().StringVar(&into, "into", "", "a folder of the share to put the trees in (default: its top)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be copied, skipped, refused and colliding; write nothing")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "progress and the result as JSON lines")
+	cmd.Flags().IntVar(&concurrency, "concurrency", 0, fmt.Sprintf("files copied at once (default %d)", ingest.DefaultConcurrency))
+	return cmd
+}
+
+// importProgress shows an import's progress: a bar on a terminal
+// (schollz/progressbar), a JSON line per file with --json, a line every
+// 5 s otherwise.
+type importProgress struct {
+	w    io.Writer
+	json bool
+	tty  bool
+	mu   sync.Mutex
+	bar  *progressbar.ProgressBar
+	last time.Time
+}
+
+func newImportProgress(w io.Writer, asJSON bool) *importProgress {
+	p := &importProgress{w: w, json: asJSON}
+	if f, ok := w.(*os.File); ok && !asJSON {
+		p.tty = term.IsTerminal(int(f.Fd()))
+	}
+	return p
+}
+
+func (p *importProgress) update(pg ingest.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.json:
+		b, _ := json.Marshal(map[string]any{"progress": pg})
+		fmt.Fprintf(p.w, "%s\n", b)
+	case p.tty:
+		if p.bar == nil {
+			p.bar = progressbar.NewOptions64(pg.BytesTotal,
+				progressbar.OptionSetWriter(p.w),
+				progressbar.OptionSetDescription("import"),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionShowCount(),
+				progressbar.OptionSetPredictTime(true),
+				progressbar.OptionThrottle(200*time.Millisecond),
+				progressbar.OptionFullWidth())
+		}
+		p.bar.Describe(fmt.Sprintf("import %d/%d files", pg.Files, pg.FilesTotal))
+		_ = p.bar.Set64(pg.Bytes)
+	case time.Since(p.last) >= 5*time.Second || pg.Files == pg.FilesTotal:
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "import %d/%d files, %s/%s\n", pg.Files, pg.FilesTotal, status.HumanBytes(pg.Bytes), status.HumanBytes(pg.BytesTotal))
+	}
+}
+
+func (p *importProgress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
+
+func printImport(w io.Writer, asJSON bool, share string, res ingest.Result) error {
+	if asJSON {
+		b, err := json.Marshal(map[string]any{"result": res})
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	verb := "copied"
+	if res.DryRun {
+		verb = "would copy"
+	}
+	fmt.Fprintf(w, "import into %s: %s %d files (%s), %d identical skipped, %d collisions, %d refused, %d failed",
+		share, verb, res.Copied, status.HumanBytes(res.CopiedBytes), res.Identical, res.Collided, res.Refused, res.Failed)
+	if res.Rate > 0 && !res.DryRun {
+		fmt.Fprintf(w, ", %s/s", status.HumanBytes(int64(res.Rate)))
+	}
+	fmt.Fprintln(w)
+	for _, c := range res.Collisions {
+		fmt.Fprintf(w, "  collision: %q from %s: the %s holds other bytes there (left alone)\n", c.Path, c.Source, existing(c.Existing))
+	}
+	for _, r := range res.Refusals {
+		fmt.Fprintf(w, "  refused: %s: %s\n", r.Source, r.Reason)
+	}
+	for _, f := range res.Failures {
+		fmt.Fprintf(w, "  failed: %s: %s\n", f.Source, f.Reason)
+	}
+	return nil
+}
+
+func existing(e string) string {
+	if e == "share" {
+		return "share"
+	}
+	return "earlier source " + e
+}

@@ -545,7 +545,9 @@ func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
 // RootCheck is the health check of a share's root the pipeline runs
 // before it writes (the dataset mounted at the path), for the CLI's
 // writers; nil when the share is a plain directory.
-func RootCheck(sc *config.Share) func(context.Context) error { return datasetCheck(sc.Path, sc.Dataset) }
+func RootCheck(sc *config.Share) func(context.Context) error {
+	return datasetCheck(sc.Path, sc.Dataset)
+}
 
 func datasetCheck(path, dataset string) func(context.Context) error {
 	if dataset == "" {

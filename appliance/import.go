@@ -121,14 +121,7 @@ func (p *importProgress) update(pg ingest.Progress) {
 		fmt.Fprintf(p.w, "%s\n", b)
 	case p.tty:
 		if p.bar == nil {
-			p.bar = progressbar.NewOptions64(pg.BytesTotal,
-				progressbar.OptionSetWriter(p.w),
-				progressbar.OptionSetDescription("import"),
-				progressbar.OptionShowBytes(true),
-				progressbar.OptionShowCount(),
-				progressbar.OptionSetPredictTime(true),
-				progressbar.OptionThrottle(200*time.Millisecond),
-				progressbar.OptionFullWidth())
+			p.bar = newBar(p.w, pg.BytesTotal, true)
 		}
 		p.bar.Describe(fmt.Sprintf("import %d/%d files", pg.Files, pg.FilesTotal))
 		_ = p.bar.Set64(pg.Bytes)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -323,9 +324,9 @@ func runJob(ctx context.Context, cfg *config.Config, share, kind string, pr *pro
 	}
 }
 
-// progressPrinter renders progress: a one-line bar on a terminal, a
-// plain line every few seconds otherwise, JSON lines with --json. Safe
-// for concurrent use.
+// progressPrinter renders progress: a bar per phase on a terminal
+// (schollz/progressbar), a plain line every few seconds otherwise, JSON
+// lines with --json. Safe for concurrent use.
 type progressPrinter struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -333,7 +334,9 @@ type progressPrinter struct {
 	tty   bool
 	json  bool
 	last  time.Time
-	drawn bool
+	bar   *progressbar.ProgressBar
+	phase string
+	total int64
 }
 
 func newProgressPrinter(w io.Writer, what string, asJSON bool) *progressPrinter {
@@ -352,11 +355,24 @@ func (p *progressPrinter) update(pg restore.Progress) {
 		b, _ := json.Marshal(map[string]any{"progress": pg})
 		fmt.Fprintf(p.w, "%s\n", b)
 	case p.tty:
-		fmt.Fprintf(p.w, "\r%s\x1b[K", progressLine(p.what, pg, true))
-		p.drawn = true
+		// Bytes when the phase knows them, else files; a spinner while
+		// the total is not known yet (listing).
+		total, cur, bytes := pg.BytesTotal, pg.Bytes, true
+		if total <= 0 {
+			total, cur, bytes = int64(pg.FilesTotal), int64(pg.Files), false
+		}
+		if total <= 0 {
+			total = -1
+		}
+		if p.bar == nil || p.phase != pg.Phase || p.total != total {
+			p.finish()
+			p.bar, p.phase, p.total = newBar(p.w, total, bytes), pg.Phase, total
+		}
+		p.bar.Describe(fmt.Sprintf("%s %s %d/%d files", p.what, pg.Phase, pg.Files, pg.FilesTotal))
+		_ = p.bar.Set64(cur)
 	case time.Since(p.last) >= 5*time.Second || pg.Phase == "done":
 		p.last = time.Now()
-		fmt.Fprintln(p.w, progressLine(p.what, pg, false))
+		fmt.Fprintln(p.w, progressLine(p.what, pg))
 	}
 }
 
@@ -364,32 +380,42 @@ func (p *progressPrinter) update(pg restore.Progress) {
 func (p *progressPrinter) done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.drawn {
+	p.finish()
+}
+
+func (p *progressPrinter) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
 		fmt.Fprintln(p.w)
-		p.drawn = false
+		p.bar = nil
 	}
 }
 
-// progressLine is one line of progress: files, bytes, rate and time left,
-// with a bar on a terminal.
-func progressLine(what string, pg restore.Progress, bar bool) string {
+// newBar is the CLI's progress bar on a terminal: of total bytes (or
+// files), with rate and time left; total -1 is a spinner.
+func newBar(w io.Writer, total int64, bytes bool) *progressbar.ProgressBar {
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(200 * time.Millisecond),
+		progressbar.OptionFullWidth(),
+		progressbar.OptionShowCount(),
+	}
+	if bytes {
+		opts = append(opts, progressbar.OptionShowBytes(true))
+	} else {
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("files"))
+	}
+	return progressbar.NewOptions64(total, opts...)
+}
+
+// progressLine is one plain line of progress: files, bytes, rate and
+// time left.
+func progressLine(what string, pg restore.Progress) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %-9s %d/%d files", what, pg.Phase, pg.Files, pg.FilesTotal)
 	if pg.BytesTotal > 0 || pg.Bytes > 0 {
 		fmt.Fprintf(&b, "  %s/%s", status.HumanBytes(pg.Bytes), status.HumanBytes(pg.BytesTotal))
-	}
-	if bar {
-		frac := 0.0
-		switch {
-		case pg.BytesTotal > 0:
-			frac = float64(pg.Bytes) / float64(pg.BytesTotal)
-		case pg.FilesTotal > 0:
-			frac = float64(pg.Files) / float64(pg.FilesTotal)
-		}
-		frac = min(max(frac, 0), 1)
-		const width = 24
-		n := int(frac * width)
-		fmt.Fprintf(&b, "  [%s%s] %3.0f%%", strings.Repeat("#", n), strings.Repeat("-", width-n), frac*100)
 	}
 	fmt.Fprintf(&b, "  %s/s", status.HumanBytes(int64(pg.Rate)))
 	if pg.ETA > 0 {

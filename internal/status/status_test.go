@@ -109,6 +109,7 @@ func TestEndpoints(t *testing.T) {
 	require.Contains(t, body, `<span class="cap cap-no" title="&lt;raw&gt; keys">url_encoding no</span>`)
 	require.Contains(t, body, "No URL-encoded listings (&lt;raw&gt; keys): keys are listed raw.")
 	require.NotContains(t, body, "evidence")
+	require.Contains(t, body, `<span data-b="adopted.by_etag">0</span> by ETag`)
 	require.NotContains(t, body, "Sync now", "no admin buttons without a login")
 	require.Regexp(t, `<script src="/static/app.js" defer></script>`, body)
 	require.Equal(t, 1, strings.Count(body, "<script"), "the only script is the embedded file")

@@ -58,6 +58,10 @@ bind() { # bind SRC DST: a recursive bind mount, undone at exit
 	mount --make-rslave "$2"
 	mounted+=("$2")
 }
+# The chroot's / must be a mount point of its own: the suite's namespaces
+# (task test-package) change the propagation of their root.
+mount --bind "$root" "$root"
+mounted+=("$root")
 bind /proc "$root/proc"
 bind /sys "$root/sys"
 bind /dev "$root/dev"

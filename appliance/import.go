@@ -5,17 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/ingest"
+	"genesissync/internal/restore"
 	"genesissync/internal/scan"
 	"genesissync/internal/status"
 )
@@ -64,11 +61,12 @@ daemon runs, what appears is uploaded like any file saved on the share.`,
 					return err
 				}
 			}
-			pr := newImportProgress(cmd.ErrOrStderr(), asJSON)
+			pr := newProgressPrinter(cmd.ErrOrStderr(), "import", asJSON)
+			start := time.Now()
 			res, err := ingest.Import(ctx, ingest.Options{
 				Sources: args, Root: sc.Path, Into: into, DryRun: dryRun, Concurrency: concurrency,
 				Matcher: scan.NewMatcher(config.DefaultExcludes, sc.Exclude), UID: uid, GID: gid,
-				Progress: pr.update,
+				Progress: func(pg ingest.Progress) { pr.update(importProgress(pg, time.Since(start))) },
 			})
 			pr.done()
 			if perr := printImport(cmd.OutOrStdout(), asJSON, share, res); perr != nil {
@@ -90,54 +88,6 @@ daemon runs, what appears is uploaded like any file saved on the share.`,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "progress and the result as JSON lines")
 	cmd.Flags().IntVar(&concurrency, "concurrency", 0, fmt.Sprintf("files copied at once (default %d)", ingest.DefaultConcurrency))
 	return cmd
-}
-
-// importProgress shows an import's progress: a bar on a terminal
-// (schollz/progressbar), a JSON line per file with --json, a line every
-// 5 s otherwise.
-type importProgress struct {
-	w    io.Writer
-	json bool
-	tty  bool
-	mu   sync.Mutex
-	bar  *progressbar.ProgressBar
-	last time.Time
-}
-
-func newImportProgress(w io.Writer, asJSON bool) *importProgress {
-	p := &importProgress{w: w, json: asJSON}
-	if f, ok := w.(*os.File); ok && !asJSON {
-		p.tty = term.IsTerminal(int(f.Fd()))
-	}
-	return p
-}
-
-func (p *importProgress) update(pg ingest.Progress) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	switch {
-	case p.json:
-		b, _ := json.Marshal(map[string]any{"progress": pg})
-		fmt.Fprintf(p.w, "%s\n", b)
-	case p.tty:
-		if p.bar == nil {
-			p.bar = newBar(p.w, pg.BytesTotal, true)
-		}
-		p.bar.Describe(fmt.Sprintf("import %d/%d files", pg.Files, pg.FilesTotal))
-		_ = p.bar.Set64(pg.Bytes)
-	case time.Since(p.last) >= 5*time.Second || pg.Files == pg.FilesTotal:
-		p.last = time.Now()
-		fmt.Fprintf(p.w, "import %d/%d files, %s/%s\n", pg.Files, pg.FilesTotal, status.HumanBytes(pg.Bytes), status.HumanBytes(pg.BytesTotal))
-	}
-}
-
-func (p *importProgress) done() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.w)
-	}
 }
 
 func printImport(w io.Writer, asJSON bool, share string, res ingest.Result) error {
@@ -176,4 +126,20 @@ func existing(e string) string {
 		return "share"
 	}
 	return "earlier source " + e
+}
+
+// importProgress is an import's progress in the terms of the CLI's one
+// progress printer (restore's, verify's): phase "copying", with the rate
+// and time left from the bytes done so far.
+func importProgress(pg ingest.Progress, elapsed time.Duration) restore.Progress {
+	p := restore.Progress{Phase: "copying", Files: pg.Files, FilesTotal: pg.FilesTotal,
+		Bytes: pg.Bytes, BytesTotal: pg.BytesTotal, Elapsed: elapsed}
+	if pg.Files == pg.FilesTotal {
+		p.Phase = "done"
+	}
+	if s := elapsed.Seconds(); s > 0 && pg.Bytes > 0 {
+		p.Rate = float64(pg.Bytes) / s
+		p.ETA = time.Duration(float64(pg.BytesTotal-pg.Bytes) / p.Rate * float64(time.Second))
+	}
+	return p
 }

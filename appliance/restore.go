@@ -364,7 +364,8 @@ func (p *progressPrinter) update(pg restore.Progress) {
 		if total <= 0 {
 			total = -1
 		}
-		if p.bar == nil || p.phase != pg.Phase || p.total != total {
+		// A new bar for a new phase; "done" finishes the phase's own.
+		if p.bar == nil || (p.phase != pg.Phase && pg.Phase != "done") || p.total != total {
 			p.finish()
 			p.bar, p.phase, p.total = newBar(p.w, total, bytes), pg.Phase, total
 		}

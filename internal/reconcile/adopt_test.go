@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
+	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
 )
 
@@ -216,4 +217,64 @@ func TestSurveyIsWhatThePassDoes(t *testing.T) {
 	}
 	require.Equal(t, map[outcome]int{outAdopted: 3, outConflict: 1, outUploaded: 1, outDownloaded: 1}, got)
 	require.Equal(t, [4]int{3, 1, 1, 1}, byProof)
+}
+
+// TestAdoptionProgress: the scan and the listing of a first pass tell
+// which paths wait for a proof (on both sides, no base), and the status
+// counts them down as the proofs read the files.
+func TestAdoptionProgress(t *testing.T) {
+	s, m := adoptShare(t, true)
+	root := s.opts.Root
+	spot := bytes.Repeat([]byte("jingle "), 4000)
+	track := bytes.Repeat([]byte("long track "), 1e5)
+	writeAged(t, root, "a.mp3", spot)
+	m.PutForeign("a.mp3", spot, "")
+	writeAged(t, root, "b.mp3", track)
+	m.PutForeign("b.mp3", track, "")
+	writeAged(t, root, "only-local.mp3", spot) // an upload, not an adoption
+	m.PutForeign("only-remote.mp3", spot, "")  // a download
+
+	foundc := make(chan found, 16)
+	require.NoError(t, s.pollOnce(context.Background(), foundc))
+	require.NoError(t, scan.Walk(context.Background(), root, "", s.opts.Matcher, func(f scan.File) error {
+		n := 0
+		return s.scanned(context.Background(), f, foundc, &n)
+	}))
+	close(foundc)
+	for f := range foundc {
+		s.note(f)
+	}
+	s.publish()
+	ad := s.Status().Adopted
+	require.Equal(t, 2, ad.Pending)
+	require.Equal(t, int64(len(spot)+len(track)), ad.PendingBytes)
+	require.Zero(t, ad.SecondsLeft, "no rate measured yet")
+
+	r := s.process(context.Background(), job{rel: "b.mp3", started: time.Now()})
+	require.NoError(t, r.err)
+	require.Equal(t, outAdopted, r.out)
+	s.finish(r)
+	s.publish()
+	ad = s.Status().Adopted
+	require.Equal(t, 1, ad.Pending)
+	require.Equal(t, int64(len(spot)), ad.PendingBytes)
+	require.Equal(t, int64(len(track)), ad.HashedBytes, "the proof read the local file once")
+}
+
+func TestRateMeter(t *testing.T) {
+	var m rateMeter
+	t0 := time.Unix(1000, 0)
+	require.Zero(t, m.observe(t0, 0))
+	require.Zero(t, m.observe(t0.Add(time.Second), 100), "under the shortest span")
+	require.InDelta(t, 50, m.observe(t0.Add(4*time.Second), 200), 0.01)
+	// A minute later at a tenth of the pace: only the window counts.
+	for i := 5; i <= 70; i++ {
+		m.observe(t0.Add(time.Duration(i)*time.Second), 200+int64(i-4)*10)
+	}
+	require.InDelta(t, 10, m.observe(t0.Add(71*time.Second), 200+67*10), 0.5)
+	// Nothing read for a whole window: the rate falls to zero.
+	require.Zero(t, m.observe(t0.Add(200*time.Second), 200+67*10))
+	// A reset of the total starts over.
+	require.Zero(t, m.observe(t0.Add(201*time.Second), 5))
+	require.Len(t, m.samples, 1)
 }

@@ -106,9 +106,9 @@ func (s *Share) listingGrace() time.Duration {
 
 func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	start := time.Now()
-	send := func(rel string) error {
+	send := func(rel string, unbased bool, size int64) error {
 		select {
-		case foundc <- found{rel: rel, remote: true}:
+		case foundc <- found{rel: rel, remote: true, unbased: unbased, size: size}:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -149,14 +149,15 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 			refused = append(refused, refusal(o.Key, err))
 			return nil
 		}
-		if t := known.find(rel); t != nil {
+		t := known.find(rel)
+		if t != nil {
 			t.seen = true
 			if !t.remoteChanged(&o) {
 				return nil
 			}
 		}
 		changed++
-		return send(rel)
+		return send(rel, t == nil, o.Size)
 	})
 	if err != nil {
 		return fmt.Errorf("list bucket: %w", err)
@@ -196,7 +197,7 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		k := &known.entries[i]
 		if !k.seen && k.syncedAt < start.UnixNano() {
 			gone++
-			if err := send(k.path); err != nil {
+			if err := send(k.path, false, 0); err != nil {
 				return err
 			}
 		}

@@ -120,6 +120,9 @@ type Share struct {
 	stopped   chan struct{}
 	ctl       control
 
+	// adoptRate measures how fast adoption proofs read (publish).
+	adoptRate rateMeter
+
 	mu     sync.Mutex
 	status Status
 }
@@ -141,7 +144,15 @@ type pending struct {
 	// lane is the file's transfer lane, from a stat at its first
 	// dispatch; laneUnknown again after each new change.
 	lane lane
+	// unbasedLocal and unbasedRemote say the scan found the file and the
+	// listing the object while the index had no base: with both, the path
+	// waits for an adoption proof (AdoptionProgress), of localSize bytes.
+	unbasedLocal, unbasedRemote bool
+	localSize                   int64
 }
+
+// adopting reports whether p waits for an adoption proof.
+func (p *pending) adopting() bool { return p.unbasedLocal && p.unbasedRemote }
 
 // due reports whether the file may go to a worker at now: settled (no
 // change for settle) and not backing off after a failure.
@@ -194,6 +205,7 @@ type result struct {
 	renamedFrom  string // the synced path a renamed file was copied from
 	proof        proof  // how an adopted path was proven equal
 	localCRC     string // the local file's CRC-32C, when its read took one
+	hashedBytes  int64  // local bytes read for a proof
 	readBytes    int64  // object bytes read for a proof
 	err          error
 }
@@ -213,6 +225,10 @@ type found struct {
 	mtime  time.Time
 	event  bool // seen by the watcher, rather than by a scan
 	remote bool // seen in the bucket listing: no local settle to wait for
+	// unbased: the scan or listing found it with no base in the index,
+	// of size bytes (a first pass over existing data).
+	unbased bool
+	size    int64
 }
 
 type scanDone struct {
@@ -495,6 +511,13 @@ func (s *Share) note(f found) {
 	if last.After(p.lastEvent) {
 		p.lastEvent = last
 	}
+	if f.unbased {
+		if f.remote {
+			p.unbasedRemote = true
+		} else {
+			p.unbasedLocal, p.localSize = true, f.size
+		}
+	}
 	if f.event {
 		// A fresh change deserves a fresh try, not the old backoff.
 		p.notBefore = time.Time{}
@@ -667,6 +690,9 @@ func (s *Share) finish(r result) {
 			// Changed again while we worked: keep it pending, but the
 			// recovery point moves to that change.
 			p.since, p.attempts = p.lastEvent, 0
+			if r.entry != nil {
+				p.unbasedLocal, p.unbasedRemote = false, false // it has a base now
+			}
 		} else {
 			delete(s.pend, r.rel)
 		}
@@ -764,6 +790,7 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			}
 		}
 		st.Adopted.BytesRead += r.readBytes
+		st.Adopted.HashedBytes += r.hashedBytes
 	})
 	ev := s.log.Info().Str("path", r.rel).Str("action", r.action.String())
 	switch r.out {
@@ -857,7 +884,7 @@ func (s *Share) scanned(ctx context.Context, f scan.File, foundc chan<- found, n
 	}
 	*n++
 	select {
-	case foundc <- found{rel: f.Path, mtime: f.Mtime}:
+	case foundc <- found{rel: f.Path, mtime: f.Mtime, unbased: b == nil, size: f.Size}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()

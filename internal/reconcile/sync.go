@@ -142,6 +142,9 @@ func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (A
 				return Nothing, false
 			}
 			in.LocalSHA256, in.ETagMatch, r.localCRC = p.sha256, p.etagMatch, p.crc32c
+			if in.Base == nil && in.Remote != nil {
+				r.hashedBytes += in.Local.Size // an adoption's proof
+			}
 			continue
 		case NeedRemoteHash:
 			// HEAD filled SHA256 if the object carries our metadata, and

@@ -24,32 +24,34 @@ var (
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
 		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
-		playoutActive, playoutReads, adopted, adoptReadBytes, backfilled, listingFailing *prometheus.Desc
+		playoutActive, playoutReads, adopted, adoptReadBytes, adoptHashedBytes, adoptPending, backfilled, listingFailing *prometheus.Desc
 	}{
-		adopted:         prometheus.NewDesc("genesissync_reconcile_adopted_total", "Paths found on both sides without a base and proven equal (nothing transferred), by proof: metadata, etag, reading.", []string{"share", "proof"}, nil),
-		adoptReadBytes:  prometheus.NewDesc("genesissync_reconcile_adopt_read_bytes_total", "Object bytes read to prove or disprove equality with a local file.", shareLabels, nil),
-		backfilled:      prometheus.NewDesc("genesissync_reconcile_backfilled_total", "Objects other tools wrote that were given the appliance's metadata by a server-side copy.", shareLabels, nil),
-		listingFailing:  prometheus.NewDesc("genesissync_reconcile_listing_failing", "1 while no bucket listing has completed for the listing grace.", shareLabels, nil),
-		up:              prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
-		smbdUp:          prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
-		filesTracked:    prometheus.NewDesc("genesissync_share_files_tracked", "Files the index knows as synced.", shareLabels, nil),
-		bytesTracked:    prometheus.NewDesc("genesissync_share_bytes_tracked", "Bytes of the files the index knows as synced.", shareLabels, nil),
-		pending:         prometheus.NewDesc("genesissync_share_pending", "Paths waiting to be synced (settling, retrying or in flight).", shareLabels, nil),
-		inFlight:        prometheus.NewDesc("genesissync_share_in_flight", "Paths being transferred now.", shareLabels, nil),
-		oldestAge:       prometheus.NewDesc("genesissync_share_oldest_pending_age_seconds", "Age of the oldest unsynced change: the recovery point.", shareLabels, nil),
-		lastScan:        prometheus.NewDesc("genesissync_share_last_full_scan_timestamp_seconds", "When the last full scan of the share finished.", shareLabels, nil),
-		uploads:         prometheus.NewDesc("genesissync_transfer_uploads_total", "Files uploaded.", shareLabels, nil),
-		uploadedBytes:   prometheus.NewDesc("genesissync_transfer_uploaded_bytes_total", "Bytes uploaded.", shareLabels, nil),
-		downloads:       prometheus.NewDesc("genesissync_transfer_downloads_total", "Files downloaded.", shareLabels, nil),
-		downloadedBytes: prometheus.NewDesc("genesissync_transfer_downloaded_bytes_total", "Bytes downloaded.", shareLabels, nil),
-		deletes:         prometheus.NewDesc("genesissync_reconcile_deletes_total", "Deletes carried out (recoverably).", shareLabels, nil),
-		renames:         prometheus.NewDesc("genesissync_reconcile_renames_total", "Renames done as server-side copies.", shareLabels, nil),
-		errors:          prometheus.NewDesc("genesissync_reconcile_errors_total", "Failed sync attempts.", shareLabels, nil),
-		conflicts:       prometheus.NewDesc("genesissync_reconcile_conflicts", "Recent conflicts (both versions kept).", shareLabels, nil),
-		refused:         prometheus.NewDesc("genesissync_reconcile_refused_keys", "Object keys refused in the last bucket listing.", shareLabels, nil),
-		heldDeletes:     prometheus.NewDesc("genesissync_reconcile_held_deletes", "Deletes waiting for the delete guard or an approval.", shareLabels, nil),
-		guardTripped:    prometheus.NewDesc("genesissync_reconcile_delete_guard_tripped", "1 while deletes are paused for approval.", shareLabels, nil),
-		state:           prometheus.NewDesc("genesissync_share_state", "1 for the share's current state.", []string{"share", "state"}, nil),
+		adopted:          prometheus.NewDesc("genesissync_reconcile_adopted_total", "Paths found on both sides without a base and proven equal (nothing transferred), by proof: metadata, etag, reading.", []string{"share", "proof"}, nil),
+		adoptReadBytes:   prometheus.NewDesc("genesissync_reconcile_adopt_read_bytes_total", "Object bytes read to prove or disprove equality with a local file.", shareLabels, nil),
+		adoptHashedBytes: prometheus.NewDesc("genesissync_reconcile_adopt_hashed_bytes_total", "Share bytes read to prove or disprove equality with an object.", shareLabels, nil),
+		adoptPending:     prometheus.NewDesc("genesissync_reconcile_adopt_pending_files", "Paths on both sides without a base still waiting for their adoption proof.", shareLabels, nil),
+		backfilled:       prometheus.NewDesc("genesissync_reconcile_backfilled_total", "Objects other tools wrote that were given the appliance's metadata by a server-side copy.", shareLabels, nil),
+		listingFailing:   prometheus.NewDesc("genesissync_reconcile_listing_failing", "1 while no bucket listing has completed for the listing grace.", shareLabels, nil),
+		up:               prometheus.NewDesc("genesissync_up", "1 while the daemon serves.", nil, nil),
+		smbdUp:           prometheus.NewDesc("genesissync_samba_smbd_up", "1 when the managed smbd is up.", nil, nil),
+		filesTracked:     prometheus.NewDesc("genesissync_share_files_tracked", "Files the index knows as synced.", shareLabels, nil),
+		bytesTracked:     prometheus.NewDesc("genesissync_share_bytes_tracked", "Bytes of the files the index knows as synced.", shareLabels, nil),
+		pending:          prometheus.NewDesc("genesissync_share_pending", "Paths waiting to be synced (settling, retrying or in flight).", shareLabels, nil),
+		inFlight:         prometheus.NewDesc("genesissync_share_in_flight", "Paths being transferred now.", shareLabels, nil),
+		oldestAge:        prometheus.NewDesc("genesissync_share_oldest_pending_age_seconds", "Age of the oldest unsynced change: the recovery point.", shareLabels, nil),
+		lastScan:         prometheus.NewDesc("genesissync_share_last_full_scan_timestamp_seconds", "When the last full scan of the share finished.", shareLabels, nil),
+		uploads:          prometheus.NewDesc("genesissync_transfer_uploads_total", "Files uploaded.", shareLabels, nil),
+		uploadedBytes:    prometheus.NewDesc("genesissync_transfer_uploaded_bytes_total", "Bytes uploaded.", shareLabels, nil),
+		downloads:        prometheus.NewDesc("genesissync_transfer_downloads_total", "Files downloaded.", shareLabels, nil),
+		downloadedBytes:  prometheus.NewDesc("genesissync_transfer_downloaded_bytes_total", "Bytes downloaded.", shareLabels, nil),
+		deletes:          prometheus.NewDesc("genesissync_reconcile_deletes_total", "Deletes carried out (recoverably).", shareLabels, nil),
+		renames:          prometheus.NewDesc("genesissync_reconcile_renames_total", "Renames done as server-side copies.", shareLabels, nil),
+		errors:           prometheus.NewDesc("genesissync_reconcile_errors_total", "Failed sync attempts.", shareLabels, nil),
+		conflicts:        prometheus.NewDesc("genesissync_reconcile_conflicts", "Recent conflicts (both versions kept).", shareLabels, nil),
+		refused:          prometheus.NewDesc("genesissync_reconcile_refused_keys", "Object keys refused in the last bucket listing.", shareLabels, nil),
+		heldDeletes:      prometheus.NewDesc("genesissync_reconcile_held_deletes", "Deletes waiting for the delete guard or an approval.", shareLabels, nil),
+		guardTripped:     prometheus.NewDesc("genesissync_reconcile_delete_guard_tripped", "1 while deletes are paused for approval.", shareLabels, nil),
+		state:            prometheus.NewDesc("genesissync_share_state", "1 for the share's current state.", []string{"share", "state"}, nil),
 
 		info:             prometheus.NewDesc("genesissync_build_info", "1, labelled with the running version.", []string{"version"}, nil),
 		started:          prometheus.NewDesc("genesissync_start_time_seconds", "When the daemon started (Unix time).", nil, nil),
@@ -162,6 +164,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descs.adopted, float64(s.Adopted.ByETag), n, "etag")
 		counter(descs.adopted, float64(s.Adopted.ByReading), n, "reading")
 		counter(descs.adoptReadBytes, float64(s.Adopted.BytesRead), n)
+		counter(descs.adoptHashedBytes, float64(s.Adopted.HashedBytes), n)
+		gauge(descs.adoptPending, float64(s.Adopted.Pending), n)
 		counter(descs.backfilled, float64(s.Backfilled), n)
 		gauge(descs.listingFailing, b2f(s.ListingFailing), n)
 	}

@@ -121,10 +121,15 @@ func TestAdoptMirroredBucket(t *testing.T) {
 			for _, size := range files {
 				local += size
 			}
-			t.Logf("%s: %d files (%d MiB) adopted in %s after the daemon was ready: %d by ETag, %d by reading, %d by metadata; %d bytes read from the bucket; uploaded %d files, %d bytes; downloaded %d files, %d bytes; %d conflicts; %d backfilled",
+			t.Logf("%s: %d files (%d MiB) adopted in %s after the daemon was ready: %d by ETag, %d by reading, %d by metadata; %d bytes read from the bucket, %d from the share; uploaded %d files, %d bytes; downloaded %d files, %d bytes; %d conflicts; %d backfilled",
 				tool, len(files), local>>20, took.Round(100*time.Millisecond), st.Adopted.ByETag, st.Adopted.ByReading, st.Adopted.ByMetadata,
-				st.Adopted.BytesRead, st.Uploads, st.UploadedBytes, st.Downloads, st.DownloadedBytes, len(st.Conflicts), st.Backfilled)
+				st.Adopted.BytesRead, st.Adopted.HashedBytes, st.Uploads, st.UploadedBytes, st.Downloads, st.DownloadedBytes, len(st.Conflicts), st.Backfilled)
 			require.Zero(t, st.Deletes, "nothing deleted")
+			// Each local file was read once for all of its proofs, and
+			// nothing is left to prove.
+			require.Equal(t, local, st.Adopted.HashedBytes)
+			require.Zero(t, st.Adopted.Pending)
+			require.Zero(t, st.Adopted.SecondsLeft)
 			require.Zero(t, st.Adopted.ByReading, "no object read to prove equality: every ETag was reproduced")
 			require.Zero(t, plan.Waiting.Files, "every file settled: the dry run decided them all")
 			// The pass did what the dry run said.

@@ -53,6 +53,7 @@
         pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
     },
     age: function (v) { return duration(v || 0); },
+    left: function (v) { return v > 0 ? "about " + duration(v) + " left" : ""; },
     pending: function (v, scope) { return scope.oldest_pending ? duration(v || 0) + " old" : "none"; },
     scanning: function (v) { return v ? ", scanning now" : ""; },
     pct: function (v) { return Math.round(v || 0) + "%"; },

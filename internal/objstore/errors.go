@@ -197,6 +197,27 @@ func isChecksumRejection(err error) bool {
 	return errors.As(err, &apiErr) && checksumCodes[apiErr.ErrorCode()]
 }
 
+// isChecksumHeaderRefusal reports whether err is a server refusing a
+// request for carrying checksum headers at all (not for a checksum that
+// does not match its body): Backblaze B2's 400 InvalidArgument
+// "Unsupported header 'x-amz-checksum-crc32' received for this API call."
+// (also for x-amz-sdk-checksum-algorithm and x-amz-checksum-mode), or a
+// NotImplemented that names a checksum.
+func isChecksumHeaderRefusal(err error) bool {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || checksumCodes[apiErr.ErrorCode()] {
+		return false
+	}
+	switch apiErr.ErrorCode() {
+	case "InvalidArgument", "InvalidRequest", "NotImplemented", "UnsupportedHeader":
+	default:
+		return false
+	}
+	msg := strings.ToLower(apiErr.ErrorMessage())
+	return strings.Contains(msg, "x-amz-checksum") || strings.Contains(msg, "x-amz-sdk-checksum") ||
+		strings.Contains(msg, "x-amz-trailer") || strings.Contains(msg, "checksum") && strings.Contains(msg, "header")
+}
+
 // isCode reports whether err is an API error with the given code.
 func isCode(err error, code string) bool {
 	var apiErr smithy.APIError

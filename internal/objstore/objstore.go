@@ -108,6 +108,10 @@ var (
 	// hash to PutInput.SHA256, whether found locally while streaming or by
 	// the server (BadDigest and its relatives).
 	ErrChecksumMismatch = errors.New("checksum mismatch")
+	// ErrChecksumHeadersRefused is returned (wrapped) by a request the
+	// server refused for its checksum headers; the store sends none from
+	// then on (S3.ChecksumHeaders), so trying again succeeds.
+	ErrChecksumHeadersRefused = errors.New("the server refuses checksum headers")
 	// ErrSizeMismatch is returned (wrapped) by Put when the body yields more
 	// or fewer bytes than PutInput.Size: the source changed while it was
 	// read.

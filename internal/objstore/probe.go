@@ -259,6 +259,8 @@ func OutcomeOf(err error) Outcome {
 		kind = OutcomeRefused
 	case isChecksumRejection(err):
 		kind = OutcomeBadChecksum
+	case isChecksumHeaderRefusal(err):
+		kind = OutcomeUnsupported
 	case code == "NoSuchBucket":
 		kind = OutcomeFailed // the bucket, not the thing asked about
 	case isNotFound(err), probeNotFoundCodes[code], status == http.StatusNotFound:
@@ -637,6 +639,16 @@ func (s *S3) Probe(ctx context.Context) (caps Capabilities, err error) {
 
 	caps = e.Classify()
 	caps.Endpoint, caps.Bucket, caps.ProbePrefix = s.endpoint, s.opts.Bucket, p.base
+	for _, c := range []struct {
+		name string
+		e    ChecksumEvidence
+	}{{"SHA-256", e.SHA256}, {"CRC-32C", e.CRC32C}} {
+		if c.e.Right.Kind == OutcomeUnsupported {
+			// Every upload would carry the header and fail like this:
+			// send none, before the first one does.
+			s.omitChecksums(fmt.Sprintf("the capability probe's PUT with a matching %s checksum header was refused (%s)", c.name, c.e.Right.Detail))
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return caps, fmt.Errorf("probe: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -123,6 +124,11 @@ type S3Options struct {
 	// Wire, when set, paces every byte the store's connections send and
 	// receive (playout-aware transfers). Nil: no pacing.
 	Wire WirePacer
+
+	// copyTuning lowers the multipart copy's threshold and part size and
+	// adds hooks, for tests only (s3_copy.go, set by export_test.go); nil
+	// outside tests.
+	copyTuning *copyTuning
 }
 
 // normalized validates o and fills its defaults.
@@ -183,6 +189,64 @@ type S3 struct {
 	// verifyLocally makes Put check size and checksum while streaming. Only
 	// tests turn it off, to reach the server-side checksum check.
 	verifyLocally bool
+
+	// checksumsOff says why requests no longer carry checksum headers
+	// (x-amz-checksum-*, x-amz-sdk-checksum-algorithm, x-amz-checksum-mode);
+	// nil while they do. Set once the server refuses them (Backblaze B2
+	// answered every upload that carried one with 400 InvalidArgument
+	// "Unsupported header ... received for this API call" until mid-2025):
+	// uploads are then verified by the local hash pass and our
+	// sha256/crc32c metadata only, not by the server.
+	checksumsOff atomic.Pointer[string]
+}
+
+// ChecksumHeaders reports whether requests carry checksum headers, and if
+// not, why. Safe for concurrent use.
+func (s *S3) ChecksumHeaders() (bool, string) {
+	if why := s.checksumsOff.Load(); why != nil {
+		return false, *why
+	}
+	return true, ""
+}
+
+// omitChecksums stops sending checksum headers for good (until restart),
+// because of why; the first call logs it.
+func (s *S3) omitChecksums(why string) {
+	if s.checksumsOff.CompareAndSwap(nil, &why) {
+		s.log.Warn().Str("endpoint", s.endpoint).Str("reason", why).
+			Msg("the server refuses checksum headers: sending none from now on; uploads are verified by the local hash pass and the sha256/crc32c metadata only")
+	}
+}
+
+// withoutUploadChecksums makes a transfer-manager upload send no checksum
+// header: no algorithm, and the client's default CRC32 suppressed.
+func withoutUploadChecksums(o *transfermanager.Options) {
+	o.ChecksumAlgorithm = ""
+	o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+}
+
+// getOptions are the per-call options of a GetObject: without checksum
+// headers, no x-amz-checksum-mode (the SDK sends it by default to have
+// the response validated).
+func (s *S3) getOptions() []func(*s3.Options) {
+	if s.checksumsOff.Load() == nil {
+		return nil
+	}
+	return []func(*s3.Options){func(o *s3.Options) {
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+	}}
+}
+
+// refusedChecksums notes a request refused for its checksum headers, and
+// returns err marked ErrChecksumHeadersRefused for the caller to try
+// again (without them); other errors come back as they are.
+func (s *S3) refusedChecksums(op, key string, err error) error {
+	if s.checksumsOff.Load() != nil || !isChecksumHeaderRefusal(err) {
+		return nil
+	}
+	s.omitChecksums(fmt.Sprintf("%s %q was refused: %v", op, key, err))
+	return fmt.Errorf("%s %q: %w: %w", op, key, ErrChecksumHeadersRefused, err)
 }
 
 var _ Store = (*S3)(nil)
@@ -407,7 +471,12 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	// multipart upload the transfer manager would pass it to
 	// CompleteMultipartUpload, where S3 expects the composite
 	// checksum-of-checksums, and the upload would fail.
-	if in.Size < s.opts.PartSize {
+	var tmOpts []func(*transfermanager.Options)
+	switch {
+	case s.checksumsOff.Load() != nil:
+		input.ChecksumAlgorithm = ""
+		tmOpts = append(tmOpts, withoutUploadChecksums)
+	case in.Size < s.opts.PartSize:
 		// Single part: the server verifies our SHA-256 itself (the SDK
 		// sends the value given instead of computing one).
 		input.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
@@ -421,11 +490,14 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		// publishes the object (PutObject or CompleteMultipartUpload).
 		ctx = context.WithValue(ctx, conditionKey{}, cond)
 	}
-	out, err := s.tm.UploadObject(ctx, input)
+	out, err := s.tm.UploadObject(ctx, input, tmOpts...)
 	if err != nil {
 		var mpErr transfermanager.MultipartUploadError
 		if errors.As(err, &mpErr) {
 			s.abortUpload(ctx, in.Key, mpErr.UploadID())
+		}
+		if rerr := s.refusedChecksums("put", in.Key, err); rerr != nil {
+			return Object{}, rerr
 		}
 		switch ctxErr := ctx.Err(); {
 		case isChecksumRejection(err):
@@ -506,8 +578,11 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
 		Bucket: aws.String(s.opts.Bucket),
 		Key:    aws.String(s.fullKey(key)),
-	})
+	}, s.getOptions()...)
 	if err != nil {
+		if rerr := s.refusedChecksums("get", key, err); rerr != nil {
+			return nil, Object{}, rerr
+		}
 		return nil, Object{}, s.readErr("get", key, err)
 	}
 	return out.Body, fromGet(key, out), nil

@@ -138,8 +138,11 @@ func (s *S3) GetVersion(ctx context.Context, key, versionID string) (io.ReadClos
 		Bucket:    aws.String(s.opts.Bucket),
 		Key:       aws.String(s.fullKey(key)),
 		VersionId: aws.String(versionID),
-	})
+	}, s.getOptions()...)
 	if err != nil {
+		if rerr := s.refusedChecksums("get version "+versionID+" of", key, err); rerr != nil {
+			return nil, Object{}, rerr
+		}
 		return nil, Object{}, s.readErr("get version "+versionID+" of", key, err)
 	}
 	return out.Body, fromGet(key, out), nil

@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -66,13 +71,13 @@ func writeAged(t *testing.T, p string, seed uint64, size int64) {
 
 // TestAdoptMirroredBucket takes over a share and a bucket prefix that
 // the old cron (the pinned mc mirror) or rclone kept, with a fresh index:
-// every file is proven the same from the ETag (mc's and rclone's
-// multipart ones too), nothing is uploaded, downloaded or deleted, no
+// every file is proven the same from the ETag (mc's, rclone's and the AWS
+// SDK transfer manager's multipart ones too), nothing is uploaded, downloaded or deleted, no
 // conflict copy appears, and afterwards every object carries our sha256.
 // A file edited on the share after the last mirror to the same size (an
 // edit mc never noticed) is the one conflict.
 func TestAdoptMirroredBucket(t *testing.T) {
-	for _, tool := range []string{"mc", "rclone"} {
+	for _, tool := range []string{"mc", "rclone", "sdk"} {
 		t.Run(tool, func(t *testing.T) {
 			m := harness.StartMinIO(t)
 			share := filepath.Join(t.TempDir(), "share")
@@ -86,6 +91,8 @@ func TestAdoptMirroredBucket(t *testing.T) {
 				// rclone sends files over 200 MiB in 5 MiB chunks; with
 				// the cutoff lowered the tracks go up the same way.
 				m.Rclone(t, "sync", "--s3-upload-cutoff", "8Mi", share+"/", "t:"+bucket+"/"+prefix)
+			case "sdk":
+				sdkMirror(t, m, share, bucket, prefix)
 			}
 			// Edited after the last mirror, same size: mc mirror (size
 			// and mtime at best) never noticed.
@@ -264,4 +271,45 @@ func TestAdoptWrongPrefixHoldsConflicts(t *testing.T) {
 		t.Fatalf("last status: state %s, %d conflicts, %d tracked, %d pending, %d held, tripped %v, last error %+v",
 			last.State, len(last.Conflicts), last.FilesTracked, last.PendingUploads, last.HeldDeleteCount, last.DeleteGuardTripped, last.LastError)
 	}
+}
+
+// sdkMirror uploads every file under root to bucket/prefix with the AWS
+// SDK for Go's transfer manager at its defaults (8 MiB parts from 16 MiB
+// up), as a station's own scripts or other Go tools would: no metadata of
+// ours.
+func sdkMirror(t *testing.T, m *harness.MinIO, root, bucket, prefix string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion("us-east-1"),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(m.AccessKey, m.SecretKey, "")))
+	require.NoError(t, err)
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(m.Endpoint)
+		o.UsePathStyle = true
+	})
+	tm := transfermanager.New(client)
+	multipart := 0
+	require.NoError(t, filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out, err := tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+			Bucket: aws.String(bucket), Key: aws.String(prefix + filepath.ToSlash(rel)), Body: f,
+		})
+		if err == nil && strings.Contains(aws.ToString(out.ETag), "-") {
+			multipart++
+		}
+		return err
+	}))
+	require.Positive(t, multipart, "the tracks went up in parts")
 }

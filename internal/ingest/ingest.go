@@ -50,6 +50,10 @@ type Options struct {
 	// same path, the first one's file is imported and the other is a
 	// collision.
 	Sources []string
+	// Bucket, if set, is one more source, after Sources: the objects of
+	// a bucket prefix, each key (minus the prefix) the share path it
+	// names, streamed in and verified (see BucketSource and Import).
+	Bucket *BucketSource
 	// Root is the share's directory; Into a share-relative folder to put
 	// the sources' trees in ("" is the share's top).
 	Root, Into string
@@ -82,20 +86,42 @@ type Result struct {
 	// exist in the share (or in an earlier source) with other content and
 	// were left alone; Refused have names the share cannot hold; Failed
 	// could not be read or written.
-	Copied      int   `json:"copied"`
-	CopiedBytes int64 `json:"copied_bytes"`
-	Identical   int   `json:"identical"`
-	Collided    int   `json:"collided"`
-	Refused     int   `json:"refused"`
-	Failed      int   `json:"failed"`
+	Copied         int   `json:"copied"`
+	CopiedBytes    int64 `json:"copied_bytes"`
+	Identical      int   `json:"identical"`
+	IdenticalBytes int64 `json:"identical_bytes"`
+	Collided       int   `json:"collided"`
+	Refused        int   `json:"refused"`
+	Failed         int   `json:"failed"`
+	// For a bucket source: NotVerified objects (counted in Copied too)
+	// were imported although their bytes could not be proven, having no
+	// sha256 metadata and an ETag that proves nothing (see Unverified);
+	// VerifiedBy counts the copied and identical objects by proof:
+	// "sha256" (metadata), "etag-md5", "etag-multipart", "read" (the
+	// object hashed to compare with a file on the share), "size-mtime"
+	// (what an earlier run published).
+	NotVerified      int            `json:"not_verified"`
+	NotVerifiedBytes int64          `json:"not_verified_bytes"`
+	VerifiedBy       map[string]int `json:"verified_by,omitempty"`
+	// Server-side copies into the share's target (a bucket source on its
+	// endpoint): TargetCopied objects were copied with our metadata (or
+	// would be, in a dry run); TargetPresent were there already with the
+	// same sha256; TargetSkipped were not copied (see TargetNotes), and
+	// the daemon uploads their files or reconciles what is there.
+	TargetCopied      int   `json:"target_copied"`
+	TargetCopiedBytes int64 `json:"target_copied_bytes"`
+	TargetPresent     int   `json:"target_present"`
+	TargetSkipped     int   `json:"target_skipped"`
 	// Seconds is the import's duration; Rate is CopiedBytes per second.
 	Seconds float64 `json:"seconds"`
 	Rate    float64 `json:"rate_bytes_per_s"`
 	// The first entries of each kind (at most 1000 each).
-	Collisions []Collision `json:"collisions,omitempty"`
-	Refusals   []Refusal   `json:"refusals,omitempty"`
-	Failures   []Refusal   `json:"failures,omitempty"`
-	DryRun     bool        `json:"dry_run"`
+	Collisions  []Collision `json:"collisions,omitempty"`
+	Refusals    []Refusal   `json:"refusals,omitempty"`
+	Failures    []Refusal   `json:"failures,omitempty"`
+	Unverified  []Refusal   `json:"unverified,omitempty"`
+	TargetNotes []Refusal   `json:"target_notes,omitempty"`
+	DryRun      bool        `json:"dry_run"`
 }
 
 // Collision is a path that two sources, or a source and the share, hold
@@ -116,10 +142,13 @@ type Refusal struct {
 
 // file is one source file to consider.
 type file struct {
-	src  string // absolute path
+	src  string // absolute path, or the object's s3:// name
 	rel  string // share-relative destination
 	size int64
 	mod  time.Time
+	// A bucket source's object: its key relative to the source prefix.
+	key    string
+	bucket *BucketSource
 }
 
 // Import copies the source trees into the share: each file whole and
@@ -132,6 +161,20 @@ type file struct {
 // skips what an interrupted one finished, and an interrupted copy leaves
 // only a temp file (removed by CleanTemp). Safe to run while the
 // daemon serves the share: what appears is uploaded like any new file.
+//
+// A bucket source (Options.Bucket) is listed after the directories: keys
+// under the appliance's own names (keymap.ApplianceDir, the trash, the
+// share marker) and excluded names are skipped, the others mapped by
+// keymap.LocalPath (refusals reported). Each object streams in through
+// the same writer and is verified on the way: its SHA-256 against its
+// "sha256" metadata, else its ETag reproduced (single-part MD5 or
+// multipart, internal/etag); a mismatch fails it and nothing is
+// published; an object that neither can prove is imported with a "not
+// verified" note. A file already on the share is identical when it has
+// the object's size and mtime, or is proven to hold its bytes (the same
+// proofs from a read of the file, else the object read and hashed). With
+// BucketSource.Target, every object imported or identical is then copied
+// server-side into the share's target (see BucketSource).
 func Import(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	res := Result{DryRun: o.DryRun}
@@ -204,16 +247,7 @@ func Import(ctx context.Context, o Options) (Result, error) {
 				}
 				return nil
 			}
-			if _, err := keymap.Key(rel); err != nil {
-				res.refuse(p, err.Error())
-				return nil
-			}
-			if prev, ok := winner[rel]; ok {
-				res.collide(rel, p, prev)
-				return nil
-			}
-			if err := folder.Add(rel); err != nil {
-				res.refuse(p, err.Error())
+			if !admit(&res, folder, winner, rel, p) {
 				return nil
 			}
 			fi, err := d.Info()
@@ -227,6 +261,11 @@ func Import(ctx context.Context, o Options) (Result, error) {
 		})
 		if err != nil {
 			return res, fmt.Errorf("import %s: %w", src, err)
+		}
+	}
+	if b := o.Bucket; b != nil {
+		if err := listBucket(ctx, b, into, o.Matcher, folder, winner, &res, &files); err != nil {
+			return res, fmt.Errorf("import %s: %w", b.name(""), err)
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
@@ -254,19 +293,14 @@ func Import(ctx context.Context, o Options) (Result, error) {
 	g.SetLimit(o.Concurrency)
 	for _, f := range files {
 		g.Go(func() error {
-			out, why := importOne(gctx, dl, o, f)
-			mu.Lock()
-			switch out {
-			case copied:
-				res.Copied++
-				res.CopiedBytes += f.size
-			case identical:
-				res.Identical++
-			case collided:
-				res.collide(f.rel, f.src, "share")
-			case failed:
-				res.fail(f.src, why)
+			var d objDone
+			if f.bucket != nil {
+				d = importObject(gctx, o, f)
+			} else {
+				d.out, d.why = importOne(gctx, dl, o, f)
 			}
+			mu.Lock()
+			res.add(f, d)
 			mu.Unlock()
 			doneBytes.Add(f.size)
 			report(f)
@@ -363,6 +397,67 @@ func hashFile(ctx context.Context, p string) (string, error) {
 func inside(p, dir string) bool {
 	rel, err := filepath.Rel(filepath.Clean(dir), filepath.Clean(p))
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// admit decides whether src may be imported at the share path rel: not
+// when the share cannot hold the name, an earlier source won the path
+// (recorded in winner, by the caller), or the name collides with another
+// but for case. Refusals and collisions are recorded in res.
+func admit(res *Result, folder *keymap.Folder, winner map[string]string, rel, src string) bool {
+	if _, err := keymap.Key(rel); err != nil {
+		res.refuse(src, err.Error())
+		return false
+	}
+	if prev, ok := winner[rel]; ok {
+		res.collide(rel, src, prev)
+		return false
+	}
+	if err := folder.Add(rel); err != nil {
+		res.refuse(src, err.Error())
+		return false
+	}
+	return true
+}
+
+// add counts what happened to f.
+func (r *Result) add(f file, d objDone) {
+	switch d.out {
+	case copied:
+		r.Copied++
+		r.CopiedBytes += f.size
+	case identical:
+		r.Identical++
+		r.IdenticalBytes += f.size
+	case collided:
+		r.collide(f.rel, f.src, "share")
+	case failed:
+		r.fail(f.src, d.why)
+	}
+	if d.proof != "" {
+		if r.VerifiedBy == nil {
+			r.VerifiedBy = map[string]int{}
+		}
+		r.VerifiedBy[d.proof]++
+	}
+	if d.unverified != "" {
+		r.NotVerified++
+		r.NotVerifiedBytes += f.size
+		if len(r.Unverified) < maxListed {
+			r.Unverified = append(r.Unverified, Refusal{Source: f.src, Reason: d.unverified})
+		}
+	}
+	switch d.target {
+	case targetCopied:
+		r.TargetCopied++
+		r.TargetCopiedBytes += f.size
+	case targetPresent:
+		r.TargetPresent++
+	case targetSkipped:
+		r.TargetSkipped++
+		if len(r.TargetNotes) < maxListed {
+			r.TargetNotes = append(r.TargetNotes, Refusal{Source: f.src, Reason: d.targetWhy})
+		}
+	}
 }
 
 func (r *Result) refuse(src, why string) {

@@ -485,10 +485,13 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ $(cat "/proc/$pid1/comm" 2>/dev/null) == systemd ]] || die "systemd did not start: $(cat "$scratch/boot.log")"
 status=0
-nsenter --target "$pid1" --all bash "$self" --phase-systemd "$deb" "$v1" "$deb2" "$v2" "$scratch" || status=$?
+# --root: entering a mount namespace resets the root directory to the
+# namespace's own, which inside a chroot (task test-fresh) is not the
+# chroot; the namespace's init has the right ones (root and working directory).
+nsenter --target "$pid1" --all --root --wd bash "$self" --phase-systemd "$deb" "$v1" "$deb2" "$v2" "$scratch" || status=$?
 if ((status != 0)); then
 	log "the journal's end in the test namespace:"
-	nsenter --target "$pid1" --all journalctl --no-pager -n 60 >&2 || true
+	nsenter --target "$pid1" --all --root --wd journalctl --no-pager -n 60 >&2 || true
 fi
 # Power the namespace's systemd off (SIGRTMIN+4), then whatever is left dies
 # with its PID 1.

@@ -35,30 +35,63 @@ func (s *S3) EnableVersioning(ctx context.Context) error {
 }
 
 // Copy copies the object at src to dst inside the bucket, server-side,
-// keeping its metadata. If ifMatch is not empty the copy happens only
-// while src still has that ETag (else an error, not retryable). Objects
-// over 5 GiB need a multipart copy, which this does not do yet: S3
-// refuses them with a clear error. Safe for concurrent use.
+// keeping its metadata and Content-Type (MetadataDirective COPY). It
+// first reads src's headers (HEAD) and copies exactly the version it saw:
+// the copy is conditional on that ETag, and when ifMatch is not empty the
+// HEAD is too, so a src that is not (or no longer) ifMatch fails with
+// ErrPreconditionFailed and nothing is written. A missing src is
+// ErrNotFound. Objects up to MaxCopySize are one CopyObject; larger ones a
+// multipart copy (s3_copy.go): parts of 512 MiB (more for objects over
+// about 4.9 TiB), PartConcurrency at a time, each conditional on the ETag,
+// so a src replaced mid-copy fails too, and the upload is aborted on any
+// failure or cancellation. The copy's ETag is then a multipart one
+// ("…-N"), and tags are not copied (see copyHeaders). A process killed
+// mid-copy leaves an open multipart upload on dst, which AbortStale
+// aborts. The Object returned has the copy's ETag, VersionID and
+// encryption and the source's size, metadata and Content-Type;
+// LastModified only after a single CopyObject (CompleteMultipartUpload
+// does not return it). Safe for concurrent use.
 func (s *S3) Copy(ctx context.Context, src, dst, ifMatch string) (Object, error) {
+	what := fmt.Sprintf("copy %q to %q", src, dst)
 	for _, k := range []string{src, dst} {
 		if err := checkKey(s.opts.Prefix, k); err != nil {
-			return Object{}, fmt.Errorf("copy %q to %q: %w", src, dst, err)
+			return Object{}, fmt.Errorf("%s: %w", what, err)
 		}
 	}
-	in := &s3.CopyObjectInput{
+	hin := &s3.HeadObjectInput{Bucket: aws.String(s.opts.Bucket), Key: aws.String(s.fullKey(src))}
+	if ifMatch != "" {
+		hin.IfMatch = aws.String(`"` + ifMatch + `"`)
+	}
+	head, err := s.client.HeadObject(ctx, hin)
+	if err != nil {
+		return Object{}, copyErr(ctx, what, err)
+	}
+	o := fromHead(dst, head)
+	srcETag := o.ETag
+	o.VersionID, o.LastModified, o.Encryption = "", time.Time{}, ""
+
+	if o.Size > s.copyThreshold() {
+		out, err := s.copyParts(ctx, partCopy{src: src, dst: dst, srcETag: srcETag, size: o.Size, create: copyHeaders(head)})
+		if err != nil {
+			return Object{}, copyErr(ctx, what+" in parts", err)
+		}
+		o.ETag, o.VersionID = unquote(aws.ToString(out.ETag)), aws.ToString(out.VersionId)
+		o.Encryption = encryption(out.ServerSideEncryption, nil)
+		s.log.Debug().Str("src", src).Str("dst", dst).Int64("size", o.Size).Str("etag", o.ETag).Msg("copy in parts")
+		return o, nil
+	}
+	out, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:            aws.String(s.opts.Bucket),
 		Key:               aws.String(s.fullKey(dst)),
 		CopySource:        aws.String(copySource(s.opts.Bucket, s.fullKey(src))),
+		CopySourceIfMatch: aws.String(`"` + srcETag + `"`),
 		MetadataDirective: s3types.MetadataDirectiveCopy,
-	}
-	if ifMatch != "" {
-		in.CopySourceIfMatch = aws.String(`"` + ifMatch + `"`)
-	}
-	out, err := s.client.CopyObject(ctx, in)
+	})
 	if err != nil {
-		return Object{}, s.readErr("copy", src, err)
+		return Object{}, copyErr(ctx, what, err)
 	}
-	o := Object{Key: dst, VersionID: aws.ToString(out.VersionId)}
+	o.VersionID = aws.ToString(out.VersionId)
+	o.Encryption = encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm)
 	if out.CopyObjectResult != nil {
 		o.ETag = unquote(aws.ToString(out.CopyObjectResult.ETag))
 		o.LastModified = aws.ToTime(out.CopyObjectResult.LastModified)
@@ -68,7 +101,8 @@ func (s *S3) Copy(ctx context.Context, src, dst, ifMatch string) (Object, error)
 }
 
 // MaxCopySize is the largest object one CopyObject may copy (S3's
-// limit); larger ones need a multipart copy (UploadPartCopy).
+// limit); Copy and ReplaceMetadata copy larger ones in parts
+// (UploadPartCopy).
 const MaxCopySize int64 = 5 << 30
 
 // Metadata is what ReplaceMetadata gives an existing object: our user
@@ -81,57 +115,103 @@ type Metadata struct {
 }
 
 // ReplaceMetadata gives the object at key new metadata by copying it onto
-// itself server-side (CopyObject with MetadataDirective REPLACE), only
-// while it still has ETag ifMatch (else ErrPreconditionFailed): the
-// backfill of objects that other tools wrote without our "sha256", once
-// their bytes are proven equal to a local file. The bytes are not sent
-// again. The copy is a new object: its ETag changes (a multipart
-// object's becomes a single-part one on most servers), and on a versioned
-// bucket the old version stays as a non-current version. size is the
-// object's size; objects over MaxCopySize are refused (no multipart copy
-// yet). Safe for concurrent use.
+// itself server-side, only while it still has ETag ifMatch (else
+// ErrPreconditionFailed, and the object is left as it was): the backfill
+// of objects that other tools wrote without our "sha256", once their bytes
+// are proven equal to a local file. The bytes are not sent again. size is
+// the object's size. Objects up to MaxCopySize are one CopyObject with
+// MetadataDirective REPLACE and x-amz-copy-source-if-match. Larger ones
+// are a multipart copy onto the key (s3_copy.go): a HEAD confirms ETag and
+// size, every part is conditional on ifMatch, and CompleteMultipartUpload
+// carries If-Match: ifMatch, so an object replaced at any point, also
+// between the last part and the completion, fails with
+// ErrPreconditionFailed instead of being overwritten with the old bytes.
+// A server that refuses If-Match on CompleteMultipartUpload fails these
+// backfills (the object stays as it is); one that ignores it leaves that
+// last window open. On any failure or cancellation the upload is aborted;
+// after a kill -9 AbortStale aborts it. The copy is a new object: its ETag
+// changes (a single-part one up to MaxCopySize, whatever the original
+// was; a multipart one of 512 MiB parts above), and on a versioned bucket
+// the old version stays as a non-current version. The Object returned has
+// the new ETag, VersionID, metadata, Content-Type and size; LastModified
+// only after a single CopyObject. Safe for concurrent use.
 func (s *S3) ReplaceMetadata(ctx context.Context, key, ifMatch string, size int64, m Metadata) (Object, error) {
+	what := fmt.Sprintf("replace metadata of %q", key)
 	if err := checkKey(s.opts.Prefix, key); err != nil {
-		return Object{}, fmt.Errorf("replace metadata of %q: %w", key, err)
+		return Object{}, fmt.Errorf("%s: %w", what, err)
 	}
 	switch {
 	case !isLowerHexSHA256(m.SHA256):
-		return Object{}, fmt.Errorf("replace metadata of %q: %w: sha256 %q is not 64 lowercase hex digits", key, ErrInvalidInput, m.SHA256)
+		return Object{}, fmt.Errorf("%s: %w: sha256 %q is not 64 lowercase hex digits", what, ErrInvalidInput, m.SHA256)
 	case m.CRC32C != "" && !isLowerHex(m.CRC32C, 4):
-		return Object{}, fmt.Errorf("replace metadata of %q: %w: crc32c %q is not 8 lowercase hex digits", key, ErrInvalidInput, m.CRC32C)
+		return Object{}, fmt.Errorf("%s: %w: crc32c %q is not 8 lowercase hex digits", what, ErrInvalidInput, m.CRC32C)
 	case ifMatch == "":
-		return Object{}, fmt.Errorf("replace metadata of %q: %w: no ETag to match", key, ErrInvalidInput)
-	case size > MaxCopySize:
-		return Object{}, fmt.Errorf("replace metadata of %q: %d bytes is over the %d of one CopyObject (multipart copy not done yet)", key, size, MaxCopySize)
+		return Object{}, fmt.Errorf("%s: %w: no ETag to match", what, ErrInvalidInput)
+	case size < 0:
+		return Object{}, fmt.Errorf("%s: %w: size %d", what, ErrInvalidInput, size)
 	}
 	ct := m.ContentType
 	if ct == "" {
 		ct = ContentType(key)
 	}
-	in := &s3.CopyObjectInput{
+	meta := putMetadata(PutInput{SHA256: m.SHA256, CRC32C: m.CRC32C, Mtime: m.Mtime})
+	o := Object{Key: key, Size: size, ContentType: ct}
+	applyMetadata(&o, meta)
+
+	if size > s.copyThreshold() {
+		if err := s.checkCopySource(ctx, key, ifMatch, size); err != nil {
+			return Object{}, copyErr(ctx, what, err)
+		}
+		out, err := s.copyParts(ctx, partCopy{
+			src: key, dst: key, srcETag: ifMatch, size: size, dstIfMatch: ifMatch,
+			create: &s3.CreateMultipartUploadInput{Metadata: meta, ContentType: aws.String(ct)},
+		})
+		if err != nil {
+			return Object{}, copyErr(ctx, what+" in parts", err)
+		}
+		o.ETag, o.VersionID = unquote(aws.ToString(out.ETag)), aws.ToString(out.VersionId)
+		o.Encryption = encryption(out.ServerSideEncryption, nil)
+		s.log.Debug().Str("key", key).Int64("size", size).Str("etag", o.ETag).Msg("metadata replaced in parts")
+		return o, nil
+	}
+	out, err := s.client.CopyObject(ctx, &s3.CopyObjectInput{
 		Bucket:            aws.String(s.opts.Bucket),
 		Key:               aws.String(s.fullKey(key)),
 		CopySource:        aws.String(copySource(s.opts.Bucket, s.fullKey(key))),
 		CopySourceIfMatch: aws.String(`"` + ifMatch + `"`),
 		MetadataDirective: s3types.MetadataDirectiveReplace,
-		Metadata:          putMetadata(PutInput{SHA256: m.SHA256, CRC32C: m.CRC32C, Mtime: m.Mtime}),
+		Metadata:          meta,
 		ContentType:       aws.String(ct),
-	}
-	out, err := s.client.CopyObject(ctx, in)
+	})
 	if err != nil {
-		if isPreconditionFailure(err) {
-			return Object{}, fmt.Errorf("replace metadata of %q: %w: %w", key, ErrPreconditionFailed, err)
-		}
-		return Object{}, s.readErr("replace metadata of", key, err)
+		return Object{}, copyErr(ctx, what, err)
 	}
-	o := Object{Key: key, Size: size, VersionID: aws.ToString(out.VersionId), ContentType: ct}
+	o.VersionID = aws.ToString(out.VersionId)
+	o.Encryption = encryption(out.ServerSideEncryption, out.SSECustomerAlgorithm)
 	if out.CopyObjectResult != nil {
 		o.ETag = unquote(aws.ToString(out.CopyObjectResult.ETag))
 		o.LastModified = aws.ToTime(out.CopyObjectResult.LastModified)
 	}
-	applyMetadata(&o, in.Metadata)
 	s.log.Debug().Str("key", key).Str("etag", o.ETag).Msg("metadata replaced")
 	return o, nil
+}
+
+// checkCopySource confirms, before a multipart copy starts, that key has
+// ETag ifMatch (HEAD If-Match) and size bytes: parts cut to a wrong size
+// would complete into a truncated object.
+func (s *S3) checkCopySource(ctx context.Context, key, ifMatch string, size int64) error {
+	head, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:  aws.String(s.opts.Bucket),
+		Key:     aws.String(s.fullKey(key)),
+		IfMatch: aws.String(`"` + ifMatch + `"`),
+	})
+	if err != nil {
+		return err
+	}
+	if got := aws.ToInt64(head.ContentLength); got != size {
+		return fmt.Errorf("%w: the object is %d bytes, not %d", ErrInvalidInput, got, size)
+	}
+	return nil
 }
 
 // copySource is the URL-encoded "bucket/key" CopyObject wants: every byte

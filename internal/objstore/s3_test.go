@@ -206,6 +206,16 @@ func TestS3(t *testing.T) {
 		runReplaceMetadata(t, s)
 	})
 
+	t.Run("MultipartCopy", func(t *testing.T) {
+		runMultipartCopy(t, func(t *testing.T) *objstore.S3 {
+			opts := minioOptions(m, newBucket())
+			opts.Prefix = "studio"
+			s := newS3(t, opts)
+			require.NoError(t, s.EnsureBucket(ctxT(t)))
+			return s
+		})
+	})
+
 	t.Run("Versions", func(t *testing.T) {
 		s := newS3(t, minioOptions(m, newBucket()))
 		require.NoError(t, s.EnsureBucket(ctxT(t)))

@@ -61,6 +61,9 @@ func TestVersityGW(t *testing.T) {
 
 	t.Run("CopyAndContentType", func(t *testing.T) { runCopyAndContentType(t, newVersityS3(t, g, "")) })
 	t.Run("ReplaceMetadata", func(t *testing.T) { runReplaceMetadata(t, newVersityS3(t, g, "")) })
+	t.Run("MultipartCopy", func(t *testing.T) {
+		runMultipartCopy(t, func(t *testing.T) *objstore.S3 { return newVersityS3(t, g, "") })
+	})
 
 	// versitygw v1.8.0 accepts encoding-type=url and ignores it: every
 	// listing answers with an empty EncodingType and the keys raw. The

@@ -302,16 +302,10 @@ func objMtime(o objstore.Object) time.Time {
 func copyToTarget(ctx context.Context, o Options, f file, sum, crc, srcETag string, mtime time.Time) (targetOutcome, string) {
 	b := f.bucket
 	if o.DryRun {
-		t, err := b.Target.Head(ctx, f.rel)
-		switch {
-		case errors.Is(err, objstore.ErrNotFound):
-			return targetCopied, ""
-		case err != nil:
-			return targetSkipped, err.Error()
-		case sum != "" && t.SHA256 == sum:
-			return targetPresent, ""
+		if st, why := targetState(ctx, b.Target, f.rel, sum); st != targetNone {
+			return st, why
 		}
-		return targetSkipped, "the share's target has an object at this key already; left alone"
+		return targetCopied, ""
 	}
 	if sum == "" {
 		// Identical by size and mtime, and the object has no sha256: the
@@ -329,30 +323,15 @@ func copyToTarget(ctx context.Context, o Options, f file, sum, crc, srcETag stri
 		}
 		sum, crc, srcETag = p.sum, p.crc, obj.ETag
 	}
-	present := func() (bool, string) {
-		t, err := b.Target.Head(ctx, f.rel)
-		switch {
-		case errors.Is(err, objstore.ErrNotFound):
-			return false, ""
-		case err != nil:
-			return true, err.Error()
-		case t.SHA256 == sum:
-			return true, ""
-		}
-		return true, "the share's target holds other bytes, or bytes without a sha256, at this key: left alone for the daemon to reconcile"
-	}
-	if there, why := present(); there {
-		if why != "" {
-			return targetSkipped, why
-		}
-		return targetPresent, ""
+	if st, why := targetState(ctx, b.Target, f.rel, sum); st != targetNone {
+		return st, why
 	}
 	_, err := b.Target.CopyFrom(ctx, b.Bucket, b.Prefix+f.key, srcETag, f.rel, f.size,
 		objstore.Metadata{SHA256: sum, CRC32C: crc, Mtime: mtime})
 	if errors.Is(err, objstore.ErrPreconditionFailed) {
 		// Something took the key meanwhile (the daemon uploading the
 		// file just published), or the source changed.
-		if there, why := present(); there && why == "" {
+		if st, _ := targetState(ctx, b.Target, f.rel, sum); st == targetPresent {
 			return targetPresent, ""
 		}
 	}
@@ -360,6 +339,22 @@ func copyToTarget(ctx context.Context, o Options, f file, sum, crc, srcETag stri
 		return targetSkipped, "not copied server-side: " + err.Error()
 	}
 	return targetCopied, ""
+}
+
+// targetState says what the share's target holds at rel: nothing
+// (targetNone), an object with sha256 sum (targetPresent), or something
+// else, left alone (targetSkipped, with why). A sum of "" matches nothing.
+func targetState(ctx context.Context, t Copier, rel, sum string) (targetOutcome, string) {
+	h, err := t.Head(ctx, rel)
+	switch {
+	case errors.Is(err, objstore.ErrNotFound):
+		return targetNone, ""
+	case err != nil:
+		return targetSkipped, err.Error()
+	case sum != "" && h.SHA256 == sum:
+		return targetPresent, ""
+	}
+	return targetSkipped, "the share's target holds other bytes, or bytes not proven the same, at this key: left alone for the daemon to reconcile"
 }
 
 // proof is what prove found.

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -36,11 +35,9 @@ type MinIO struct {
 	bin     string
 	dir     string
 	logPath string
-	addr    string // 127.0.0.1:PORT of the S3 API
-	console string // 127.0.0.1:PORT of the (disabled) console
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	exitErr error
+	addr    string   // 127.0.0.1:PORT of the S3 API
+	console string   // 127.0.0.1:PORT of the (disabled) console
+	proc    *process // nil when stopped
 }
 
 // StartMinIO starts a MinIO server on 127.0.0.1 with a free port, a data
@@ -89,17 +86,11 @@ func StartMinIO(t testing.TB) *MinIO {
 // Stop stops the server: SIGTERM, then SIGKILL after 10 s. It is idempotent
 // and keeps the data dir, so Restart can bring the same server back.
 func (m *MinIO) Stop() {
-	if m.cmd == nil {
+	if m.proc == nil {
 		return
 	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(minioStopTimeout):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	m.cmd = nil
+	m.proc.stop(syscall.SIGTERM, minioStopTimeout)
+	m.proc = nil
 }
 
 // Restart stops the server and starts it again on the same address, with the
@@ -126,88 +117,56 @@ func (m *MinIO) LogPath() string { return m.logPath }
 // Pid returns the server's process id, 0 when it is stopped. For
 // benchmarks that account its CPU time.
 func (m *MinIO) Pid() int {
-	if m.cmd == nil {
+	if m.proc == nil {
 		return 0
 	}
-	return m.cmd.Process.Pid
+	return m.proc.cmd.Process.Pid
 }
 
 // start launches the process and waits until it is ready or has exited.
 func (m *MinIO) start() error {
-	logf, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(logf, "--- %s starting minio on %s\n", time.Now().Format(time.RFC3339Nano), m.addr)
-	cmd := exec.Command(m.bin, "server",
+	args := []string{"server",
 		"--address", m.addr,
 		"--console-address", m.console,
 		"--certs-dir", filepath.Join(m.dir, "certs"),
-		m.DataDir)
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+m.AccessKey,
-		"MINIO_ROOT_PASSWORD="+m.SecretKey,
+		m.DataDir}
+	env := []string{
+		"MINIO_ROOT_USER=" + m.AccessKey,
+		"MINIO_ROOT_PASSWORD=" + m.SecretKey,
 		"MINIO_BROWSER=off",
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=on", // a temp dir on the root disk is fine here
-	)
-	cmd.Dir = m.dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// If the test binary dies (timeout panic, kill), take MinIO with it
-	// rather than leave it running on a shared machine.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("exec %s: %w", m.bin, err)
 	}
-	exited := make(chan struct{})
-	m.cmd, m.exited, m.exitErr = cmd, exited, nil
-	go func() {
-		err := cmd.Wait()
-		logf.Close()
-		m.exitErr = err
-		close(exited)
-	}()
-	return m.waitReady(exited)
-}
-
-// waitReady polls /minio/health/live until it answers 200 without MinIO's
-// "x-minio-server-status: offline" (HTTP up, object layer not yet
-// initialised).
-func (m *MinIO) waitReady(exited <-chan struct{}) error {
+	proc, err := startProcess(m.bin, args, env, m.dir, m.logPath, "starting minio on "+m.addr)
+	if err != nil {
+		return err
+	}
+	m.proc = proc
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		Timeout:   2 * time.Second,
 	}
-	url := m.Endpoint + "/minio/health/live"
-	deadline := time.Now().Add(minioStartTimeout)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("minio exited before it was ready: %v", m.exitErr)
-		default:
-		}
-		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && resp.Header.Get("x-minio-server-status") != "offline" {
-				return nil
-			}
-			err = fmt.Errorf("health: %s", resp.Status)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("minio not ready after %s: %w", minioStartTimeout, err)
-		}
-		select {
-		case <-exited:
-		case <-time.After(50 * time.Millisecond):
-		}
+	return proc.waitReady("minio", minioStartTimeout, func() error { return m.ready(client) })
+}
+
+// ready asks /minio/health/live once: 200 without MinIO's
+// "x-minio-server-status: offline" (HTTP up, object layer not yet
+// initialised).
+func (m *MinIO) ready(client *http.Client) error {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, m.Endpoint+"/minio/health/live", nil)
+	if err != nil {
+		return err
 	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("x-minio-server-status") == "offline" {
+		return fmt.Errorf("health: %s", resp.Status)
+	}
+	return nil
 }
 
 // freeAddr returns 127.0.0.1:PORT with a port that was free a moment ago.

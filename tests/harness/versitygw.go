@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -42,10 +41,8 @@ type VersityGW struct {
 	bin     string
 	dir     string
 	logPath string
-	addr    string // 127.0.0.1:PORT
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	exitErr error
+	addr    string   // 127.0.0.1:PORT
+	proc    *process // nil when stopped
 }
 
 // VersityGWOption changes how StartVersityGW starts the gateway.
@@ -116,17 +113,11 @@ func StartVersityGW(t testing.TB, opts ...VersityGWOption) *VersityGW {
 // Stop stops the gateway: SIGTERM, then SIGKILL after 10 s. It is
 // idempotent and keeps the directories.
 func (g *VersityGW) Stop() {
-	if g.cmd == nil {
+	if g.proc == nil {
 		return
 	}
-	_ = g.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-g.exited:
-	case <-time.After(versityStopTimeout):
-		_ = g.cmd.Process.Kill()
-		<-g.exited
-	}
-	g.cmd = nil
+	g.proc.stop(syscall.SIGTERM, versityStopTimeout)
+	g.proc = nil
 }
 
 // LogPath returns the file the gateway logs to.
@@ -134,11 +125,6 @@ func (g *VersityGW) LogPath() string { return g.logPath }
 
 // start launches the process and waits until it is ready or has exited.
 func (g *VersityGW) start() error {
-	logf, err := os.OpenFile(g.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(logf, "--- %s starting versitygw on %s\n", time.Now().Format(time.RFC3339Nano), g.addr)
 	args := []string{
 		"--port", g.addr,
 		"--health", versityHealthPath,
@@ -149,61 +135,26 @@ func (g *VersityGW) start() error {
 		args = append(args, "--versioning-dir", g.VersioningDir)
 	}
 	args = append(args, g.DataDir)
-	cmd := exec.Command(g.bin, args...)
 	// Credentials through the environment, not argv: ps shows argv to
 	// every user of a shared machine.
-	cmd.Env = append(os.Environ(),
-		"ROOT_ACCESS_KEY_ID="+g.AccessKey,
-		"ROOT_SECRET_ACCESS_KEY="+g.SecretKey,
-	)
-	cmd.Dir = g.dir
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// If the test binary dies (timeout panic, kill), take the gateway
-	// with it rather than leave it running on a shared machine.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return fmt.Errorf("exec %s: %w", g.bin, err)
+	env := []string{
+		"ROOT_ACCESS_KEY_ID=" + g.AccessKey,
+		"ROOT_SECRET_ACCESS_KEY=" + g.SecretKey,
 	}
-	exited := make(chan struct{})
-	g.cmd, g.exited, g.exitErr = cmd, exited, nil
-	go func() {
-		err := cmd.Wait()
-		logf.Close()
-		g.exitErr = err
-		close(exited)
-	}()
-	return g.waitReady(exited)
-}
-
-// waitReady polls until the gateway answers both its health endpoint (200)
-// and an unsigned S3 request (ListBuckets) with an S3 error document: the
-// HTTP server is up and the S3 router, with its posix backend, is behind
-// it.
-func (g *VersityGW) waitReady(exited <-chan struct{}) error {
+	proc, err := startProcess(g.bin, args, env, g.dir, g.logPath, "starting versitygw on "+g.addr)
+	if err != nil {
+		return err
+	}
+	g.proc = proc
+	// Ready when it answers both its health endpoint (200) and an
+	// unsigned S3 request (ListBuckets) with an S3 error document: the
+	// HTTP server is up and the S3 router, with its posix backend, is
+	// behind it.
 	client := &http.Client{
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		Timeout:   2 * time.Second,
 	}
-	deadline := time.Now().Add(versityStartTimeout)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("versitygw exited before it was ready: %v", g.exitErr)
-		default:
-		}
-		err := g.ready(client)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("versitygw not ready after %s: %w", versityStartTimeout, err)
-		}
-		select {
-		case <-exited:
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return proc.waitReady("versitygw", versityStartTimeout, func() error { return g.ready(client) })
 }
 
 // ready makes one round of the readiness requests.

@@ -351,19 +351,11 @@ func TestProbe(t *testing.T) {
 	m := harness.StartMinIO(t)
 	g := harness.StartVersityGW(t, harness.WithVersioning())
 
-	type target struct {
-		name string
-		opts objstore.S3Options
-		// setup prepares the bucket (it exists, with the neighbours);
-		// nil leaves it plain.
-		setup func(t *testing.T, s *objstore.S3)
-		want  map[string]objstore.Tri
-	}
 	versioned := func(t *testing.T, s *objstore.S3) { require.NoError(t, s.EnableVersioning(ctxT(t))) }
 	minio := func() objstore.S3Options { return minioOptions(m, newBucket()) }
 	versity := func() objstore.S3Options { return versityOptions(g, newBucket()) }
 	noBucketFeatures := map[string]objstore.Tri{"versioning": objstore.TriNo, "object_lock": objstore.TriNo}
-	tests := []target{
+	tests := []probeTarget{
 		// MinIO does everything asked of a bucket that has it.
 		{"minio", minio(), nil, allStates(noBucketFeatures)},
 		{"minio versioned", minio(), versioned, allStates(map[string]objstore.Tri{"object_lock": objstore.TriNo})},
@@ -382,42 +374,7 @@ func TestProbe(t *testing.T) {
 		{"versitygw object lock", versity(), nil, allStates(map[string]objstore.Tri{"url_encoding": objstore.TriNo})},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.opts.Prefix = "studio"
-			s := newS3(t, tc.opts)
-			if strings.HasSuffix(tc.name, "object lock") {
-				_, err := s.RawClient().CreateBucket(ctxT(t), &s3.CreateBucketInput{
-					Bucket: aws.String(s.Bucket()), ObjectLockEnabledForBucket: aws.Bool(true),
-				})
-				require.NoError(t, err)
-			} else {
-				require.NoError(t, s.EnsureBucket(ctxT(t)))
-			}
-			if tc.setup != nil {
-				tc.setup(t, s)
-			}
-			for _, k := range neighbours {
-				_, err := s.RawClient().PutObject(ctxT(t), &s3.PutObjectInput{
-					Bucket: aws.String(s.Bucket()), Key: aws.String(k), Body: strings.NewReader("neighbour " + k),
-				})
-				require.NoError(t, err)
-			}
-			before := bucketState(t, s)
-
-			caps, err := s.Probe(ctxT(t))
-			require.NoError(t, err)
-			b, err := json.MarshalIndent(caps, "", "  ")
-			require.NoError(t, err)
-			t.Logf("%s capabilities:\n%s\ndegradations: %q", tc.name, b, caps.Degradations())
-
-			require.Equal(t, tc.want, probeStates(t, caps))
-			require.Equal(t, s.Endpoint(), caps.Endpoint)
-			require.Equal(t, s.Bucket(), caps.Bucket)
-			require.Regexp(t, `^studio/\.genesissync/probe/[0-9a-f]{16}/$`, caps.ProbePrefix)
-			require.True(t, caps.Evidence.Race.Overlapped, "the race requests were in flight at once")
-			require.Empty(t, caps.Leftovers)
-			require.Equal(t, before, bucketState(t, s), "the probe leaves the bucket as it found it")
-		})
+		t.Run(tc.name, func(t *testing.T) { runProbeTarget(t, tc) })
 	}
 
 	// A target that cannot be probed at all is an error, not a report.
@@ -478,6 +435,63 @@ func TestProbe(t *testing.T) {
 		}
 		require.Empty(t, bucketState(t, s))
 	})
+}
+
+// probeTarget is one bucket TestProbe (or a provider's test) probes: a
+// name ending in "object lock" creates the bucket with Object Lock.
+type probeTarget struct {
+	name string
+	opts objstore.S3Options
+	// setup prepares the bucket (it exists, with the neighbours); nil
+	// leaves it plain.
+	setup func(t *testing.T, s *objstore.S3)
+	want  map[string]objstore.Tri
+}
+
+// runProbeTarget probes tc's bucket under the prefix "studio", logs the
+// capabilities and degradations, and checks the states against tc.want
+// and that the bucket afterwards holds exactly what it held before.
+func runProbeTarget(t *testing.T, tc probeTarget) {
+	tc.opts.Prefix = "studio"
+	s := newS3(t, tc.opts)
+	if strings.HasSuffix(tc.name, "object lock") {
+		_, err := s.RawClient().CreateBucket(ctxT(t), &s3.CreateBucketInput{
+			Bucket: aws.String(s.Bucket()), ObjectLockEnabledForBucket: aws.Bool(true),
+		})
+		require.NoError(t, err)
+	} else {
+		require.NoError(t, s.EnsureBucket(ctxT(t)))
+	}
+	if tc.setup != nil {
+		tc.setup(t, s)
+	}
+	for _, k := range neighbours {
+		_, err := s.RawClient().PutObject(ctxT(t), &s3.PutObjectInput{
+			Bucket: aws.String(s.Bucket()), Key: aws.String(k), Body: strings.NewReader("neighbour " + k),
+		})
+		require.NoError(t, err)
+	}
+	before := bucketState(t, s)
+
+	caps, err := s.Probe(ctxT(t))
+	require.NoError(t, err)
+	b, err := json.MarshalIndent(caps, "", "  ")
+	require.NoError(t, err)
+	t.Logf("%s capabilities:\n%s\ndegradations: %q", tc.name, b, caps.Degradations())
+	var table strings.Builder
+	table.WriteString("| capability | state | reason |\n| --- | --- | --- |\n")
+	for _, c := range caps.Named() {
+		fmt.Fprintf(&table, "| %s | %s | %s |\n", c.Name, c.State, c.Reason)
+	}
+	t.Logf("%s capability table:\n%s", tc.name, table.String())
+
+	require.Equal(t, tc.want, probeStates(t, caps))
+	require.Equal(t, s.Endpoint(), caps.Endpoint)
+	require.Equal(t, s.Bucket(), caps.Bucket)
+	require.Regexp(t, `^studio/\.genesissync/probe/[0-9a-f]{16}/$`, caps.ProbePrefix)
+	require.True(t, caps.Evidence.Race.Overlapped, "the race requests were in flight at once")
+	require.Empty(t, caps.Leftovers)
+	require.Equal(t, before, bucketState(t, s), "the probe leaves the bucket as it found it")
 }
 
 // closedEndpoint returns the URL of a port nothing listens on.

@@ -36,7 +36,8 @@ import (
 
 var factsBucketSeq atomic.Int64
 
-func newMinIOS3(t *testing.T, m *harness.MinIO, prefix string) *objstore.S3 {
+// newFactsS3 returns a store on a new bucket of the server m.
+func newFactsS3(t *testing.T, m harness.S3Server, prefix string) *objstore.S3 {
 	t.Helper()
 	s, err := objstore.NewS3(context.Background(), objstore.S3Options{
 		Endpoint:        m.Endpoint,
@@ -83,12 +84,26 @@ func (f *failAfter) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// runFacts runs as TestS3/Facts, on TestS3's server.
-func runFacts(t *testing.T, m *harness.MinIO) {
+// serverFacts are what runFacts expects where S3 servers differ in ways
+// the appliance does not depend on.
+type serverFacts struct {
+	// SinglePartChecksumType is the x-amz-checksum-type HEAD returns for
+	// a single-part object: FULL_OBJECT on S3 and MinIO. Nothing in the
+	// store reads it.
+	SinglePartChecksumType s3types.ChecksumType
+}
+
+// s3Facts are AWS S3's (and MinIO's) answers.
+var s3Facts = serverFacts{SinglePartChecksumType: s3types.ChecksumTypeFullObject}
+
+// runFacts runs as TestS3/Facts, on TestS3's MinIO, and as
+// TestSeaweedFS/Facts (the providers build tag); want says where the
+// server differs from S3.
+func runFacts(t *testing.T, m harness.S3Server, want serverFacts) {
 	const large = 12 << 20 // three 5 MiB parts
 
 	t.Run("ServerVerifiesSingleSHA256", func(t *testing.T) {
-		s := newMinIOS3(t, m, "")
+		s := newFactsS3(t, m, "")
 		s.SetVerifyLocally(false) // reach the server with a wrong checksum
 		b, _ := body(1000)
 		_, wrong := body(999)
@@ -97,7 +112,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 		var apiErr smithy.APIError
 		require.ErrorAs(t, err, &apiErr)
 		require.True(t, objstore.IsChecksumCode(apiErr.ErrorCode()), "code %s", apiErr.ErrorCode())
-		t.Logf("MinIO rejects a wrong x-amz-checksum-sha256 with %s", apiErr.ErrorCode())
+		t.Logf("the server rejects a wrong x-amz-checksum-sha256 with %s", apiErr.ErrorCode())
 		require.False(t, objstore.IsRetryable(err))
 		_, err = s.Head(testCtx(t), "k")
 		require.ErrorIs(t, err, objstore.ErrNotFound)
@@ -107,7 +122,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 		// Without the verifying reader a multipart upload with a wrong
 		// SHA-256 succeeds: the server checks each part against the
 		// checksum the SDK computed from the same bytes, not against ours.
-		s := newMinIOS3(t, m, "")
+		s := newFactsS3(t, m, "")
 		s.SetVerifyLocally(false)
 		b, _ := body(large)
 		_, wrong := body(1)
@@ -117,14 +132,14 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 	})
 
 	t.Run("StoredChecksums", func(t *testing.T) {
-		s := newMinIOS3(t, m, "p")
+		s := newFactsS3(t, m, "p")
 		tests := []struct {
 			name       string
 			size       int
 			wantType   s3types.ChecksumType
 			wantSuffix string // composite checksums end in -<parts>
 		}{
-			{"single", 1 << 20, s3types.ChecksumTypeFullObject, ""},
+			{"single", 1 << 20, want.SinglePartChecksumType, ""},
 			{"multipart", large, s3types.ChecksumTypeComposite, "-3"},
 		}
 		for _, tc := range tests {
@@ -155,7 +170,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 	t.Run("TransferManagerAbortsOnBodyError", func(t *testing.T) {
 		// The transfer manager by itself (no second abort from Put): a body
 		// error after the first part has gone up aborts the upload.
-		s := newMinIOS3(t, m, "")
+		s := newFactsS3(t, m, "")
 		b, _ := body(large)
 		_, err := s.TransferManager().UploadObject(testCtx(t), &transfermanager.UploadObjectInput{
 			Bucket: aws.String(s.Bucket()), Key: aws.String("k"),
@@ -175,7 +190,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 		// context; once that is cancelled the abort fails and the upload
 		// stays open. NewS3 sets FailTimeout and Put aborts again on a fresh
 		// context; AbortStale is the janitor for anything left anyway.
-		s := newMinIOS3(t, m, "")
+		s := newFactsS3(t, m, "")
 		b, _ := body(large)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -200,7 +215,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 	})
 
 	t.Run("TransferManagerDefaultChecksumIsCRC32", func(t *testing.T) {
-		s := newMinIOS3(t, m, "")
+		s := newFactsS3(t, m, "")
 		tm := transfermanager.New(s.RawClient(), func(o *transfermanager.Options) { o.PartSizeBytes = objstore.MinPartSize })
 		b, _ := body(large)
 		_, err := tm.UploadObject(testCtx(t), &transfermanager.UploadObjectInput{
@@ -274,7 +289,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 			})
 		}
 		t.Run("ServerStillVerifiesUnsigned", func(t *testing.T) {
-			s := newMinIOS3(t, m, "") // SignPayload false
+			s := newFactsS3(t, m, "") // SignPayload false
 			s.SetVerifyLocally(false)
 			b, _ := body(1000)
 			_, wrong := body(999)
@@ -284,7 +299,7 @@ func runFacts(t *testing.T, m *harness.MinIO) {
 	})
 
 	t.Run("AbortStale", func(t *testing.T) {
-		s := newMinIOS3(t, m, "mine")
+		s := newFactsS3(t, m, "mine")
 		other, err := objstore.NewS3(context.Background(), objstore.S3Options{
 			Endpoint: m.Endpoint, Bucket: s.Bucket(), Prefix: "theirs", PathStyle: true,
 			AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey,

@@ -223,7 +223,9 @@ func TestS3(t *testing.T) {
 		runListVersions(t, s)
 	})
 
-	t.Run("Facts", func(t *testing.T) { runFacts(t, m) })
+	t.Run("Facts", func(t *testing.T) {
+		runFacts(t, harness.S3Server{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey}, s3Facts)
+	})
 
 	// Last: it stops the server.
 	t.Run("StopAndRestart", func(t *testing.T) {

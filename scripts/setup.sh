@@ -13,6 +13,11 @@
 #     S3 implementation for the conformance and e2e tests), built with
 #     `go install` at pinned versions into the project-local bin dir (.bin/)
 # Run it through `go tool task setup`.
+#
+# With --providers (`go tool task setup-providers`) it installs only the
+# S3 servers that `task test-providers` adds to the matrix and the default
+# suite leaves out because they take long to build: SeaweedFS's weed
+# (about 7 minutes on 2 cores).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -24,10 +29,58 @@ MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 MC_VERSION=v0.0.0-20250313080218-cf909e1063a9
 # versitygw tags releases; its posix backend serves a plain directory.
 VERSITYGW_VERSION=v1.8.0
+# SeaweedFS tags releases (4.x) but not as Go modules: a pseudo-version of
+# the commit (weed version says 4.53).
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 
 DEB_PACKAGES=(samba samba-vfs-modules smbclient zfs-fuse systemd curl chromium rclone debootstrap)
 
 log() { printf 'setup: %s\n' "$*" >&2; }
+
+# weed_tool VERSION: build SeaweedFS's weed at VERSION into $bin/weed
+# unless the stamp says that exact version is there. `go install` refuses
+# the module (its go.mod has replace directives), so the module is
+# downloaded, copied out of the read-only module cache and built in place
+# with its own go.mod and go.sum.
+weed_tool() {
+	local module=github.com/seaweedfs/seaweedfs version=$1
+	local stamp="$bin/.weed.version" want="$module/weed@$version"
+	if [[ -x $bin/weed && -f $stamp && $(<"$stamp") == "$want" ]]; then
+		return
+	fi
+	log "building weed ($want); a cold build takes about 7 minutes"
+	local json dir work
+	if ! json=$(go mod download -json "$module@$version"); then
+		log "go mod download $module@$version failed: $json"
+		exit 1
+	fi
+	dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' <<<"$json")
+	if [[ -z $dir || ! -f $dir/go.mod ]]; then
+		log "go mod download $module@$version gave no module directory: $json"
+		exit 1
+	fi
+	work=$(mktemp -d)
+	cp -r "$dir" "$work/src"
+	chmod -R u+w "$work/src"
+	mkdir -p "$bin"
+	if ! (cd "$work/src" && CGO_ENABLED=0 go build -o "$bin/weed.new" ./weed); then
+		rm -rf "$work" "$bin/weed.new"
+		log "building weed failed"
+		exit 1
+	fi
+	rm -rf "$work"
+	mv "$bin/weed.new" "$bin/weed"
+	echo "$want" >"$stamp"
+}
+
+if [[ ${1:-} == --providers ]]; then
+	weed_tool "$SEAWEEDFS_VERSION"
+	log "ready: $("$bin/weed" version 2>/dev/null | sed -n 1p) in $bin"
+	exit 0
+elif (($#)); then
+	log "usage: setup.sh [--providers]"
+	exit 2
+fi
 
 missing=()
 for p in "${DEB_PACKAGES[@]}"; do

@@ -1,0 +1,258 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	// weed server starts its S3 gateway 2 s after the rest, and the
+	// gateway waits for the filer; two busy cores can add a lot to that.
+	seaweedStartTimeout = 60 * time.Second
+	seaweedStopTimeout  = 10 * time.Second
+	// seaweedSetupTask builds weed; `task setup` does not (about 7
+	// minutes), so a missing binary names this task.
+	seaweedSetupTask = "go tool task setup-providers"
+)
+
+// SeaweedFS is a real SeaweedFS started for one test: `weed server -s3`,
+// a master, a volume server, a filer and the S3 gateway in one process,
+// a third independent S3 implementation next to MinIO and versitygw.
+// Endpoint, AccessKey and SecretKey are what a client needs (path-style
+// addressing, region us-east-1); the identity is an admin of every
+// bucket. DataDir holds the volumes, the master's state and the filer's
+// leveldb. Its methods are for the goroutine that runs the test.
+type SeaweedFS struct {
+	Endpoint  string // http://127.0.0.1:PORT of the S3 gateway
+	AccessKey string
+	SecretKey string
+	DataDir   string
+
+	bin     string
+	dir     string
+	logPath string
+	ports   seaweedPorts
+	proc    *process // nil when stopped
+}
+
+// seaweedPorts are the listeners of one weed server: every component has
+// an HTTP and a gRPC port, each chosen here rather than derived (weed
+// adds 10000 to the HTTP port by default, which may be taken).
+type seaweedPorts struct {
+	master, masterGRPC int
+	volume, volumeGRPC int
+	filer, filerGRPC   int
+	s3, s3GRPC         int
+}
+
+// StartSeaweedFS starts `weed server -s3` on 127.0.0.1 with free ports,
+// its data in t.TempDir() and one random admin identity (an -s3.config
+// file, not argv), and waits until the S3 gateway answers and the master
+// has a volume server to put objects on. It is stopped by t.Cleanup; its
+// log is printed with t.Log if the test fails. weed is built by `go tool
+// task setup-providers`, not `task setup`: a missing binary fails the test
+// and names that task. The tests that call this are behind the providers
+// build tag (`go tool task test-providers`), so the default suite never
+// does.
+func StartSeaweedFS(t testing.TB) *SeaweedFS {
+	t.Helper()
+	bin, err := findBinary("weed")
+	if err != nil {
+		t.Fatalf("weed (SeaweedFS) not found in %s or PATH: run `%s` (%v)", BinDir(), seaweedSetupTask, err)
+	}
+	dir := t.TempDir()
+	s := &SeaweedFS{
+		AccessKey: "genesissync-" + randomHex(t, 4),
+		SecretKey: randomHex(t, 20),
+		DataDir:   filepath.Join(dir, "data"),
+		bin:       bin,
+		dir:       dir,
+		logPath:   filepath.Join(dir, "weed.log"),
+	}
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		t.Fatalf("seaweedfs: %v", err)
+	}
+	if err := s.writeS3Config(); err != nil {
+		t.Fatalf("seaweedfs: %v", err)
+	}
+	// Cleanups run last-registered first: stop, then print the log.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("weed log (%s):\n%s", s.logPath, tail(s.logPath, logTailBytes))
+		}
+	})
+	t.Cleanup(s.Stop)
+
+	for range 3 { // a free port can be taken between probing and binding
+		s.ports = seaweedPorts{
+			master: freePort(t), masterGRPC: freePort(t),
+			volume: freePort(t), volumeGRPC: freePort(t),
+			filer: freePort(t), filerGRPC: freePort(t),
+			s3: freePort(t), s3GRPC: freePort(t),
+		}
+		s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.ports.s3)
+		if err = s.start(); err == nil {
+			return s
+		}
+		s.Stop()
+	}
+	t.Fatalf("start seaweedfs: %v\n%s", err, tail(s.logPath, logTailBytes))
+	return nil
+}
+
+// Stop kills the server and removes the unix sockets it made in /tmp. The
+// data is thrown away with the temp dir, so there is nothing to shut down
+// gracefully, and weed's graceful stop waits out volume heartbeats and
+// filer peers (over 20 s measured). It is idempotent.
+func (s *SeaweedFS) Stop() {
+	if s.proc == nil {
+		return
+	}
+	s.proc.stop(syscall.SIGKILL, seaweedStopTimeout)
+	s.proc = nil
+	for _, p := range s.sockets() {
+		_ = os.Remove(p)
+	}
+}
+
+// LogPath returns the file the server logs to.
+func (s *SeaweedFS) LogPath() string { return s.logPath }
+
+// sockets are the unix sockets weed server creates for its components'
+// local traffic. The gRPC ones are always under /tmp (weed/command/
+// server.go); the other two are set by start.
+func (s *SeaweedFS) sockets() []string {
+	p := s.ports
+	return []string{
+		fmt.Sprintf("/tmp/seaweedfs-master-grpc-%d.sock", p.masterGRPC),
+		fmt.Sprintf("/tmp/seaweedfs-volume-grpc-%d.sock", p.volumeGRPC),
+		fmt.Sprintf("/tmp/seaweedfs-filer-grpc-%d.sock", p.filerGRPC),
+		fmt.Sprintf("/tmp/seaweedfs-s3-grpc-%d.sock", p.s3GRPC),
+		fmt.Sprintf("/tmp/seaweedfs-filer-%d.sock", p.filer),
+		fmt.Sprintf("/tmp/seaweedfs-s3-%d.sock", p.s3),
+	}
+}
+
+// writeS3Config writes the gateway's static identities: one admin with
+// the random credentials. With any identity configured, anonymous
+// requests are refused.
+func (s *SeaweedFS) writeS3Config() error {
+	type credential struct {
+		AccessKey string `json:"accessKey"`
+		SecretKey string `json:"secretKey"`
+	}
+	type identity struct {
+		Name        string       `json:"name"`
+		Credentials []credential `json:"credentials"`
+		Actions     []string     `json:"actions"`
+	}
+	cfg := struct {
+		Identities []identity `json:"identities"`
+	}{[]identity{{
+		Name:        "genesissync",
+		Credentials: []credential{{s.AccessKey, s.SecretKey}},
+		Actions:     []string{"Admin", "Read", "Write", "List", "Tagging"},
+	}}}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(s.s3ConfigPath(), b, 0o600)
+}
+
+func (s *SeaweedFS) s3ConfigPath() string { return filepath.Join(s.dir, "s3.json") }
+
+// start launches the process and waits until it is ready or has exited.
+func (s *SeaweedFS) start() error {
+	p := s.ports
+	args := []string{"server",
+		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-dir=" + s.DataDir,
+		fmt.Sprintf("-master.port=%d", p.master), fmt.Sprintf("-master.port.grpc=%d", p.masterGRPC),
+		fmt.Sprintf("-volume.port=%d", p.volume), fmt.Sprintf("-volume.port.grpc=%d", p.volumeGRPC),
+		"-filer",
+		fmt.Sprintf("-filer.port=%d", p.filer), fmt.Sprintf("-filer.port.grpc=%d", p.filerGRPC),
+		"-s3",
+		fmt.Sprintf("-s3.port=%d", p.s3), fmt.Sprintf("-s3.port.grpc=%d", p.s3GRPC),
+		"-s3.config=" + s.s3ConfigPath(),
+		// Off: the Iceberg and Lance catalogs (fixed ports otherwise) and
+		// the anonymous usage report to telemetry.seaweedfs.com.
+		"-s3.port.iceberg=0", "-s3.port.lance=0",
+		"-master.telemetry=false",
+		// Every bucket is a collection of its own, and the master grows
+		// 7 volumes for each by default: small volumes and no cap (0:
+		// free space / volume size) leave room for the hundreds of
+		// buckets a test run makes. Growth is set to one volume below.
+		"-master.volumeSizeLimitMB=64", "-volume.max=0",
+		// The volume server waits 10 s before it stops otherwise.
+		"-volume.preStopSeconds=0",
+	}
+	// master.toml's volume_growth.copy_1, as `weed mini` sets it. weed
+	// reads master.toml, filer.toml and the others from the working
+	// directory first: the empty temp dir leaves the defaults.
+	env := []string{"WEED_MASTER_VOLUME_GROWTH_COPY_1=1"}
+	proc, err := startProcess(s.bin, args, env, s.dir, s.logPath, fmt.Sprintf("starting weed server, S3 on 127.0.0.1:%d", p.s3))
+	if err != nil {
+		return err
+	}
+	s.proc = proc
+	client := &http.Client{
+		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
+		Timeout:   2 * time.Second,
+	}
+	return proc.waitReady("seaweedfs", seaweedStartTimeout, func() error { return s.ready(client) })
+}
+
+// ready makes one round of the readiness requests: the master has a
+// volume server (else the first PUT finds no volume to write to), and the
+// S3 gateway answers its health check and refuses an anonymous
+// ListBuckets with an S3 error document (the identities are loaded).
+func (s *SeaweedFS) ready(client *http.Client) error {
+	status, body, err := httpGet(client, fmt.Sprintf("http://127.0.0.1:%d/dir/status", s.ports.master))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("master /dir/status: HTTP %d", status)
+	}
+	if !strings.Contains(body, `"DataNodes":[{`) {
+		return fmt.Errorf("master has no volume server yet: %.300s", body)
+	}
+	status, _, err = httpGet(client, s.Endpoint+"/healthz")
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK {
+		return fmt.Errorf("s3 /healthz: HTTP %d", status)
+	}
+	status, body, err = httpGet(client, s.Endpoint+"/")
+	if err != nil {
+		return err
+	}
+	if status != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") {
+		return fmt.Errorf("anonymous ListBuckets: HTTP %d %.200q, want 403 AccessDenied", status, body)
+	}
+	return nil
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(t testing.TB) int {
+	t.Helper()
+	_, port, err := net.SplitHostPort(freeAddr(t))
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	var n int
+	if _, err := fmt.Sscan(port, &n); err != nil {
+		t.Fatalf("free port %q: %v", port, err)
+	}
+	return n
+}

@@ -111,8 +111,11 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 	}
 }
 
-// sortVersions orders vs by key, then newest first (a stable order for
-// equal times keeps S3's own order).
+// sortVersions orders vs by key, then newest first; of equal times the
+// one marked latest comes first (servers that keep whole seconds, such as
+// SeaweedFS, give a delete in the same second as the last write the same
+// date, and the page's versions are merged with its delete markers), and
+// otherwise a stable order keeps S3's own.
 func sortVersions(vs []Version) {
 	for i := 1; i < len(vs); i++ { // insertion sort: pages are small and nearly sorted
 		for j := i; j > 0 && versionLess(vs[j], vs[j-1]); j-- {
@@ -125,7 +128,10 @@ func versionLess(a, b Version) bool {
 	if a.Key != b.Key {
 		return a.Key < b.Key
 	}
-	return a.LastModified.After(b.LastModified)
+	if !a.LastModified.Equal(b.LastModified) {
+		return a.LastModified.After(b.LastModified)
+	}
+	return a.IsLatest && !b.IsLatest
 }
 
 // GetVersion is Get of one version of key. ErrNotFound when the version

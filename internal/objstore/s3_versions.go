@@ -111,11 +111,16 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 	}
 }
 
-// sortVersions orders vs by key, then newest first; of equal times the
-// one marked latest comes first (servers that keep whole seconds, such as
-// SeaweedFS, give a delete in the same second as the last write the same
-// date, and the page's versions are merged with its delete markers), and
-// otherwise a stable order keeps S3's own.
+// sortVersions orders vs by key; within a key, the version (or delete
+// marker) the server marks latest first, then the others newest first, a
+// stable order keeping S3's own for equal dates. That is S3's own order;
+// it is rebuilt here because the SDK hands a page's versions and delete
+// markers over in two lists. The latest goes first whatever its date:
+// servers that keep whole seconds (SeaweedFS) give a delete in the same
+// second as the last write the same date, and versitygw v1.8.0 dates a
+// non-current version by when it was moved aside, which may be after the
+// delete marker that replaced it. A list whose dates contradict its
+// latest mark is the caller's to judge (restore --at refuses it).
 func sortVersions(vs []Version) {
 	for i := 1; i < len(vs); i++ { // insertion sort: pages are small and nearly sorted
 		for j := i; j > 0 && versionLess(vs[j], vs[j-1]); j-- {
@@ -128,10 +133,10 @@ func versionLess(a, b Version) bool {
 	if a.Key != b.Key {
 		return a.Key < b.Key
 	}
-	if !a.LastModified.Equal(b.LastModified) {
-		return a.LastModified.After(b.LastModified)
+	if a.IsLatest != b.IsLatest {
+		return a.IsLatest
 	}
-	return a.IsLatest && !b.IsLatest
+	return a.LastModified.After(b.LastModified)
 }
 
 // GetVersion is Get of one version of key. ErrNotFound when the version

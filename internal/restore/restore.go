@@ -343,7 +343,7 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 			if err := check.done(); err != nil {
 				return err
 			}
-			check = versionCheck{key: v.Key, newest: v.LastModified}
+			check = versionCheck{key: v.Key}
 			decided = false
 			keys++
 		}
@@ -377,14 +377,16 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 	return cands, warnings, nil
 }
 
-// versionCheck checks one key's versions, as ListVersions gives them
-// (newest first by date), against the server's own IsLatest marks: exactly
-// one version is marked latest and it is (one of) the newest by date, and
-// no version is dated in the future.
+// versionCheck checks one key's versions against the server's own
+// IsLatest marks: exactly one version is marked latest and it is (one of)
+// the newest by date, and no version is dated in the future. Order-free:
+// ListVersions gives the latest first, and the rest newest first.
 type versionCheck struct {
-	key    string
-	newest time.Time // the first version's date
-	latest bool      // a version marked latest was seen
+	key      string
+	newest   time.Time // the newest date of any version
+	latest   bool      // a version marked latest was seen
+	latestID string
+	latestAt time.Time
 }
 
 func (c *versionCheck) add(v objstore.Version, now time.Time) error {
@@ -392,26 +394,32 @@ func (c *versionCheck) add(v objstore.Version, now time.Time) error {
 		return fmt.Errorf("%w: version %s of %q is dated %s, in the future: its dates cannot say what existed when; restore without --at, or from a ZFS snapshot",
 			ErrInconsistentVersions, v.VersionID, c.key, v.LastModified.UTC().Format(time.RFC3339))
 	}
+	if v.LastModified.After(c.newest) {
+		c.newest = v.LastModified
+	}
 	if !v.IsLatest {
 		return nil
 	}
-	switch {
-	case c.latest:
+	if c.latest {
 		return fmt.Errorf("%w: two versions of %q are marked latest; restore without --at, or from a ZFS snapshot", ErrInconsistentVersions, c.key)
-	case v.LastModified.Before(c.newest):
-		return fmt.Errorf("%w: version %s of %q is marked latest but dated %s, older than another version dated %s: its dates cannot say what existed when; restore without --at, or from a ZFS snapshot",
-			ErrInconsistentVersions, v.VersionID, c.key, v.LastModified.UTC().Format(time.RFC3339), c.newest.UTC().Format(time.RFC3339))
 	}
-	c.latest = true
+	c.latest, c.latestID, c.latestAt = true, v.VersionID, v.LastModified
 	return nil
 }
 
-// done finishes the key: one of its versions must have been marked latest.
+// done finishes the key: one of its versions must have been marked
+// latest, and none be newer.
 func (c *versionCheck) done() error {
-	if c.key == "" || c.latest {
+	switch {
+	case c.key == "":
 		return nil
+	case !c.latest:
+		return fmt.Errorf("%w: no version of %q is marked latest; restore without --at, or from a ZFS snapshot", ErrInconsistentVersions, c.key)
+	case c.latestAt.Before(c.newest):
+		return fmt.Errorf("%w: version %s of %q is marked latest but dated %s, older than another version dated %s: its dates cannot say what existed when; restore without --at, or from a ZFS snapshot",
+			ErrInconsistentVersions, c.latestID, c.key, c.latestAt.UTC().Format(time.RFC3339), c.newest.UTC().Format(time.RFC3339))
 	}
-	return fmt.Errorf("%w: no version of %q is marked latest; restore without --at, or from a ZFS snapshot", ErrInconsistentVersions, c.key)
+	return nil
 }
 
 // matchGlob reports whether rel matches glob ("" matches everything).

@@ -337,6 +337,8 @@ func TestSelectAt(t *testing.T) {
 	}{
 		{"latest is not the newest by date", []objstore.Version{v("a", "a2", 30, false), latest(v("a", "a1", 5, false))},
 			"version a1 of \"a\" is marked latest but dated 2025-01-01T00:05:00Z, older than another version dated 2025-01-01T00:30:00Z"},
+		{"latest first, a newer one after it (versitygw)", []objstore.Version{latest(v("a", "a1", 5, true)), v("a", "a2", 30, false)},
+			"version a1 of \"a\" is marked latest but dated 2025-01-01T00:05:00Z, older than another version dated 2025-01-01T00:30:00Z"},
 		{"none marked latest", []objstore.Version{v("a", "a2", 30, false), v("a", "a1", 5, false), latest(v("b", "b1", 1, false))},
 			"no version of \"a\" is marked latest"},
 		{"none marked latest, last key", []objstore.Version{latest(v("a", "a1", 5, false)), v("b", "b1", 1, false)},

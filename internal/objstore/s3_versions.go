@@ -117,9 +117,8 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 // it is rebuilt here because the SDK hands a page's versions and delete
 // markers over in two lists. The latest goes first whatever its date:
 // servers that keep whole seconds (SeaweedFS) give a delete in the same
-// second as the last write the same date, and versitygw v1.8.0 dates a
-// non-current version by when it was moved aside, which may be after the
-// delete marker that replaced it. A list whose dates contradict its
+// second as the last write the same date, and versitygw v1.8.0 can date a
+// non-current version after the delete marker that replaced it. A list whose dates contradict its
 // latest mark is the caller's to judge (restore --at refuses it).
 func sortVersions(vs []Version) {
 	for i := 1; i < len(vs); i++ { // insertion sort: pages are small and nearly sorted

@@ -173,6 +173,8 @@ chroot_mounts
 cp "$DEB" "$rootfs/tmp/genesissync.deb"
 in_root apt-get install -y /tmp/genesissync.deb >>"$out/apt.log" 2>&1 || die "install $(basename "$DEB") (see $out/apt.log)"
 rm -f "$rootfs/tmp/genesissync.deb"
+# The licenses and notices the image redistributes come with the .deb.
+[[ -s $rootfs/usr/share/doc/genesissync/copyright ]] || die "the image lacks /usr/share/doc/genesissync/copyright"
 rm -f "$rootfs/etc/resolv.conf"
 cp /etc/resolv.conf "$rootfs/etc/resolv.conf"
 in_root apt-get install -y "${APPLIANCE_PACKAGES[@]}" >>"$out/apt.log" 2>&1 || die "install ${APPLIANCE_PACKAGES[*]} (see $out/apt.log)"

@@ -59,12 +59,12 @@ done
 modules=$(in_root smbd -b | sed -n 's/^ *MODULESDIR: *//p')
 [[ -n $modules && -e $root$modules/vfs/shadow_copy2.so ]] || die "shadow_copy2.so missing from smbd's module dir ${modules:-?}/vfs"
 ok "apt pulled in samba and samba-vfs-modules (shadow_copy2.so in $modules/vfs)"
-for f in /usr/bin/genesissync /etc/genesissync/genesissync.yaml /lib/systemd/system/genesissync.service; do
+for f in /usr/bin/genesissync /etc/genesissync/genesissync.yaml /lib/systemd/system/genesissync.service /usr/share/doc/genesissync/copyright; do
 	[[ -e $root$f || -e $root/usr$f ]] || die "$f missing after install"
 done
 grep -qx /etc/genesissync/genesissync.yaml "$root/var/lib/dpkg/info/genesissync.conffiles" ||
 	die "/etc/genesissync/genesissync.yaml is not a conffile"
-ok "files and conffile in place"
+ok "files (the copyright file too) and conffile in place"
 in_root genesissync config check /etc/genesissync/genesissync.yaml || die "the shipped example config does not pass config check"
 ok "genesissync config check accepts the shipped example"
 

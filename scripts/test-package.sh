@@ -121,6 +121,7 @@ static_checks() {
 		'-rw-r----- ./etc/genesissync/genesissync.yaml' \
 		'drwxr-x--- ./var/lib/genesissync/' \
 		'-rw-r--r-- ./usr/share/doc/genesissync/README.md' \
+		'-rw-r--r-- ./usr/share/doc/genesissync/copyright' \
 		'-rw-r--r-- ./usr/share/doc/genesissync/examples/genesissync.example.yaml' \
 		'-rw-r--r-- ./usr/share/doc/genesissync/examples/shares.conf'; do
 		grep -qxF -- "$want" <<<"$contents" || die "contents: no '$want'"
@@ -137,6 +138,21 @@ static_checks() {
 	[[ $("$tmp/files/usr/bin/genesissync" version) == "$version" ]] || die "genesissync version says $("$tmp/files/usr/bin/genesissync" version), want $version"
 	"$tmp/files/usr/bin/genesissync" config check "$tmp/files/etc/genesissync/genesissync.yaml" >/dev/null || die "the shipped config fails config check"
 	ok "units and conffile as in the tree; binary says $version; shipped config passes config check"
+
+	# The copyright file: Debian's format 1.0, GenesisSync's Apache-2.0 and
+	# a stanza for every module the binary links (scripts/licenses.sh).
+	local copyright=$tmp/files/usr/share/doc/genesissync/copyright m missing=
+	[[ $(head -1 "$copyright") == 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' ]] ||
+		die "copyright: not Debian's machine-readable format 1.0"
+	grep -qzP '\nFiles: \*\nCopyright: [^\n]+\n( [^\n]*\n)*License: Apache-2.0\n' "$copyright" || die "copyright: no 'Files: *' stanza under Apache-2.0"
+	grep -qx 'License: Apache-2.0' "$copyright" && grep -qx ' /usr/share/common-licenses/Apache-2.0.' "$copyright" ||
+		die "copyright: no stand-alone Apache-2.0 paragraph pointing at /usr/share/common-licenses"
+	for m in $(cd "$repo" && GOOS=linux GOARCH=amd64 CGO_ENABLED=0 go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}' ./appliance | sort -u); do
+		grep -qxF "Files: vendor/$m/*" "$copyright" || missing+=" $m"
+	done
+	[[ -z $missing ]] || die "copyright: no stanza for the linked modules$missing"
+	grep -qx 'Files: go/\*' "$copyright" || die "copyright: no stanza for Go's standard library"
+	ok "copyright: format 1.0, GenesisSync under Apache-2.0, a stanza for every linked module and the standard library"
 
 	bash "$repo/scripts/verify-units.sh" --deb "$deb" >&2 || die "verify-units on the package"
 }

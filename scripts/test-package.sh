@@ -468,9 +468,12 @@ static_checks "$deb" "$v1" "$scratch"
 # A second build of the same tree with a higher version, for upgrades.
 v2="$v1+upgradetest"
 deb2=$scratch/genesissync_${v2}_amd64.deb
+# The same binary's licenses: the copyright file of the package under test.
+dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/doc/genesissync/copyright >"$scratch/copyright" ||
+	die "no copyright file in $deb"
 (cd "$repo" &&
 	CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=$v2" -o "$scratch/genesissync-v2" ./appliance &&
-	DEB_VERSION=$v2 BINARY=$scratch/genesissync-v2 \
+	DEB_VERSION=$v2 BINARY=$scratch/genesissync-v2 COPYRIGHT=$scratch/copyright \
 		go tool nfpm package --config packaging/nfpm.yaml --packager deb --target "$deb2" >/dev/null) ||
 	die "building the upgrade package"
 mkdir -p "$scratch/ovl"

@@ -56,6 +56,7 @@ type shareWatch struct {
 type rateSample struct {
 	at       time.Time
 	up, down int64
+	proof    int64 // bytes adoption proofs read (share and bucket)
 }
 
 func newBox() *box { return &box{shares: map[string]*shareWatch{}} }
@@ -273,7 +274,8 @@ func (w *shareWatch) observe(st reconcile.Status, now time.Time) {
 	if e := st.LastError; e != nil && (len(w.errors) == 0 || w.errors[0] != *e) {
 		w.errors = append([]reconcile.Failure{*e}, w.errors[:min(len(w.errors), recentErrors-1)]...)
 	}
-	w.samples = append(w.samples, rateSample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes})
+	w.samples = append(w.samples, rateSample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes,
+		proof: st.Adopted.HashedBytes + st.Adopted.BytesRead})
 	cut := 0 // keep at least two samples, else those within the window
 	for cut < len(w.samples)-2 && now.Sub(w.samples[cut].at) > rateWindow {
 		cut++
@@ -283,16 +285,31 @@ func (w *shareWatch) observe(st reconcile.Status, now time.Time) {
 
 // rates are the upload and download bytes per second over the samples.
 func (w *shareWatch) rates() (up, down float64) {
+	return w.rate(func(r rateSample) int64 { return r.up }), w.rate(func(r rateSample) int64 { return r.down })
+}
+
+// rate is the growth per second of one counter over the samples.
+func (w *shareWatch) rate(counter func(rateSample) int64) float64 {
 	n := len(w.samples)
 	if n < 2 {
-		return 0, 0
+		return 0
 	}
 	first, last := w.samples[0], w.samples[n-1]
 	dt := last.at.Sub(first.at).Seconds()
 	if dt <= 0 {
-		return 0, 0
+		return 0
 	}
-	return float64(max(last.up-first.up, 0)) / dt, float64(max(last.down-first.down, 0)) / dt
+	return float64(max(counter(last)-counter(first), 0)) / dt
+}
+
+// adoptionPace fills in how fast adoption proofs read and the time left
+// at that pace for what is still to prove.
+func (w *shareWatch) adoptionPace(ad *reconcile.Adoption) {
+	ad.BytesPerSecond = w.rate(func(r rateSample) int64 { return r.proof })
+	ad.SecondsLeft = 0
+	if ad.Pending > 0 && ad.BytesPerSecond > 0 {
+		ad.SecondsLeft = float64(ad.PendingBytes) / ad.BytesPerSecond
+	}
 }
 
 // fillBox adds what the box knows to snap: endpoints, SMB clients, and
@@ -321,5 +338,6 @@ func (d *Daemon) fillBox(snap *status.Snapshot) {
 		}
 		sh.RecentErrors = slices.Clone(w.errors)
 		sh.UploadBytesPerSecond, sh.DownloadBytesPerSecond = w.rates()
+		w.adoptionPace(&sh.Adopted)
 	}
 }

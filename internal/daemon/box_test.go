@@ -68,3 +68,29 @@ func TestActionsRefuse(t *testing.T) {
 	_, err := actions{d}.Do(context.Background(), status.Action{Kind: status.ActionSync, Share: "nope"})
 	require.ErrorIs(t, err, status.ErrUnknownShare)
 }
+
+// TestShareWatchAdoptionPace: the proof read rate over the samples and
+// the time left at it for what is still to prove.
+func TestShareWatchAdoptionPace(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	var w shareWatch
+	ad := reconcile.Adoption{Pending: 10, PendingBytes: 4000}
+	w.adoptionPace(&ad)
+	require.Zero(t, ad.BytesPerSecond, "one sample or none: no rate yet")
+	require.Zero(t, ad.SecondsLeft)
+	for i, read := range []int64{0, 200, 400} { // 100 B/s: share 60 %, bucket 40 %
+		w.observe(reconcile.Status{Adopted: reconcile.Adoption{HashedBytes: read * 6 / 10, BytesRead: read * 4 / 10}}, t0.Add(time.Duration(2*i)*time.Second))
+	}
+	w.adoptionPace(&ad)
+	require.InDelta(t, 100, ad.BytesPerSecond, 0.01)
+	require.InDelta(t, 40, ad.SecondsLeft, 0.01)
+	// Nothing left to prove: no time left, whatever the rate.
+	done := reconcile.Adoption{}
+	w.adoptionPace(&done)
+	require.Zero(t, done.SecondsLeft)
+	// Nothing read for a whole window: the rate falls to zero.
+	w.observe(reconcile.Status{Adopted: reconcile.Adoption{HashedBytes: 240, BytesRead: 160}}, t0.Add(10*time.Minute))
+	w.adoptionPace(&ad)
+	require.Zero(t, ad.BytesPerSecond)
+	require.Zero(t, ad.SecondsLeft)
+}

@@ -248,7 +248,6 @@ func TestAdoptionProgress(t *testing.T) {
 	ad := s.Status().Adopted
 	require.Equal(t, 2, ad.Pending)
 	require.Equal(t, int64(len(spot)+len(track)), ad.PendingBytes)
-	require.Zero(t, ad.SecondsLeft, "no rate measured yet")
 
 	r := s.process(context.Background(), job{rel: "b.mp3", started: time.Now()})
 	require.NoError(t, r.err)
@@ -259,22 +258,4 @@ func TestAdoptionProgress(t *testing.T) {
 	require.Equal(t, 1, ad.Pending)
 	require.Equal(t, int64(len(spot)), ad.PendingBytes)
 	require.Equal(t, int64(len(track)), ad.HashedBytes, "the proof read the local file once")
-}
-
-func TestRateMeter(t *testing.T) {
-	var m rateMeter
-	t0 := time.Unix(1000, 0)
-	require.Zero(t, m.observe(t0, 0))
-	require.Zero(t, m.observe(t0.Add(time.Second), 100), "under the shortest span")
-	require.InDelta(t, 50, m.observe(t0.Add(4*time.Second), 200), 0.01)
-	// A minute later at a tenth of the pace: only the window counts.
-	for i := 5; i <= 70; i++ {
-		m.observe(t0.Add(time.Duration(i)*time.Second), 200+int64(i-4)*10)
-	}
-	require.InDelta(t, 10, m.observe(t0.Add(71*time.Second), 200+67*10), 0.5)
-	// Nothing read for a whole window: the rate falls to zero.
-	require.Zero(t, m.observe(t0.Add(200*time.Second), 200+67*10))
-	// A reset of the total starts over.
-	require.Zero(t, m.observe(t0.Add(201*time.Second), 5))
-	require.Len(t, m.samples, 1)
 }

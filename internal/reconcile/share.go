@@ -120,9 +120,6 @@ type Share struct {
 	stopped   chan struct{}
 	ctl       control
 
-	// adoptRate measures how fast adoption proofs read (publish).
-	adoptRate rateMeter
-
 	mu     sync.Mutex
 	status Status
 }

@@ -170,50 +170,11 @@ type Adoption struct {
 	PendingBytes int64 `json:"pending_bytes"`
 	// BytesPerSecond is how fast proofs read (share and bucket bytes)
 	// over the last minute; SecondsLeft is PendingBytes at that rate, 0
-	// while nothing is pending or the rate is not known yet.
+	// while nothing is pending or the rate is not known yet. Both are
+	// filled in by the daemon's share watcher, which samples the status
+	// (and its other rates) every few seconds; a Share leaves them 0.
 	BytesPerSecond float64 `json:"bytes_per_second"`
 	SecondsLeft    float64 `json:"seconds_left"`
-}
-
-// rateMeter measures a rate from a growing total, over rateWindow. One
-// goroutine (the loop) owns it.
-type rateMeter struct {
-	samples []rateSample
-}
-
-type rateSample struct {
-	at    time.Time
-	total int64
-}
-
-const (
-	rateWindow = time.Minute
-	// rateMinSpan is the shortest span a rate is given for.
-	rateMinSpan = 2 * time.Second
-)
-
-// observe records total at now and returns the rate per second over the
-// window (0 while the samples span less than rateMinSpan).
-func (m *rateMeter) observe(now time.Time, total int64) float64 {
-	if n := len(m.samples); n == 0 || now.Sub(m.samples[n-1].at) >= time.Second || total < m.samples[n-1].total {
-		if n > 0 && total < m.samples[n-1].total {
-			m.samples = m.samples[:0] // a counter reset
-		}
-		m.samples = append(m.samples, rateSample{at: now, total: total})
-	}
-	// Keep the newest sample at or before the window's start, so the span
-	// covers the whole window once it can.
-	drop := 0
-	for drop+1 < len(m.samples) && now.Sub(m.samples[drop+1].at) >= rateWindow {
-		drop++
-	}
-	m.samples = m.samples[drop:]
-	first := m.samples[0]
-	span := now.Sub(first.at)
-	if span < rateMinSpan {
-		return 0
-	}
-	return float64(total-first.total) / span.Seconds()
 }
 
 // ListingFailure is a streak of failed bucket listings.
@@ -314,13 +275,7 @@ func (s *Share) publish() {
 		st.Failing = failures
 		st.PausedReason = s.pausedReason()
 		st.ListingFailing = st.ListingError != nil && time.Since(st.ListingError.Since) >= s.listingGrace()
-		ad := &st.Adopted
-		ad.Pending, ad.PendingBytes = adopting, adoptingBytes
-		ad.BytesPerSecond = s.adoptRate.observe(time.Now(), ad.HashedBytes+ad.BytesRead)
-		ad.SecondsLeft = 0
-		if adopting > 0 && ad.BytesPerSecond > 0 {
-			ad.SecondsLeft = float64(adoptingBytes) / ad.BytesPerSecond
-		}
+		st.Adopted.Pending, st.Adopted.PendingBytes = adopting, adoptingBytes
 		switch {
 		case st.PausedReason != "":
 			st.State = StatePaused

@@ -3,8 +3,9 @@
 //
 // It owns three things, each usable alone:
 //
-//   - the rules (Evaluate): a pure function from a status snapshot, the
-//     shares' targets and the time to the set of active problems, each with
+//   - the rules (Evaluate): a pure function from a snapshot of the
+//     appliance (internal/model), the shares' targets and the time to the
+//     set of active problems, each with
 //     a stable key (rule and subject), a severity and a message that names
 //     the share and file where there is one;
 //   - the engine (Engine): the memory of what was already said. A problem

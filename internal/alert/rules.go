@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
-	"genesissync/internal/status"
 )
 
 // Severity says how urgent a problem is.
@@ -101,7 +101,7 @@ func (t Targets) withDefaults() Targets {
 // Evaluate returns the problems active in snap at now, sorted by key. It
 // is pure: no I/O, no clock, no state; the same input gives the same
 // output.
-func Evaluate(snap status.Snapshot, t Targets, now time.Time) []Problem {
+func Evaluate(snap model.Snapshot, t Targets, now time.Time) []Problem {
 	t = t.withDefaults()
 	var out []Problem
 	add := func(p Problem) {
@@ -148,7 +148,7 @@ func Evaluate(snap status.Snapshot, t Targets, now time.Time) []Problem {
 	return out
 }
 
-func shareRules(sh status.Share, t Targets, now time.Time, add func(Problem)) {
+func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 	name := sh.Name
 	lastErr := func(d map[string]string) (string, map[string]string) {
 		if sh.LastError == nil {
@@ -252,7 +252,7 @@ const recentFileError = 10 * time.Minute
 // Failing list; or, from an older snapshot without it, the newest recent
 // error that names a file (the last error alone is often share-wide, such
 // as a failed bucket listing).
-func failingFile(sh status.Share, now time.Time) *reconcile.Failure {
+func failingFile(sh model.Share, now time.Time) *reconcile.Failure {
 	if len(sh.Failing) > 0 {
 		// The pipeline's own list of files failing now, longest first.
 		return &sh.Failing[0]
@@ -268,7 +268,7 @@ func failingFile(sh status.Share, now time.Time) *reconcile.Failure {
 	return nil
 }
 
-func poolRules(pool status.Pool, t Targets, add func(Problem)) {
+func poolRules(pool model.Pool, t Targets, add func(Problem)) {
 	if pool.Error != "" {
 		add(Problem{Rule: RulePoolUnchecked, Subject: pool.Name, Severity: Warning,
 			Message: fmt.Sprintf("ZFS pool %s cannot be checked: %s", pool.Name, pool.Error),

@@ -6,27 +6,27 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
-	"genesissync/internal/status"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-func share(name string, fn func(*status.Share)) status.Share {
-	s := status.Share{Status: reconcile.Status{Name: name, State: reconcile.StateInSync, LastFullScan: t0.Add(-time.Minute)}}
+func share(name string, fn func(*model.Share)) model.Share {
+	s := model.Share{Status: reconcile.Status{Name: name, State: reconcile.StateInSync, LastFullScan: t0.Add(-time.Minute)}}
 	if fn != nil {
 		fn(&s)
 	}
 	return s
 }
 
-func healthy() status.Snapshot {
-	return status.Snapshot{
+func healthy() model.Snapshot {
+	return model.Snapshot{
 		Now:       t0,
-		Samba:     status.Samba{Mode: "standalone", Up: true},
-		Shares:    []status.Share{share("studio", nil)},
-		Endpoints: []status.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true, CheckedAt: t0}},
-		Pools:     []status.Pool{{Name: "tank", Health: "ONLINE", CapacityPercent: 42}},
+		Samba:     model.Samba{Mode: "standalone", Up: true},
+		Shares:    []model.Share{share("studio", nil)},
+		Endpoints: []model.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true, CheckedAt: t0}},
+		Pools:     []model.Pool{{Name: "tank", Health: "ONLINE", CapacityPercent: 42}},
 	}
 }
 
@@ -41,13 +41,13 @@ func TestEvaluate(t *testing.T) {
 	}
 	tests := []struct {
 		name   string
-		modify func(*status.Snapshot)
+		modify func(*model.Snapshot)
 		want   []want
 	}{
-		{name: "healthy box: nothing", modify: func(*status.Snapshot) {}},
+		{name: "healthy box: nothing", modify: func(*model.Snapshot) {}},
 		{
 			name: "failing file: streak rule names share and file, waits FailureStreak",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].PendingFailures = 2
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].LastError = &reconcile.Failure{Path: "jingles/top.mp3", At: t0, Message: "upload: connection refused"}
@@ -56,7 +56,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "failing files, newest error share-wide: told as such",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].PendingFailures = 1
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
@@ -65,7 +65,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "newest error share-wide, a recent one names the file",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].PendingFailures = 1
 				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
 				s.Shares[0].RecentErrors = []reconcile.Failure{
@@ -78,7 +78,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "the pipeline's failing list names the file, whatever the last error",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].PendingFailures = 2
 				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
 				s.Shares[0].Failing = []reconcile.Failure{
@@ -90,7 +90,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "a file error older than the longest retry is not named",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].PendingFailures = 1
 				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "list bucket: connection refused"}
 				s.Shares[0].RecentErrors = []reconcile.Failure{{Path: "news/0800.mp3", At: t0.Add(-11 * time.Minute), Message: "upload: x"}}
@@ -99,8 +99,8 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "target from the snapshot when none is passed in",
-			modify: func(s *status.Snapshot) {
-				s.Shares = append(s.Shares, share("news", func(sh *status.Share) {
+			modify: func(s *model.Snapshot) {
+				s.Shares = append(s.Shares, share("news", func(sh *model.Share) {
 					sh.OldestPending = t0.Add(-2 * time.Minute)
 					sh.StaleAfterSeconds = 60
 				}))
@@ -109,14 +109,14 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "pending younger than the target: not stale",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].OldestPending = t0.Add(-14 * time.Minute)
 				s.Shares[0].PendingUploads = 3
 			},
 		},
 		{
 			name: "pending older than the target: stale",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].OldestPending = t0.Add(-16 * time.Minute)
 				s.Shares[0].PendingUploads = 3
 			},
@@ -124,13 +124,13 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "share without a target is never stale",
-			modify: func(s *status.Snapshot) {
-				s.Shares = append(s.Shares, share("news", func(sh *status.Share) { sh.OldestPending = t0.Add(-48 * time.Hour) }))
+			modify: func(s *model.Snapshot) {
+				s.Shares = append(s.Shares, share("news", func(sh *model.Share) { sh.OldestPending = t0.Add(-48 * time.Hour) }))
 			},
 		},
 		{
 			name: "delete guard tripped: one problem, not also share_error",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].DeleteGuardTripped = true
 				s.Shares[0].HeldDeleteCount = 200
@@ -140,7 +140,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "delete guard holding a first pass's conflicts: said so",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].DeleteGuardTripped = true
 				s.Shares[0].HeldDeleteCount = 300
@@ -151,7 +151,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "error state without failing files: root unhealthy",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].LastError = &reconcile.Failure{At: t0, Message: "share root unhealthy: marker missing"}
 			},
@@ -159,7 +159,7 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "listing failing past the grace: its own rule, not also share_error",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].State = reconcile.StateError
 				s.Shares[0].ListingFailing = true
 				s.Shares[0].ListingError = &reconcile.ListingFailure{Since: t0.Add(-6 * time.Minute), At: t0, Attempts: 12,
@@ -171,27 +171,27 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "listing failing within the grace: nothing yet",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Shares[0].ListingError = &reconcile.ListingFailure{Since: t0.Add(-time.Minute), At: t0, Attempts: 2, Message: "list bucket: timeout"}
 			},
 		},
 		{
 			name:   "verify mismatch",
-			modify: func(s *status.Snapshot) { s.Shares[0].Verify.Mismatches = 3 },
+			modify: func(s *model.Snapshot) { s.Shares[0].Verify.Mismatches = 3 },
 			want:   []want{{key: "verify_mismatch:studio", severity: Critical, share: "studio", contains: "3 mismatch(es)"}},
 		},
 		{
 			name:   "smbd down",
-			modify: func(s *status.Snapshot) { s.Samba.Up = false; s.Samba.Error = "exit status 1" },
+			modify: func(s *model.Snapshot) { s.Samba.Up = false; s.Samba.Error = "exit status 1" },
 			want:   []want{{key: "smbd_down:smbd", severity: Critical, contains: "smbd is down"}},
 		},
 		{
 			name:   "samba off: smbd not expected",
-			modify: func(s *status.Snapshot) { s.Samba = status.Samba{Mode: "off"} },
+			modify: func(s *model.Snapshot) { s.Samba = model.Samba{Mode: "off"} },
 		},
 		{
 			name: "bucket unreachable names the shares",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Endpoints[0].Reachable = false
 				s.Endpoints[0].Error = "dial tcp: connection refused"
 				s.Endpoints[0].Shares = []string{"studio"}
@@ -200,42 +200,42 @@ func TestEvaluate(t *testing.T) {
 		},
 		{
 			name: "endpoint never probed: unknown, not unreachable",
-			modify: func(s *status.Snapshot) {
-				s.Endpoints[0] = status.Endpoint{URL: "http://minio:9000", Bucket: "station"}
+			modify: func(s *model.Snapshot) {
+				s.Endpoints[0] = model.Endpoint{URL: "http://minio:9000", Bucket: "station"}
 			},
 		},
 		{
 			name:   "pool degraded is a warning",
-			modify: func(s *status.Snapshot) { s.Pools[0].Health = "DEGRADED" },
+			modify: func(s *model.Snapshot) { s.Pools[0].Health = "DEGRADED" },
 			want:   []want{{key: "pool_degraded:tank", severity: Warning, contains: "tank is DEGRADED"}},
 		},
 		{
 			name:   "pool faulted is critical",
-			modify: func(s *status.Snapshot) { s.Pools[0].Health = "FAULTED" },
+			modify: func(s *model.Snapshot) { s.Pools[0].Health = "FAULTED" },
 			want:   []want{{key: "pool_degraded:tank", severity: Critical, contains: "tank is FAULTED"}},
 		},
 		{
 			name:   "capacity just below 80: nothing",
-			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 79.9 },
+			modify: func(s *model.Snapshot) { s.Pools[0].CapacityPercent = 79.9 },
 		},
 		{
 			name:   "capacity 80: warning",
-			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 80 },
+			modify: func(s *model.Snapshot) { s.Pools[0].CapacityPercent = 80 },
 			want:   []want{{key: "pool_capacity:tank", severity: Warning, contains: "80% full"}},
 		},
 		{
 			name:   "capacity 95: critical",
-			modify: func(s *status.Snapshot) { s.Pools[0].CapacityPercent = 95 },
+			modify: func(s *model.Snapshot) { s.Pools[0].CapacityPercent = 95 },
 			want:   []want{{key: "pool_capacity:tank", severity: Critical, contains: "95% full"}},
 		},
 		{
 			name:   "pool not checkable: only that, health unknown",
-			modify: func(s *status.Snapshot) { s.Pools[0] = status.Pool{Name: "tank", Error: "zpool: not found"} },
+			modify: func(s *model.Snapshot) { s.Pools[0] = model.Pool{Name: "tank", Error: "zpool: not found"} },
 			want:   []want{{key: "pool_unchecked:tank", severity: Warning, contains: "zpool: not found"}},
 		},
 		{
 			name: "several at once, sorted by key",
-			modify: func(s *status.Snapshot) {
+			modify: func(s *model.Snapshot) {
 				s.Samba.Up = false
 				s.Pools[0].CapacityPercent = 99
 				s.Shares[0].Verify.Mismatches = 1

@@ -11,7 +11,7 @@ import (
 	"genesissync/internal/alert"
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
-	"genesissync/internal/status"
+	"genesissync/internal/model"
 )
 
 // testAlertTimeout bounds a test alert: the admin client waits 30s.
@@ -131,7 +131,7 @@ func (a *Admin) TestAlert(ctx context.Context) error {
 
 // firingAlerts is what the engine has notified and still sees, most severe
 // first, for the status page.
-func (d *Daemon) firingAlerts() []status.Alert {
+func (d *Daemon) firingAlerts() []model.Alert {
 	if d.alerts == nil {
 		return nil
 	}
@@ -142,9 +142,9 @@ func (d *Daemon) firingAlerts() []status.Alert {
 		}
 		return firing[i].Key < firing[j].Key
 	})
-	out := make([]status.Alert, 0, len(firing))
+	out := make([]model.Alert, 0, len(firing))
 	for _, p := range firing {
-		out = append(out, status.Alert{Rule: p.Rule, Severity: string(p.Severity), Share: p.Share, Path: p.Path, Message: p.Message})
+		out = append(out, model.Alert{Rule: p.Rule, Severity: string(p.Severity), Share: p.Share, Path: p.Path, Message: p.Message})
 	}
 	return out
 }

@@ -19,7 +19,7 @@ import (
 
 	"genesissync/internal/alert"
 	"genesissync/internal/config"
-	"genesissync/internal/status"
+	"genesissync/internal/model"
 )
 
 // hookReceiver is a local webhook receiver that keeps the payloads.
@@ -87,14 +87,14 @@ alerts:
 func TestAlertLoop(t *testing.T) {
 	hook := newHookReceiver(t, http.StatusNoContent)
 	d := alertDaemon(t, hook.URL)
-	d.setSamba(status.Samba{Mode: config.SambaStandalone, Up: true})
+	d.setSamba(model.Samba{Mode: config.SambaStandalone, Up: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	g, gctx := errgroup.WithContext(ctx)
 	require.NoError(t, d.startAlerts(gctx, g))
 
-	d.setSamba(status.Samba{Mode: config.SambaStandalone, Error: "exit status 1"})
+	d.setSamba(model.Samba{Mode: config.SambaStandalone, Error: "exit status 1"})
 	require.Eventually(t, func() bool { return len(hook.statuses()) == 1 }, 5*time.Second, 10*time.Millisecond)
-	d.setSamba(status.Samba{Mode: config.SambaStandalone, Up: true})
+	d.setSamba(model.Samba{Mode: config.SambaStandalone, Up: true})
 	require.Eventually(t, func() bool { return len(hook.statuses()) == 2 }, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, []string{"firing smbd_down:smbd", "resolved smbd_down:smbd"}, hook.statuses())
 	hook.mu.Lock()

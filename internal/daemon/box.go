@@ -11,10 +11,10 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
-	"genesissync/internal/status"
 )
 
 // Periods of the box's watchers. A bucket probe is one HeadBucket per
@@ -41,9 +41,9 @@ const (
 // read by Snapshot; all fields guarded by mu.
 type box struct {
 	mu        sync.Mutex
-	endpoints []status.Endpoint
+	endpoints []model.Endpoint
 	caps      []capState // by endpoint index
-	clients   status.Clients
+	clients   model.Clients
 	shares    map[string]*shareWatch
 }
 
@@ -73,7 +73,7 @@ type capState struct {
 // probeTarget is one distinct bucket endpoint and the shares on it.
 type probeTarget struct {
 	store  *objstore.S3
-	status status.Endpoint
+	status model.Endpoint
 }
 
 // startBox starts the endpoint prober, the SMB clients watcher (when
@@ -87,13 +87,13 @@ func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
 			return t.status.URL == rt.store.Endpoint() && t.status.Bucket == rt.store.Bucket()
 		})
 		if i < 0 {
-			targets = append(targets, &probeTarget{store: rt.store, status: status.Endpoint{URL: rt.store.Endpoint(), Bucket: rt.store.Bucket()}})
+			targets = append(targets, &probeTarget{store: rt.store, status: model.Endpoint{URL: rt.store.Endpoint(), Bucket: rt.store.Bucket()}})
 			i = len(targets) - 1
 		}
 		targets[i].status.Shares = append(targets[i].status.Shares, rt.name)
 	}
 	b.mu.Lock()
-	b.endpoints = make([]status.Endpoint, len(targets))
+	b.endpoints = make([]model.Endpoint, len(targets))
 	b.caps = make([]capState, len(targets))
 	for i, t := range targets {
 		b.endpoints[i] = t.status
@@ -233,13 +233,13 @@ func (d *Daemon) watchClients(ctx context.Context, log zerolog.Logger) error {
 			return
 		}
 		failing = false
-		out := status.Clients{CheckedAt: b.clients.CheckedAt, Sessions: []status.Session{}, OpenFiles: []status.OpenFile{}}
+		out := model.Clients{CheckedAt: b.clients.CheckedAt, Sessions: []model.Session{}, OpenFiles: []model.OpenFile{}}
 		for _, s := range c.Sessions {
-			out.Sessions = append(out.Sessions, status.Session{User: s.User, Machine: s.Machine, Dialect: s.Dialect,
+			out.Sessions = append(out.Sessions, model.Session{User: s.User, Machine: s.Machine, Dialect: s.Dialect,
 				Shares: s.Shares, ConnectedAt: s.ConnectedAt, Encrypted: s.Encrypted})
 		}
 		for _, f := range c.OpenFiles {
-			out.OpenFiles = append(out.OpenFiles, status.OpenFile{Share: shareOf[f.SharePath], Path: f.Path, Write: f.Write})
+			out.OpenFiles = append(out.OpenFiles, model.OpenFile{Share: shareOf[f.SharePath], Path: f.Path, Write: f.Write})
 		}
 		b.clients = out
 	})
@@ -314,7 +314,7 @@ func (w *shareWatch) adoptionPace(ad *reconcile.Adoption) {
 
 // fillBox adds what the box knows to snap: endpoints, SMB clients, and
 // per share the recovery point target, recent errors and throughput.
-func (d *Daemon) fillBox(snap *status.Snapshot) {
+func (d *Daemon) fillBox(snap *model.Snapshot) {
 	b := d.box()
 	b.mu.Lock()
 	defer b.mu.Unlock()

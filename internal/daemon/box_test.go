@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/status"
 )
@@ -51,9 +52,9 @@ func TestShareWatch(t *testing.T) {
 func TestFillBox(t *testing.T) {
 	d := New(&config.Config{Shares: map[string]*config.Share{"studio": {Name: "studio", StaleAfter: 15 * time.Minute}}}, zerolog.Nop(), "test")
 	b := d.box()
-	b.endpoints = []status.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true}}
+	b.endpoints = []model.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true}}
 	b.shares["studio"] = &shareWatch{errors: []reconcile.Failure{{Path: "a.mp3", Message: "boom"}}}
-	snap := status.Snapshot{Shares: []status.Share{{Status: reconcile.Status{Name: "studio"}}, {Status: reconcile.Status{Name: "other"}}}}
+	snap := model.Snapshot{Shares: []model.Share{{Status: reconcile.Status{Name: "studio"}}, {Status: reconcile.Status{Name: "other"}}}}
 	d.fillBox(&snap)
 	require.Equal(t, 900.0, snap.Shares[0].StaleAfterSeconds)
 	require.Equal(t, "a.mp3", snap.Shares[0].RecentErrors[0].Path)

@@ -21,6 +21,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/index"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
@@ -57,10 +58,10 @@ type Daemon struct {
 	alerts *alert.Engine
 
 	mu    sync.Mutex
-	samba status.Samba
+	samba model.Samba
 	// sambaWarnings are found when the smb.conf is rendered (VFS modules
 	// smbd cannot load).
-	sambaWarnings []status.Warning
+	sambaWarnings []model.Warning
 }
 
 // shareRuntime is one running share and the parts that serve it.
@@ -275,14 +276,14 @@ func Survey(ctx context.Context, cfg *config.Config, share string, log zerolog.L
 // restart of the daemon).
 func (d *Daemon) checkVFSModules(ctx context.Context, conf []byte, log zerolog.Logger) {
 	missing, err := samba.CheckVFSModules(ctx, conf)
-	var ws []status.Warning
+	var ws []model.Warning
 	if err != nil {
 		log.Warn().Err(err).Msg("could not check smbd's VFS modules")
-		ws = append(ws, status.Warning{ID: "samba-vfs-modules-unchecked", Message: err.Error()})
+		ws = append(ws, model.Warning{ID: "samba-vfs-modules-unchecked", Message: err.Error()})
 	}
 	for _, m := range missing {
 		log.Error().Str("module", m.Module).Strs("shares", m.Shares).Str("dir", m.Dir).Msg(m.String())
-		ws = append(ws, status.Warning{ID: "samba-vfs-module-missing-" + m.Module, Message: m.String()})
+		ws = append(ws, model.Warning{ID: "samba-vfs-module-missing-" + m.Module, Message: m.String()})
 	}
 	d.mu.Lock()
 	d.sambaWarnings = ws
@@ -293,7 +294,7 @@ func (d *Daemon) checkVFSModules(ctx context.Context, conf []byte, log zerolog.L
 // supervises smbd in g: it is restarted with backoff if it dies.
 func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 	mode := d.cfg.Samba.Mode
-	d.setSamba(status.Samba{Mode: mode})
+	d.setSamba(model.Samba{Mode: mode})
 	if mode == config.SambaOff {
 		return nil
 	}
@@ -329,7 +330,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 		if err := samba.ReloadSystem(ctx); err != nil {
 			return err
 		}
-		d.setSamba(status.Samba{Mode: mode, Up: true})
+		d.setSamba(model.Samba{Mode: mode, Up: true})
 		return nil
 	}
 
@@ -359,7 +360,7 @@ func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
 	if err != nil {
 		return err
 	}
-	d.setSamba(status.Samba{Mode: mode, Addr: addr, Up: true})
+	d.setSamba(model.Samba{Mode: mode, Addr: addr, Up: true})
 	g.Go(func() error { return d.superviseSmbd(ctx, smbd, conf, global, addr, log) })
 	return nil
 }
@@ -372,14 +373,14 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			err := smbd.Stop(sctx)
-			d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr})
+			d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr})
 			return err
 		case <-smbd.Done():
 		}
 		restarts++
 		wait := min(time.Second<<min(restarts, 6), time.Minute)
 		log.Error().Err(smbd.Err()).Dur("restart_in", wait).Msg("smbd exited; restarting")
-		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Error: fmt.Sprint(smbd.Err())})
+		d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Error: fmt.Sprint(smbd.Err())})
 		select {
 		case <-ctx.Done():
 			return nil
@@ -388,11 +389,11 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 		next, err := samba.StartSmbd(ctx, conf, global, d.log)
 		if err != nil {
 			log.Error().Err(err).Msg("smbd restart failed")
-			d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Error: err.Error()})
+			d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Error: err.Error()})
 			continue
 		}
 		smbd = next
-		d.setSamba(status.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
+		d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
 	}
 }
 
@@ -427,24 +428,24 @@ func (d *Daemon) openFiles(share, root string) reconcile.OpenFiles {
 	}
 }
 
-func (d *Daemon) setSamba(s status.Samba) {
+func (d *Daemon) setSamba(s model.Samba) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.samba = s
 }
 
 // Snapshot implements status.Source.
-func (d *Daemon) Snapshot() status.Snapshot {
+func (d *Daemon) Snapshot() model.Snapshot {
 	d.mu.Lock()
 	sm, sambaWarnings := d.samba, d.sambaWarnings
 	d.mu.Unlock()
-	snap := status.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
+	snap := model.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
 	snap.Warnings = append(d.warnings(), sambaWarnings...)
 	snap.Playout = d.playoutStatus()
 	for _, rt := range d.runtimes {
-		snap.Shares = append(snap.Shares, status.Share{
+		snap.Shares = append(snap.Shares, model.Share{
 			Status:    rt.share.Status(),
 			Snapshots: d.snapshotStatus(rt),
 			Verify:    d.verifyStatus(rt),

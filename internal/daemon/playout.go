@@ -9,6 +9,7 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/playout"
 	"genesissync/internal/status"
@@ -102,17 +103,17 @@ func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
 }
 
 // playoutStatus is the status API's view of playout-aware transfers.
-func (d *Daemon) playoutStatus() status.Playout {
+func (d *Daemon) playoutStatus() model.Playout {
 	p := d.playout
 	if p == nil || p.gov == nil {
 		reason := "not started"
 		if p != nil {
 			reason = p.reason
 		}
-		return status.Playout{Reason: reason, Summary: "off: " + reason}
+		return model.Playout{Reason: reason, Summary: "off: " + reason}
 	}
 	lim := p.gov.Limits()
-	out := status.Playout{
+	out := model.Playout{
 		Aware:                   true,
 		ThresholdBytesPerSecond: int64(d.cfg.Playout.Threshold),
 		RateLimitBytesPerSecond: lim.Rate,

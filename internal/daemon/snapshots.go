@@ -19,9 +19,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/snapshot"
-	"genesissync/internal/status"
 	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
 )
@@ -42,7 +42,7 @@ const (
 type zfsState struct {
 	mu       sync.Mutex
 	managers map[string]*snapshot.Manager // by share; only shares with snapshots on
-	pools    map[string]status.Pool       // by pool
+	pools    map[string]model.Pool        // by pool
 	datasets map[string]zfs.DatasetInfo   // by share
 	listed   map[string]listing           // by share
 	capLevel map[string]int               // by pool: 0, 1 (>= 80 %), 2 (>= 95 %)
@@ -58,7 +58,7 @@ type listing struct {
 
 func newZFSState() *zfsState {
 	return &zfsState{
-		managers: map[string]*snapshot.Manager{}, pools: map[string]status.Pool{},
+		managers: map[string]*snapshot.Manager{}, pools: map[string]model.Pool{},
 		datasets: map[string]zfs.DatasetInfo{}, listed: map[string]listing{},
 		capLevel: map[string]int{}, bad: map[string]bool{},
 	}
@@ -172,9 +172,9 @@ func (d *Daemon) checkHealth(ctx context.Context) {
 	}
 }
 
-// readPool is one pool's status.Pool.
-func readPool(ctx context.Context, pool string) status.Pool {
-	p := status.Pool{Name: pool, CheckedAt: time.Now()}
+// readPool is one pool's model.Pool.
+func readPool(ctx context.Context, pool string) model.Pool {
+	p := model.Pool{Name: pool, CheckedAt: time.Now()}
 	info, err := zfs.PoolStatus(ctx, pool)
 	if err != nil {
 		p.Error = err.Error()
@@ -200,7 +200,7 @@ func readPool(ctx context.Context, pool string) status.Pool {
 
 // poolEvents compares p with the pool's last state and adds events for
 // what changed: degraded or back, capacity over 80 % and 95 % or back.
-func (d *Daemon) poolEvents(p status.Pool) {
+func (d *Daemon) poolEvents(p model.Pool) {
 	if p.Error != "" && p.Health == "" {
 		return // not read: no transition to report
 	}
@@ -268,9 +268,9 @@ func (d *Daemon) refreshListing(ctx context.Context, share, dataset string) {
 }
 
 // snapshotStatus is the share's snapshot state for the status API.
-func (d *Daemon) snapshotStatus(rt *shareRuntime) status.Snapshots {
+func (d *Daemon) snapshotStatus(rt *shareRuntime) model.Snapshots {
 	if rt.cfg.Dataset == "" {
-		return status.Snapshots{Reason: "the share is a plain directory, not a ZFS dataset"}
+		return model.Snapshots{Reason: "the share is a plain directory, not a ZFS dataset"}
 	}
 	z := d.zfs()
 	z.mu.Lock()
@@ -278,7 +278,7 @@ func (d *Daemon) snapshotStatus(rt *shareRuntime) status.Snapshots {
 	ds := z.datasets[rt.name]
 	l := z.listed[rt.name]
 	z.mu.Unlock()
-	st := status.Snapshots{Dataset: rt.cfg.Dataset, DatasetUsed: ds.Used, DatasetAvailable: ds.Available}
+	st := model.Snapshots{Dataset: rt.cfg.Dataset, DatasetUsed: ds.Used, DatasetAvailable: ds.Available}
 	if m == nil {
 		st.Reason = "snapshots are turned off for this share (snapshots.enabled: false)"
 		return st
@@ -295,21 +295,21 @@ func (d *Daemon) snapshotStatus(rt *shareRuntime) status.Snapshots {
 	st.Count = len(l.snaps)
 	for i := len(l.snaps) - 1; i >= 0 && len(st.Recent) < 10; i-- {
 		s := l.snaps[i]
-		st.Recent = append(st.Recent, status.SnapshotInfo{Name: s.Name, Kind: s.Kind().String(), Created: s.Created, Used: s.Used, Held: s.Held()})
+		st.Recent = append(st.Recent, model.SnapshotInfo{Name: s.Name, Kind: s.Kind().String(), Created: s.Created, Used: s.Used, Held: s.Held()})
 	}
 	return st
 }
 
 // pools is the health of the pools under the shares, as last checked.
-func (d *Daemon) pools() []status.Pool {
+func (d *Daemon) pools() []model.Pool {
 	z := d.zfs()
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	out := make([]status.Pool, 0, len(z.pools))
+	out := make([]model.Pool, 0, len(z.pools))
 	for _, p := range z.pools {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b status.Pool) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b model.Pool) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/eventlog"
-	"genesissync/internal/status"
+	"genesissync/internal/model"
 )
 
 // TestPoolEventsOnTransitions: a degraded pool and capacity over 80 % and
@@ -21,23 +21,23 @@ func TestPoolEventsOnTransitions(t *testing.T) {
 		}
 		return out
 	}
-	ok := status.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 50}
+	ok := model.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 50}
 	steps := []struct {
-		pool status.Pool
+		pool model.Pool
 		want []string
 	}{
 		{ok, nil},
 		{ok, nil},
-		{status.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 81}, []string{"warning pool.capacity"}},
-		{status.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 85}, nil},
-		{status.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 96}, []string{"error pool.capacity"}},
-		{status.Pool{Name: "tank", Health: "DEGRADED", Problem: "one device faulted", CapacityPercent: 96}, []string{"error pool.degraded"}},
-		{status.Pool{Name: "tank", Health: "DEGRADED", Problem: "one device faulted", CapacityPercent: 96}, nil},
-		{status.Pool{Name: "tank", Error: "zpool: not answering"}, nil}, // unreadable: no transition
+		{model.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 81}, []string{"warning pool.capacity"}},
+		{model.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 85}, nil},
+		{model.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: 96}, []string{"error pool.capacity"}},
+		{model.Pool{Name: "tank", Health: "DEGRADED", Problem: "one device faulted", CapacityPercent: 96}, []string{"error pool.degraded"}},
+		{model.Pool{Name: "tank", Health: "DEGRADED", Problem: "one device faulted", CapacityPercent: 96}, nil},
+		{model.Pool{Name: "tank", Error: "zpool: not answering"}, nil}, // unreadable: no transition
 		{ok, []string{"info pool.recovered", "info pool.capacity"}},
 		{ok, nil},
 		// ONLINE but zpool status -x reports a problem.
-		{status.Pool{Name: "tank", Health: "ONLINE", Problem: "label missing", CapacityPercent: 50}, []string{"error pool.degraded"}},
+		{model.Pool{Name: "tank", Health: "ONLINE", Problem: "label missing", CapacityPercent: 50}, []string{"error pool.degraded"}},
 	}
 	seen := 0
 	for i, s := range steps {
@@ -48,7 +48,7 @@ func TestPoolEventsOnTransitions(t *testing.T) {
 	}
 	// A pool first seen full or degraded raises at once.
 	d2 := &Daemon{events: eventlog.New(0), zfsState: newZFSState()}
-	d2.poolEvents(status.Pool{Name: "new", Health: "FAULTED", CapacityPercent: 97})
+	d2.poolEvents(model.Pool{Name: "new", Health: "FAULTED", CapacityPercent: 97})
 	require.Len(t, d2.events.Recent(0), 2)
 }
 

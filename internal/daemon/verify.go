@@ -18,9 +18,9 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/restore"
 	"genesissync/internal/scan"
-	"genesissync/internal/status"
 )
 
 // Job kinds.
@@ -194,7 +194,7 @@ func (d *Daemon) runtime(name string) *shareRuntime {
 
 // adminRestore adds the verify and restore endpoints to the admin API:
 //
-//	GET  /v1/shares/{share}/verify            the share's verify state (status.Verify)
+//	GET  /v1/shares/{share}/verify            the share's verify state (model.Verify)
 //	POST /v1/shares/{share}/verify?deep=&sample=   start a verify; answers {"id": ...}
 //	GET  /v1/shares/{share}/verify/{id}       the job: progress, then its report
 //	POST /v1/shares/{share}/restore?path=&prefix=&glob=&at=&overwrite=&dry_run=
@@ -263,15 +263,15 @@ func (d *Daemon) adminRestore(mux *http.ServeMux) {
 }
 
 // verifyStatus is the share's verify state for the status API.
-func (d *Daemon) verifyStatus(rt *shareRuntime) status.Verify {
+func (d *Daemon) verifyStatus(rt *shareRuntime) model.Verify {
 	j := d.jobs()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	v := status.Verify{Interval: rt.cfg.Verify.Period(), NextRun: j.next[rt.name]}
+	v := model.Verify{Interval: rt.cfg.Verify.Period(), NextRun: j.next[rt.name]}
 	if id, ok := j.running[rt.name]; ok {
 		st := j.byID[id]
 		p := st.Progress
-		v.Running = &status.Job{ID: st.ID, Kind: st.Kind, StartedAt: st.StartedAt, Phase: p.Phase,
+		v.Running = &model.Job{ID: st.ID, Kind: st.Kind, StartedAt: st.StartedAt, Phase: p.Phase,
 			Files: p.Files, FilesTotal: p.FilesTotal, Bytes: p.Bytes, BytesTotal: p.BytesTotal, Rate: p.Rate, ETA: p.ETA}
 	}
 	last := j.last[rt.name]
@@ -289,7 +289,7 @@ func (d *Daemon) verifyStatus(rt *shareRuntime) status.Verify {
 			}
 		}
 		for _, p := range rep.Problems[:min(len(rep.Problems), 20)] {
-			v.Problems = append(v.Problems, status.VerifyProblem{Path: p.Path, Kind: string(p.Kind), Detail: p.Detail})
+			v.Problems = append(v.Problems, model.VerifyProblem{Path: p.Path, Kind: string(p.Kind), Detail: p.Detail})
 		}
 	}
 	return v
@@ -464,8 +464,8 @@ func (a *Admin) Job(ctx context.Context, share, kind, id string) (JobState, erro
 
 // VerifyStatus returns the share's verify state; it also tells whether
 // a daemon answers on the socket.
-func (a *Admin) VerifyStatus(ctx context.Context, share string) (status.Verify, error) {
-	var v status.Verify
+func (a *Admin) VerifyStatus(ctx context.Context, share string) (model.Verify, error) {
+	var v model.Verify
 	body, err := a.do(ctx, http.MethodGet, "/v1/shares/"+url.PathEscape(share)+"/verify")
 	if err != nil {
 		return v, err

@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"genesissync/internal/status"
+	"genesissync/internal/model"
 )
 
 // WarningsDir is where other parts of the appliance (the image's first
@@ -20,18 +20,18 @@ const maxWarning = 4 << 10
 
 // warnings reads the standing warnings, sorted by id. A missing directory
 // means none; an unreadable file is shown as such rather than hidden.
-func (d *Daemon) warnings() []status.Warning {
+func (d *Daemon) warnings() []model.Warning {
 	dir := WarningsDir(d.cfg.StateDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil
 	}
-	var out []status.Warning
+	var out []model.Warning
 	for _, e := range entries {
 		if !e.Type().IsRegular() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		w := status.Warning{ID: e.Name()}
+		w := model.Warning{ID: e.Name()}
 		data, err := readLimited(filepath.Join(dir, e.Name()), maxWarning)
 		if err != nil {
 			w.Message = "warning file unreadable: " + err.Error()

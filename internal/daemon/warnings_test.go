@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
-	"genesissync/internal/status"
+	"genesissync/internal/model"
 )
 
 func TestWarningsFromTheWarningsDir(t *testing.T) {
@@ -25,7 +25,7 @@ func TestWarningsFromTheWarningsDir(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ".tmp-partial"), []byte("ignored"), 0o644))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "subdir"), 0o755))
 
-	require.Equal(t, []status.Warning{
+	require.Equal(t, []model.Warning{
 		{ID: "config-invalid", Message: "shares.studio.target.bucket: required"},
 		{ID: "file-backed-pool", Message: "No second disk: the pool is a file on the system disk."},
 	}, d.warnings())

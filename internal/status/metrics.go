@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// collector exposes a Snapshot as Prometheus metrics, read at scrape
+// collector exposes a model.Snapshot as Prometheus metrics, read at scrape
 // time: the daemon keeps no second set of counters. Metric names follow
 // genesissync_<subsystem>_<name>; every share metric has a share label.
 type collector struct {

@@ -13,112 +13,15 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/webserver"
 )
 
-// StateStale is a share whose oldest unsynced change is older than the
-// share's target (StaleAfterSeconds): its recovery point is missed. The
-// status server derives it from the pipeline's state; see markStale.
-const StateStale = "stale"
-
-// Snapshot is everything the status endpoints show, taken at one moment.
-type Snapshot struct {
-	Version   string    `json:"version"`
-	StartedAt time.Time `json:"started_at"`
-	Now       time.Time `json:"now"`
-	Samba     Samba     `json:"samba"`
-	// Clients are the connected SMB sessions and open files (see box.go).
-	Clients Clients `json:"clients"`
-	Shares  []Share `json:"shares"`
-	// Endpoints are the bucket endpoints' reachability (see box.go).
-	Endpoints []Endpoint `json:"endpoints"`
-	// Pools are the ZFS pools under the shares (see zfs.go).
-	Pools []Pool `json:"pools"`
-	// Warnings are standing warnings about the box itself (see
-	// daemon.WarningsDir).
-	Warnings []Warning `json:"warnings"`
-	// Alerts are the problems firing now, most severe first.
-	Alerts []Alert `json:"alerts"`
-	// Playout is whether transfers are yielding to SMB clients now.
-	Playout Playout `json:"playout"`
-	// Events are the newest notable events, newest first.
-	Events []eventlog.Event `json:"events"`
-}
-
-// Playout is the state of playout-aware transfers (config playout):
-// while SMB clients read at or above the threshold, transfers are held
-// to the configured rate, a few at a time.
-type Playout struct {
-	// Aware is true when transfers yield to playout; Reason says why not
-	// otherwise.
-	Aware  bool   `json:"aware"`
-	Reason string `json:"reason,omitempty"`
-	// Active is true while transfers are held back.
-	Active bool `json:"active"`
-	// Since is when Active last changed (absent: never active).
-	Since *time.Time `json:"since,omitempty"`
-	// ClientReadBytesPerSecond is what smbd's clients read over the last
-	// sample; ThresholdBytesPerSecond is the rate that counts as playout.
-	ClientReadBytesPerSecond int64 `json:"client_read_bytes_per_second"`
-	ThresholdBytesPerSecond  int64 `json:"threshold_bytes_per_second"`
-	// RateLimitBytesPerSecond and Transfers are the limits while active.
-	RateLimitBytesPerSecond int64 `json:"rate_limit_bytes_per_second"`
-	Transfers               int   `json:"transfers"`
-	// Summary is a sentence for the page.
-	Summary string `json:"summary"`
-	// Error is the last failure to sample smbd's clients.
-	Error string `json:"error,omitempty"`
-}
-
-// Share is one share's state: its sync pipeline's status plus what the
-// daemon knows beside it.
-type Share struct {
-	reconcile.Status
-	// StaleAfterSeconds is the share's recovery point target
-	// (stale_after): a change unsynced for longer makes the share stale.
-	StaleAfterSeconds float64 `json:"stale_after_seconds"`
-	// Stale is true while OldestPendingAgeSeconds exceeds the target;
-	// State is then "stale" unless it is "error".
-	Stale bool `json:"stale"`
-	// RecentErrors are the share's latest distinct errors, newest first.
-	RecentErrors []reconcile.Failure `json:"recent_errors"`
-	// UploadBytesPerSecond and DownloadBytesPerSecond are the transfer
-	// rates over the last minute or so.
-	UploadBytesPerSecond   float64 `json:"upload_bytes_per_second"`
-	DownloadBytesPerSecond float64 `json:"download_bytes_per_second"`
-	// Snapshots is the share's ZFS snapshot state (see zfs.go).
-	Snapshots Snapshots `json:"snapshots"`
-	// Verify is the share's last and running integrity checks (see verify.go).
-	Verify Verify `json:"verify"`
-}
-
-// Samba is smbd's state as the daemon sees it.
-type Samba struct {
-	Mode  string `json:"mode"`
-	Addr  string `json:"addr,omitempty"`
-	Up    bool   `json:"up"`
-	Error string `json:"error,omitempty"`
-}
-
-// Healthy reports whether the appliance is fit to serve: smbd up (when
-// managed) and no share in the error state.
-func (s Snapshot) Healthy() (bool, string) {
-	if s.Samba.Mode != "off" && !s.Samba.Up {
-		return false, "smbd is down"
-	}
-	for _, sh := range s.Shares {
-		if sh.State == reconcile.StateError {
-			return false, fmt.Sprintf("share %s: %s", sh.Name, sh.State)
-		}
-	}
-	return true, "ok"
-}
-
-// Source provides snapshots; the daemon implements it.
+// Source provides snapshots; the daemon implements it. Snapshot must be
+// safe for concurrent use and return a snapshot the caller owns.
 type Source interface {
-	Snapshot() Snapshot
+	Snapshot() model.Snapshot
 }
 
 // markStale wraps a Source: every snapshot it returns has Stale and the
@@ -126,14 +29,14 @@ type Source interface {
 // the metrics agree.
 type markStale struct{ src Source }
 
-func (m markStale) Snapshot() Snapshot {
+func (m markStale) Snapshot() model.Snapshot {
 	snap := m.src.Snapshot()
 	for i := range snap.Shares {
 		sh := &snap.Shares[i]
 		if sh.StaleAfterSeconds > 0 && sh.OldestPendingAgeSeconds > sh.StaleAfterSeconds {
 			sh.Stale = true
 			if sh.State != reconcile.StateError {
-				sh.State = StateStale
+				sh.State = model.StateStale
 			}
 		}
 	}
@@ -298,7 +201,7 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request, _ *session) {
 
 // pageData is what index.html renders.
 type pageData struct {
-	Snapshot
+	model.Snapshot
 	OK  bool
 	Why string
 	// User is the logged-in admin, "" for a visitor; CSRF is their

@@ -20,13 +20,14 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"genesissync/internal/eventlog"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 )
 
-type fixed Snapshot
+type fixed model.Snapshot
 
-func (f fixed) Snapshot() Snapshot { return Snapshot(f) }
+func (f fixed) Snapshot() model.Snapshot { return model.Snapshot(f) }
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -38,23 +39,23 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 
 const hostile = `<script>alert(1)</script>.mp3`
 
-func hostileSnapshot() Snapshot {
+func hostileSnapshot() model.Snapshot {
 	now := time.Now()
-	return Snapshot{
-		Version: "test", StartedAt: now.Add(-time.Hour), Now: now, Samba: Samba{Mode: "standalone", Up: true},
-		Clients: Clients{Sessions: []Session{{User: "studio", Machine: "10.0.0.5", Dialect: "SMB3_11", Shares: []string{"studio"}}},
-			OpenFiles: []OpenFile{{Share: "studio", Path: hostile}}, CheckedAt: now},
-		Endpoints: []Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now,
+	return model.Snapshot{
+		Version: "test", StartedAt: now.Add(-time.Hour), Now: now, Samba: model.Samba{Mode: "standalone", Up: true},
+		Clients: model.Clients{Sessions: []model.Session{{User: "studio", Machine: "10.0.0.5", Dialect: "SMB3_11", Shares: []string{"studio"}}},
+			OpenFiles: []model.OpenFile{{Share: "studio", Path: hostile}}, CheckedAt: now},
+		Endpoints: []model.Endpoint{{URL: "http://127.0.0.1:9000", Bucket: "station", Shares: []string{"studio"}, Reachable: true, LatencyMs: 3.5, CheckedAt: now,
 			Capabilities: &objstore.Capabilities{
 				ConditionalCreate: objstore.Capability{State: objstore.TriYes, Reason: "412 on an existing key"},
 				URLEncoding:       objstore.Capability{State: objstore.TriNo, Reason: "<raw> keys"},
 			},
 			Degradations: []string{"No URL-encoded listings (<raw> keys): keys are listed raw."}}},
-		Pools:  []Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
+		Pools:  []model.Pool{{Name: "tank", Health: "DEGRADED", CapacityPercent: 81, Free: 3 << 30, Problem: "a disk is missing"}},
 		Events: []eventlog.Event{{Time: now, Level: eventlog.Warning, Kind: "test", Share: "studio", Message: "refused " + hostile}},
-		Playout: Playout{Aware: true, Active: true, Since: &now, ClientReadBytesPerSecond: 5 << 20, ThresholdBytesPerSecond: 32 << 10,
+		Playout: model.Playout{Aware: true, Active: true, Since: &now, ClientReadBytesPerSecond: 5 << 20, ThresholdBytesPerSecond: 32 << 10,
 			RateLimitBytesPerSecond: 32 << 20, Transfers: 1, Summary: "playout: transfers held to 32 MiB/s, 1 at a time"},
-		Shares: []Share{{
+		Shares: []model.Share{{
 			Status: reconcile.Status{
 				Name: "studio", State: reconcile.StateSyncing, PendingUploads: 2,
 				OldestPending: now.Add(-10 * time.Second), OldestPendingAgeSeconds: 10,
@@ -67,10 +68,10 @@ func hostileSnapshot() Snapshot {
 			},
 			StaleAfterSeconds: 900,
 			RecentErrors:      []reconcile.Failure{{Path: hostile, At: now, Message: "upload failed"}},
-			Snapshots: Snapshots{Enabled: true, Dataset: "tank/studio", Count: 3, DatasetAvailable: 1 << 30,
-				Recent: []SnapshotInfo{{Name: "gs-2026-11-22-0300", Kind: "scheduled", Created: now}}},
-			Verify: Verify{LastRun: now, Mode: "deep", Checked: 10, Mismatches: 1, Problems: []VerifyProblem{{Path: hostile, Kind: "hash-mismatch"}},
-				Running: &Job{ID: "v-1", Kind: "verify", Phase: "hashing", Files: 3, FilesTotal: 10}},
+			Snapshots: model.Snapshots{Enabled: true, Dataset: "tank/studio", Count: 3, DatasetAvailable: 1 << 30,
+				Recent: []model.SnapshotInfo{{Name: "gs-2026-11-22-0300", Kind: "scheduled", Created: now}}},
+			Verify: model.Verify{LastRun: now, Mode: "deep", Checked: 10, Mismatches: 1, Problems: []model.VerifyProblem{{Path: hostile, Kind: "hash-mismatch"}},
+				Running: &model.Job{ID: "v-1", Kind: "verify", Phase: "hashing", Files: 3, FilesTotal: 10}},
 		}},
 	}
 }
@@ -84,7 +85,7 @@ func TestEndpoints(t *testing.T) {
 
 	code, body = get(t, srv, "/api/status")
 	require.Equal(t, http.StatusOK, code)
-	var back Snapshot
+	var back model.Snapshot
 	require.NoError(t, json.Unmarshal([]byte(body), &back))
 	require.Equal(t, 2, back.Shares[0].PendingUploads)
 	require.Equal(t, hostile, back.Shares[0].LastError.Path)
@@ -127,7 +128,7 @@ func TestEndpoints(t *testing.T) {
 
 func TestSecurityHeaders(t *testing.T) {
 	rec := httptest.NewRecorder()
-	New(fixed(Snapshot{}), zerolog.Nop(), Options{Public: true}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	New(fixed(model.Snapshot{}), zerolog.Nop(), Options{Public: true}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	csp := rec.Header().Get("Content-Security-Policy")
 	require.Contains(t, csp, "script-src 'self'")
 	require.NotContains(t, csp, "unsafe-inline")
@@ -144,20 +145,20 @@ func TestStaleState(t *testing.T) {
 		stale     bool
 	}{
 		{"within target", reconcile.StateSyncing, 10, 900, reconcile.StateSyncing, false},
-		{"past target", reconcile.StateSyncing, 901, 900, StateStale, true},
-		{"paused past target", reconcile.StatePaused, 901, 900, StateStale, true},
+		{"past target", reconcile.StateSyncing, 901, 900, model.StateStale, true},
+		{"paused past target", reconcile.StatePaused, 901, 900, model.StateStale, true},
 		{"error stays error", reconcile.StateError, 901, 900, reconcile.StateError, true},
 		{"no target", reconcile.StateSyncing, 901, 0, reconcile.StateSyncing, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snap := Snapshot{Samba: Samba{Mode: "off"}, Shares: []Share{{
+			snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Shares: []model.Share{{
 				Status:            reconcile.Status{Name: "a", State: tc.state, OldestPendingAgeSeconds: tc.age},
 				StaleAfterSeconds: tc.goal,
 			}}}
 			code, body := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/api/status")
 			require.Equal(t, http.StatusOK, code)
-			var back Snapshot
+			var back model.Snapshot
 			require.NoError(t, json.Unmarshal([]byte(body), &back))
 			require.Equal(t, tc.want, back.Shares[0].State)
 			require.Equal(t, tc.stale, back.Shares[0].Stale)
@@ -170,12 +171,12 @@ func TestStaleState(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	cases := []struct {
 		name string
-		snap Snapshot
+		snap model.Snapshot
 		code int
 	}{
-		{"smbd down", Snapshot{Samba: Samba{Mode: "standalone"}}, http.StatusServiceUnavailable},
-		{"samba off", Snapshot{Samba: Samba{Mode: "off"}}, http.StatusOK},
-		{"share error", Snapshot{Samba: Samba{Mode: "off"}, Shares: []Share{{Status: reconcile.Status{Name: "a", State: reconcile.StateError}}}}, http.StatusServiceUnavailable},
+		{"smbd down", model.Snapshot{Samba: model.Samba{Mode: "standalone"}}, http.StatusServiceUnavailable},
+		{"samba off", model.Snapshot{Samba: model.Samba{Mode: "off"}}, http.StatusOK},
+		{"share error", model.Snapshot{Samba: model.Samba{Mode: "off"}, Shares: []model.Share{{Status: reconcile.Status{Name: "a", State: reconcile.StateError}}}}, http.StatusServiceUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,7 +186,7 @@ func TestHealthz(t *testing.T) {
 	}
 
 	t.Run("warnings are details, not a failure", func(t *testing.T) {
-		snap := Snapshot{Samba: Samba{Mode: "off"}, Warnings: []Warning{{ID: "samba-vfs-module-missing-shadow_copy2",
+		snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Warnings: []model.Warning{{ID: "samba-vfs-module-missing-shadow_copy2",
 			Message: "smbd cannot load VFS module shadow_copy2"}}}
 		code, body := get(t, New(fixed(snap), zerolog.Nop(), Options{}), "/healthz")
 		require.Equal(t, http.StatusOK, code)
@@ -247,9 +248,9 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
-	code, _ := get(t, New(fixed(Snapshot{Shares: []Share{{Status: reconcile.Status{Name: "a"}}}}), zerolog.Nop(), Options{}), "/readyz")
+	code, _ := get(t, New(fixed(model.Snapshot{Shares: []model.Share{{Status: reconcile.Status{Name: "a"}}}}), zerolog.Nop(), Options{}), "/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
-	code, _ = get(t, New(fixed(Snapshot{Shares: []Share{{Status: reconcile.Status{Name: "a", LastFullScan: time.Now()}}}}), zerolog.Nop(), Options{}), "/readyz")
+	code, _ = get(t, New(fixed(model.Snapshot{Shares: []model.Share{{Status: reconcile.Status{Name: "a", LastFullScan: time.Now()}}}}), zerolog.Nop(), Options{}), "/readyz")
 	require.Equal(t, http.StatusOK, code)
 }
 
@@ -667,7 +668,7 @@ func TestStream(t *testing.T) {
 	for sc.Scan() && events < 2 {
 		line := sc.Text()
 		if data, ok := strings.CutPrefix(line, "data: "); ok {
-			var snap Snapshot
+			var snap model.Snapshot
 			require.NoError(t, json.Unmarshal([]byte(data), &snap))
 			require.Equal(t, hostile, snap.Shares[0].RecentErrors[0].Path)
 			events++
@@ -677,7 +678,7 @@ func TestStream(t *testing.T) {
 }
 
 func TestActiveAlertsShowAsText(t *testing.T) {
-	snap := Snapshot{Samba: Samba{Mode: "off"}, Alerts: []Alert{{
+	snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Alerts: []model.Alert{{
 		Rule: "sync_failing", Severity: "critical", Share: "studio",
 		Message: `share studio: <img src=x onerror=alert(1)>.mp3 keeps failing`,
 	}}}
@@ -692,7 +693,7 @@ func TestActiveAlertsShowAsText(t *testing.T) {
 }
 
 func TestWarningsShowAsText(t *testing.T) {
-	snap := Snapshot{Samba: Samba{Mode: "off"}, Warnings: []Warning{{ID: "file-backed-pool", Message: "pool <b>tank</b> is a file"}}}
+	snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Warnings: []model.Warning{{ID: "file-backed-pool", Message: "pool <b>tank</b> is a file"}}}
 	code, page := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, page, `id="warnings"`)
@@ -700,7 +701,7 @@ func TestWarningsShowAsText(t *testing.T) {
 }
 
 func TestFailingFilesShowAsText(t *testing.T) {
-	snap := Snapshot{Samba: Samba{Mode: "off"}, Shares: []Share{{Status: reconcile.Status{
+	snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Shares: []model.Share{{Status: reconcile.Status{
 		Name: "studio", State: reconcile.StateError, PendingFailures: 1,
 		Failing: []reconcile.Failure{{Path: "<i>news</i>.mp3", At: time.Now(), Message: "put: connection refused"}},
 	}}}}

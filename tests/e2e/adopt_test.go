@@ -21,9 +21,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
-	"genesissync/internal/status"
 	"genesissync/tests/harness"
 )
 
@@ -263,7 +263,7 @@ func TestAdoptWrongPrefixHoldsConflicts(t *testing.T) {
 	out := a.CLI(t, "deletes", "show", "studio")
 	require.Contains(t, out, "conflict")
 	a.CLI(t, "deletes", "approve", "studio", "--yes")
-	var last status.Share
+	var last model.Share
 	if !assert.Eventually(t, func() bool {
 		last = a.Share(t)
 		return len(last.Conflicts) == n && last.State == "in-sync" && last.FilesTracked == 2*n

@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
-	"genesissync/internal/status"
 	"genesissync/tests/harness"
 )
 
@@ -93,7 +93,7 @@ func runProvider(t *testing.T, srv harness.S3Server, want providerWant) {
 
 	// The capability probe ran at start, and the status API says what
 	// the server's gaps degrade.
-	var ep status.Endpoint
+	var ep model.Endpoint
 	require.Eventually(t, func() bool {
 		snap, err := a.Status()
 		require.NoError(t, err)

@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/internal/snapshot"
-	"genesissync/internal/status"
 	"genesissync/internal/zfs"
 	"genesissync/internal/zfs/zfstest"
 	"genesissync/tests/harness"
@@ -220,7 +220,7 @@ func TestScheduledVerify(t *testing.T) {
 	m.MC(t, nil, "cp", "--attr", "sha256="+orig.SHA256, bad, "t/"+a.Bucket+"/"+a.Prefix+"jingles/b.wav")
 	require.True(t, a.Share(t).Verify.LastRun.IsZero(), "the damage must come before the first scheduled verify")
 
-	var last status.Verify
+	var last model.Verify
 	require.Eventually(t, func() bool {
 		last = a.Share(t).Verify
 		return !last.LastRun.IsZero()

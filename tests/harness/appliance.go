@@ -17,9 +17,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/samba"
-	"genesissync/internal/status"
 )
 
 var (
@@ -294,8 +294,8 @@ func (a *Appliance) Kill() {
 }
 
 // Status reads /api/status.
-func (a *Appliance) Status() (status.Snapshot, error) {
-	var snap status.Snapshot
+func (a *Appliance) Status() (model.Snapshot, error) {
+	var snap model.Snapshot
 	c := http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(a.StatusURL + "/api/status")
 	if err != nil {
@@ -309,7 +309,7 @@ func (a *Appliance) Status() (status.Snapshot, error) {
 }
 
 // Share returns the single share's status, failing the test on error.
-func (a *Appliance) Share(t testing.TB) status.Share {
+func (a *Appliance) Share(t testing.TB) model.Share {
 	t.Helper()
 	snap, err := a.Status()
 	require.NoError(t, err)

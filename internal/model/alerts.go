@@ -1,4 +1,4 @@
-package status
+package model
 
 // Alert is a problem the alert rules see now and have notified (docs/alerts.md).
 type Alert struct {

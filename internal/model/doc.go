@@ -1,0 +1,16 @@
+// Package model owns the snapshot of the appliance's state that people
+// see: shares (each pipeline's status with its recovery point target,
+// recent errors, rates, ZFS snapshots and verify), ZFS pools, running
+// jobs, firing alerts, standing warnings, bucket endpoints, SMB clients,
+// smbd and playout. The daemon fills a Snapshot; the status page, the
+// JSON API, the metrics and the alert rules read it.
+//
+// It also owns the rules that are facts about that state rather than
+// about how it is shown: whether the box is fit to serve
+// (Snapshot.Healthy). They are pure.
+//
+// It must never serve HTTP, render templates, export metrics, read the
+// config or do I/O; it carries no secret. Its types are plain values:
+// safe to copy and to read from any goroutine, not to mutate
+// concurrently.
+package model

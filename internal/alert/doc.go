@@ -4,10 +4,10 @@
 // It owns three things, each usable alone:
 //
 //   - the rules (Evaluate): a pure function from a snapshot of the
-//     appliance (internal/model), the shares' targets and the time to the
-//     set of active problems, each with
-//     a stable key (rule and subject), a severity and a message that names
-//     the share and file where there is one;
+//     appliance (internal/model), the thresholds and the time to the set
+//     of active problems, each with a stable key (rule and subject), a
+//     severity and a message that names the share and file where there is
+//     one; whether a share is stale is the model's decision;
 //   - the engine (Engine): the memory of what was already said. A problem
 //     fires once, after it has persisted for a short "for" duration (no
 //     flapping), repeats at an interval while it lasts, and is followed by

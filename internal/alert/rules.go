@@ -69,13 +69,10 @@ type Problem struct {
 	For time.Duration `json:"-"`
 }
 
-// Targets are what the snapshot does not carry: each share's recovery
-// point target and the rules' thresholds. Zero fields take the defaults.
+// Targets are the rules' thresholds, which the snapshot does not carry
+// (each share's recovery point target it does). Zero fields take the
+// defaults.
 type Targets struct {
-	// StaleAfter is each share's stale_after, by share name. A share
-	// without an entry uses the snapshot's StaleAfterSeconds; without
-	// either it is never reported stale.
-	StaleAfter map[string]time.Duration
 	// FailureStreak is how long a file must keep failing (its retries
 	// included) before sync_failing fires. 0 means DefaultFailureStreak.
 	FailureStreak time.Duration
@@ -179,22 +176,17 @@ func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 			Message: msg, Details: d, For: t.FailureStreak})
 	}
 
-	target, ok := t.StaleAfter[name]
-	if !ok {
-		target = time.Duration(sh.StaleAfterSeconds * float64(time.Second))
-	}
-	if target > 0 && !sh.OldestPending.IsZero() {
-		if age := now.Sub(sh.OldestPending); age > target {
-			add(Problem{Rule: RuleStale, Subject: name, Share: name, Severity: Critical,
-				Message: fmt.Sprintf("share %s is stale: the oldest unsynced change is %s old, past its %s target (%d file(s) waiting)",
-					name, age.Truncate(time.Second), target, sh.PendingUploads),
-				Details: map[string]string{
-					"oldest_pending": sh.OldestPending.UTC().Format(time.RFC3339),
-					"age":            age.Truncate(time.Second).String(),
-					"stale_after":    target.String(),
-					"pending":        fmt.Sprint(sh.PendingUploads),
-				}})
-		}
+	if st := sh.StalenessAt(now); st.Stale {
+		age := st.Age.Truncate(time.Second)
+		add(Problem{Rule: RuleStale, Subject: name, Share: name, Severity: Critical,
+			Message: fmt.Sprintf("share %s is stale: the oldest unsynced change is %s old, past its %s target (%d file(s) waiting)",
+				name, age, st.Target, sh.PendingUploads),
+			Details: map[string]string{
+				"oldest_pending": sh.OldestPending.UTC().Format(time.RFC3339),
+				"age":            age.String(),
+				"stale_after":    st.Target.String(),
+				"pending":        fmt.Sprint(sh.PendingUploads),
+			}})
 	}
 
 	if sh.DeleteGuardTripped {

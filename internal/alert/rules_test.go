@@ -24,14 +24,14 @@ func healthy() model.Snapshot {
 	return model.Snapshot{
 		Now:       t0,
 		Samba:     model.Samba{Mode: "standalone", Up: true},
-		Shares:    []model.Share{share("studio", nil)},
+		Shares:    []model.Share{share("studio", func(sh *model.Share) { sh.StaleAfterSeconds = 900 })},
 		Endpoints: []model.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true, CheckedAt: t0}},
 		Pools:     []model.Pool{{Name: "tank", Health: "ONLINE", CapacityPercent: 42}},
 	}
 }
 
 func TestEvaluate(t *testing.T) {
-	targets := Targets{StaleAfter: map[string]time.Duration{"studio": 15 * time.Minute}}
+	targets := Targets{}
 	type want struct {
 		key      string
 		severity Severity
@@ -98,7 +98,7 @@ func TestEvaluate(t *testing.T) {
 			want: []want{{key: "sync_failing:studio", severity: Warning, share: "studio", contains: "; last error: list bucket"}},
 		},
 		{
-			name: "target from the snapshot when none is passed in",
+			name: "target from the share in the snapshot",
 			modify: func(s *model.Snapshot) {
 				s.Shares = append(s.Shares, share("news", func(sh *model.Share) {
 					sh.OldestPending = t0.Add(-2 * time.Minute)

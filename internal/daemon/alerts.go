@@ -61,18 +61,14 @@ func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 	return nil
 }
 
-// alertTargets is what the rules need from the config beside the snapshot.
+// alertTargets is what the rules need from the config beside the snapshot
+// (each share's stale_after the snapshot carries; see fillBox).
 func alertTargets(cfg *config.Config) alert.Targets {
-	t := alert.Targets{
-		StaleAfter:       map[string]time.Duration{},
+	return alert.Targets{
 		FailureStreak:    cfg.Alerts.FailureStreak,
 		CapacityWarning:  cfg.Alerts.CapacityWarning,
 		CapacityCritical: cfg.Alerts.CapacityCritical,
 	}
-	for name, s := range cfg.Shares {
-		t.StaleAfter[name] = s.StaleAfter
-	}
-	return t
 }
 
 // alertSenders builds the configured channels, reading the bot token file.

@@ -20,6 +20,7 @@ import (
 	"genesissync/internal/alert"
 	"genesissync/internal/config"
 	"genesissync/internal/model"
+	"genesissync/internal/reconcile"
 )
 
 // hookReceiver is a local webhook receiver that keeps the payloads.
@@ -139,7 +140,10 @@ func TestAdminTestAlert(t *testing.T) {
 func TestAlertTargetsFromConfig(t *testing.T) {
 	d := alertDaemon(t)
 	tg := alertTargets(d.cfg)
-	require.Equal(t, map[string]time.Duration{"studio": config.DefaultStaleAfter}, tg.StaleAfter)
+	// Each share's stale_after reaches the rules in the snapshot.
+	snap := model.Snapshot{Shares: []model.Share{{Status: reconcile.Status{Name: "studio"}}}}
+	d.fillBox(&snap)
+	require.Equal(t, config.DefaultStaleAfter.Seconds(), snap.Shares[0].StaleAfterSeconds)
 	require.Equal(t, config.DefaultFailureStreak, tg.FailureStreak)
 	require.Equal(t, 80.0, tg.CapacityWarning)
 	require.Equal(t, 95.0, tg.CapacityCritical)

@@ -6,7 +6,8 @@
 // JSON API, the metrics and the alert rules read it.
 //
 // It also owns the rules that are facts about that state rather than
-// about how it is shown: whether the box is fit to serve
+// about how it is shown: whether a share is stale (Share.StalenessAt,
+// applied by Snapshot.MarkStale) and whether the box is fit to serve
 // (Snapshot.Healthy). They are pure.
 //
 // It must never serve HTTP, render templates, export metrics, read the

@@ -67,8 +67,8 @@ type Share struct {
 	// StaleAfterSeconds is the share's recovery point target
 	// (stale_after): a change unsynced for longer makes the share stale.
 	StaleAfterSeconds float64 `json:"stale_after_seconds"`
-	// Stale is true while OldestPendingAgeSeconds exceeds the target;
-	// State is then "stale" unless it is "error".
+	// Stale is what MarkStale decided (see Share.StalenessAt); State is
+	// then "stale" unless it is "error".
 	Stale bool `json:"stale"`
 	// RecentErrors are the share's latest distinct errors, newest first.
 	RecentErrors []reconcile.Failure `json:"recent_errors"`

@@ -3,7 +3,8 @@
 // over Server-Sent Events), the JSON API (/api/status, the live stream,
 // admin actions), Prometheus /metrics, /healthz and /readyz, all fed from
 // one model.Snapshot provided by the daemon. docs/api.md documents it.
-// What the snapshot holds belongs to internal/model.
+// What the snapshot holds, and rules such as "stale", belong to
+// internal/model; status only shows them.
 //
 // It changes nothing itself: admin actions are handed to an Actions
 // implementation (the daemon), and only for a logged-in admin (bcrypt

@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"genesissync/internal/model"
-	"genesissync/internal/reconcile"
 	"genesissync/internal/webserver"
 )
 
@@ -24,22 +23,14 @@ type Source interface {
 	Snapshot() model.Snapshot
 }
 
-// markStale wraps a Source: every snapshot it returns has Stale and the
-// "stale" state set from each share's target, so the page, the API and
-// the metrics agree.
+// markStale wraps a Source: every snapshot it returns has the model's
+// staleness applied (model.Snapshot.MarkStale), so the page, the API and
+// the metrics show what the alert rules decide.
 type markStale struct{ src Source }
 
 func (m markStale) Snapshot() model.Snapshot {
 	snap := m.src.Snapshot()
-	for i := range snap.Shares {
-		sh := &snap.Shares[i]
-		if sh.StaleAfterSeconds > 0 && sh.OldestPendingAgeSeconds > sh.StaleAfterSeconds {
-			sh.Stale = true
-			if sh.State != reconcile.StateError {
-				sh.State = model.StateStale
-			}
-		}
-	}
+	snap.MarkStale()
 	return snap
 }
 

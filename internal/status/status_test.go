@@ -152,8 +152,11 @@ func TestStaleState(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			snap := model.Snapshot{Samba: model.Samba{Mode: "off"}, Shares: []model.Share{{
-				Status:            reconcile.Status{Name: "a", State: tc.state, OldestPendingAgeSeconds: tc.age},
+			now := time.Now()
+			oldest := now.Add(-time.Duration(tc.age * float64(time.Second)))
+			snap := model.Snapshot{Now: now, Samba: model.Samba{Mode: "off"}, Shares: []model.Share{{
+				Status: reconcile.Status{Name: "a", State: tc.state,
+					OldestPending: oldest, OldestPendingAgeSeconds: tc.age},
 				StaleAfterSeconds: tc.goal,
 			}}}
 			code, body := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/api/status")

@@ -40,13 +40,6 @@ const (
 	RulePoolUnchecked        = "pool_unchecked"
 )
 
-// Defaults of Targets' zero fields.
-const (
-	DefaultFailureStreak   = 5 * time.Minute
-	DefaultCapacityWarning = 80.0
-	DefaultCapacityCrit    = 95.0
-)
-
 // Problem is one active problem found by Evaluate. It is a value.
 type Problem struct {
 	// Key identifies the problem across evaluations: Rule + ":" +
@@ -70,36 +63,23 @@ type Problem struct {
 }
 
 // Targets are the rules' thresholds, which the snapshot does not carry
-// (each share's recovery point target it does). Zero fields take the
-// defaults.
+// (each share's recovery point target it does). They are taken as given:
+// config (alerts.*) owns their defaults and their checks.
 type Targets struct {
 	// FailureStreak is how long a file must keep failing (its retries
-	// included) before sync_failing fires. 0 means DefaultFailureStreak.
+	// included) before sync_failing fires (alerts.failure_streak).
 	FailureStreak time.Duration
-	// CapacityWarning and CapacityCritical are pool fill percentages.
-	// 0 means DefaultCapacityWarning and DefaultCapacityCrit.
+	// CapacityWarning and CapacityCritical are the pool fill percentages
+	// of a warning and of a critical pool_capacity
+	// (alerts.capacity_warning, alerts.capacity_critical).
 	CapacityWarning  float64
 	CapacityCritical float64
-}
-
-func (t Targets) withDefaults() Targets {
-	if t.FailureStreak <= 0 {
-		t.FailureStreak = DefaultFailureStreak
-	}
-	if t.CapacityWarning <= 0 {
-		t.CapacityWarning = DefaultCapacityWarning
-	}
-	if t.CapacityCritical <= 0 {
-		t.CapacityCritical = DefaultCapacityCrit
-	}
-	return t
 }
 
 // Evaluate returns the problems active in snap at now, sorted by key. It
 // is pure: no I/O, no clock, no state; the same input gives the same
 // output.
 func Evaluate(snap model.Snapshot, t Targets, now time.Time) []Problem {
-	t = t.withDefaults()
 	var out []Problem
 	add := func(p Problem) {
 		p.Key = p.Rule + ":" + p.Subject

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 )
@@ -30,8 +31,15 @@ func healthy() model.Snapshot {
 	}
 }
 
+// defaults are the thresholds as config defaults them.
+var defaults = Targets{
+	FailureStreak:    config.DefaultFailureStreak,
+	CapacityWarning:  config.DefaultCapacityWarning,
+	CapacityCritical: config.DefaultCapacityCritical,
+}
+
 func TestEvaluate(t *testing.T) {
-	targets := Targets{}
+	targets := defaults
 	type want struct {
 		key      string
 		severity Severity
@@ -273,10 +281,12 @@ func TestEvaluate(t *testing.T) {
 func TestFailureStreakIsTheProblemsFor(t *testing.T) {
 	snap := healthy()
 	snap.Shares[0].PendingFailures = 1
-	got := Evaluate(snap, Targets{}, t0)
+	got := Evaluate(snap, defaults, t0)
 	require.Len(t, got, 1)
-	require.Equal(t, DefaultFailureStreak, got[0].For)
-	got = Evaluate(snap, Targets{FailureStreak: time.Minute}, t0)
+	require.Equal(t, config.DefaultFailureStreak, got[0].For)
+	minute := defaults
+	minute.FailureStreak = time.Minute
+	got = Evaluate(snap, minute, t0)
 	require.Equal(t, time.Minute, got[0].For)
 }
 

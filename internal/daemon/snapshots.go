@@ -29,13 +29,6 @@ import (
 // healthEvery is the period of the pool and dataset health check.
 const healthEvery = time.Minute
 
-// Capacity thresholds that raise events when crossed upwards (and a
-// notice when the pool falls back under them).
-const (
-	capacityWarn     = 80
-	capacityCritical = 95
-)
-
 // zfsState is the daemon's snapshot managers and last health figures.
 // The Daemon struct is shared with other parts; this state hangs off it
 // through Daemon.zfsState.
@@ -45,7 +38,7 @@ type zfsState struct {
 	pools    map[string]model.Pool        // by pool
 	datasets map[string]zfs.DatasetInfo   // by share
 	listed   map[string]listing           // by share
-	capLevel map[string]int               // by pool: 0, 1 (>= 80 %), 2 (>= 95 %)
+	capLevel map[string]int               // by pool: 0, 1 (capacity warning), 2 (critical)
 	bad      map[string]bool              // by pool: degraded or not healthy
 }
 
@@ -199,8 +192,10 @@ func readPool(ctx context.Context, pool string) model.Pool {
 }
 
 // poolEvents compares p with the pool's last state and adds events for
-// what changed: degraded or back, capacity over 80 % and 95 % or back.
+// what changed: degraded or back, capacity over alerts.capacity_warning
+// and alerts.capacity_critical or back.
 func (d *Daemon) poolEvents(p model.Pool) {
+	capacityWarn, capacityCritical := d.cfg.Alerts.CapacityWarning, d.cfg.Alerts.CapacityCritical
 	if p.Error != "" && p.Health == "" {
 		return // not read: no transition to report
 	}
@@ -237,7 +232,7 @@ func (d *Daemon) poolEvents(p model.Pool) {
 		if level == 2 {
 			lv, limit = eventlog.Error, capacityCritical
 		}
-		d.events.Add(eventlog.Event{Level: lv, Kind: "pool.capacity", Message: fmt.Sprintf("pool %s is %.0f%% full (over %d%%)", p.Name, p.CapacityPercent, limit)})
+		d.events.Add(eventlog.Event{Level: lv, Kind: "pool.capacity", Message: fmt.Sprintf("pool %s is %.0f%% full (over %g%%)", p.Name, p.CapacityPercent, limit)})
 	case level < wasLevel:
 		d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "pool.capacity", Message: fmt.Sprintf("pool %s is back to %.0f%% full", p.Name, p.CapacityPercent)})
 	}

@@ -28,7 +28,8 @@ type PoolInfo struct {
 	Free       uint64 `json:"free"`
 	SizesExact bool   `json:"sizes_exact"`
 	// CapacityPercent is allocated / size in whole percent, as zpool
-	// computes it; the figure to alert on (80 %, 95 %).
+	// computes it; the figure to alert on (alerts.capacity_warning and
+	// capacity_critical).
 	CapacityPercent int `json:"capacity_percent"`
 	// Status and Action are zpool status's explanation and advice, empty
 	// when the pool has nothing to say.

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/daemon"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/status"
@@ -40,7 +41,7 @@ nothing. The daemon must be stopped (it holds the index).`,
 			if err != nil {
 				return err
 			}
-			if daemonRunning(cfg.StateDir) {
+			if admin.Running(cfg.StateDir) {
 				return errors.New("the daemon is running: its first pass has run already; see the status page")
 			}
 			sv, err := daemon.Survey(cmd.Context(), cfg, args[0], newLogger(cfg).Level(zerolog.WarnLevel))

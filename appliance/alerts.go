@@ -3,10 +3,9 @@ package main
 import (
 	"errors"
 	"fmt"
+	"genesissync/internal/admin"
 
 	"github.com/spf13/cobra"
-
-	"genesissync/internal/daemon"
 )
 
 func alertsCmd() *cobra.Command {
@@ -29,7 +28,7 @@ func alertsCmd() *cobra.Command {
 			if n == 0 {
 				return configError{errors.New("no alert channels configured: set alerts.telegram or alerts.webhooks")}
 			}
-			if err := daemon.NewAdmin(cfg.StateDir).TestAlert(cmd.Context()); err != nil {
+			if err := admin.NewClient(cfg.StateDir).TestAlert(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Test alert sent to %d channel(s).\n", n)

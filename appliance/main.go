@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/demo"
@@ -180,7 +181,7 @@ func deletesCmd() *cobra.Command {
 	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
 	// show prints the share's held deletes and returns them with the
 	// daemon's admin client.
-	show := func(cmd *cobra.Command, share string) (reconcile.DeleteBatch, *daemon.Admin, error) {
+	show := func(cmd *cobra.Command, share string) (reconcile.DeleteBatch, *admin.Client, error) {
 		cfg, err := loadConfig(path)
 		if err != nil {
 			return reconcile.DeleteBatch{}, nil, err
@@ -188,8 +189,8 @@ func deletesCmd() *cobra.Command {
 		if _, ok := cfg.Shares[share]; !ok {
 			return reconcile.DeleteBatch{}, nil, configError{fmt.Errorf("no share %q in %s", share, path)}
 		}
-		admin := daemon.NewAdmin(cfg.StateDir)
-		b, err := admin.Deletes(cmd.Context(), share)
+		client := admin.NewClient(cfg.StateDir)
+		b, err := client.Deletes(cmd.Context(), share)
 		if err != nil {
 			return b, nil, err
 		}
@@ -212,7 +213,7 @@ func deletesCmd() *cobra.Command {
 				fmt.Fprintf(out, "  delete in the bucket %q\n", d.Path)
 			}
 		}
-		return b, admin, nil
+		return b, client, nil
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "show SHARE",
@@ -228,7 +229,7 @@ func deletesCmd() *cobra.Command {
 		Short: "Show the held batch, then release exactly that batch (deletes are recoverable: trash or versions)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, admin, err := show(cmd, args[0])
+			b, client, err := show(cmd, args[0])
 			if err != nil {
 				return err
 			}
@@ -242,7 +243,7 @@ func deletesCmd() *cobra.Command {
 					return errors.New("not approved")
 				}
 			}
-			if err := admin.Approve(cmd.Context(), args[0], b.Batch); err != nil {
+			if err := client.Approve(cmd.Context(), args[0], b.Batch); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Batch %s approved.\n", b.Batch)

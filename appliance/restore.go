@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -19,9 +18,11 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/index"
+	"genesissync/internal/jobs"
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
 	"genesissync/internal/scan"
@@ -51,16 +52,6 @@ func shareConfig(path, share string) (*config.Config, *config.Share, error) {
 		return nil, nil, configError{fmt.Errorf("no share %q in %s", share, path)}
 	}
 	return cfg, sc, nil
-}
-
-// daemonRunning reports whether a daemon answers on the admin socket.
-func daemonRunning(stateDir string) bool {
-	c, err := net.DialTimeout("unix", daemon.AdminSocket(stateDir), 2*time.Second)
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 func verifyCmd() *cobra.Command {
@@ -95,8 +86,8 @@ Exit codes: 0 clean, 3 mismatches found, 1 failed to run, 2 bad usage.`,
 			pr := newProgressPrinter(cmd.ErrOrStderr(), "verify", asJSON)
 			var rep restore.Report
 			switch {
-			case dir == "" && prefix == "" && daemonRunning(cfg.StateDir):
-				st, err := runJob(ctx, cfg, args[0], daemon.JobVerify, pr, func(a *daemon.Admin) (string, error) {
+			case dir == "" && prefix == "" && admin.Running(cfg.StateDir):
+				st, err := runJob(ctx, cfg, args[0], jobs.Verify, pr, func(a *admin.Client) (string, error) {
 					return a.StartVerify(ctx, args[0], deep, sample)
 				})
 				if err != nil {
@@ -197,9 +188,9 @@ finds everything in sync.
 				to = "" // the share itself: a live restore
 			}
 			var res restore.Result
-			if to == "" && daemonRunning(cfg.StateDir) {
-				st, err := runJob(ctx, cfg, args[0], daemon.JobRestore, pr, func(a *daemon.Admin) (string, error) {
-					return a.StartRestore(ctx, args[0], daemon.RestoreRequest{Prefix: prefix, Glob: glob, At: when, Overwrite: overwrite, DryRun: dryRun})
+			if to == "" && admin.Running(cfg.StateDir) {
+				st, err := runJob(ctx, cfg, args[0], jobs.Restore, pr, func(a *admin.Client) (string, error) {
+					return a.StartRestore(ctx, args[0], admin.RestoreRequest{Prefix: prefix, Glob: glob, At: when, Overwrite: overwrite, DryRun: dryRun})
 				})
 				if st.Restore != nil {
 					res = *st.Restore
@@ -292,11 +283,11 @@ func parseTime(s string) (time.Time, error) {
 }
 
 // runJob starts a job on the daemon and follows it to its end.
-func runJob(ctx context.Context, cfg *config.Config, share, kind string, pr *progressPrinter, start func(*daemon.Admin) (string, error)) (daemon.JobState, error) {
-	admin := daemon.NewAdmin(cfg.StateDir)
-	id, err := start(admin)
+func runJob(ctx context.Context, cfg *config.Config, share, kind string, pr *progressPrinter, start func(*admin.Client) (string, error)) (jobs.Job, error) {
+	client := admin.NewClient(cfg.StateDir)
+	id, err := start(client)
 	if err != nil {
-		return daemon.JobState{}, err
+		return jobs.Job{}, err
 	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -304,20 +295,20 @@ func runJob(ctx context.Context, cfg *config.Config, share, kind string, pr *pro
 		select {
 		case <-ctx.Done():
 			pr.done()
-			return daemon.JobState{}, fmt.Errorf("%s job %s keeps running in the daemon: %w", kind, id, ctx.Err())
+			return jobs.Job{}, fmt.Errorf("%s job %s keeps running in the daemon: %w", kind, id, ctx.Err())
 		case <-tick.C:
 		}
-		st, err := admin.Job(ctx, share, kind, id)
+		st, err := client.Job(ctx, share, kind, id)
 		if err != nil {
 			pr.done()
 			return st, err
 		}
 		pr.update(st.Progress)
 		switch st.State {
-		case daemon.JobDone:
+		case jobs.Done:
 			pr.done()
 			return st, nil
-		case daemon.JobFailed:
+		case jobs.Failed:
 			pr.done()
 			return st, fmt.Errorf("%s job %s: %s", kind, id, st.Error)
 		}

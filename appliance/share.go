@@ -2,10 +2,9 @@ package main
 
 import (
 	"fmt"
+	"genesissync/internal/admin"
 
 	"github.com/spf13/cobra"
-
-	"genesissync/internal/daemon"
 )
 
 // shareCmd is "genesissync share pause|resume|sync SHARE": the running
@@ -31,7 +30,7 @@ func shareCmd() *cobra.Command {
 				if _, ok := cfg.Shares[args[0]]; !ok {
 					return configError{fmt.Errorf("no share %q in %s", args[0], path)}
 				}
-				if err := daemon.NewAdmin(cfg.StateDir).ShareAction(cmd.Context(), args[0], c.verb); err != nil {
+				if err := admin.NewClient(cfg.StateDir).ShareAction(cmd.Context(), args[0], c.verb); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "Share %s: %s.\n", args[0], c.done)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -14,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/config"
-	"genesissync/internal/daemon"
 	"genesissync/internal/snapshot"
 	"genesissync/internal/zfs"
 )
@@ -31,7 +30,7 @@ func snapshotCmd() *cobra.Command {
 
 	// target loads the config, checks the share and says whether the
 	// daemon answers on its admin socket.
-	target := func(share string) (*config.Config, *config.Share, *daemon.Admin, error) {
+	target := func(share string) (*config.Config, *config.Share, *admin.Client, error) {
 		cfg, err := loadConfig(path)
 		if err != nil {
 			return nil, nil, nil, err
@@ -43,9 +42,8 @@ func snapshotCmd() *cobra.Command {
 		if sc.Dataset == "" || !sc.Snapshots.On() {
 			return nil, nil, nil, fmt.Errorf("share %s: snapshots are off (not on a ZFS dataset, or snapshots.enabled: false)", share)
 		}
-		if c, err := net.DialTimeout("unix", daemon.AdminSocket(cfg.StateDir), 2*time.Second); err == nil {
-			c.Close()
-			return cfg, sc, daemon.NewAdmin(cfg.StateDir), nil
+		if admin.Running(cfg.StateDir) {
+			return cfg, sc, admin.NewClient(cfg.StateDir), nil
 		}
 		return cfg, sc, nil, nil
 	}
@@ -64,13 +62,13 @@ func snapshotCmd() *cobra.Command {
 		Short: "List the share's snapshots, oldest first",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, sc, admin, err := target(args[0])
+			_, sc, client, err := target(args[0])
 			if err != nil {
 				return err
 			}
 			var snaps []zfs.SnapshotInfo
-			if admin != nil {
-				l, err := admin.Snapshots(cmd.Context(), args[0])
+			if client != nil {
+				l, err := client.Snapshots(cmd.Context(), args[0])
 				if err != nil {
 					return err
 				}
@@ -95,13 +93,13 @@ func snapshotCmd() *cobra.Command {
 		Short: "Take a snapshot now (named like the schedule's, shown as a Previous Version)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, sc, admin, err := target(args[0])
+			_, sc, client, err := target(args[0])
 			if err != nil {
 				return err
 			}
 			var name string
-			if admin != nil {
-				name, err = admin.CreateSnapshot(cmd.Context(), args[0])
+			if client != nil {
+				name, err = client.CreateSnapshot(cmd.Context(), args[0])
 			} else {
 				name, err = offline(sc).Create(cmd.Context())
 			}
@@ -117,13 +115,13 @@ func snapshotCmd() *cobra.Command {
 		Short: "Destroy the scheduled snapshots the retention no longer keeps, and expired pre-operation ones",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, sc, admin, err := target(args[0])
+			_, sc, client, err := target(args[0])
 			if err != nil {
 				return err
 			}
-			var res daemon.PruneResult
-			if admin != nil {
-				res, err = admin.PruneSnapshots(cmd.Context(), args[0])
+			var res admin.PruneResult
+			if client != nil {
+				res, err = client.PruneSnapshots(cmd.Context(), args[0])
 			} else {
 				res.Pruned, res.Expired, err = offline(sc).Prune(cmd.Context())
 			}
@@ -152,11 +150,11 @@ func snapshotCmd() *cobra.Command {
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			share, snap := args[0], args[1]
-			_, sc, admin, err := target(share)
+			_, sc, client, err := target(share)
 			if err != nil {
 				return err
 			}
-			if admin == nil {
+			if client == nil {
 				return errors.New("the daemon is not running: a rollback needs it, so that the deletes it causes wait for approval instead of reaching the bucket; start it and retry")
 			}
 			if !yes {
@@ -175,7 +173,7 @@ func snapshotCmd() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
 			defer cancel()
-			if err := admin.Rollback(ctx, share, snap, destroyNewer); err != nil {
+			if err := client.Rollback(ctx, share, snap, destroyNewer); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Share %s rolled back to %s. Files it removed wait for approval before they leave the bucket: genesissync deletes show %s\n", share, snap, share)

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"net/http"
 	"sort"
 	"time"
 
@@ -102,26 +101,6 @@ func (d *Daemon) testAlert(ctx context.Context) error {
 		ev.Level, ev.Message = eventlog.Warning, "test alert failed: "+err.Error()
 	}
 	d.events.Add(ev)
-	return err
-}
-
-// adminAlerts adds the alert endpoints to the admin API:
-//
-//	POST /v1/alerts/test   send a test notice to every channel
-func (d *Daemon) adminAlerts(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/alerts/test", func(w http.ResponseWriter, r *http.Request) {
-		if err := d.testAlert(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		d.log.Info().Str("component", "alert").Str("via", "admin socket").Msg("test alert sent")
-		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-// TestAlert asks the daemon to send a test notice to every alert channel.
-func (a *Admin) TestAlert(ctx context.Context) error {
-	_, err := a.do(ctx, http.MethodPost, "/v1/alerts/test")
 	return err
 }
 

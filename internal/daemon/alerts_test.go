@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/alert"
 	"genesissync/internal/config"
 	"genesissync/internal/model"
@@ -118,20 +118,20 @@ func TestAlertLoop(t *testing.T) {
 func TestAdminTestAlert(t *testing.T) {
 	ok := newHookReceiver(t, http.StatusOK)
 	d := alertDaemon(t, ok.URL)
-	ln, err := net.Listen("unix", filepath.Join(d.cfg.StateDir, "admin.sock"))
+	ln, err := net.Listen("unix", admin.Socket(d.cfg.StateDir))
 	require.NoError(t, err)
-	srv := &http.Server{Handler: d.adminHandler()}
+	srv := &http.Server{Handler: admin.Handler(adminService{d}, d.log)}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 
-	require.NoError(t, NewAdmin(d.cfg.StateDir).TestAlert(context.Background()))
+	require.NoError(t, admin.NewClient(d.cfg.StateDir).TestAlert(context.Background()))
 	require.Equal(t, []string{"test test:test-box"}, ok.statuses())
 	require.Equal(t, "alert.test", d.events.Recent(1)[0].Kind)
 
 	// A failing channel is reported, by name and without its path.
 	bad := newHookReceiver(t, http.StatusInternalServerError)
 	d.cfg.Alerts.Webhooks = append(d.cfg.Alerts.Webhooks, config.Webhook{URL: config.Secret(bad.URL + "/secret-path")})
-	err = NewAdmin(d.cfg.StateDir).TestAlert(context.Background())
+	err = admin.NewClient(d.cfg.StateDir).TestAlert(context.Background())
 	require.ErrorContains(t, err, "webhook "+bad.URL+": POST: HTTP 500")
 	require.NotContains(t, err.Error(), "secret-path")
 	require.Equal(t, "warning", d.events.Recent(1)[0].Level)

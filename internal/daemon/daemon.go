@@ -21,6 +21,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/index"
+	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
@@ -52,7 +53,7 @@ type Daemon struct {
 	zfsState *zfsState
 	boxState *box
 	playout  *playoutState
-	jobState *jobs
+	jobs     *jobs.Table
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
 	alerts *alert.Engine
@@ -76,7 +77,7 @@ type shareRuntime struct {
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		zfsState: newZFSState(), boxState: newBox(), jobState: newJobs()}
+		zfsState: newZFSState(), boxState: newBox(), jobs: jobs.New()}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part

@@ -2,13 +2,10 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -554,117 +551,4 @@ func copyFile(src, dst string, uid, gid int) error {
 		return fmt.Errorf("restore %s: %w", dst, err)
 	}
 	return nil
-}
-
-// SnapshotList is the admin API's answer to a snapshot listing.
-type SnapshotList struct {
-	Share     string             `json:"share"`
-	Dataset   string             `json:"dataset"`
-	Snapshots []zfs.SnapshotInfo `json:"snapshots"`
-}
-
-// PruneResult is the admin API's answer to a prune.
-type PruneResult struct {
-	Pruned  []string `json:"pruned"`
-	Expired []string `json:"expired"`
-}
-
-// adminSnapshots adds the snapshot endpoints to the admin API:
-//
-//	GET  /v1/shares/{share}/snapshots                           list
-//	POST /v1/shares/{share}/snapshots                           take one now
-//	POST /v1/shares/{share}/snapshots/prune                     prune by retention now
-//	POST /v1/shares/{share}/snapshots/{snap}/rollback[?destroy_newer=1]
-func (d *Daemon) adminSnapshots(mux *http.ServeMux) {
-	reply := func(w http.ResponseWriter, v any, err error) {
-		if err != nil {
-			code := http.StatusConflict
-			switch {
-			case errors.Is(err, errNoSnapshots), errors.Is(err, zfs.ErrNotFound):
-				code = http.StatusNotFound
-			case strings.HasPrefix(err.Error(), "no share"):
-				code = http.StatusNotFound
-			}
-			http.Error(w, err.Error(), code)
-			return
-		}
-		if v == nil {
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(v)
-	}
-	mux.HandleFunc("GET /v1/shares/{share}/snapshots", func(w http.ResponseWriter, r *http.Request) {
-		m, rt, err := d.snapshotManager(r.PathValue("share"))
-		if err != nil {
-			reply(w, nil, err)
-			return
-		}
-		snaps, err := m.List(r.Context())
-		reply(w, SnapshotList{Share: rt.name, Dataset: rt.cfg.Dataset, Snapshots: snaps}, err)
-	})
-	mux.HandleFunc("POST /v1/shares/{share}/snapshots", func(w http.ResponseWriter, r *http.Request) {
-		name, err := d.snapshotNow(r.Context(), r.PathValue("share"))
-		reply(w, map[string]string{"name": name}, err)
-	})
-	mux.HandleFunc("POST /v1/shares/{share}/snapshots/prune", func(w http.ResponseWriter, r *http.Request) {
-		m, rt, err := d.snapshotManager(r.PathValue("share"))
-		if err != nil {
-			reply(w, nil, err)
-			return
-		}
-		pruned, expired, err := m.Prune(r.Context())
-		d.refreshListing(r.Context(), rt.name, rt.cfg.Dataset)
-		reply(w, PruneResult{Pruned: pruned, Expired: expired}, err)
-	})
-	mux.HandleFunc("POST /v1/shares/{share}/snapshots/{snap}/rollback", func(w http.ResponseWriter, r *http.Request) {
-		share, snap := r.PathValue("share"), r.PathValue("snap")
-		err := d.rollback(r.Context(), share, snap, r.URL.Query().Get("destroy_newer") == "1")
-		if err == nil {
-			d.log.Warn().Str("share", share).Str("snapshot", snap).Str("via", "admin socket").Msg("rollback done")
-		}
-		reply(w, nil, err)
-	})
-}
-
-// Snapshots lists the share's snapshots, oldest first.
-func (a *Admin) Snapshots(ctx context.Context, share string) (SnapshotList, error) {
-	var l SnapshotList
-	body, err := a.do(ctx, http.MethodGet, "/v1/shares/"+url.PathEscape(share)+"/snapshots")
-	if err != nil {
-		return l, err
-	}
-	return l, json.Unmarshal(body, &l)
-}
-
-// CreateSnapshot takes a snapshot of the share now and returns its name.
-func (a *Admin) CreateSnapshot(ctx context.Context, share string) (string, error) {
-	body, err := a.do(ctx, http.MethodPost, "/v1/shares/"+url.PathEscape(share)+"/snapshots")
-	if err != nil {
-		return "", err
-	}
-	var v struct{ Name string }
-	return v.Name, json.Unmarshal(body, &v)
-}
-
-// PruneSnapshots prunes the share's snapshots by its retention now.
-func (a *Admin) PruneSnapshots(ctx context.Context, share string) (PruneResult, error) {
-	var p PruneResult
-	body, err := a.do(ctx, http.MethodPost, "/v1/shares/"+url.PathEscape(share)+"/snapshots/prune")
-	if err != nil {
-		return p, err
-	}
-	return p, json.Unmarshal(body, &p)
-}
-
-// Rollback rolls the share back to snap through the daemon (see
-// Daemon.rollback); destroyNewer allows destroying newer snapshots.
-func (a *Admin) Rollback(ctx context.Context, share, snap string, destroyNewer bool) error {
-	q := ""
-	if destroyNewer {
-		q = "?destroy_newer=1"
-	}
-	_, err := a.do(ctx, http.MethodPost, "/v1/shares/"+url.PathEscape(share)+"/snapshots/"+url.PathEscape(snap)+"/rollback"+q)
-	return err
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"genesissync/internal/admin"
-	"genesissync/internal/daemon"
 	"genesissync/internal/reconcile"
+	"genesissync/internal/station"
 	"genesissync/internal/status"
 )
 
@@ -44,7 +44,7 @@ nothing. The daemon must be stopped (it holds the index).`,
 			if admin.Running(cfg.StateDir) {
 				return errors.New("the daemon is running: its first pass has run already; see the status page")
 			}
-			sv, err := daemon.Survey(cmd.Context(), cfg, args[0], newLogger(cfg).Level(zerolog.WarnLevel))
+			sv, err := station.Survey(cmd.Context(), cfg, args[0], newLogger(cfg).Level(zerolog.WarnLevel))
 			if err != nil {
 				return err
 			}

@@ -14,11 +14,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"genesissync/internal/config"
-	"genesissync/internal/daemon"
 	"genesissync/internal/ingest"
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
-	"genesissync/internal/scan"
+	"genesissync/internal/station"
 	"genesissync/internal/status"
 )
 
@@ -72,12 +71,12 @@ yet, so that the daemon adopts both sides without uploading.`,
 				return err
 			}
 			ctx := cmd.Context()
-			if check := daemon.RootCheck(sc); check != nil {
+			if check := station.RootCheck(sc); check != nil {
 				if err := check(ctx); err != nil {
 					return fmt.Errorf("share %s: %w; not importing into an unmounted dataset", share, err)
 				}
 			}
-			uid, gid, err := daemon.ServiceOwner(cfg)
+			uid, gid, err := station.Owner(cfg)
 			if err != nil {
 				return err
 			}
@@ -98,7 +97,7 @@ yet, so that the daemon adopts both sides without uploading.`,
 			start := time.Now()
 			res, err := ingest.Import(ctx, ingest.Options{
 				Sources: args, Bucket: bucket, Root: sc.Path, Into: into, DryRun: dryRun, Concurrency: concurrency,
-				Matcher: scan.NewMatcher(config.DefaultExcludes, sc.Exclude), UID: uid, GID: gid,
+				Matcher: station.Matcher(sc), UID: uid, GID: gid,
 				Progress: func(pg ingest.Progress) { pr.update(importProgress(pg, time.Since(start))) },
 			})
 			pr.done()
@@ -130,7 +129,7 @@ yet, so that the daemon adopts both sides without uploading.`,
 // the share target's endpoint, the target for the server-side copies.
 // Nothing here prints or returns a credential.
 func openBucketSource(ctx context.Context, t config.Target, from ingest.From) (*ingest.BucketSource, error) {
-	target := daemon.S3Options(t)
+	target := station.S3Options(t)
 	opts, same, err := ingest.SourceOptions(target, from)
 	if err != nil {
 		return nil, configError{err}

@@ -20,12 +20,10 @@ import (
 
 	"genesissync/internal/admin"
 	"genesissync/internal/config"
-	"genesissync/internal/daemon"
-	"genesissync/internal/index"
 	"genesissync/internal/jobs"
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
-	"genesissync/internal/scan"
+	"genesissync/internal/station"
 	"genesissync/internal/status"
 )
 
@@ -96,11 +94,11 @@ Exit codes: 0 clean, 3 mismatches found, 1 failed to run, 2 bad usage.`,
 				rep = *st.Verify
 			default:
 				o := restore.VerifyOptions{Root: sc.Path, Prefix: prefix, Deep: deep, SamplePercent: sample,
-					Matcher: scan.NewMatcher(config.DefaultExcludes, sc.Exclude), Progress: pr.update}
+					Matcher: station.Matcher(sc), Progress: pr.update}
 				if dir != "" {
 					o.Root = dir
 				} else {
-					ix, err := index.Open(filepath.Join(cfg.StateDir, "index.db"))
+					ix, err := station.OpenIndex(cfg)
 					if err != nil {
 						return err
 					}
@@ -113,7 +111,7 @@ Exit codes: 0 clean, 3 mismatches found, 1 failed to run, 2 bad usage.`,
 						o.Index = ix.Share(args[0])
 					}
 				}
-				store, err := objstore.NewS3(ctx, daemon.S3Options(sc.Target), zerolog.Nop())
+				store, err := objstore.NewS3(ctx, station.S3Options(sc.Target), zerolog.Nop())
 				if err != nil {
 					return err
 				}
@@ -199,13 +197,13 @@ finds everything in sync.
 					return err
 				}
 			} else {
-				store, err := objstore.NewS3(ctx, daemon.S3Options(sc.Target), zerolog.Nop())
+				store, err := objstore.NewS3(ctx, station.S3Options(sc.Target), zerolog.Nop())
 				if err != nil {
 					return err
 				}
 				o := restore.Options{Root: to, Bucket: store, Versions: store, Prefix: prefix, Glob: glob, At: when,
 					Overwrite: overwrite, DryRun: dryRun, Concurrency: concurrency, UID: -1, GID: -1,
-					CleanTemp: true, Matcher: scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
+					CleanTemp: true, Matcher: station.Matcher(sc),
 					Progress: pr.update, Log: newLogger(cfg).Level(zerolog.WarnLevel)}
 				if to != "" {
 					if !dryRun {
@@ -217,11 +215,11 @@ finds everything in sync.
 					// The live share, daemon stopped: this process is the
 					// only writer. Files are owned as the daemon would own them.
 					o.Root, o.Dataset = sc.Path, sc.Dataset
-					if o.UID, o.GID, err = daemon.ServiceOwner(cfg); err != nil {
+					if o.UID, o.GID, err = station.Owner(cfg); err != nil {
 						return err
 					}
-					o.OpenFiles = daemon.OfflineOpenFiles(cfg, args[0], newLogger(cfg))
-					ix, err := index.Open(filepath.Join(cfg.StateDir, "index.db"))
+					o.OpenFiles = station.OfflineOpenFiles(cfg, args[0], newLogger(cfg))
+					ix, err := station.OpenIndex(cfg)
 					if err != nil {
 						return err
 					}

@@ -16,6 +16,7 @@ import (
 	"genesissync/internal/admin"
 	"genesissync/internal/config"
 	"genesissync/internal/snapshot"
+	"genesissync/internal/station"
 	"genesissync/internal/zfs"
 )
 
@@ -48,13 +49,7 @@ func snapshotCmd() *cobra.Command {
 		return cfg, sc, nil, nil
 	}
 	offline := func(sc *config.Share) *snapshot.Manager {
-		h, d, w, m := sc.Snapshots.Keep.Counts()
-		return snapshot.New(snapshot.Options{
-			Dataset: sc.Dataset, Mountpoint: sc.Path, Interval: sc.Snapshots.Interval,
-			Keep:           zfs.Retention{Hourly: h, Daily: d, Weekly: w, Monthly: m},
-			PreOpRetention: sc.Snapshots.PreOpRetention, PreviousVersions: sc.Snapshots.ShowPreviousVersions(),
-			Log: zerolog.New(os.Stderr).Level(zerolog.WarnLevel),
-		})
+		return snapshot.New(station.SnapshotOptions(sc, zerolog.New(os.Stderr).Level(zerolog.WarnLevel)))
 	}
 
 	cmd.AddCommand(&cobra.Command{

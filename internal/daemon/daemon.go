@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/user"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -26,10 +24,9 @@ import (
 	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
-	"genesissync/internal/scan"
+	"genesissync/internal/station"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
-	"genesissync/internal/zfs"
 )
 
 // Daemon is the running appliance. Create it with New, run it with Run;
@@ -88,7 +85,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("state dir: %w", err)
 	}
-	ix, err := index.Open(filepath.Join(d.cfg.StateDir, "index.db"))
+	ix, err := station.OpenIndex(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -109,7 +106,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.startSamba(ctx, g); err != nil {
 		return abort(err)
 	}
-	uid, gid, err := d.owner()
+	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return abort(err)
 	}
@@ -117,18 +114,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
-		opts := S3Options(sc.Target)
-		opts.Wire = d.playout.wire()
-		store, err := objstore.NewS3(ctx, opts, d.log)
+		store, err := station.OpenStore(ctx, name, sc, d.playout.wire(), d.log)
 		if err != nil {
-			return abort(fmt.Errorf("share %s: %w", name, err))
+			return abort(err)
 		}
 		trash := transfer.NewTrash(sc.Path, store)
-		ro := pipelineOptions(name, sc, store, ix.Share(name), uid, gid, d.log)
+		ro := station.PipelineOptions(name, sc, store, ix.Share(name), uid, gid, d.log)
 		ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(d.playout.pacer())
 		ro.Downloader = transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(d.playout.pacer())
 		ro.Watch = true
-		ro.OpenFiles = d.openFiles(name, sc.Path)
+		ro.OpenFiles = station.OpenFiles(d.cfg, name, d.log)
 		ro.Trash = trash
 		share := reconcile.New(ro)
 		d.shares = append(d.shares, share)
@@ -186,88 +181,6 @@ func (d *Daemon) startEvents(ctx context.Context, g *errgroup.Group, targets []b
 	d.log.Info().Str("component", "bucketevents").Str("url", "http://"+ln.Addr().String()+"/").Msg("bucket events endpoint listening")
 	g.Go(func() error { return srv.Serve(ctx, ln) })
 	return nil
-}
-
-// owner is the uid and gid that files the appliance writes on a share
-// get: the Samba service user's, or -1 (unchanged) without Samba.
-func (d *Daemon) owner() (int, int, error) {
-	if d.cfg.Samba.Mode == config.SambaOff {
-		return -1, -1, nil
-	}
-	u, err := user.Lookup(d.cfg.Samba.ServiceUser)
-	if err != nil {
-		return 0, 0, fmt.Errorf("service user %s: %w", d.cfg.Samba.ServiceUser, err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return uid, gid, nil
-}
-
-// S3Options maps a share target of the config to the object store's
-// options.
-func S3Options(t config.Target) objstore.S3Options {
-	return objstore.S3Options{
-		Endpoint:        t.Endpoint,
-		Region:          t.Region,
-		Bucket:          t.Bucket,
-		Prefix:          t.Prefix,
-		PathStyle:       t.PathStyle,
-		AccessKeyID:     t.AccessKeyID,
-		SecretAccessKey: t.SecretAccessKey.Reveal(),
-		CredentialsFile: t.CredentialsFile,
-		Profile:         t.Profile,
-		ResponseTimeout: t.ResponseTimeout,
-		SignPayload:     t.SignPayload,
-	}
-}
-
-// pipelineOptions are a share's pipeline options from its config, with
-// its store and index: the one assembly of them, for the daemon (which
-// adds pacing, the watcher, open files and the trash) and for the dry run
-// of a first pass (Survey), which must decide exactly as the daemon will.
-func pipelineOptions(name string, sc *config.Share, store *objstore.S3, ix *index.Share, uid, gid int, log zerolog.Logger) reconcile.Options {
-	o := reconcile.Options{
-		Name:             name,
-		Root:             sc.Path,
-		Matcher:          scan.NewMatcher(config.DefaultExcludes, sc.Exclude),
-		Settle:           sc.Settle,
-		ScanInterval:     sc.ScanInterval,
-		Uploaders:        sc.Uploaders,
-		Index:            ix,
-		Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid),
-		Remote:           store,
-		Policy:           reconcile.Policy(sc.Delete),
-		RemoteInterval:   sc.RemoteInterval,
-		Log:              log,
-		RootCheck:        datasetCheck(sc.Path, sc.Dataset),
-		MaxDeletes:       sc.DeleteGuard.MaxFiles,
-		MaxDeletePercent: sc.DeleteGuard.MaxPercent,
-	}
-	if sc.Adopt.Backfill() {
-		o.Backfill = store
-	}
-	return o
-}
-
-// Survey is the dry run of a full pass over share and its bucket prefix
-// (reconcile.Share.Survey) while the daemon is stopped: `genesissync
-// adopt --dry-run`. It opens the index (failing while the daemon holds
-// it) and the share's store as the daemon would, and changes nothing.
-func Survey(ctx context.Context, cfg *config.Config, share string, log zerolog.Logger) (reconcile.Survey, error) {
-	sc, ok := cfg.Shares[share]
-	if !ok {
-		return reconcile.Survey{}, fmt.Errorf("no share %q in the configuration", share)
-	}
-	ix, err := index.Open(filepath.Join(cfg.StateDir, "index.db"))
-	if err != nil {
-		return reconcile.Survey{}, fmt.Errorf("%w; a running daemon has made its first pass already: see its status page", err)
-	}
-	defer ix.Close()
-	store, err := objstore.NewS3(ctx, S3Options(sc.Target), log)
-	if err != nil {
-		return reconcile.Survey{}, fmt.Errorf("share %s: %w", share, err)
-	}
-	return reconcile.New(pipelineOptions(share, sc, store, ix.Share(share), -1, -1, log)).Survey(ctx)
 }
 
 // checkVFSModules warns, on the status page, in /healthz and in the log,
@@ -398,37 +311,6 @@ func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf strin
 	}
 }
 
-// openFiles returns the share's view of files SMB clients hold open, or
-// nil when Samba is not managed here.
-func (d *Daemon) openFiles(share, root string) reconcile.OpenFiles {
-	conf := ""
-	switch d.cfg.Samba.Mode {
-	case config.SambaOff:
-		return nil
-	case config.SambaStandalone:
-		conf = samba.Global{RunDir: d.cfg.Samba.RunDir}.ConfigPath()
-	}
-	log := d.log.With().Str("share", share).Logger()
-	return &reconcile.OpenFileCache{
-		List: func(ctx context.Context) (map[string]bool, error) {
-			files, err := samba.OpenFiles(ctx, conf)
-			if err != nil {
-				return nil, err
-			}
-			open := map[string]bool{}
-			for _, f := range files {
-				if f.SharePath == root {
-					open[f.Path] = open[f.Path] || f.Write
-				}
-			}
-			return open, nil
-		},
-		OnError: func(err error) {
-			log.Warn().Err(err).Msg("cannot list files open over SMB; relying on the settle window alone")
-		},
-	}
-}
-
 func (d *Daemon) setSamba(s model.Samba) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -459,7 +341,7 @@ func (d *Daemon) Snapshot() model.Snapshot {
 var _ status.Source = (*Daemon)(nil)
 
 func (d *Daemon) ownShareRoots() error {
-	uid, gid, err := d.owner()
+	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -537,34 +419,5 @@ func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
 			return nil
 		case <-time.After(janitorEvery):
 		}
-	}
-}
-
-// datasetCheck returns the share's ZFS health check: the configured
-// dataset must be the one mounted at the share's path. It asks zfs every
-// time (about 10 ms): a cached "mounted" would let a download land in the
-// bare mountpoint right after an unmount. Nil when the share is not on ZFS.
-// RootCheck is the health check of a share's root the pipeline runs
-// before it writes (the dataset mounted at the path), for the CLI's
-// writers; nil when the share is a plain directory.
-func RootCheck(sc *config.Share) func(context.Context) error {
-	return datasetCheck(sc.Path, sc.Dataset)
-}
-
-func datasetCheck(path, dataset string) func(context.Context) error {
-	if dataset == "" {
-		return nil
-	}
-	return func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		defer cancel()
-		info, err := zfs.DatasetForPath(ctx, path)
-		if err != nil {
-			return err
-		}
-		if info.Name != dataset {
-			return fmt.Errorf("%s is on dataset %s, not %s: is %s mounted?", path, info.Name, dataset, dataset)
-		}
-		return nil
 	}
 }

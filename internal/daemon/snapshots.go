@@ -19,6 +19,7 @@ import (
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/snapshot"
+	"genesissync/internal/station"
 	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
 )
@@ -68,12 +69,6 @@ func poolOf(dataset string) string {
 	return p
 }
 
-// retention maps the share's keep counts to zfs's.
-func retention(rt *shareRuntime) zfs.Retention {
-	h, dd, w, m := rt.cfg.Snapshots.Keep.Counts()
-	return zfs.Retention{Hourly: h, Daily: dd, Weekly: w, Monthly: m}
-}
-
 // startSnapshots starts each ZFS share's snapshot schedule and the pool
 // health checks in g. ZFS failures at start are logged and reported as
 // events, never fatal: the schedule and the health loop retry.
@@ -90,18 +85,11 @@ func (d *Daemon) startSnapshots(ctx context.Context, g *errgroup.Group) error {
 		}
 		share := rt.name
 		log := d.log.With().Str("share", share).Logger()
-		m := snapshot.New(snapshot.Options{
-			Dataset:          rt.cfg.Dataset,
-			Mountpoint:       rt.cfg.Path,
-			Interval:         rt.cfg.Snapshots.Interval,
-			Keep:             retention(rt),
-			PreOpRetention:   rt.cfg.Snapshots.PreOpRetention,
-			PreviousVersions: rt.cfg.Snapshots.ShowPreviousVersions(),
-			Event: func(level, kind, msg string) {
-				d.events.Add(eventlog.Event{Level: level, Kind: kind, Share: share, Message: msg})
-			},
-			Log: log,
-		})
+		so := station.SnapshotOptions(rt.cfg, log)
+		so.Event = func(level, kind, msg string) {
+			d.events.Add(eventlog.Event{Level: level, Kind: kind, Share: share, Message: msg})
+		}
+		m := snapshot.New(so)
 		z.mu.Lock()
 		z.managers[share] = m
 		z.mu.Unlock()
@@ -427,7 +415,7 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 	if rel == "" || clean != filepath.ToSlash(rel) && clean != rel || strings.HasPrefix(filepath.Base(clean), ".genesissync") {
 		return fmt.Errorf("restore %q: want a clean share-relative path", rel)
 	}
-	uid, gid, err := d.owner()
+	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return err
 	}
@@ -448,7 +436,7 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 	// skipped and named; the restore can be repeated once it is closed.
 	var skipped []string
 	open := func(string) bool { return false }
-	if of := d.openFiles(share, rt.cfg.Path); of != nil {
+	if of := station.OpenFiles(d.cfg, share, d.log); of != nil {
 		open = func(p string) bool { return of.Open(ctx, p) }
 	}
 	err = m.WithSnapshotDir(ctx, snap, func(dir string) error {

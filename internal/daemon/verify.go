@@ -9,12 +9,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/admin"
-	"genesissync/internal/config"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/restore"
-	"genesissync/internal/scan"
+	"genesissync/internal/station"
 )
 
 // startVerify starts each share's scheduled verify in g: the first run
@@ -106,7 +105,7 @@ func (d *Daemon) startVerifyJob(share string, deep bool, samplePercent float64) 
 	go func() {
 		rep, err := restore.Verify(ctx, restore.VerifyOptions{
 			Root: rt.cfg.Path, Bucket: rt.store, Index: rt.index,
-			Matcher: scan.NewMatcher(config.DefaultExcludes, rt.cfg.Exclude),
+			Matcher: station.Matcher(rt.cfg),
 			Deep:    deep, SamplePercent: samplePercent,
 			// Beside playout: fewer requests in flight than a restore.
 			Concurrency: 4,
@@ -165,7 +164,7 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 	if rt == nil {
 		return "", fmt.Errorf("no share %q", share)
 	}
-	uid, gid, err := d.owner()
+	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return "", err
 	}
@@ -177,7 +176,7 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 	log.Warn().Str("component", "restore").Str("path", req.Path).Str("prefix", req.Prefix).Str("glob", req.Glob).
 		Time("at", req.At).Bool("overwrite", req.Overwrite).Bool("dry_run", req.DryRun).Msg("restore into the live share started")
 	var open restore.OpenFiles
-	if of := d.openFiles(share, rt.cfg.Path); of != nil {
+	if of := station.OpenFiles(d.cfg, share, d.log); of != nil {
 		open = of
 	}
 	go func() {
@@ -186,7 +185,7 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 			Path: req.Path, Prefix: req.Prefix, Glob: req.Glob, At: req.At,
 			Overwrite: req.Overwrite, DryRun: req.DryRun,
 			OpenFiles: open, UID: uid, GID: gid, Dataset: rt.cfg.Dataset,
-			Matcher:  scan.NewMatcher(config.DefaultExcludes, rt.cfg.Exclude),
+			Matcher:  station.Matcher(rt.cfg),
 			Progress: h.Progress,
 			Log:      d.log,
 		})
@@ -213,21 +212,4 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 		log.Info().Str("component", "restore").Str("result", msg).Msg("restore job finished")
 	}()
 	return h.ID(), nil
-}
-
-// OfflineOpenFiles is, for the CLI working on a share while the daemon is
-// stopped, the view of files SMB clients hold open: the system smbd's in
-// appliance mode; nil in standalone mode (smbd is the daemon's child and
-// down with it) and with Samba off.
-func OfflineOpenFiles(cfg *config.Config, share string, log zerolog.Logger) restore.OpenFiles {
-	if cfg.Samba.Mode != config.SambaAppliance {
-		return nil
-	}
-	return New(cfg, log, "").openFiles(share, cfg.Shares[share].Path)
-}
-
-// ServiceOwner is the uid and gid the daemon gives the files it writes
-// on a share (-1, -1 with Samba off), for the CLI.
-func ServiceOwner(cfg *config.Config) (int, int, error) {
-	return New(cfg, zerolog.Nop(), "").owner()
 }

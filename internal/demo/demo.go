@@ -21,6 +21,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/objstore"
+	"genesissync/internal/station"
 )
 
 // Options configure a demo run. Zero values mean the documented defaults.
@@ -169,7 +170,7 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		if err := os.MkdirAll(s.Path, 0o755); err != nil {
 			return err
 		}
-		st, err := objstore.NewS3(ctx, daemon.S3Options(s.Target), log)
+		st, err := objstore.NewS3(ctx, station.S3Options(s.Target), log)
 		if err != nil {
 			return err
 		}

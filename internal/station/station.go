@@ -1,0 +1,218 @@
+package station
+
+import (
+	"context"
+	"fmt"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"genesissync/internal/config"
+	"genesissync/internal/index"
+	"genesissync/internal/objstore"
+	"genesissync/internal/reconcile"
+	"genesissync/internal/restore"
+	"genesissync/internal/samba"
+	"genesissync/internal/scan"
+	"genesissync/internal/snapshot"
+	"genesissync/internal/transfer"
+	"genesissync/internal/zfs"
+)
+
+// S3Options maps a share target of the config to the object store's
+// options.
+func S3Options(t config.Target) objstore.S3Options {
+	return objstore.S3Options{
+		Endpoint:        t.Endpoint,
+		Region:          t.Region,
+		Bucket:          t.Bucket,
+		Prefix:          t.Prefix,
+		PathStyle:       t.PathStyle,
+		AccessKeyID:     t.AccessKeyID,
+		SecretAccessKey: t.SecretAccessKey.Reveal(),
+		CredentialsFile: t.CredentialsFile,
+		Profile:         t.Profile,
+		ResponseTimeout: t.ResponseTimeout,
+		SignPayload:     t.SignPayload,
+	}
+}
+
+// OpenStore opens the share's object store; wire paces its transfers
+// (nil: unpaced).
+func OpenStore(ctx context.Context, name string, sc *config.Share, wire objstore.WirePacer, log zerolog.Logger) (*objstore.S3, error) {
+	opts := S3Options(sc.Target)
+	opts.Wire = wire
+	store, err := objstore.NewS3(ctx, opts, log)
+	if err != nil {
+		return nil, fmt.Errorf("share %s: %w", name, err)
+	}
+	return store, nil
+}
+
+// OpenIndex opens the station's index under its state directory. It
+// fails while another process (a running daemon) holds it.
+func OpenIndex(cfg *config.Config) (*index.Index, error) {
+	return index.Open(filepath.Join(cfg.StateDir, "index.db"))
+}
+
+// Matcher is the share's exclude matcher: the built-in excludes and the
+// share's own.
+func Matcher(sc *config.Share) *scan.Matcher {
+	return scan.NewMatcher(config.DefaultExcludes, sc.Exclude)
+}
+
+// Owner is the uid and gid that files the appliance writes on a share
+// get: the Samba service user's, or -1 (unchanged) with Samba off.
+func Owner(cfg *config.Config) (int, int, error) {
+	if cfg.Samba.Mode == config.SambaOff {
+		return -1, -1, nil
+	}
+	u, err := user.Lookup(cfg.Samba.ServiceUser)
+	if err != nil {
+		return 0, 0, fmt.Errorf("service user %s: %w", cfg.Samba.ServiceUser, err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return uid, gid, nil
+}
+
+// OpenFiles is the share's view of the files SMB clients hold open, or
+// nil when Samba is not managed here.
+func OpenFiles(cfg *config.Config, share string, log zerolog.Logger) reconcile.OpenFiles {
+	if c := openFileCache(cfg, share, log); c != nil {
+		return c
+	}
+	return nil
+}
+
+func openFileCache(cfg *config.Config, share string, log zerolog.Logger) *reconcile.OpenFileCache {
+	conf := ""
+	switch cfg.Samba.Mode {
+	case config.SambaOff:
+		return nil
+	case config.SambaStandalone:
+		conf = samba.Global{RunDir: cfg.Samba.RunDir}.ConfigPath()
+	}
+	root := cfg.Shares[share].Path
+	log = log.With().Str("share", share).Logger()
+	return &reconcile.OpenFileCache{
+		List: func(ctx context.Context) (map[string]bool, error) {
+			files, err := samba.OpenFiles(ctx, conf)
+			if err != nil {
+				return nil, err
+			}
+			open := map[string]bool{}
+			for _, f := range files {
+				if f.SharePath == root {
+					open[f.Path] = open[f.Path] || f.Write
+				}
+			}
+			return open, nil
+		},
+		OnError: func(err error) {
+			log.Warn().Err(err).Msg("cannot list files open over SMB; relying on the settle window alone")
+		},
+	}
+}
+
+// OfflineOpenFiles is, for the CLI working on a share while the daemon is
+// stopped, the view of files SMB clients hold open: the system smbd's in
+// appliance mode; nil in standalone mode (smbd is the daemon's child and
+// down with it) and with Samba off.
+func OfflineOpenFiles(cfg *config.Config, share string, log zerolog.Logger) restore.OpenFiles {
+	if cfg.Samba.Mode != config.SambaAppliance {
+		return nil
+	}
+	return openFileCache(cfg, share, log)
+}
+
+// RootCheck is the health check of a share's root that every writer runs
+// before it writes: the configured dataset must be the one mounted at the
+// share's path. It asks zfs every time (about 10 ms): a cached "mounted"
+// would let a download land in the bare mountpoint right after an
+// unmount. Nil when the share is a plain directory.
+func RootCheck(sc *config.Share) func(context.Context) error {
+	path, dataset := sc.Path, sc.Dataset
+	if dataset == "" {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		info, err := zfs.DatasetForPath(ctx, path)
+		if err != nil {
+			return err
+		}
+		if info.Name != dataset {
+			return fmt.Errorf("%s is on dataset %s, not %s: is %s mounted?", path, info.Name, dataset, dataset)
+		}
+		return nil
+	}
+}
+
+// SnapshotOptions are the share's snapshot manager options from its
+// config; the caller adds Event.
+func SnapshotOptions(sc *config.Share, log zerolog.Logger) snapshot.Options {
+	h, d, w, m := sc.Snapshots.Keep.Counts()
+	return snapshot.Options{
+		Dataset:          sc.Dataset,
+		Mountpoint:       sc.Path,
+		Interval:         sc.Snapshots.Interval,
+		Keep:             zfs.Retention{Hourly: h, Daily: d, Weekly: w, Monthly: m},
+		PreOpRetention:   sc.Snapshots.PreOpRetention,
+		PreviousVersions: sc.Snapshots.ShowPreviousVersions(),
+		Log:              log,
+	}
+}
+
+// PipelineOptions are a share's pipeline options from its config, with
+// its store and index: the one assembly of them, for the daemon (which
+// adds pacing, the watcher, open files and the trash) and for the dry run
+// of a first pass (Survey), which must decide exactly as the daemon will.
+func PipelineOptions(name string, sc *config.Share, store *objstore.S3, ix *index.Share, uid, gid int, log zerolog.Logger) reconcile.Options {
+	o := reconcile.Options{
+		Name:             name,
+		Root:             sc.Path,
+		Matcher:          Matcher(sc),
+		Settle:           sc.Settle,
+		ScanInterval:     sc.ScanInterval,
+		Uploaders:        sc.Uploaders,
+		Index:            ix,
+		Downloader:       transfer.NewDownloader(sc.Path, store, uid, gid),
+		Remote:           store,
+		Policy:           reconcile.Policy(sc.Delete),
+		RemoteInterval:   sc.RemoteInterval,
+		Log:              log,
+		RootCheck:        RootCheck(sc),
+		MaxDeletes:       sc.DeleteGuard.MaxFiles,
+		MaxDeletePercent: sc.DeleteGuard.MaxPercent,
+	}
+	if sc.Adopt.Backfill() {
+		o.Backfill = store
+	}
+	return o
+}
+
+// Survey is the dry run of a full pass over share and its bucket prefix
+// (reconcile.Share.Survey) while the daemon is stopped: `genesissync
+// adopt --dry-run`. It opens the index (failing while the daemon holds
+// it) and the share's store as the daemon would, and changes nothing.
+func Survey(ctx context.Context, cfg *config.Config, share string, log zerolog.Logger) (reconcile.Survey, error) {
+	sc, ok := cfg.Shares[share]
+	if !ok {
+		return reconcile.Survey{}, fmt.Errorf("no share %q in the configuration", share)
+	}
+	ix, err := OpenIndex(cfg)
+	if err != nil {
+		return reconcile.Survey{}, fmt.Errorf("%w; a running daemon has made its first pass already: see its status page", err)
+	}
+	defer ix.Close()
+	store, err := OpenStore(ctx, share, sc, nil, log)
+	if err != nil {
+		return reconcile.Survey{}, err
+	}
+	return reconcile.New(PipelineOptions(share, sc, store, ix.Share(share), -1, -1, log)).Survey(ctx)
+}

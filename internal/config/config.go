@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"genesissync/internal/layout"
 )
 
 // Config is the whole appliance configuration, as loaded and validated by
@@ -208,7 +210,7 @@ type Target struct {
 }
 
 // DefaultExcludes are never synced: Windows and Office temporary and
-// metadata files, and the appliance's own temp and marker names.
+// metadata files, and the appliance's reserved names.
 var DefaultExcludes = []string{
 	"~$*",
 	"*.tmp",
@@ -217,8 +219,9 @@ var DefaultExcludes = []string{
 	"desktop.ini",
 	".DS_Store",
 	"._*",
-	".genesissync*",
+	layout.ReservedPattern,
 }
+
 
 // Secret is a string that never prints: fmt, logs and JSON see a mask.
 type Secret string

@@ -16,11 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/eventlog"
+	"genesissync/internal/layout"
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/snapshot"
 	"genesissync/internal/station"
-	"genesissync/internal/transfer"
 	"genesissync/internal/zfs"
 )
 
@@ -412,7 +412,7 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 		return err
 	}
 	clean := filepath.Clean("/" + rel)[1:]
-	if rel == "" || clean != filepath.ToSlash(rel) && clean != rel || strings.HasPrefix(filepath.Base(clean), ".genesissync") {
+	if rel == "" || clean != filepath.ToSlash(rel) && clean != rel || strings.HasPrefix(filepath.Base(clean), layout.ReservedPrefix) {
 		return fmt.Errorf("restore %q: want a clean share-relative path", rel)
 	}
 	uid, gid, err := station.Owner(d.cfg)
@@ -465,7 +465,7 @@ func copyTree(ctx context.Context, src, root, rel string, uid, gid int, open fun
 			return ctx.Err()
 		}
 		sub, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(e.Name(), ".genesissync") {
+		if strings.HasPrefix(e.Name(), layout.ReservedPrefix) {
 			if e.IsDir() {
 				return filepath.SkipDir
 			}
@@ -511,7 +511,7 @@ func copyFile(src, dst string, uid, gid int) error {
 	}
 	// The download temp prefix: vetoed over SMB, never synced, and
 	// removed at the next start if a crash leaves it.
-	tmp, err := os.CreateTemp(filepath.Dir(dst), transfer.TempPrefix+"*")
+	tmp, err := os.CreateTemp(filepath.Dir(dst), layout.TempPrefix+"*")
 	if err != nil {
 		return err
 	}

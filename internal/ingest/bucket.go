@@ -15,8 +15,8 @@ import (
 
 	"genesissync/internal/etag"
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
-	"genesissync/internal/reconcile"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
 )
@@ -143,20 +143,13 @@ func SourceOptions(target objstore.S3Options, f From) (src objstore.S3Options, s
 	return src, same, nil
 }
 
-// ownObject reports whether key (relative to the source prefix) is the
-// appliance's own, not share content: its objects, trash and marker when
-// the source is another appliance's prefix.
-func ownObject(key string) bool {
-	return strings.HasPrefix(key, keymap.ApplianceDir) || strings.HasPrefix(key, transfer.TrashDir+"/") || key == reconcile.MarkerName
-}
-
 // listBucket adds the source objects to files, as Import's walk does for
 // a directory: the key mapped to a share path by keymap (refused keys
 // reported), excluded names and the appliance's own objects skipped.
 func listBucket(ctx context.Context, b *BucketSource, into string, m *scan.Matcher, folder *keymap.Folder,
 	winner map[string]string, res *Result, files *[]file) error {
 	return b.Objects.List(ctx, "", func(obj objstore.Object) error {
-		if ownObject(obj.Key) {
+		if layout.IsInternal(obj.Key) {
 			return nil
 		}
 		src := b.name(obj.Key)
@@ -263,7 +256,7 @@ func importObject(ctx context.Context, o Options, f file) objDone {
 		d.out = copied
 	default:
 		g := &objectGetter{src: b.Objects}
-		dl := transfer.NewDownloader(o.Root, g, o.UID, o.GID).WithTempTag(TempTag)
+		dl := transfer.NewDownloader(o.Root, g, o.UID, o.GID).WithTempTag(layout.ImportTempTag)
 		e, err := dl.DownloadAs(ctx, f.key, f.rel, nil)
 		switch {
 		case errors.Is(err, transfer.ErrLocalChanged):

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
@@ -30,15 +31,11 @@ import (
 // busy while the other waits on an fsync.
 const DefaultConcurrency = 2
 
-// TempTag marks an import's temp files (transfer.Downloader.WithTempTag):
-// CleanTemp removes the leftovers of an interrupted import while the
-// daemon's own downloads go on.
-const TempTag = "import-"
-
 // CleanTemp removes the temp files an interrupted import left in the
-// share at root. Concurrent imports into one share are the caller's to
-// prevent; the daemon's downloads are left alone.
-func CleanTemp(root string) (int, error) { return transfer.CleanTempTagged(root, TempTag) }
+// share at root: those tagged layout.ImportTempTag
+// (transfer.Downloader.WithTempTag), so the daemon's own downloads go
+// on. Concurrent imports into one share are the caller's to prevent.
+func CleanTemp(root string) (int, error) { return transfer.CleanTempTagged(root, layout.ImportTempTag) }
 
 // maxListed bounds each list of a Result.
 const maxListed = 1000
@@ -163,9 +160,9 @@ type file struct {
 // daemon serves the share: what appears is uploaded like any new file.
 //
 // A bucket source (Options.Bucket) is listed after the directories: keys
-// under the appliance's own names (keymap.ApplianceDir, the trash, the
-// share marker) and excluded names are skipped, the others mapped by
-// keymap.LocalPath (refusals reported). Each object streams in through
+// that are the appliance's own objects (layout.IsInternal: the internal
+// folder, the trash, the share marker) and excluded names are skipped,
+// the others mapped by keymap.LocalPath (refusals reported). Each object streams in through
 // the same writer and is verified on the way: its SHA-256 against its
 // "sha256" metadata, else its ETag reproduced (single-part MD5 or
 // multipart, internal/etag); a mismatch fails it and nothing is
@@ -288,7 +285,7 @@ func Import(ctx context.Context, o Options) (Result, error) {
 		doneFiles++
 		o.Progress(Progress{Files: doneFiles, FilesTotal: len(files), Bytes: doneBytes.Load(), BytesTotal: total, Current: f.rel})
 	}
-	dl := transfer.NewDownloader(o.Root, localFiles{}, o.UID, o.GID).WithTempTag(TempTag)
+	dl := transfer.NewDownloader(o.Root, localFiles{}, o.UID, o.GID).WithTempTag(layout.ImportTempTag)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Concurrency)
 	for _, f := range files {

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/layout"
 )
 
 // The committed seed corpora are in testdata/fuzz/<FuzzName>/; the table
@@ -190,7 +192,7 @@ func requireAccepted(t *testing.T, key, p string) {
 		require.LessOrEqual(t, len(seg), MaxSegmentBytes, "%q", p)
 		require.False(t, strings.ContainsAny(seg, "\\<>:\"|?*"), "%q", p)
 		require.False(t, strings.HasSuffix(seg, ".") || strings.HasSuffix(seg, " "), "%q", p)
-		require.False(t, strings.HasPrefix(strings.ToLower(seg), ReservedPrefix), "%q", p)
+		require.False(t, strings.HasPrefix(strings.ToLower(seg), layout.ReservedPrefix), "%q", p)
 		require.NoError(t, Check(seg))
 		for _, r := range seg {
 			require.False(t, unicode.IsControl(r) || r == '\u2028' || r == '\u2029', "%q holds %U", p, r)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"genesissync/internal/layout"
 )
 
 // Reason says why a key or path was refused. Its values are short, stable,
@@ -30,7 +32,7 @@ const (
 	ReasonFormatChar          Reason = "format-char"           // an invisible format character (Cf or default-ignorable) other than ZWNJ and ZWJ
 	ReasonSegmentTooLong      Reason = "segment-too-long"      // a segment over MaxSegmentBytes
 	ReasonTrailingDotOrSpace  Reason = "trailing-dot-or-space" // a segment ending in "." or " "
-	ReasonReservedPrefix      Reason = "reserved-prefix"       // a segment starting with ReservedPrefix, in any case
+	ReasonReservedPrefix      Reason = "reserved-prefix"       // a segment starting with layout.ReservedPrefix, in any case
 	ReasonWindowsReservedName Reason = "windows-reserved-name" // CON, NUL, COM1, LPT¹, ... with or without extension
 	ReasonCaseCollision       Reason = "case-collision"        // equal to an earlier path of the share but for case (Folder)
 )
@@ -41,13 +43,6 @@ const (
 	// MaxSegmentBytes is the longest path segment accepted, in bytes: NAME_MAX
 	// of ext4 and ZFS.
 	MaxSegmentBytes = 255
-	// ReservedPrefix starts the appliance's own temp, trash and marker names.
-	// No synced segment starts with it, in any letter case.
-	ReservedPrefix = ".genesissync"
-	// ApplianceDir is the bucket folder (under a share's prefix) of the
-	// appliance's own objects, such as the capability probe's: never
-	// share content, so listings skip it rather than refuse it.
-	ApplianceDir = ReservedPrefix + "/"
 )
 
 // ErrDirMarker is matched (errors.Is) by the error LocalPath returns for a
@@ -181,7 +176,7 @@ func checkSegment(seg string) (Reason, string) {
 	if last := seg[len(seg)-1]; last == '.' || last == ' ' {
 		return ReasonTrailingDotOrSpace, ""
 	}
-	if hasFoldPrefix(seg, ReservedPrefix) {
+	if hasFoldPrefix(seg, layout.ReservedPrefix) {
 		return ReasonReservedPrefix, ""
 	}
 	if base, ok := windowsDevice(seg); ok {

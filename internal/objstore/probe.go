@@ -29,13 +29,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 )
-
-// ProbePrefix is the folder, under the store prefix, in which Probe
-// writes its objects: one random subfolder per run, removed at the end.
-// It starts with keymap.ReservedPrefix, so no synced key can be in it.
-const ProbePrefix = keymap.ApplianceDir + "probe/"
 
 const (
 	// probeRaceBody is the size of each body of the race check, which
@@ -602,7 +597,7 @@ func (e CopyEvidence) Classify() Capability {
 
 // Probe finds out what the target can do, by trying it (see
 // Capabilities for what each check proves). Its objects live under
-// <store prefix>ProbePrefix<random>/ and only there: it never reads,
+// <store prefix>layout.ProbePrefix<random>/ and only there: it never reads,
 // writes or deletes another key, so it is safe on a production bucket.
 // They are all removed at the end (also when a check fails or ctx is
 // cancelled, on a fresh context); keys the cleanup could not remove are
@@ -622,7 +617,7 @@ func (s *S3) Probe(ctx context.Context) (caps Capabilities, err error) {
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return Capabilities{}, fmt.Errorf("probe: %w", err)
 	}
-	p := &prober{s: s, base: s.fullKey(ProbePrefix + hex.EncodeToString(rnd[:]) + "/")}
+	p := &prober{s: s, base: s.fullKey(layout.ProbePrefix + hex.EncodeToString(rnd[:]) + "/")}
 	defer func() { caps.Leftovers = p.cleanup(ctx) }()
 
 	var e ProbeEvidence

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/scan"
 )
 
@@ -19,11 +20,6 @@ type trasher interface {
 	TrashLocal(ctx context.Context, rel string, expect scan.File) (string, error)
 	TrashRemote(ctx context.Context, key, etag string) (string, error)
 }
-
-// MarkerName is the file at every share root that proves the root is the
-// share (the dataset is mounted), not an empty mountpoint. Written at the
-// first start, when the index knows no file of the share yet.
-const MarkerName = ".genesissync-share"
 
 // Delete guard defaults: more deletes than this in one pass pause deletes
 // for the share until a person approves the batch.
@@ -55,7 +51,7 @@ func (s *Share) rootOK(ctx context.Context) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%w: %s is not a directory", errRootUnhealthy, s.opts.Root)
 	}
-	marker := filepath.Join(s.opts.Root, MarkerName)
+	marker := filepath.Join(s.opts.Root, layout.ShareMarker)
 	if _, err := os.Lstat(marker); err == nil {
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {

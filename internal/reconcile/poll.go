@@ -14,8 +14,8 @@ import (
 
 	"genesissync/internal/index"
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
-	"genesissync/internal/transfer"
 )
 
 // poller lists the bucket every RemoteInterval, and at once after SyncNow
@@ -130,11 +130,10 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	marker := false
 	var refused []Refused
 	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
-		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") || strings.HasPrefix(o.Key, keymap.ApplianceDir) {
-			return nil // recoverable deletes and the appliance's own objects, not share content
-		}
-		if o.Key == MarkerName {
-			marker = true
+		if layout.IsInternal(o.Key) { // the marker, recoverable deletes and the appliance's own objects
+			if o.Key == layout.ShareMarker {
+				marker = true
+			}
 			return nil
 		}
 		listed++
@@ -176,7 +175,7 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		// lifecycle rule, an outage answering empty) missing objects are
 		// a fault, never deletes.
 		if len(known.entries) > 0 {
-			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", MarkerName, len(known.entries))
+			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", layout.ShareMarker, len(known.entries))
 		}
 		if err := s.putMarker(ctx); err != nil {
 			return err
@@ -289,7 +288,7 @@ func (s *Share) markerPut() objstore.PutInput {
 	data := []byte(fmt.Sprintf("GenesisSync share %q. This object proves the listing is the share's; do not delete it.\n", s.opts.Name))
 	sum := sha256.Sum256(data)
 	return objstore.PutInput{
-		Key: MarkerName, Body: bytes.NewReader(data), Size: int64(len(data)),
+		Key: layout.ShareMarker, Body: bytes.NewReader(data), Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]), Mtime: time.Now(),
 	}
 }
@@ -330,6 +329,6 @@ func (s *Share) putMarker(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write bucket marker: %w", err)
 	}
-	s.log.Info().Str("key", MarkerName).Msg("bucket marker written (first start)")
+	s.log.Info().Str("key", layout.ShareMarker).Msg("bucket marker written (first start)")
 	return nil
 }

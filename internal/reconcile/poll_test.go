@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/index"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
@@ -49,7 +50,7 @@ func pollShare(t *testing.T, interval time.Duration) (*Share, *index.Share, *obj
 	require.NoError(t, err)
 	t.Cleanup(func() { ix.Close() })
 	m := objstore.NewMemory()
-	putObject(t, m, MarkerName, "marker")
+	putObject(t, m, layout.ShareMarker, "marker")
 	idx := ix.Share("t")
 	s := New(Options{Name: "t", Root: t.TempDir(), Index: idx, Remote: memRemote{m}, RemoteInterval: interval, Log: zerolog.Nop()})
 	return s, idx, m
@@ -144,12 +145,12 @@ func (u unconditional) Put(ctx context.Context, in objstore.PutInput) (objstore.
 func TestListingProbesConditionalWrites(t *testing.T) {
 	t.Run("honored", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
-		before, err := m.Head(context.Background(), MarkerName)
+		before, err := m.Head(context.Background(), layout.ShareMarker)
 		require.NoError(t, err)
 		require.Equal(t, condUnknown, s.conditions.Load(), "no upload skips the HEAD before the store has been asked")
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
 		require.Equal(t, condHonored, s.conditions.Load())
-		after, err := m.Head(context.Background(), MarkerName)
+		after, err := m.Head(context.Background(), layout.ShareMarker)
 		require.NoError(t, err)
 		require.Equal(t, before.ETag, after.ETag, "the refused probe left the marker alone")
 	})
@@ -176,9 +177,9 @@ func TestListingProbesConditionalWrites(t *testing.T) {
 	})
 	t.Run("first start writes the marker, then probes", func(t *testing.T) {
 		s, _, m := pollShare(t, time.Hour)
-		require.NoError(t, m.Delete(context.Background(), MarkerName))
+		require.NoError(t, m.Delete(context.Background(), layout.ShareMarker))
 		require.NoError(t, s.pollOnce(context.Background(), make(chan found, 10)))
-		_, err := m.Head(context.Background(), MarkerName)
+		_, err := m.Head(context.Background(), layout.ShareMarker)
 		require.NoError(t, err)
 		require.Equal(t, condHonored, s.conditions.Load())
 	})
@@ -215,7 +216,7 @@ func TestListingThatKeepsFailingPutsTheShareInError(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { ix.Close() })
 	m := objstore.NewMemory()
-	putObject(t, m, MarkerName, "marker")
+	putObject(t, m, layout.ShareMarker, "marker")
 	var fail atomic.Bool
 	fail.Store(true)
 	const grace = time.Second

@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/index"
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
-	"genesissync/internal/transfer"
 )
 
 // Survey is the plan of a full pass over a share and its bucket prefix,
@@ -83,7 +82,7 @@ func (s *Share) Survey(ctx context.Context) (Survey, error) {
 	}
 	folder := keymap.NewFolder()
 	err = s.opts.Remote.List(ctx, "", func(o objstore.Object) error {
-		if strings.HasPrefix(o.Key, transfer.TrashDir+"/") || strings.HasPrefix(o.Key, keymap.ApplianceDir) || o.Key == MarkerName {
+		if layout.IsInternal(o.Key) {
 			return nil
 		}
 		rel, err := keymap.LocalPath(o.Key)

@@ -8,6 +8,7 @@ import (
 
 	"genesissync/internal/index"
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 )
@@ -53,18 +54,11 @@ type OpenFiles interface {
 	Open(ctx context.Context, rel string) bool
 }
 
-// internalKey reports whether key is the appliance's own object at the
-// top of the prefix (share marker, trash): not share content, skipped
-// silently.
-func internalKey(key string) bool {
-	return strings.HasPrefix(strings.ToLower(key), keymap.ReservedPrefix)
-}
-
 // classify maps a bucket key to its share path. ok is false for keys
 // that are no file of the share: the appliance's own objects, directory
 // markers, excluded names and refused names (refused is then set).
 func classify(key string, m *scan.Matcher) (rel string, ok bool, refused error) {
-	if internalKey(key) {
+	if layout.IsInternal(key) {
 		return "", false, nil
 	}
 	rel, err := keymap.LocalPath(key)
@@ -83,7 +77,7 @@ func classify(key string, m *scan.Matcher) (rel string, ok bool, refused error) 
 // namespace (marker, trash, temp files) in any of its segments.
 func reservedPath(rel string) bool {
 	for _, seg := range strings.Split(rel, "/") {
-		if strings.HasPrefix(strings.ToLower(seg), keymap.ReservedPrefix) {
+		if strings.HasPrefix(strings.ToLower(seg), layout.ReservedPrefix) {
 			return true
 		}
 	}

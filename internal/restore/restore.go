@@ -19,8 +19,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"genesissync/internal/index"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
-	"genesissync/internal/reconcile"
 	"genesissync/internal/scan"
 	"genesissync/internal/snapshot"
 	"genesissync/internal/transfer"
@@ -81,7 +81,7 @@ type Options struct {
 	// pipeline must upload them as new changes.
 	Index IndexWriter
 	// Share is the share's name, for the share marker a cold boot writes
-	// (reconcile.MarkerName: with entries in the index, the pipeline
+	// (layout.ShareMarker: with entries in the index, the pipeline
 	// treats a root without it as an unmounted dataset).
 	Share string
 	// CleanTemp removes temp files that a crash left under Root before
@@ -640,11 +640,11 @@ func (r *restorer) sameContent(ctx context.Context, rel string, obj objstore.Obj
 // start, unless there is one: a cold boot fills the index, after which a
 // missing marker would mean "dataset not mounted".
 func writeMarker(root *os.Root, share string) error {
-	if _, err := root.Lstat(reconcile.MarkerName); err == nil {
+	if _, err := root.Lstat(layout.ShareMarker); err == nil {
 		return nil
 	}
 	data := fmt.Sprintf("GenesisSync share %q. This file proves the share is mounted; do not delete it.\n", share)
-	if err := root.WriteFile(reconcile.MarkerName, []byte(data), 0o444); err != nil {
+	if err := root.WriteFile(layout.ShareMarker, []byte(data), 0o444); err != nil {
 		return fmt.Errorf("restore: write share marker: %w", err)
 	}
 	return nil

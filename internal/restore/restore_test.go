@@ -419,3 +419,32 @@ func TestRestoreUncheckedGet(t *testing.T) {
 	require.Equal(t, 1, s.checked)
 	require.Equal(t, map[string]string{"a.wav": "alpha", "news/b.wav": "bravo", "foreign.wav": "foreign"}, files(t, root))
 }
+
+// TestRestoreReservedKeys: the appliance's own objects (layout.IsInternal)
+// are skipped silently, as the pipeline's listing skips them; any other key
+// in the reserved namespace is refused and reported, as the pipeline
+// refuses it, and never becomes a file.
+func TestRestoreReservedKeys(t *testing.T) {
+	ctx := context.Background()
+	s := objstore.NewMemory()
+	mt := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	put(t, s, "a.wav", "alpha", mt)
+	for _, k := range []string{".genesissync-share", ".genesissync-trash/2024-05-01/b.wav", ".genesissync/probe/0123/race"} {
+		put(t, s, k, "own", mt)
+	}
+	refused := []string{".GenesisSync-Trash/2024-05-01/b.wav", ".genesissync-tmp-0123-c.wav", "d/.genesissync-share"}
+	for _, k := range refused {
+		put(t, s, k, "reserved", mt)
+	}
+	root := t.TempDir()
+	res, err := Restore(ctx, Options{Root: root, Bucket: s, UID: -1, GID: -1})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Restored)
+	require.Equal(t, len(refused), res.Counts[Refused])
+	require.Equal(t, map[string]string{"a.wav": "alpha"}, files(t, root))
+
+	rep, err := Verify(ctx, VerifyOptions{Root: root, Bucket: s})
+	require.NoError(t, err)
+	require.Equal(t, len(refused), rep.Counts[Refused], "%+v", rep.Problems)
+	require.Equal(t, 1, rep.Checked)
+}

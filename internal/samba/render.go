@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/zfs"
 )
 
@@ -76,7 +77,7 @@ type ShareDef struct {
 	// ShadowSnapdir, when set, turns on Windows "Previous Versions":
 	// vfs_shadow_copy2 reads the share's snapshots from this directory,
 	// relative to Path (".zfs/snapshot" on OpenZFS, the clone directory
-	// ".genesissync-snapshots" on zfs-fuse), named by zfs.ShadowFormat.
+	// layout.SnapshotDir on zfs-fuse), named by zfs.ShadowFormat.
 	ShadowSnapdir string
 }
 
@@ -484,7 +485,7 @@ func writeShare(w *confWriter, s share) {
 	w.param("create mask", "0664")
 	w.param("directory mask", "0775")
 	w.param("wide links", "no")
-	w.param("veto files", "/.genesissync*/")
+	w.param("veto files", "/"+layout.ReservedPattern+"/")
 	w.param("delete veto files", "no")
 	w.param("oplocks", "yes")
 	w.param("level2 oplocks", "yes")

@@ -13,12 +13,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/zfs"
 )
-
-// ShadowDirName is the hidden directory of a share under which clones of
-// its snapshots are mounted when the dataset has no .zfs/snapshot.
-const ShadowDirName = ".genesissync-snapshots"
 
 // clonePrefix starts the short name of every clone this package makes.
 const clonePrefix = "gs-shadow-"
@@ -27,7 +24,7 @@ const clonePrefix = "gs-shadow-"
 const (
 	// ModeSnapdir: Samba reads <share>/.zfs/snapshot (OpenZFS).
 	ModeSnapdir = "snapdir"
-	// ModeClones: Samba reads read-only clones under ShadowDirName (zfs-fuse).
+	// ModeClones: Samba reads read-only clones under layout.SnapshotDir (zfs-fuse).
 	ModeClones = "clones"
 	// ModeOff: Previous Versions are off for the share.
 	ModeOff = "off"
@@ -126,13 +123,13 @@ func (m *Manager) Mode() string {
 }
 
 // ShadowDir is where Samba finds the snapshots, relative to the share
-// root: ".zfs/snapshot", ShadowDirName, or "" when off.
+// root: ".zfs/snapshot", layout.SnapshotDir, or "" when off.
 func ShadowDir(mode string) string {
 	switch mode {
 	case ModeSnapdir:
 		return ".zfs/snapshot"
 	case ModeClones:
-		return ShadowDirName
+		return layout.SnapshotDir
 	}
 	return ""
 }
@@ -346,7 +343,7 @@ func (m *Manager) cloneName(snap string) string {
 }
 
 func (m *Manager) cloneMountpoint(snap string) string {
-	return filepath.Join(m.o.Mountpoint, ShadowDirName, snap)
+	return filepath.Join(m.o.Mountpoint, layout.SnapshotDir, snap)
 }
 
 // syncClones makes the clones match the scheduled snapshots in ModeClones
@@ -412,7 +409,7 @@ func (m *Manager) syncClones(ctx context.Context, snaps []zfs.SnapshotInfo) erro
 // directory that no clone uses any more (rmdir only: a mounted or
 // non-empty one stays).
 func (m *Manager) removeEmptyMountpoints(want map[string]bool) {
-	dir := filepath.Join(m.o.Mountpoint, ShadowDirName)
+	dir := filepath.Join(m.o.Mountpoint, layout.SnapshotDir)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -611,7 +608,7 @@ func (m *Manager) WithSnapshotDir(ctx context.Context, snap string, fn func(dir 
 		}
 	}
 	name := m.o.Dataset + "/" + clonePrefix + "tmp-" + strings.TrimPrefix(snap, "gs-")
-	mp := filepath.Join(m.o.Mountpoint, ShadowDirName, ".tmp-"+snap)
+	mp := filepath.Join(m.o.Mountpoint, layout.SnapshotDir, ".tmp-"+snap)
 	if err := os.MkdirAll(mp, 0o755); err != nil {
 		return fmt.Errorf("snapshot %s: %w", snap, err)
 	}

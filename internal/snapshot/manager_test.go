@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/zfs"
 	"genesissync/internal/zfs/zfstest"
 )
@@ -36,7 +37,7 @@ func names(snaps []zfs.SnapshotInfo, kind zfs.Kind) []string {
 
 func shadowEntries(t *testing.T, mountpoint string) []string {
 	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(mountpoint, ShadowDirName))
+	entries, err := os.ReadDir(filepath.Join(mountpoint, layout.SnapshotDir))
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -104,7 +105,7 @@ func TestScheduleOnRealPool(t *testing.T) {
 	require.Equal(t, want, names(snaps, zfs.Scheduled))
 	require.Equal(t, []string{pre}, names(snaps, zfs.PreOperation), "pre-operation snapshots are never pruned by the schedule")
 	require.Equal(t, want, shadowEntries(t, mp), "one clone per scheduled snapshot")
-	old, err := os.ReadFile(filepath.Join(mp, ShadowDirName, "gs-2026-11-20-2310", "song.mp3"))
+	old, err := os.ReadFile(filepath.Join(mp, layout.SnapshotDir, "gs-2026-11-20-2310", "song.mp3"))
 	require.NoError(t, err)
 	require.Equal(t, "v-2026-11-20-2310", string(old), "the clone shows the snapshot's content")
 	require.True(t, m.Status().NextDue.Equal(time.Date(2026, 11, 21, 6, 0, 0, 0, time.UTC)), "next due %s", m.Status().NextDue)

@@ -28,8 +28,8 @@
 // are paced by the store with the same pacer (objstore.S3Options.Wire).
 //
 // Download is the way back, and a file appears on the share only whole and
-// verified: the body streams into a hidden temp file (TempPrefix, vetoed by
-// Samba, excluded by the scanner) in the target's own directory, is checked
+// verified: the body streams into a hidden temp file (layout.TempPrefix,
+// vetoed by Samba, excluded by the scanner) in the target's own directory, is checked
 // against the object's size and CRC-32C or SHA-256 (or, for foreign single-part
 // objects, its MD5 ETag), gets its owner, mode and mtime, is fsynced (its
 // writeback started every 8 MiB while it streams, so the fsync waits only

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"genesissync/internal/index"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 )
@@ -83,8 +84,9 @@ type Downloader struct {
 }
 
 // WithTempTag puts tag (letters, digits and "-") into the names of this
-// downloader's temp files, after TempPrefix, so that its own leftovers can
-// be removed (CleanTempTagged) while other writers' temp files are in use.
+// downloader's temp files, after layout.TempPrefix, so that its own
+// leftovers can be removed (CleanTempTagged) while other writers' temp
+// files are in use.
 // It returns d.
 func (d *Downloader) WithTempTag(tag string) *Downloader {
 	d.tag = tag
@@ -121,8 +123,8 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 //  2. the object is fetched; parent directories are created as needed, one
 //     component at a time, refusing any component that is a symlink (see
 //     openDir);
-//  3. the body streams into a temp file TempPrefix+random+"-"+base in the
-//     same directory, hashed (CRC-32C when the object carries "crc32c" and
+//  3. the body streams into a temp file layout.TempPrefix+random+"-"+base
+//     in the same directory, hashed (CRC-32C when the object carries "crc32c" and
 //     "sha256" metadata, else SHA-256, and MD5 when the ETag is the only
 //     thing to check against) and counted; the writeback of each 8 MiB
 //     written is started at once (see writeback);
@@ -384,7 +386,7 @@ func splitRel(root, rel string) (dirs []string, base string, err error) {
 			return nil, "", fmt.Errorf("%w: contains a \"..\" component", ErrUnsafePath)
 		case p == "." || p == "":
 			return nil, "", fmt.Errorf("%w: not in canonical form", ErrUnsafePath)
-		case strings.HasPrefix(strings.ToLower(p), reservedPrefix):
+		case strings.HasPrefix(strings.ToLower(p), layout.ReservedPrefix):
 			return nil, "", fmt.Errorf("%w: %q is in the appliance's reserved namespace", ErrUnsafePath, p)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
@@ -93,14 +94,14 @@ func (c *countingGetter) Get(ctx context.Context, key string) (io.ReadCloser, ob
 	return c.store.Get(ctx, key)
 }
 
-// requireNoTemp fails if any TempPrefix name is left under dir.
+// requireNoTemp fails if any layout.TempPrefix name is left under dir.
 func requireNoTemp(t *testing.T, dir string) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		require.False(t, strings.HasPrefix(d.Name(), transfer.TempPrefix), "temp file left behind: %s", p)
+		require.False(t, strings.HasPrefix(d.Name(), layout.TempPrefix), "temp file left behind: %s", p)
 		return nil
 	})
 	require.NoError(t, err)
@@ -391,7 +392,7 @@ func TestDownload(t *testing.T) {
 		// Refused lexically, before any request.
 		for _, rel := range []string{
 			"../x", "/etc/x", "a/../../x", "a/..", "..", "", ".", "./x", "a//b", "a/./b", "a/",
-			"x\x00y", transfer.TempPrefix + "1-x.mp3", "d/.GenesisSync-marker",
+			"x\x00y", layout.TempPrefix + "1-x.mp3", "d/.GenesisSync-marker",
 		} {
 			t.Run(fmt.Sprintf("%q", rel), func(t *testing.T) {
 				g := &countingGetter{store: store}

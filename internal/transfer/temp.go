@@ -10,29 +10,22 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"genesissync/internal/layout"
 )
-
-// TempPrefix starts every temp name the appliance writes in a share;
-// Samba vetoes ".genesissync*" and the scanner excludes it.
-const TempPrefix = ".genesissync-tmp-"
-
-// reservedPrefix is the appliance's own namespace in a share (temp files,
-// the health marker, the trash): vetoed by Samba and excluded by the
-// scanner, so a download never publishes under it.
-const reservedPrefix = ".genesissync"
 
 // maxNameLen is the longest file name (one path component, in bytes) that
 // Linux file systems accept, ZFS and ext4 included.
 const maxNameLen = 255
 
 // tempName returns a fresh temp name for a download of base:
-// TempPrefix + 16 random hex digits + "-" + base. The base is only there
-// for people reading a directory listing; it is shortened (at a UTF-8
+// layout.TempPrefix + 16 random hex digits + "-" + base. The base is only
+// there for people reading a directory listing; it is shortened (at a UTF-8
 // boundary) when the whole name would exceed maxNameLen.
 func tempName(tag, base string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
-	prefix := TempPrefix + tag + hex.EncodeToString(b[:]) + "-"
+	prefix := layout.TempPrefix + tag + hex.EncodeToString(b[:]) + "-"
 	if room := maxNameLen - len(prefix); len(base) > room {
 		base = base[:room]
 		for base != "" && !utf8.ValidString(base) {
@@ -42,8 +35,8 @@ func tempName(tag, base string) string {
 	return prefix + base
 }
 
-// CleanTemp removes every regular file named TempPrefix* under root and
-// returns how many it removed. Those are left only by a crash (kill -9,
+// CleanTemp removes every regular file named layout.TempPrefix* under root
+// and returns how many it removed. Those are left only by a crash (kill -9,
 // power loss) in the middle of a download; Download removes its temp file
 // on every other path. Call it at start, while no download of this share
 // is in flight: it would remove the temp file of a running one.
@@ -52,15 +45,15 @@ func tempName(tag, base string) string {
 // the top of the share (ZFS snapshots, read-only), and removes through an
 // os.Root on root, so a directory swapped for a symlink during the walk
 // cannot make it remove anything outside the share. Directories named
-// TempPrefix* are not removed (the appliance never creates any), but the
-// walk enters them. An entry that cannot be read or removed does not stop
+// layout.TempPrefix* are not removed (the appliance never creates any), but
+// the walk enters them. An entry that cannot be read or removed does not stop
 // the walk; the errors are joined and returned with the count.
-func CleanTemp(root string) (int, error) { return cleanTemp(root, TempPrefix) }
+func CleanTemp(root string) (int, error) { return cleanTemp(root, layout.TempPrefix) }
 
 // CleanTempTagged is CleanTemp of only the temp files of downloaders
 // made WithTempTag(tag): a writer's own leftovers, safe to remove while
 // others (the daemon's downloads) are writing theirs.
-func CleanTempTagged(root, tag string) (int, error) { return cleanTemp(root, TempPrefix+tag) }
+func CleanTempTagged(root, tag string) (int, error) { return cleanTemp(root, layout.TempPrefix+tag) }
 
 func cleanTemp(root, prefix string) (int, error) {
 	share, err := os.OpenRoot(root)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/transfer"
 )
@@ -46,7 +47,7 @@ func TestTempFileDuringDownload(t *testing.T) {
 
 	require.Len(t, seen, 1, "mid-download the directory holds exactly the temp file")
 	name := seen[0].Name()
-	require.True(t, strings.HasPrefix(name, transfer.TempPrefix), name)
+	require.True(t, strings.HasPrefix(name, layout.TempPrefix), name)
 	require.True(t, strings.HasSuffix(name, "-spot.mp3"), name)
 	require.True(t, seenMode.IsRegular())
 	require.Equal(t, fs.FileMode(0o664), seenMode.Perm())
@@ -65,25 +66,25 @@ func TestCleanTemp(t *testing.T) {
 	}
 
 	leftovers := []string{
-		transfer.TempPrefix + "0123456789abcdef-song.mp3",
-		"Music/" + transfer.TempPrefix + "aa-b.wav",
-		"Music/2024/May/" + transfer.TempPrefix + "bb-c.wav",
-		transfer.TempPrefix + "dir/" + transfer.TempPrefix + "cc-d.wav", // inside a (foreign) dir with the prefix
+		layout.TempPrefix + "0123456789abcdef-song.mp3",
+		"Music/" + layout.TempPrefix + "aa-b.wav",
+		"Music/2024/May/" + layout.TempPrefix + "bb-c.wav",
+		layout.TempPrefix + "dir/" + layout.TempPrefix + "cc-d.wav", // inside a (foreign) dir with the prefix
 	}
 	kept := []string{
 		"song.mp3",
 		"Music/2024/May/c.wav",
 		"Music/.genesissync-marker",
 		"Music/genesissync-tmp-not-hidden.wav",
-		"Music/x" + transfer.TempPrefix + "inside.wav",
-		".zfs/snapshot/hourly/" + transfer.TempPrefix + "in-a-snapshot.wav",
+		"Music/x" + layout.TempPrefix + "inside.wav",
+		".zfs/snapshot/hourly/" + layout.TempPrefix + "in-a-snapshot.wav",
 	}
 	for _, rel := range append(append([]string{}, leftovers...), kept...) {
 		write(root, rel)
 	}
-	outsideTemp := write(outside, transfer.TempPrefix+"dd-outside.wav")
+	outsideTemp := write(outside, layout.TempPrefix+"dd-outside.wav")
 	require.NoError(t, os.Symlink(outside, filepath.Join(root, "Music", "linked")))
-	require.NoError(t, os.Symlink(outsideTemp, filepath.Join(root, "Music", transfer.TempPrefix+"symlink")))
+	require.NoError(t, os.Symlink(outsideTemp, filepath.Join(root, "Music", layout.TempPrefix+"symlink")))
 
 	n, err := transfer.CleanTemp(root)
 	require.NoError(t, err)
@@ -96,12 +97,12 @@ func TestCleanTemp(t *testing.T) {
 		_, err := os.Lstat(filepath.Join(root, rel))
 		require.NoError(t, err, rel)
 	}
-	fi, err := os.Lstat(filepath.Join(root, transfer.TempPrefix+"dir"))
+	fi, err := os.Lstat(filepath.Join(root, layout.TempPrefix+"dir"))
 	require.NoError(t, err)
 	require.True(t, fi.IsDir(), "directories are not removed")
 	_, err = os.Lstat(outsideTemp)
 	require.NoError(t, err, "symlinks are not followed")
-	_, err = os.Lstat(filepath.Join(root, "Music", transfer.TempPrefix+"symlink"))
+	_, err = os.Lstat(filepath.Join(root, "Music", layout.TempPrefix+"symlink"))
 	require.NoError(t, err, "only regular files are removed")
 
 	n, err = transfer.CleanTemp(root)

@@ -11,14 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 )
-
-// TrashDir is the share-relative folder (and, under the bucket prefix, the
-// key prefix) that deleted files and objects are moved to. Samba vetoes
-// it, the scanner skips it and the bucket listing ignores it.
-const TrashDir = ".genesissync-trash"
 
 // remoteTrasher is what recoverable remote deletes need from the store.
 type remoteTrasher interface {
@@ -32,9 +28,9 @@ type remoteTrasher interface {
 var _ remoteTrasher = (*objstore.S3)(nil)
 
 // Trash carries out deletes so that they can be undone: on the share, the
-// file moves into TrashDir/<date>/ (same filesystem: a rename); in the
+// file moves into layout.TrashDir/<date>/ (same filesystem: a rename); in the
 // bucket, a versioned bucket keeps the old version behind a delete marker,
-// and an unversioned one gets a server-side copy under TrashDir/<date>/
+// and an unversioned one gets a server-side copy under layout.TrashDir/<date>/
 // before the delete. Safe for concurrent use.
 type Trash struct {
 	root  string
@@ -77,7 +73,7 @@ func (t *Trash) TrashLocal(ctx context.Context, rel string, expect scan.File) (s
 	if got, _ := scan.Stat(t.root, rel); !got.SameVersion(expect) {
 		return "", fmt.Errorf("trash %q: %w", rel, ErrChanged)
 	}
-	dst, err := t.freeName(root, path.Join(TrashDir, t.now().Format("2006-01-02"), rel))
+	dst, err := t.freeName(root, path.Join(layout.TrashDir, t.now().Format("2006-01-02"), rel))
 	if err != nil {
 		return "", fmt.Errorf("trash %q: %w", rel, err)
 	}
@@ -124,7 +120,7 @@ func (t *Trash) TrashRemote(ctx context.Context, key, etag string) (string, erro
 	}
 	where := "version " + o.VersionID
 	if !versioned {
-		where = path.Join(TrashDir, t.now().UTC().Format("2006-01-02"), key)
+		where = path.Join(layout.TrashDir, t.now().UTC().Format("2006-01-02"), key)
 		if _, err := t.store.Copy(ctx, key, where, etag); err != nil {
 			return "", fmt.Errorf("trash object %q: %w", key, err)
 		}
@@ -151,8 +147,8 @@ func (t *Trash) versioned(ctx context.Context) (bool, error) {
 }
 
 // Expire removes trash older than retention on both sides: the share's
-// TrashDir/<date>/ folders and the bucket's TrashDir/<date>/ objects whose
-// date is more than retention ago. It returns how many folders and
+// layout.TrashDir/<date>/ folders and the bucket's layout.TrashDir/<date>/
+// objects whose date is more than retention ago. It returns how many folders and
 // objects it removed. Trash of today is never removed.
 func (t *Trash) Expire(ctx context.Context, retention time.Duration) (int, int, error) {
 	cutoff := t.now().Add(-retention)
@@ -163,13 +159,13 @@ func (t *Trash) Expire(ctx context.Context, retention time.Duration) (int, int, 
 	folders := 0
 	var errs []error
 	if root, err := os.OpenRoot(t.root); err == nil {
-		entries, err := fs.ReadDir(root.FS(), TrashDir)
+		entries, err := fs.ReadDir(root.FS(), layout.TrashDir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}
 		for _, e := range entries {
 			if e.IsDir() && expired(e.Name()) {
-				if err := root.RemoveAll(path.Join(TrashDir, e.Name())); err != nil {
+				if err := root.RemoveAll(path.Join(layout.TrashDir, e.Name())); err != nil {
 					errs = append(errs, err)
 					continue
 				}
@@ -183,8 +179,8 @@ func (t *Trash) Expire(ctx context.Context, retention time.Duration) (int, int, 
 	objects := 0
 	if t.store != nil {
 		var old []string
-		err := t.store.List(ctx, TrashDir+"/", func(o objstore.Object) error {
-			rest := o.Key[len(TrashDir)+1:]
+		err := t.store.List(ctx, layout.TrashDir+"/", func(o objstore.Object) error {
+			rest := o.Key[len(layout.TrashDir)+1:]
 			if i := strings.IndexByte(rest, '/'); i > 0 && expired(rest[:i]) {
 				old = append(old, o.Key)
 			}

@@ -12,8 +12,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
-	"genesissync/internal/reconcile"
 	"genesissync/internal/zfs/zfstest"
 	"genesissync/tests/harness"
 )
@@ -40,7 +40,7 @@ func TestUnmountedDatasetDeletesNothing(t *testing.T) {
 
 	zfsCmd(t, "unmount", dataset)
 	// A stale marker in the bare mountpoint must not fool the check.
-	require.NoError(t, os.WriteFile(filepath.Join(mountpoint, reconcile.MarkerName), []byte("stale"), 0o444))
+	require.NoError(t, os.WriteFile(filepath.Join(mountpoint, layout.ShareMarker), []byte("stale"), 0o444))
 	m.MC(t, []byte("new from the web"), "pipe", "t/"+a.Bucket+"/"+a.Prefix+"web/new.mp3")
 
 	require.Eventually(t, func() bool {
@@ -54,7 +54,7 @@ func TestUnmountedDatasetDeletesNothing(t *testing.T) {
 	_, err := os.Stat(filepath.Join(mountpoint, "web"))
 	require.True(t, os.IsNotExist(err), "nothing may be downloaded into the bare mountpoint")
 
-	require.NoError(t, os.Remove(filepath.Join(mountpoint, reconcile.MarkerName)))
+	require.NoError(t, os.Remove(filepath.Join(mountpoint, layout.ShareMarker)))
 	zfsCmd(t, "mount", dataset)
 	require.Eventually(t, func() bool {
 		st := a.Share(t)

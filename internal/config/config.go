@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -222,6 +224,9 @@ var DefaultExcludes = []string{
 	layout.ReservedPattern,
 }
 
+// ExcludePatterns returns every pattern the share excludes from sync:
+// DefaultExcludes, then the share's Exclude. The caller owns the slice.
+func (s Share) ExcludePatterns() []string { return slices.Concat(DefaultExcludes, s.Exclude) }
 
 // Secret is a string that never prints: fmt, logs and JSON see a mask.
 type Secret string
@@ -281,6 +286,9 @@ func (b *ByteSize) UnmarshalText(text []byte) error {
 	*b = ByteSize(n * mult)
 	return nil
 }
+
+// IndexPath returns the index database's path in the state directory.
+func (c *Config) IndexPath() string { return filepath.Join(c.StateDir, layout.IndexFile) }
 
 // ShareNames returns the share names in sorted order.
 func (c *Config) ShareNames() []string {

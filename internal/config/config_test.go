@@ -6,11 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/layout"
 )
 
 const minimal = `
@@ -223,4 +226,21 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestShareExcludePatternsAndIndexPath: a share excludes the default
+// patterns (the reserved names among them) and then its own, without
+// writing into DefaultExcludes; the index lives in the state directory.
+func TestShareExcludePatternsAndIndexPath(t *testing.T) {
+	defaults := slices.Clone(DefaultExcludes)
+	s := Share{Exclude: []string{"*.bak", "archive/old"}}
+	got := s.ExcludePatterns()
+	require.Equal(t, append(slices.Clone(defaults), "*.bak", "archive/old"), got)
+	require.Contains(t, got, layout.ReservedPattern)
+	got[0] = "changed"
+	require.Equal(t, defaults, DefaultExcludes)
+	require.Equal(t, defaults, Share{}.ExcludePatterns())
+
+	c := Config{StateDir: "/var/lib/genesissync"}
+	require.Equal(t, "/var/lib/genesissync/"+layout.IndexFile, c.IndexPath())
 }

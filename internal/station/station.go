@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -55,13 +54,13 @@ func OpenStore(ctx context.Context, name string, sc *config.Share, wire objstore
 // OpenIndex opens the station's index under its state directory. It
 // fails while another process (a running daemon) holds it.
 func OpenIndex(cfg *config.Config) (*index.Index, error) {
-	return index.Open(filepath.Join(cfg.StateDir, "index.db"))
+	return index.Open(cfg.IndexPath())
 }
 
 // Matcher is the share's exclude matcher: the built-in excludes and the
 // share's own.
 func Matcher(sc *config.Share) *scan.Matcher {
-	return scan.NewMatcher(config.DefaultExcludes, sc.Exclude)
+	return scan.NewMatcher(sc.ExcludePatterns())
 }
 
 // Owner is the uid and gid that files the appliance writes on a share

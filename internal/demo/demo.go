@@ -22,6 +22,7 @@ import (
 	"genesissync/internal/daemon"
 	"genesissync/internal/objstore"
 	"genesissync/internal/station"
+	"genesissync/internal/s3server"
 )
 
 // Options configure a demo run. Zero values mean the documented defaults.
@@ -151,13 +152,14 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		return err
 	}
 
-	minio, err := StartMinIO(ctx, MinIOOptions{
+	minio, err := s3server.StartMinIO(ctx, s3server.MinIOOptions{
 		Bin:      filepath.Join(opts.BinDir, "minio"),
 		Addr:     opts.MinIOAddr,
 		DataDir:  filepath.Join(dir, "minio"),
 		LogPath:  filepath.Join(dir, "minio.log"),
 		User:     first.Target.AccessKeyID,
 		Password: first.Target.SecretAccessKey.Reveal(),
+		Quiet:    true,
 	})
 	if err != nil {
 		return err

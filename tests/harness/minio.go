@@ -7,20 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"genesissync/internal/s3server"
 )
 
-const (
-	minioStartTimeout = 60 * time.Second // two busy cores can make MinIO slow to start
-	minioStopTimeout  = 10 * time.Second
-	logTailBytes      = 32 << 10
-)
+// logTailBytes is how much of a server's log a failed test prints.
+const logTailBytes = 32 << 10
 
 // MinIO is a real MinIO server started for one test. Endpoint, AccessKey and
 // SecretKey are what a client needs (path-style addressing, any region);
@@ -35,9 +31,9 @@ type MinIO struct {
 	bin     string
 	dir     string
 	logPath string
-	addr    string   // 127.0.0.1:PORT of the S3 API
-	console string   // 127.0.0.1:PORT of the (disabled) console
-	proc    *process // nil when stopped
+	addr    string          // 127.0.0.1:PORT of the S3 API
+	console string          // 127.0.0.1:PORT of the (disabled) console
+	srv     *s3server.MinIO // nil when stopped
 }
 
 // StartMinIO starts a MinIO server on 127.0.0.1 with a free port, a data
@@ -56,11 +52,6 @@ func StartMinIO(t testing.TB) *MinIO {
 		bin:       bin,
 		dir:       dir,
 		logPath:   filepath.Join(dir, "minio.log"),
-	}
-	for _, d := range []string{m.DataDir, filepath.Join(dir, "certs")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatalf("minio: %v", err)
-		}
 	}
 	// Cleanups run last-registered first: stop, then print the whole log.
 	t.Cleanup(func() {
@@ -86,11 +77,11 @@ func StartMinIO(t testing.TB) *MinIO {
 // Stop stops the server: SIGTERM, then SIGKILL after 10 s. It is idempotent
 // and keeps the data dir, so Restart can bring the same server back.
 func (m *MinIO) Stop() {
-	if m.proc == nil {
+	if m.srv == nil {
 		return
 	}
-	m.proc.stop(syscall.SIGTERM, minioStopTimeout)
-	m.proc = nil
+	m.srv.Stop()
+	m.srv = nil
 }
 
 // Restart stops the server and starts it again on the same address, with the
@@ -100,7 +91,7 @@ func (m *MinIO) Restart(t testing.TB) {
 	t.Helper()
 	m.Stop()
 	var err error
-	deadline := time.Now().Add(minioStartTimeout)
+	deadline := time.Now().Add(s3server.MinIOStartTimeout)
 	for time.Now().Before(deadline) {
 		if err = m.start(); err == nil {
 			return
@@ -117,67 +108,34 @@ func (m *MinIO) LogPath() string { return m.logPath }
 // Pid returns the server's process id, 0 when it is stopped. For
 // benchmarks that account its CPU time.
 func (m *MinIO) Pid() int {
-	if m.proc == nil {
+	if m.srv == nil {
 		return 0
 	}
-	return m.proc.cmd.Process.Pid
+	return m.srv.Pid()
 }
 
-// start launches the process and waits until it is ready or has exited.
+// start launches the server and waits until it is ready or has exited.
 func (m *MinIO) start() error {
-	args := []string{"server",
-		"--address", m.addr,
-		"--console-address", m.console,
-		"--certs-dir", filepath.Join(m.dir, "certs"),
-		m.DataDir}
-	env := []string{
-		"MINIO_ROOT_USER=" + m.AccessKey,
-		"MINIO_ROOT_PASSWORD=" + m.SecretKey,
-		"MINIO_BROWSER=off",
-		"MINIO_UPDATE=off",
-		"MINIO_CI_CD=on", // a temp dir on the root disk is fine here
-	}
-	proc, err := startProcess(m.bin, args, env, m.dir, m.logPath, "starting minio on "+m.addr)
+	srv, err := s3server.StartMinIO(context.Background(), s3server.MinIOOptions{
+		Bin: m.bin, Addr: m.addr, ConsoleAddr: m.console,
+		DataDir: m.DataDir, CertsDir: filepath.Join(m.dir, "certs"), Dir: m.dir, LogPath: m.logPath,
+		User: m.AccessKey, Password: m.SecretKey,
+	})
 	if err != nil {
 		return err
 	}
-	m.proc = proc
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		Timeout:   2 * time.Second,
-	}
-	return proc.waitReady("minio", minioStartTimeout, func() error { return m.ready(client) })
-}
-
-// ready asks /minio/health/live once: 200 without MinIO's
-// "x-minio-server-status: offline" (HTTP up, object layer not yet
-// initialised).
-func (m *MinIO) ready(client *http.Client) error {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, m.Endpoint+"/minio/health/live", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("x-minio-server-status") == "offline" {
-		return fmt.Errorf("health: %s", resp.Status)
-	}
+	m.srv = srv
 	return nil
 }
 
 // freeAddr returns 127.0.0.1:PORT with a port that was free a moment ago.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := s3server.FreeAddr()
 	if err != nil {
-		t.Fatalf("free port: %v", err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func randomHex(t testing.TB, n int) string {

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"genesissync/internal/s3server"
 )
 
 const (
@@ -40,7 +43,7 @@ type SeaweedFS struct {
 	dir     string
 	logPath string
 	ports   seaweedPorts
-	proc    *process // nil when stopped
+	proc    *s3server.Process // nil when stopped
 }
 
 // seaweedPorts are the listeners of one weed server: every component has
@@ -116,7 +119,7 @@ func (s *SeaweedFS) Stop() {
 	if s.proc == nil {
 		return
 	}
-	s.proc.stop(syscall.SIGKILL, seaweedStopTimeout)
+	s.proc.Stop(syscall.SIGKILL, seaweedStopTimeout)
 	s.proc = nil
 	for _, p := range s.sockets() {
 		_ = os.Remove(p)
@@ -199,7 +202,7 @@ func (s *SeaweedFS) start() error {
 	// reads master.toml, filer.toml and the others from the working
 	// directory first: the empty temp dir leaves the defaults.
 	env := []string{"WEED_MASTER_VOLUME_GROWTH_COPY_1=1"}
-	proc, err := startProcess(s.bin, args, env, s.dir, s.logPath, fmt.Sprintf("starting weed server, S3 on 127.0.0.1:%d", p.s3))
+	proc, err := s3server.StartProcess(s.bin, args, env, s.dir, s.logPath, fmt.Sprintf("starting weed server, S3 on 127.0.0.1:%d", p.s3))
 	if err != nil {
 		return err
 	}
@@ -208,7 +211,7 @@ func (s *SeaweedFS) start() error {
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		Timeout:   2 * time.Second,
 	}
-	return proc.waitReady("seaweedfs", seaweedStartTimeout, func() error { return s.ready(client) })
+	return proc.WaitReady(context.Background(), "seaweedfs", seaweedStartTimeout, func() error { return s.ready(client) })
 }
 
 // ready makes one round of the readiness requests: the master has a

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"genesissync/internal/s3server"
 )
 
 const (
@@ -41,8 +43,8 @@ type VersityGW struct {
 	bin     string
 	dir     string
 	logPath string
-	addr    string   // 127.0.0.1:PORT
-	proc    *process // nil when stopped
+	addr    string            // 127.0.0.1:PORT
+	proc    *s3server.Process // nil when stopped
 }
 
 // VersityGWOption changes how StartVersityGW starts the gateway.
@@ -116,7 +118,7 @@ func (g *VersityGW) Stop() {
 	if g.proc == nil {
 		return
 	}
-	g.proc.stop(syscall.SIGTERM, versityStopTimeout)
+	g.proc.Stop(syscall.SIGTERM, versityStopTimeout)
 	g.proc = nil
 }
 
@@ -141,7 +143,7 @@ func (g *VersityGW) start() error {
 		"ROOT_ACCESS_KEY_ID=" + g.AccessKey,
 		"ROOT_SECRET_ACCESS_KEY=" + g.SecretKey,
 	}
-	proc, err := startProcess(g.bin, args, env, g.dir, g.logPath, "starting versitygw on "+g.addr)
+	proc, err := s3server.StartProcess(g.bin, args, env, g.dir, g.logPath, "starting versitygw on "+g.addr)
 	if err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func (g *VersityGW) start() error {
 		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
 		Timeout:   2 * time.Second,
 	}
-	return proc.waitReady("versitygw", versityStartTimeout, func() error { return g.ready(client) })
+	return proc.WaitReady(context.Background(), "versitygw", versityStartTimeout, func() error { return g.ready(client) })
 }
 
 // ready makes one round of the readiness requests.

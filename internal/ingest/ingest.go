@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"genesissync/internal/atomicfile"
 	"genesissync/internal/keymap"
 	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
@@ -32,10 +33,11 @@ import (
 const DefaultConcurrency = 2
 
 // CleanTemp removes the temp files an interrupted import left in the
-// share at root: those tagged layout.ImportTempTag
-// (transfer.Downloader.WithTempTag), so the daemon's own downloads go
-// on. Concurrent imports into one share are the caller's to prevent.
-func CleanTemp(root string) (int, error) { return transfer.CleanTempTagged(root, layout.ImportTempTag) }
+// share at root. Concurrent imports into one share are the caller's to
+// prevent; the daemon's downloads are left alone.
+func CleanTemp(root string) (int, error) {
+	return atomicfile.CleanTempTagged(root, layout.ImportTempTag)
+}
 
 // maxListed bounds each list of a Result.
 const maxListed = 1000

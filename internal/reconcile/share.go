@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"genesissync/internal/atomicfile"
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
@@ -309,7 +310,7 @@ func (s *Share) SyncNow() {
 func (s *Share) Run(ctx context.Context) error {
 	defer close(s.stopped)
 	// No download is in flight yet: any temp file is a crash's leftover.
-	if n, err := transfer.CleanTemp(s.opts.Root); err != nil {
+	if n, err := atomicfile.CleanTemp(s.opts.Root); err != nil {
 		s.log.Warn().Err(err).Msg("cleaning up temp files")
 	} else if n > 0 {
 		s.log.Info().Int("removed", n).Msg("removed temp files left by a crash")

@@ -18,6 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"genesissync/internal/atomicfile"
 	"genesissync/internal/index"
 	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
@@ -185,7 +186,7 @@ func Restore(ctx context.Context, o Options) (Result, error) {
 		return res, fmt.Errorf("restore into %s: not a directory", o.Root)
 	}
 	if o.CleanTemp && !o.DryRun {
-		if n, err := transfer.CleanTemp(o.Root); err != nil {
+		if n, err := atomicfile.CleanTemp(o.Root); err != nil {
 			return res, err
 		} else if n > 0 {
 			log.Info().Int("removed", n).Msg("removed temp files of an interrupted restore")

@@ -28,17 +28,15 @@
 // are paced by the store with the same pacer (objstore.S3Options.Wire).
 //
 // Download is the way back, and a file appears on the share only whole and
-// verified: the body streams into a hidden temp file (layout.TempPrefix,
-// vetoed by Samba, excluded by the scanner) in the target's own directory, is checked
-// against the object's size and CRC-32C or SHA-256 (or, for foreign single-part
-// objects, its MD5 ETag), gets its owner, mode and mtime, is fsynced (its
-// writeback started every 8 MiB while it streams, so the fsync waits only
-// for the tail), and only then is renamed over the target, after a last
-// check that the local path is still what the caller planned against; the
-// directory is fsynced after. Directories are walked one component at a time through os.Root
-// and a symlinked directory is refused, so no object key can make a
-// download write outside the share or through a link. Every failure removes
-// the temp file; CleanTemp removes what a crash left. A Downloader is safe
-// for concurrent use. Whether an SMB client has the target open is the
+// verified: the body streams through an atomicfile.Share into a hidden
+// temp file in the target's own directory, is checked against the
+// object's size and CRC-32C or SHA-256 (or, for foreign single-part
+// objects, its MD5 ETag), gets its owner, mode and mtime, is fsynced, and
+// only then is renamed over the target, after a last check that the local
+// path is still what the caller planned against; the directory is fsynced
+// after. The walk through the share, the refusal of symlinks, the temp
+// names and their cleanup after a crash are atomicfile's; transfer adds
+// the verification and the expectation. A Downloader is safe for
+// concurrent use. Whether an SMB client has the target open is the
 // caller's question, asked of smbd before calling Download.
 package transfer

@@ -11,17 +11,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"genesissync/internal/atomicfile"
 	"genesissync/internal/index"
-	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 )
@@ -34,20 +30,16 @@ type getter interface {
 var _ getter = (*objstore.S3)(nil)
 
 const (
-	// fileMode and dirMode are set explicitly (chmod) on every file and
-	// directory a download creates, whatever the process umask: the Samba
-	// service user and its group must be able to replace them.
+	// fileMode is set explicitly (chmod) on every file a download
+	// publishes, whatever the process umask: the Samba service user and
+	// its group must be able to replace it. (Directories get
+	// atomicfile.DirMode.)
 	fileMode os.FileMode = 0o664
-	dirMode  os.FileMode = 0o775
 
 	// copyBufSize is the read size from the object body into the temp
 	// file: large enough to keep syscalls per MiB low, small enough not to
 	// matter with several downloads in flight.
 	copyBufSize = 256 << 10
-
-	// writebackChunk is how much of a download is written before the
-	// kernel is asked to start writing it to disk (see writeback).
-	writebackChunk = 8 << 20
 )
 
 var (
@@ -59,14 +51,14 @@ var (
 	// ErrLocalChanged marks a download that was not published because the
 	// local path no longer is what the caller expected (a studio saved a
 	// file there, changed or deleted it, or a parent directory moved). The
-	// caller re-plans with a fresh scan.
-	ErrLocalChanged = errors.New("local path changed since the download was planned")
+	// caller re-plans with a fresh scan. It is atomicfile's.
+	ErrLocalChanged = atomicfile.ErrLocalChanged
 	// ErrUnsafePath marks a share-relative path that Download refuses:
 	// empty, absolute, not in canonical form, with a "." or ".." component,
 	// in the appliance's reserved ".genesissync*" namespace, resolving
 	// outside the share, or leading through a symlinked directory. It is
-	// permanent: retrying cannot help.
-	ErrUnsafePath = errors.New("unsafe share path")
+	// permanent: retrying cannot help. It is atomicfile's.
+	ErrUnsafePath = atomicfile.ErrUnsafePath
 )
 
 // Downloader publishes objects as files of one share. It is safe for
@@ -75,21 +67,19 @@ var (
 // second one fails with ErrLocalChanged, or replaces the first's file if
 // the caller passed it the same expectation).
 type Downloader struct {
-	root     string
-	store    getter
-	uid, gid int
-	pacer    Pacer
-	now      func() time.Time
-	tag      string // in temp names, see WithTempTag
+	root  string
+	files *atomicfile.Share
+	store getter
+	pacer Pacer
+	now   func() time.Time
 }
 
 // WithTempTag puts tag (letters, digits and "-") into the names of this
-// downloader's temp files, after layout.TempPrefix, so that its own
-// leftovers can be removed (CleanTempTagged) while other writers' temp
-// files are in use.
-// It returns d.
+// downloader's temp files, after atomicfile.TempPrefix, so that its own
+// leftovers can be removed (atomicfile.CleanTempTagged) while other
+// writers' temp files are in use. It returns d.
 func (d *Downloader) WithTempTag(tag string) *Downloader {
-	d.tag = tag
+	d.files.WithTempTag(tag)
 	return d
 }
 
@@ -99,7 +89,7 @@ func (d *Downloader) WithTempTag(tag string) *Downloader {
 // chmodded to 0664 (files) or 0775 (directories). Existing directories are
 // left as they are.
 func NewDownloader(root string, store getter, uid, gid int) *Downloader {
-	return &Downloader{root: root, store: store, uid: uid, gid: gid, pacer: noPacer{}, now: time.Now}
+	return &Downloader{root: root, files: atomicfile.New(root, uid, gid), store: store, pacer: noPacer{}, now: time.Now}
 }
 
 // WithPacer makes every download wait for p for a slot before it starts.
@@ -120,14 +110,14 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 //
 // Steps:
 //  1. rel is checked lexically (see ErrUnsafePath) before any I/O;
-//  2. the object is fetched; parent directories are created as needed, one
-//     component at a time, refusing any component that is a symlink (see
-//     openDir);
-//  3. the body streams into a temp file layout.TempPrefix+random+"-"+base
-//     in the same directory, hashed (CRC-32C when the object carries "crc32c" and
-//     "sha256" metadata, else SHA-256, and MD5 when the ETag is the only
-//     thing to check against) and counted; the writeback of each 8 MiB
-//     written is started at once (see writeback);
+//  2. the object is fetched; the file is written through an
+//     atomicfile.Share, which creates parent directories as needed, one
+//     component at a time, refusing any component that is a symlink;
+//  3. the body streams into a temp file atomicfile.TempPrefix+random+"-"+
+//     base in the same directory, hashed (CRC-32C when the object carries
+//     "crc32c" and "sha256" metadata, else SHA-256, and MD5 when the ETag
+//     is the only thing to check against) and counted; the writeback of
+//     each 8 MiB written is started at once;
 //  4. it is verified: the size must equal the object's; the CRC-32C must
 //     equal the "crc32c" metadata when there is one alongside "sha256"
 //     (the SHA-256 recorded is then the metadata's, taken in the same pass
@@ -146,7 +136,7 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 //
 // The temp file is removed on every failure path, including a cancelled
 // ctx and a panic while reading the body; only a crash leaves one, for
-// CleanTemp. A reader that has the old file open keeps reading the old
+// atomicfile.CleanTemp. A reader that has the old file open keeps reading the old
 // content: the rename replaces the name, not the inode.
 //
 // Between the expect check and the rename there is a window of a few
@@ -182,8 +172,7 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 	if key != rel {
 		op = fmt.Sprintf("download %q as %q", key, rel)
 	}
-	dirs, base, err := splitRel(d.root, rel)
-	if err != nil {
+	if err := atomicfile.CheckPath(d.root, rel); err != nil {
 		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -199,7 +188,7 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 		return index.Entry{}, err
 	}
 	defer body.Close()
-	e, err := d.publish(ctx, rel, dirs, base, body, obj, expect)
+	e, err := d.publish(ctx, rel, body, obj, expect)
 	if err != nil {
 		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -207,75 +196,30 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 }
 
 // publish does steps 2 to 7 of Download.
-func (d *Downloader) publish(ctx context.Context, rel string, dirs []string, base string, body io.Reader, obj objstore.Object, expect *scan.File) (index.Entry, error) {
-	share, err := os.OpenRoot(d.root)
-	if err != nil {
-		return index.Entry{}, err
-	}
-	defer share.Close()
-	dir, err := d.openDir(share, dirs)
-	if err != nil {
-		return index.Entry{}, err
-	}
-	defer dir.Close()
-
-	tmp := tempName(d.tag, base)
-	f, err := dir.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return index.Entry{}, fmt.Errorf("create temp file: %w", err)
-	}
-	published := false
-	defer func() {
-		// Runs on errors and while a panic unwinds. After a successful
-		// rename there is no temp name left to remove.
-		if !published {
-			_ = f.Close()
-			_ = dir.Remove(tmp)
-		}
-	}()
-
-	if err := d.own(f); err != nil {
-		return index.Entry{}, fmt.Errorf("temp file: %w", err)
-	}
-	sum, err := receive(ctx, &writeback{f: f}, body, obj)
-	if err != nil {
-		return index.Entry{}, err
-	}
+func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, obj objstore.Object, expect *scan.File) (index.Entry, error) {
 	mtime := obj.Mtime
 	if mtime.IsZero() {
 		mtime = obj.LastModified
 	}
-	if !mtime.IsZero() {
-		// The zero atime leaves the access time alone. By name, but
-		// inside the directory's Root and on a name only we created.
-		if err := dir.Chtimes(tmp, time.Time{}, mtime); err != nil {
-			return index.Entry{}, fmt.Errorf("set mtime: %w", err)
-		}
+	// The zero atime leaves the access time alone.
+	f, err := d.files.Create(rel, atomicfile.Options{Mode: fileMode, Mtime: mtime})
+	if err != nil {
+		return index.Entry{}, err
+	}
+	defer f.Close()
+	sum, err := receive(ctx, f, body, obj)
+	if err != nil {
+		return index.Entry{}, err
 	}
 	if err := f.Sync(); err != nil {
-		return index.Entry{}, fmt.Errorf("fsync temp file: %w", err)
+		return index.Entry{}, err
 	}
 	hashedAt := d.now()
-
-	// A cancelled context never starts a change.
-	if err := ctx.Err(); err != nil {
+	err = f.Publish(ctx, func(dir *os.Root, base string) error { return checkExpect(dir, base, expect) })
+	if err != nil {
 		return index.Entry{}, err
 	}
-	if err := checkDirAt(share, dir, dirs); err != nil {
-		return index.Entry{}, err
-	}
-	if err := checkExpect(dir, base, expect); err != nil {
-		return index.Entry{}, err
-	}
-	if err := dir.Rename(tmp, base); err != nil {
-		return index.Entry{}, fmt.Errorf("publish: %w", err)
-	}
-	published = true
-	defer f.Close()
-	if err := syncDir(dir); err != nil {
-		return index.Entry{}, fmt.Errorf("published, but: %w", err)
-	}
-	st, err := scan.FStat(f, rel)
+	st, err := scan.FStat(f.OSFile(), rel)
 	if err != nil {
 		return index.Entry{}, err
 	}
@@ -357,147 +301,6 @@ func isSinglePartETag(etag string) bool {
 	return err == nil
 }
 
-// own sets the configured owner and the file mode on an open file.
-func (d *Downloader) own(f *os.File) error {
-	if d.uid != -1 || d.gid != -1 {
-		if err := f.Chown(d.uid, d.gid); err != nil {
-			return err
-		}
-	}
-	// After chown, which may clear mode bits.
-	return f.Chmod(fileMode)
-}
-
-// splitRel checks rel lexically and splits it into its directory
-// components and its base name. It does no I/O.
-func splitRel(root, rel string) (dirs []string, base string, err error) {
-	switch {
-	case rel == "":
-		return nil, "", fmt.Errorf("%w: empty", ErrUnsafePath)
-	case strings.IndexByte(rel, 0) >= 0:
-		return nil, "", fmt.Errorf("%w: contains NUL", ErrUnsafePath)
-	case path.IsAbs(rel) || filepath.IsAbs(rel):
-		return nil, "", fmt.Errorf("%w: absolute", ErrUnsafePath)
-	}
-	parts := strings.Split(rel, "/")
-	for _, p := range parts {
-		switch {
-		case p == "..":
-			return nil, "", fmt.Errorf("%w: contains a \"..\" component", ErrUnsafePath)
-		case p == "." || p == "":
-			return nil, "", fmt.Errorf("%w: not in canonical form", ErrUnsafePath)
-		case strings.HasPrefix(strings.ToLower(p), layout.ReservedPrefix):
-			return nil, "", fmt.Errorf("%w: %q is in the appliance's reserved namespace", ErrUnsafePath, p)
-		}
-	}
-	// The rules above make this impossible; it stays as the last line of
-	// defence should they ever be loosened.
-	full := filepath.Join(root, filepath.FromSlash(rel))
-	r, err := filepath.Rel(filepath.Clean(root), full)
-	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
-		return nil, "", fmt.Errorf("%w: resolves outside the share", ErrUnsafePath)
-	}
-	return parts[:len(parts)-1], parts[len(parts)-1], nil
-}
-
-// openDir returns the directory share/dirs as a Root, creating missing
-// components (owned and moded as configured). It walks one component at
-// a time with Lstat and refuses a component that is a symlink, even one
-// pointing inside the share: Samba may follow it, the appliance does not
-// write through it. After opening each component it compares the opened
-// directory's device and inode with the Lstat, so a component swapped for
-// a symlink between the two is refused too; and every step is an os.Root
-// operation (openat with O_NOFOLLOW underneath), so nothing can make it
-// leave the share, whatever changes concurrently.
-func (d *Downloader) openDir(share *os.Root, dirs []string) (*os.Root, error) {
-	cur, err := share.OpenRoot(".")
-	if err != nil {
-		return nil, err
-	}
-	for i, name := range dirs {
-		next, err := d.openChild(cur, name)
-		cur.Close()
-		if err != nil {
-			return nil, fmt.Errorf("directory %q: %w", path.Join(dirs[:i+1]...), err)
-		}
-		cur = next
-	}
-	return cur, nil
-}
-
-// openChild opens (creating if needed) the directory name, one component,
-// inside parent.
-func (d *Downloader) openChild(parent *os.Root, name string) (*os.Root, error) {
-	created := false
-	fi, err := parent.Lstat(name)
-	if errors.Is(err, fs.ErrNotExist) {
-		switch err = parent.Mkdir(name, dirMode); {
-		case err == nil:
-			created = true
-		case errors.Is(err, fs.ErrExist): // a concurrent download made it
-			err = nil
-		}
-		if err == nil {
-			fi, err = parent.Lstat(name)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	if fi.Mode()&fs.ModeSymlink != 0 {
-		return nil, fmt.Errorf("%w: a symlink", ErrUnsafePath)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("%w: exists and is not a directory", ErrLocalChanged)
-	}
-	child, err := parent.OpenRoot(name)
-	if err != nil {
-		return nil, err
-	}
-	opened, err := child.Stat(".")
-	if err == nil && !os.SameFile(fi, opened) {
-		err = fmt.Errorf("%w: replaced while it was opened", ErrUnsafePath)
-	}
-	if err == nil && created {
-		err = d.ownDir(parent, child)
-	}
-	if err != nil {
-		child.Close()
-		return nil, err
-	}
-	return child, nil
-}
-
-// ownDir sets owner and mode of a directory this download created and
-// makes its entry in parent durable.
-func (d *Downloader) ownDir(parent, dir *os.Root) error {
-	if d.uid != -1 || d.gid != -1 {
-		if err := dir.Chown(".", d.uid, d.gid); err != nil {
-			return err
-		}
-	}
-	if err := dir.Chmod(".", dirMode); err != nil {
-		return err
-	}
-	return syncDir(parent)
-}
-
-// checkDirAt fails with ErrLocalChanged when the path share/dirs no longer
-// leads to dir: a parent directory was renamed or replaced while the body
-// was streaming, and publishing would put the file somewhere else than
-// rel.
-func checkDirAt(share, dir *os.Root, dirs []string) error {
-	want, err := dir.Stat(".")
-	if err != nil {
-		return err
-	}
-	now, err := share.Lstat(path.Join(append([]string{"."}, dirs...)...))
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) || (err == nil && !os.SameFile(want, now)) {
-		return fmt.Errorf("%w: the parent directory moved", ErrLocalChanged)
-	}
-	return err
-}
-
 // checkExpect fails with ErrLocalChanged unless base in dir is what the
 // caller expected: absent for nil, else a regular file of the same
 // version (size, mtime, inode).
@@ -541,52 +344,6 @@ func describe(fi fs.FileInfo) string {
 	default:
 		return "a special file"
 	}
-}
-
-// syncDir fsyncs a directory, making renames and creations in it durable.
-func syncDir(dir *os.Root) error {
-	f, err := dir.Open(".")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("fsync directory: %w", err)
-	}
-	return nil
-}
-
-// writeback is the temp file of a download, asking the kernel to start
-// writing each writebackChunk to disk as soon as it is written
-// (sync_file_range SYNC_FILE_RANGE_WRITE: it starts the writeback and
-// does not wait for it). A download must be durable before its rename,
-// and without this the kernel would start writing only at the fsync (or
-// after dirty_expire_centisecs, 30 s by default), so the whole file's
-// write would be the fsync's to wait for, after the last byte arrived.
-// With it, the disk writes while the network delivers and the fsync waits
-// for the last chunk or so. In `task bench` (ext4, 2 cores) the restore
-// of 10 files of 100 MiB went from 1.44 s to 0.94 s (medians of 5), as
-// fast as mc, which leaves its files to the page cache. It changes
-// nothing about durability: the fsync before the rename still decides. Filesystems that keep no dirty pages of their own (ZFS
-// writes through its ARC, FUSE) return at once or refuse; a refusal stops
-// the calls for this file.
-type writeback struct {
-	f        *os.File
-	written  int64 // bytes written so far
-	started  int64 // bytes whose writeback has been started
-	disabled bool
-}
-
-func (w *writeback) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.written += int64(n)
-	if !w.disabled && w.written-w.started >= writebackChunk {
-		if unix.SyncFileRange(int(w.f.Fd()), w.started, w.written-w.started, unix.SYNC_FILE_RANGE_WRITE) != nil {
-			w.disabled = true
-		}
-		w.started = w.written
-	}
-	return n, err
 }
 
 // HashObject reads the object at key and returns the SHA-256 of its

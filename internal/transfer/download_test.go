@@ -420,6 +420,42 @@ func TestDownload(t *testing.T) {
 	})
 }
 
+func TestTempFileDuringDownload(t *testing.T) {
+	root := t.TempDir()
+	rel := "Adverts/spot.mp3"
+	data := randomData(50, 256<<10)
+	sum := sha256.Sum256(data)
+
+	var seen []fs.DirEntry
+	var seenMode fs.FileMode
+	g := &fakeGetter{
+		obj: objstore.Object{Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])},
+		body: func() io.Reader {
+			return &hookReader{r: bytes.NewReader(data), left: int64(len(data) / 2), hook: func() {
+				var err error
+				seen, err = os.ReadDir(filepath.Join(root, "Adverts"))
+				require.NoError(t, err)
+				if len(seen) == 1 {
+					fi, err := seen[0].Info()
+					require.NoError(t, err)
+					seenMode = fi.Mode()
+				}
+			}}
+		},
+	}
+	_, err := transfer.NewDownloader(root, g, -1, -1).Download(context.Background(), rel, nil)
+	require.NoError(t, err)
+
+	require.Len(t, seen, 1, "mid-download the directory holds exactly the temp file")
+	name := seen[0].Name()
+	require.True(t, strings.HasPrefix(name, layout.TempPrefix), name)
+	require.True(t, strings.HasSuffix(name, "-spot.mp3"), name)
+	require.True(t, seenMode.IsRegular())
+	require.Equal(t, fs.FileMode(0o664), seenMode.Perm())
+	_, err = os.Lstat(filepath.Join(root, "Adverts", name))
+	require.ErrorIs(t, err, fs.ErrNotExist, "the temp name is gone after the rename")
+}
+
 // fakeGetter returns a crafted object and body. It is used only for the
 // pure verification logic of Download (ETag and metadata combinations
 // that objstore.S3.Put cannot produce, since it always sets our

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"genesissync/internal/atomicfile"
 	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
@@ -55,7 +56,7 @@ var ErrChanged = errors.New("changed since the delete was decided")
 // still exactly the version expect describes. Parent directories are left
 // in place (a studio's folder structure is theirs).
 func (t *Trash) TrashLocal(ctx context.Context, rel string, expect scan.File) (string, error) {
-	if _, _, err := splitRel(t.root, rel); err != nil {
+	if err := atomicfile.CheckPath(t.root, rel); err != nil {
 		return "", fmt.Errorf("trash %q: %w", rel, err)
 	}
 	root, err := os.OpenRoot(t.root)

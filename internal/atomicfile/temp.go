@@ -1,4 +1,4 @@
-package transfer
+package atomicfile
 
 import (
 	"crypto/rand"
@@ -18,10 +18,10 @@ import (
 // Linux file systems accept, ZFS and ext4 included.
 const maxNameLen = 255
 
-// tempName returns a fresh temp name for a download of base:
-// layout.TempPrefix + 16 random hex digits + "-" + base. The base is only
-// there for people reading a directory listing; it is shortened (at a UTF-8
-// boundary) when the whole name would exceed maxNameLen.
+// tempName returns a fresh temp name for a write of base:
+// layout.TempPrefix + tag + 16 random hex digits + "-" + base. The base is only
+// there for people reading a directory listing; it is shortened (at a
+// UTF-8 boundary) when the whole name would exceed maxNameLen.
 func tempName(tag, base string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
@@ -35,24 +35,25 @@ func tempName(tag, base string) string {
 	return prefix + base
 }
 
-// CleanTemp removes every regular file named layout.TempPrefix* under root
-// and returns how many it removed. Those are left only by a crash (kill -9,
-// power loss) in the middle of a download; Download removes its temp file
-// on every other path. Call it at start, while no download of this share
-// is in flight: it would remove the temp file of a running one.
+// CleanTemp removes every regular file named layout.TempPrefix* under root and
+// returns how many it removed. Those are left only by a crash (kill -9,
+// power loss) between a write's start and its rename; a File removes its
+// temp file on every other path. Call it at start, while nothing writes
+// into this share: it would remove the temp file of a running write.
 //
 // The walk does not follow symlinks, does not enter a ".zfs" directory at
 // the top of the share (ZFS snapshots, read-only), and removes through an
 // os.Root on root, so a directory swapped for a symlink during the walk
 // cannot make it remove anything outside the share. Directories named
-// layout.TempPrefix* are not removed (the appliance never creates any), but
-// the walk enters them. An entry that cannot be read or removed does not stop
-// the walk; the errors are joined and returned with the count.
+// layout.TempPrefix* are not removed (the appliance never creates any), but the
+// walk enters them. An entry that cannot be read or removed does not stop
+// the walk; the errors are joined and returned with the count. Safe for
+// concurrent use.
 func CleanTemp(root string) (int, error) { return cleanTemp(root, layout.TempPrefix) }
 
-// CleanTempTagged is CleanTemp of only the temp files of downloaders
-// made WithTempTag(tag): a writer's own leftovers, safe to remove while
-// others (the daemon's downloads) are writing theirs.
+// CleanTempTagged is CleanTemp of only the temp files of Shares made
+// WithTempTag(tag): a writer's own leftovers, safe to remove while others
+// (the daemon's downloads) are writing theirs.
 func CleanTempTagged(root, tag string) (int, error) { return cleanTemp(root, layout.TempPrefix+tag) }
 
 func cleanTemp(root, prefix string) (int, error) {

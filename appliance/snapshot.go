@@ -48,8 +48,8 @@ func snapshotCmd() *cobra.Command {
 		}
 		return cfg, sc, nil, nil
 	}
-	offline := func(sc *config.Share) *snapshot.Manager {
-		return snapshot.New(station.SnapshotOptions(sc, zerolog.New(os.Stderr).Level(zerolog.WarnLevel)))
+	offline := func(name string, sc *config.Share) *snapshot.Manager {
+		return snapshot.New(station.SnapshotOptions(name, sc, zerolog.New(os.Stderr).Level(zerolog.WarnLevel)))
 	}
 
 	cmd.AddCommand(&cobra.Command{
@@ -68,7 +68,7 @@ func snapshotCmd() *cobra.Command {
 					return err
 				}
 				snaps = l.Snapshots
-			} else if snaps, err = offline(sc).List(cmd.Context()); err != nil {
+			} else if snaps, err = offline(args[0], sc).List(cmd.Context()); err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -96,7 +96,7 @@ func snapshotCmd() *cobra.Command {
 			if client != nil {
 				name, err = client.CreateSnapshot(cmd.Context(), args[0])
 			} else {
-				name, err = offline(sc).Create(cmd.Context())
+				name, err = offline(args[0], sc).Create(cmd.Context())
 			}
 			if err != nil {
 				return err
@@ -118,7 +118,7 @@ func snapshotCmd() *cobra.Command {
 			if client != nil {
 				res, err = client.PruneSnapshots(cmd.Context(), args[0])
 			} else {
-				res.Pruned, res.Expired, err = offline(sc).Prune(cmd.Context())
+				res.Pruned, res.Expired, err = offline(args[0], sc).Prune(cmd.Context())
 			}
 			out := cmd.OutOrStdout()
 			for _, n := range res.Pruned {

@@ -4,10 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/eventlog"
-	"genesissync/internal/layout"
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/snapshot"
@@ -85,7 +80,7 @@ func (d *Daemon) startSnapshots(ctx context.Context, g *errgroup.Group) error {
 		}
 		share := rt.name
 		log := d.log.With().Str("share", share).Logger()
-		so := station.SnapshotOptions(rt.cfg, log)
+		so := station.SnapshotOptions(share, rt.cfg, log)
 		so.Event = func(level, kind, msg string) {
 			d.events.Add(eventlog.Event{Level: level, Kind: kind, Share: share, Message: msg})
 		}
@@ -340,110 +335,48 @@ func (d *Daemon) beforeApprove(ctx context.Context, share string) error {
 	return nil
 }
 
-// rollbackIdleWait bounds how long a rollback waits for transfers in
-// flight to finish once the share is paused; under the admin client's
-// 30 s timeout. It starts only when nothing is in flight, so it rarely waits.
-const rollbackIdleWait = 20 * time.Second
+// pipeline adapts a share's pipeline to what a rollback drives.
+type pipeline struct{ *reconcile.Share }
 
-// rollback returns the share's dataset to snap. It refuses while the
-// share is syncing, or when a change turns up within a settle window after
-// transfers were paused; otherwise it waits until none is in flight, rolls
-// back, and makes the next deletes (the files the rollback
-// removed) wait for a person's approval, so that no object vanishes from
-// the bucket by surprise; then it resumes and asks for a full scan. Files
-// the rollback changed back are uploaded as ordinary changes.
+var _ snapshot.Pipeline = pipeline{}
+
+func (p pipeline) State() snapshot.PipelineState {
+	st := p.Status()
+	return snapshot.PipelineState{
+		State: st.State, InSync: st.State == reconcile.StateInSync,
+		InFlight: st.InFlight, PendingUploads: st.PendingUploads, PendingFailures: st.PendingFailures,
+	}
+}
+
+// rollback returns the share's dataset to snap with its pipeline held
+// still (snapshot.Manager.RollbackShare).
 func (d *Daemon) rollback(ctx context.Context, share, snap string, destroyNewer bool) error {
 	m, rt, err := d.snapshotManager(share)
 	if err != nil {
 		return err
 	}
-	if st := rt.share.Status(); st.State != reconcile.StateInSync || st.InFlight != 0 {
-		return fmt.Errorf("share %s is %s (%d transfers in flight, %d uploads pending): roll back once it is in sync", share, st.State, st.InFlight, st.PendingUploads)
-	}
-	reason := "rollback to " + snap
-	rt.share.Pause(reason)
-	defer rt.share.Resume()
-	// A file saved a moment ago may not be noticed yet: watch a settle
-	// window (and a second) with transfers paused; any change in it means
-	// the studio is still working, and its unsynced work must not be
-	// rolled away.
-	quiet := time.NewTimer(rt.cfg.Settle + time.Second)
-	defer quiet.Stop()
-	for waiting := true; waiting; {
-		if st := rt.share.Status(); st.PendingUploads != 0 || st.PendingFailures != 0 {
-			return fmt.Errorf("share %s is syncing (%d uploads pending): roll back once it is in sync", share, st.PendingUploads)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-quiet.C:
-			waiting = false
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	// Before and after: deletes noticed while rolling back are held, and
-	// the request counts from the first full scan after the rollback.
-	rt.share.HoldNextDeletes(reason)
-	wctx, cancel := context.WithTimeout(ctx, rollbackIdleWait)
-	err = rt.share.WaitIdle(wctx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("rollback %s: transfers still in flight after %s: %w", share, rollbackIdleWait, err)
-	}
-	if err := m.Rollback(ctx, snap, destroyNewer); err != nil {
+	if err := m.RollbackShare(ctx, pipeline{rt.share}, rt.cfg.Settle, snap, destroyNewer); err != nil {
 		return err
 	}
-	rt.share.HoldNextDeletes(reason)
-	d.log.Warn().Str("share", share).Str("snapshot", snap).Bool("destroy_newer", destroyNewer).Msg("share rolled back; the deletes it causes wait for approval")
-	rt.share.Resume()
-	rt.share.SyncNow()
 	d.refreshListing(ctx, share, rt.cfg.Dataset)
 	return nil
 }
 
 // restoreFromSnapshot copies rel (a file or folder, share-relative) from
-// the named snapshot back into the live share. A pre-restore snapshot is
-// taken first. Each file is written to a hidden temp name beside its
-// target, synced and renamed over it; files present in the share but not
-// in the snapshot are left alone.
+// the named snapshot back into the live share (snapshot.Manager.Restore),
+// records the event and asks the pipeline for a full scan.
 func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel string) error {
 	m, rt, err := d.snapshotManager(share)
 	if err != nil {
 		return err
 	}
-	clean := filepath.Clean("/" + rel)[1:]
-	if rel == "" || clean != filepath.ToSlash(rel) && clean != rel || strings.HasPrefix(filepath.Base(clean), layout.ReservedPrefix) {
-		return fmt.Errorf("restore %q: want a clean share-relative path", rel)
-	}
 	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return err
 	}
-	// A restore from a snapshot that does not exist fails before it takes
-	// a pre-restore snapshot, which would otherwise be left behind for
-	// nothing (and take the name of this second from a real restore).
-	snaps, err := m.List(ctx)
+	skipped, err := m.Restore(ctx, snap, rel, snapshot.RestoreOptions{UID: uid, GID: gid, OpenFiles: station.OpenFiles(d.cfg, share, d.log)})
 	if err != nil {
-		return fmt.Errorf("restore %q from %s: %w", rel, snap, err)
-	}
-	if !slices.ContainsFunc(snaps, func(s zfs.SnapshotInfo) bool { return s.Name == snap }) {
-		return fmt.Errorf("restore %q: snapshot %s@%s: %w", rel, rt.cfg.Dataset, snap, zfs.ErrNotFound)
-	}
-	if _, err := m.PreOp(ctx, zfs.PreRestore); err != nil {
-		return fmt.Errorf("restore %q: snapshot before restoring: %w", rel, err)
-	}
-	// A file an SMB client holds open is never replaced under it: it is
-	// skipped and named; the restore can be repeated once it is closed.
-	var skipped []string
-	open := func(string) bool { return false }
-	if of := station.OpenFiles(d.cfg, share, d.log); of != nil {
-		open = func(p string) bool { return of.Open(ctx, p) }
-	}
-	err = m.WithSnapshotDir(ctx, snap, func(dir string) error {
-		return copyTree(ctx, filepath.Join(dir, clean), rt.cfg.Path, clean, uid, gid, open, &skipped)
-	})
-	if err != nil {
-		return fmt.Errorf("restore %q from %s: %w", rel, snap, err)
+		return err
 	}
 	msg := fmt.Sprintf("%s restored from snapshot %s", rel, snap)
 	if len(skipped) > 0 {
@@ -451,92 +384,5 @@ func (d *Daemon) restoreFromSnapshot(ctx context.Context, share, snap, rel strin
 	}
 	d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "snapshot.restored", Share: share, Message: msg})
 	rt.share.SyncNow()
-	return nil
-}
-
-// copyTree copies the file or directory src to dst, atomically per file.
-func copyTree(ctx context.Context, src, root, rel string, uid, gid int, open func(string) bool, skipped *[]string) error {
-	dst := filepath.Join(root, rel)
-	return filepath.WalkDir(src, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		sub, _ := filepath.Rel(src, p)
-		if strings.HasPrefix(e.Name(), layout.ReservedPrefix) {
-			if e.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		target := filepath.Join(dst, sub)
-		switch {
-		case e.IsDir():
-			if err := os.MkdirAll(target, 0o775); err != nil {
-				return err
-			}
-			if uid >= 0 {
-				return os.Lchown(target, uid, gid)
-			}
-			return nil
-		case e.Type().IsRegular():
-			shareRel := filepath.ToSlash(filepath.Join(rel, sub))
-			if open(shareRel) {
-				*skipped = append(*skipped, shareRel)
-				return nil
-			}
-			return copyFile(p, target, uid, gid)
-		}
-		return nil // symlinks and devices are not restored
-	})
-}
-
-func copyFile(src, dst string, uid, gid int) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	fi, err := in.Stat()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o775); err != nil {
-		return err
-	}
-	if cur, err := os.Lstat(dst); err == nil && !cur.Mode().IsRegular() {
-		return fmt.Errorf("restore %s: a %s is in the way, not a file", dst, cur.Mode().Type())
-	}
-	// The download temp prefix: vetoed over SMB, never synced, and
-	// removed at the next start if a crash leaves it.
-	tmp, err := os.CreateTemp(filepath.Dir(dst), layout.TempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, in)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), fi.Mode().Perm())
-	}
-	if err == nil && uid >= 0 {
-		err = os.Chown(tmp.Name(), uid, gid)
-	}
-	if err == nil {
-		err = os.Chtimes(tmp.Name(), fi.ModTime(), fi.ModTime())
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		return fmt.Errorf("restore %s: %w", dst, err)
-	}
 	return nil
 }

@@ -2,8 +2,11 @@
 // zfs: the schedule (one snapshot per interval, named by zfs.ScheduleName),
 // retention pruning (zfs.Prune), the expiry of pre-operation snapshots
 // after their own, longer retention, manual and pre-operation snapshots,
-// rollback, and the read-only clones that give Windows "Previous Versions"
-// on a ZFS without a .zfs/snapshot directory (zfs-fuse).
+// rollback of a live share (RollbackShare, with its sync pipeline held
+// still through the Pipeline interface), restore of files from a
+// snapshot into the live share (Restore, written through atomicfile), and
+// the read-only clones that give Windows "Previous Versions" on a ZFS
+// without a .zfs/snapshot directory (zfs-fuse).
 //
 // It is a package of its own, not part of zfs, because zfs is the thin,
 // stateless border to the zfs and zpool tools (parsers, name checks, one
@@ -30,10 +33,19 @@
 //     not a clone.
 //   - Rollback removes every clone first (a rollback can remove the
 //     directories clones are mounted on), refuses past newer snapshots
-//     unless asked, and rebuilds the clones afterwards. Pausing the share
-//     around it is the caller's (the daemon's) job.
+//     unless asked, and rebuilds the clones afterwards. RollbackShare
+//     around it refuses a share that is syncing or changes while paused,
+//     waits for transfers in flight, and holds the deletes the rollback
+//     causes for a person's approval.
+//   - Restore takes a pre-restore snapshot first, replaces no file an SMB
+//     client holds open, removes nothing the snapshot lacks, and writes no
+//     reserved name and nothing through a symlink.
+//
+// It never decides when to roll back or restore (a person does, through
+// the daemon), and never talks to the pipeline but through Pipeline.
 //
 // A Manager serializes its own operations (Tick, Create, PreOp, Prune,
-// Rollback) with one mutex, which is the per-dataset ordering package zfs
-// asks of its callers. All methods are safe for concurrent use.
+// Rollback, reading a snapshot for Restore) with one mutex, which is the
+// per-dataset ordering package zfs asks of its callers. All methods are
+// safe for concurrent use.
 package snapshot

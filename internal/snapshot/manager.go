@@ -45,8 +45,9 @@ const (
 
 // Options configure a Manager.
 type Options struct {
-	// Dataset is the share's ZFS file system; Mountpoint the share's path,
-	// where it is mounted.
+	// Share is the share's name, for messages. Dataset is its ZFS file
+	// system; Mountpoint its path, where the dataset is mounted.
+	Share      string
 	Dataset    string
 	Mountpoint string
 	// Interval between scheduled snapshots; 0 means one hour.

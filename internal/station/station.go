@@ -154,9 +154,10 @@ func RootCheck(sc *config.Share) func(context.Context) error {
 
 // SnapshotOptions are the share's snapshot manager options from its
 // config; the caller adds Event.
-func SnapshotOptions(sc *config.Share, log zerolog.Logger) snapshot.Options {
+func SnapshotOptions(name string, sc *config.Share, log zerolog.Logger) snapshot.Options {
 	h, d, w, m := sc.Snapshots.Keep.Counts()
 	return snapshot.Options{
+		Share:            name,
 		Dataset:          sc.Dataset,
 		Mountpoint:       sc.Path,
 		Interval:         sc.Snapshots.Interval,

@@ -102,7 +102,8 @@ func TestSnapshotOptions(t *testing.T) {
 	sc := parse(t, "off", "").Shares["studio"]
 	sc.Dataset = "tank/studio"
 	h, d, w, m := sc.Snapshots.Keep.Counts()
-	o := SnapshotOptions(sc, zerolog.Nop())
+	o := SnapshotOptions("studio", sc, zerolog.Nop())
+	require.Equal(t, "studio", o.Share)
 	require.Equal(t, "tank/studio", o.Dataset)
 	require.Equal(t, "/srv/studio", o.Mountpoint)
 	require.Equal(t, zfs.Retention{Hourly: h, Daily: d, Weekly: w, Monthly: m}, o.Keep)

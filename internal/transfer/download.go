@@ -75,7 +75,7 @@ type Downloader struct {
 }
 
 // WithTempTag puts tag (letters, digits and "-") into the names of this
-// downloader's temp files, after atomicfile.TempPrefix, so that its own
+// downloader's temp files, after layout.TempPrefix, so that its own
 // leftovers can be removed (atomicfile.CleanTempTagged) while other
 // writers' temp files are in use. It returns d.
 func (d *Downloader) WithTempTag(tag string) *Downloader {
@@ -113,7 +113,7 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 //  2. the object is fetched; the file is written through an
 //     atomicfile.Share, which creates parent directories as needed, one
 //     component at a time, refusing any component that is a symlink;
-//  3. the body streams into a temp file atomicfile.TempPrefix+random+"-"+
+//  3. the body streams into a temp file layout.TempPrefix+random+"-"+
 //     base in the same directory, hashed (CRC-32C when the object carries
 //     "crc32c" and "sha256" metadata, else SHA-256, and MD5 when the ETag
 //     is the only thing to check against) and counted; the writeback of

@@ -154,6 +154,17 @@ type Share struct {
 	Adopt AdoptPolicy `mapstructure:"adopt"`
 }
 
+// ListingGrace is how long the share may go without a completed bucket
+// listing before its bucket direction counts as broken: three remote
+// intervals, at least MinListingGrace, so that a listing or two may fail
+// on a flaky line without raising anything.
+func (s *Share) ListingGrace() time.Duration {
+	return max(3*s.RemoteInterval, MinListingGrace)
+}
+
+// MinListingGrace is the shortest listing grace (Share.ListingGrace).
+const MinListingGrace = 5 * time.Minute
+
 // DeleteGuard is the mass-delete guard: a pass with more deletes than
 // MaxFiles, or than MaxPercent of the share's files, pauses deletes for the
 // share until a person approves the batch.

@@ -8,7 +8,7 @@ import (
 )
 
 func TestAlive(t *testing.T) {
-	s := New(Options{Name: "studio", Root: t.TempDir()})
+	s := New(Options{Name: "studio", Root: t.TempDir(), Uploaders: 1})
 	require.True(t, s.Alive(time.Second), "before the loop's first round")
 
 	s.beat.Store(time.Now().UnixNano())

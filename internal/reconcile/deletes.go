@@ -21,13 +21,6 @@ type trasher interface {
 	TrashRemote(ctx context.Context, key, etag string) (string, error)
 }
 
-// Delete guard defaults: more deletes than this in one pass pause deletes
-// for the share until a person approves the batch.
-const (
-	DefaultMaxDeletes       = 50
-	DefaultMaxDeletePercent = 10
-)
-
 // errRootUnhealthy marks work refused because the share root failed its
 // health check.
 var errRootUnhealthy = errors.New("share root unhealthy")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/index"
 )
 
@@ -24,7 +25,7 @@ func TestTrips(t *testing.T) {
 		{10, 1000, false},
 	}
 	for _, tc := range cases {
-		require.Equal(t, tc.want, Trips(tc.n, tc.tracked, DefaultMaxDeletes, DefaultMaxDeletePercent), "%d of %d", tc.n, tc.tracked)
+		require.Equal(t, tc.want, Trips(tc.n, tc.tracked, config.DefaultMaxDeleteFiles, config.DefaultMaxDeletePercent), "%d of %d", tc.n, tc.tracked)
 	}
 }
 

@@ -100,6 +100,10 @@ func TestDispatchLanes(t *testing.T) {
 	require.Equal(t, []string{"large2.wav"}, drain(jobs))
 }
 
+func TestNewNeedsAnUploader(t *testing.T) {
+	require.Panics(t, func() { New(Options{Name: "t", Log: zerolog.Nop()}) })
+}
+
 func drain(jobs chan job) []string {
 	var got []string
 	for {

@@ -16,6 +16,7 @@ import (
 
 	"genesissync/internal/index"
 	"genesissync/internal/keymap"
+	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
 	"genesissync/internal/transfer"
 )
@@ -101,7 +102,7 @@ func execShare(t *testing.T) (*Share, *memBucket) {
 	s.opts.Uploader = transfer.NewUploader(s.opts.Root, b, 0)
 	s.opts.Downloader = transfer.NewDownloader(s.opts.Root, b, -1, -1)
 	s.opts.Trash = transfer.NewTrash(s.opts.Root, b)
-	require.NoError(t, os.WriteFile(filepath.Join(s.opts.Root, MarkerName), []byte("marker"), 0o444))
+	require.NoError(t, os.WriteFile(filepath.Join(s.opts.Root, layout.ShareMarker), []byte("marker"), 0o444))
 	return s, b
 }
 
@@ -265,7 +266,7 @@ func TestRenameIsACopyAndAProvenDelete(t *testing.T) {
 	require.NoError(t, r.err)
 	require.Equal(t, outDeleted, r.out)
 	require.False(t, b.has("Old/track.wav"))
-	require.True(t, strings.HasPrefix(r.trashedTo, transfer.TrashDir+"/"), r.trashedTo)
+	require.True(t, strings.HasPrefix(r.trashedTo, layout.TrashDir+"/"), r.trashedTo)
 	require.Equal(t, string(data), b.body(t, r.trashedTo), "recoverable from the trash")
 	_, ok, err = s.opts.Index.Get("Old/track.wav")
 	require.NoError(t, err)
@@ -410,7 +411,7 @@ func TestDeleteIsCarriedOutOnlyWhenProven(t *testing.T) {
 		{name: "remote: the share's root is not the share", allowed: true, err: errRootUnhealthy,
 			change: func(t *testing.T, s *Share, b *memBucket) {
 				deleteFile(t, s, b)
-				require.NoError(t, os.Remove(filepath.Join(s.opts.Root, MarkerName))) // an empty mountpoint
+				require.NoError(t, os.Remove(filepath.Join(s.opts.Root, layout.ShareMarker))) // an empty mountpoint
 			}},
 	}
 	for _, tc := range cases {
@@ -448,13 +449,13 @@ func TestDeleteIsCarriedOutOnlyWhenProven(t *testing.T) {
 			require.False(t, b.has("a.mp3"))
 			switch {
 			case tc.action == DeleteLocal:
-				require.True(t, strings.HasPrefix(r.trashedTo, transfer.TrashDir+"/"), r.trashedTo)
+				require.True(t, strings.HasPrefix(r.trashedTo, layout.TrashDir+"/"), r.trashedTo)
 				require.Equal(t, synced, readLocal(t, s, r.trashedTo), "recoverable from the share's trash")
 			case b.versioned:
 				require.True(t, strings.HasPrefix(r.trashedTo, "version"), r.trashedTo)
 				require.Zero(t, b.copies, "a versioned bucket keeps the version itself")
 			default:
-				require.True(t, strings.HasPrefix(r.trashedTo, transfer.TrashDir+"/"), r.trashedTo)
+				require.True(t, strings.HasPrefix(r.trashedTo, layout.TrashDir+"/"), r.trashedTo)
 				require.Equal(t, synced, b.body(t, r.trashedTo), "recoverable from the bucket's trash")
 			}
 

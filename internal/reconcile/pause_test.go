@@ -8,13 +8,16 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"genesissync/internal/config"
 )
 
 // guardShare is a share with 100 tracked files and one delete held since
 // long enough to be judged.
 func guardShare(t *testing.T) (*Share, time.Time) {
 	t.Helper()
-	s := New(Options{Name: "t", Settle: 100 * time.Millisecond, Log: zerolog.Nop()})
+	s := New(Options{Name: "t", Settle: 100 * time.Millisecond, Uploaders: config.DefaultUploaders, Log: zerolog.Nop(),
+		MaxDeletes: config.DefaultMaxDeleteFiles, MaxDeletePercent: config.DefaultMaxDeletePercent})
 	s.update(func(st *Status) { st.FilesTracked = 100 })
 	return s, time.Now()
 }

@@ -10,7 +10,8 @@ import (
 type Policy string
 
 const (
-	// Mirror propagates proven deletes both ways (the default).
+	// Mirror propagates proven deletes both ways; the zero Policy plans
+	// the same.
 	Mirror Policy = "mirror"
 	// Keep never deletes in the bucket: a file deleted on the share stays
 	// there (and is not downloaded again unless it changes in the bucket).

@@ -78,11 +78,15 @@ func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
 				st.ListingError.Attempts++
 			})
 		}
+		var next <-chan time.Time // nil: listed only when asked
+		if s.opts.RemoteInterval > 0 {
+			next = time.After(s.opts.RemoteInterval)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.listReq:
-		case <-time.After(s.opts.RemoteInterval):
+		case <-next:
 		}
 	}
 }
@@ -90,19 +94,6 @@ func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
 // listingLogEvery is how often a listing failure that repeats unchanged
 // is logged again.
 const listingLogEvery = time.Minute
-
-// listingGraceMin is the shortest default listing grace; see
-// Options.ListingGrace.
-const listingGraceMin = 5 * time.Minute
-
-// listingGrace is how long the share may go without a completed listing
-// before the bucket direction counts as broken.
-func (s *Share) listingGrace() time.Duration {
-	if s.opts.ListingGrace > 0 {
-		return s.opts.ListingGrace
-	}
-	return max(3*s.opts.RemoteInterval, listingGraceMin)
-}
 
 func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	start := time.Now()

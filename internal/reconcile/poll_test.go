@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/index"
 	"genesissync/internal/layout"
 	"genesissync/internal/objstore"
@@ -52,7 +53,8 @@ func pollShare(t *testing.T, interval time.Duration) (*Share, *index.Share, *obj
 	m := objstore.NewMemory()
 	putObject(t, m, layout.ShareMarker, "marker")
 	idx := ix.Share("t")
-	s := New(Options{Name: "t", Root: t.TempDir(), Index: idx, Remote: memRemote{m}, RemoteInterval: interval, Log: zerolog.Nop()})
+	s := New(Options{Name: "t", Root: t.TempDir(), Index: idx, Remote: memRemote{m}, RemoteInterval: interval, Log: zerolog.Nop(),
+		Settle: config.DefaultSettle, Uploaders: config.DefaultUploaders})
 	return s, idx, m
 }
 
@@ -114,23 +116,28 @@ func TestTrackedSetFind(t *testing.T) {
 }
 
 func TestSyncNowListsTheBucketAtOnce(t *testing.T) {
-	s, _, _ := pollShare(t, time.Hour)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	foundc := make(chan found, 100)
-	done := make(chan error, 1)
-	go func() { done <- s.poller(ctx, foundc) }()
+	for _, interval := range []time.Duration{time.Hour, 0} { // 0: only when asked
+		s, _, _ := pollShare(t, interval)
+		ctx, cancel := context.WithCancel(context.Background())
+		foundc := make(chan found, 100)
+		done := make(chan error, 1)
+		go func() { done <- s.poller(ctx, foundc) }()
 
-	// The first listing runs at start; the next would wait an hour.
-	require.Eventually(t, func() bool { return !s.Status().LastRemoteListDone.IsZero() }, 5*time.Second, time.Millisecond)
-	asked := time.Now()
-	s.SyncNow()
-	require.Eventually(t, func() bool {
-		st := s.Status()
-		return st.LastRemoteList.After(asked) && st.LastRemoteListDone.After(st.LastRemoteList)
-	}, 5*time.Second, time.Millisecond, "SyncNow started a listing")
-	cancel()
-	require.NoError(t, <-done)
+		// The first listing runs at start; the next would wait an hour,
+		// or for ever.
+		require.Eventually(t, func() bool { return !s.Status().LastRemoteListDone.IsZero() }, 5*time.Second, time.Millisecond)
+		first := s.Status().LastRemoteList
+		time.Sleep(50 * time.Millisecond)
+		require.Equal(t, first, s.Status().LastRemoteList, "interval %s: no listing until asked", interval)
+		asked := time.Now()
+		s.SyncNow()
+		require.Eventually(t, func() bool {
+			st := s.Status()
+			return st.LastRemoteList.After(asked) && st.LastRemoteListDone.After(st.LastRemoteList)
+		}, 5*time.Second, time.Millisecond, "SyncNow started a listing")
+		cancel()
+		require.NoError(t, <-done)
+	}
 }
 
 // unconditional is a store that ignores conditional writes, as older S3
@@ -221,7 +228,7 @@ func TestListingThatKeepsFailingPutsTheShareInError(t *testing.T) {
 	fail.Store(true)
 	const grace = time.Second
 	s := New(Options{Name: "t", Root: t.TempDir(), Index: ix.Share("t"), Remote: failingList{memRemote{m}, &fail},
-		RemoteInterval: 10 * time.Millisecond, ListingGrace: grace, Log: zerolog.Nop()})
+		RemoteInterval: 10 * time.Millisecond, ListingGrace: grace, Uploaders: 1, Log: zerolog.Nop()})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,18 +32,22 @@ type uploader interface {
 
 var _ uploader = (*transfer.Uploader)(nil)
 
-// Options configure one share's pipeline.
+// Options configure one share's pipeline. The daemon fills them from the
+// share's config, which holds every default; a zero value here means what
+// its field says, never a default.
 type Options struct {
-	Name    string
-	Root    string
+	Name string
+	Root string
+	// Matcher decides the excluded names; nil excludes nothing.
 	Matcher *scan.Matcher
 	// Settle is the quiet time after a file's last change before it is
-	// read. 0 means 2s.
+	// read; 0 reads a file as soon as it is seen.
 	Settle time.Duration
-	// ScanInterval is the period of full scans. 0 means 10m.
+	// ScanInterval is the period of full scans; 0 runs only the first
+	// one and those asked for (SyncNow, a watcher restart or overflow).
 	ScanInterval time.Duration
-	// Uploaders is the number of concurrent file uploads. 0 means 4: PUT
-	// to a LAN MinIO is latency-bound, and more starve smbd on small boxes.
+	// Uploaders is the number of large transfers at once (see lane),
+	// at least 1.
 	Uploaders int
 	Index     *index.Share
 	Uploader  uploader
@@ -63,14 +68,14 @@ type Options struct {
 	// share's file: after an adoption, and after a download. Nil leaves
 	// them as they are (adopt.backfill_metadata: false).
 	Backfill backfiller
-	// Policy is the delete policy. "" means Mirror.
+	// Policy is the delete policy; "" plans as Mirror.
 	Policy Policy
-	// RemoteInterval is the period of the bucket listing. 0 means 30s.
+	// RemoteInterval is the period of the bucket listing; 0 lists only
+	// at start and when asked (SyncNow).
 	RemoteInterval time.Duration
 	// ListingGrace is how long the share may go without a completed
-	// bucket listing before it is in error (Status.ListingFailing). 0
-	// means 3 × RemoteInterval, at least 5 minutes: a listing or two may
-	// fail on a flaky line without raising anything.
+	// bucket listing before it is in error (Status.ListingFailing); 0
+	// puts it in error from the first failed listing.
 	ListingGrace time.Duration
 	// RootCheck, if set, is an extra health check of the share root that
 	// must pass before any scan, download or delete (the share's ZFS
@@ -80,8 +85,9 @@ type Options struct {
 	// delete (they are listed, never carried out).
 	Trash trasher
 	// MaxDeletes and MaxDeletePercent are the mass-delete guard: a pass
-	// with more deletes than either pauses deletes until approved.
-	// 0 means DefaultMaxDeletes and DefaultMaxDeletePercent.
+	// with more deletes than either pauses deletes until approved (see
+	// Trips). A zero MaxDeletes holds every delete, a zero
+	// MaxDeletePercent every batch of more than one.
 	MaxDeletes       int
 	MaxDeletePercent float64
 }
@@ -235,28 +241,11 @@ type scanDone struct {
 	err  error
 }
 
-// New validates the options and returns a pipeline ready to Run.
+// New returns a pipeline ready to Run. It panics if opts.Uploaders is
+// below 1: the config never allows that.
 func New(opts Options) *Share {
-	if opts.Settle == 0 {
-		opts.Settle = 2 * time.Second
-	}
-	if opts.ScanInterval == 0 {
-		opts.ScanInterval = 10 * time.Minute
-	}
-	if opts.Uploaders == 0 {
-		opts.Uploaders = 4
-	}
-	if opts.Policy == "" {
-		opts.Policy = Mirror
-	}
-	if opts.RemoteInterval == 0 {
-		opts.RemoteInterval = 30 * time.Second
-	}
-	if opts.MaxDeletes == 0 {
-		opts.MaxDeletes = DefaultMaxDeletes
-	}
-	if opts.MaxDeletePercent == 0 {
-		opts.MaxDeletePercent = DefaultMaxDeletePercent
+	if opts.Uploaders < 1 {
+		panic(fmt.Sprintf("reconcile.New: share %q: Uploaders is %d, must be at least 1", opts.Name, opts.Uploaders))
 	}
 	if opts.Matcher == nil {
 		opts.Matcher = scan.NewMatcher()
@@ -364,8 +353,12 @@ type channels struct {
 func (s *Share) loop(ctx context.Context, c channels) error {
 	tick := time.NewTicker(s.tickEvery())
 	defer tick.Stop()
-	fullScan := time.NewTicker(s.opts.ScanInterval)
-	defer fullScan.Stop()
+	var fullScan <-chan time.Time // nil: no periodic full scan
+	if s.opts.ScanInterval > 0 {
+		t := time.NewTicker(s.opts.ScanInterval)
+		defer t.Stop()
+		fullScan = t.C
+	}
 
 	// The scan queue: a full scan supersedes every directory scan.
 	wantFull := true // the first full scan runs at once
@@ -404,7 +397,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-fullScan.C:
+		case <-fullScan:
 			wantFull = true
 		case <-s.scanReq:
 			wantFull = true

@@ -63,7 +63,8 @@ type Status struct {
 	// listing completes.
 	ListingError *ListingFailure `json:"listing_error"`
 	// ListingFailing is true once no listing has completed for the
-	// listing grace (3 remote_intervals, at least 5 minutes): nothing
+	// listing grace (Options.ListingGrace; from the config, 3
+	// remote_intervals and at least 5 minutes): nothing
 	// added, changed or deleted in the bucket reaches the share. The
 	// state is then error.
 	ListingFailing bool `json:"listing_failing"`
@@ -274,7 +275,7 @@ func (s *Share) publish() {
 		st.PendingFailures = failing
 		st.Failing = failures
 		st.PausedReason = s.pausedReason()
-		st.ListingFailing = st.ListingError != nil && time.Since(st.ListingError.Since) >= s.listingGrace()
+		st.ListingFailing = st.ListingError != nil && time.Since(st.ListingError.Since) >= s.opts.ListingGrace
 		st.Adopted.Pending, st.Adopted.PendingBytes = adopting, adoptingBytes
 		switch {
 		case st.PausedReason != "":

@@ -525,7 +525,6 @@ type OpenFiles interface {
 // nothing is replaced or removed blind). Safe for concurrent use.
 type OpenFileCache struct {
 	List    func(ctx context.Context) (map[string]bool, error) // path -> open for writing
-	MaxAge  time.Duration                                      // 0 means 1s
 	OnError func(error)
 
 	mu    sync.Mutex
@@ -533,6 +532,9 @@ type OpenFileCache struct {
 	files map[string]bool
 	ok    bool // the last listing succeeded
 }
+
+// writingMaxAge is how old Writing's answer may be: it only delays a read.
+const writingMaxAge = time.Second
 
 func (c *OpenFileCache) get(ctx context.Context, maxAge time.Duration) (map[string]bool, bool) {
 	c.mu.Lock()
@@ -549,13 +551,9 @@ func (c *OpenFileCache) get(ctx context.Context, maxAge time.Duration) (map[stri
 	return files, c.ok
 }
 
-// Writing implements OpenFiles.
+// Writing implements OpenFiles, from a listing at most writingMaxAge old.
 func (c *OpenFileCache) Writing(ctx context.Context, rel string) bool {
-	maxAge := c.MaxAge
-	if maxAge == 0 {
-		maxAge = time.Second
-	}
-	files, _ := c.get(ctx, maxAge)
+	files, _ := c.get(ctx, writingMaxAge)
 	return files[rel]
 }
 

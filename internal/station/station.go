@@ -185,6 +185,7 @@ func PipelineOptions(name string, sc *config.Share, store *objstore.S3, ix *inde
 		Remote:           store,
 		Policy:           reconcile.Policy(sc.Delete),
 		RemoteInterval:   sc.RemoteInterval,
+		ListingGrace:     sc.ListingGrace(),
 		Log:              log,
 		RootCheck:        RootCheck(sc),
 		MaxDeletes:       sc.DeleteGuard.MaxFiles,

@@ -238,7 +238,7 @@ func TestAdoptionProgress(t *testing.T) {
 	require.NoError(t, s.pollOnce(context.Background(), foundc))
 	require.NoError(t, scan.Walk(context.Background(), root, "", s.opts.Matcher, func(f scan.File) error {
 		n := 0
-		return s.scanned(context.Background(), f, foundc, &n)
+		return s.scan.scanned(context.Background(), f, foundc, &n)
 	}))
 	close(foundc)
 	for f := range foundc {

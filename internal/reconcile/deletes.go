@@ -6,12 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sort"
 	"time"
 
-	"genesissync/internal/layout"
 	"genesissync/internal/scan"
 )
 
@@ -19,50 +16,6 @@ import (
 type trasher interface {
 	TrashLocal(ctx context.Context, rel string, expect scan.File) (string, error)
 	TrashRemote(ctx context.Context, key, etag string) (string, error)
-}
-
-// errRootUnhealthy marks work refused because the share root failed its
-// health check.
-var errRootUnhealthy = errors.New("share root unhealthy")
-
-// rootOK verifies that the share root is the share: a directory that
-// holds the marker (and, through RootCheck, is the mounted dataset). At
-// the first start (nothing tracked) it writes the marker; later a missing
-// marker means an unmounted dataset or a wrong path, and nothing may be
-// deleted or written there. Every scan, download and delete asks it, so it
-// reads no more of the index than whether it is empty.
-func (s *Share) rootOK(ctx context.Context) error {
-	if s.opts.RootCheck != nil {
-		if err := s.opts.RootCheck(ctx); err != nil {
-			return fmt.Errorf("%w: %v", errRootUnhealthy, err)
-		}
-	}
-	fi, err := os.Stat(s.opts.Root)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errRootUnhealthy, err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%w: %s is not a directory", errRootUnhealthy, s.opts.Root)
-	}
-	marker := filepath.Join(s.opts.Root, layout.ShareMarker)
-	if _, err := os.Lstat(marker); err == nil {
-		return nil
-	} else if !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %v", errRootUnhealthy, err)
-	}
-	empty, err := s.opts.Index.Empty()
-	if err != nil {
-		return err
-	}
-	if !empty {
-		return fmt.Errorf("%w: marker %s is missing while files are tracked: is the dataset mounted?", errRootUnhealthy, marker)
-	}
-	data := fmt.Sprintf("GenesisSync share %q. This file proves the share is mounted; do not delete it.\n", s.opts.Name)
-	if err := os.WriteFile(marker, []byte(data), 0o444); err != nil {
-		return fmt.Errorf("%w: write marker: %v", errRootUnhealthy, err)
-	}
-	s.log.Info().Str("marker", marker).Msg("share marker written (first start)")
-	return nil
 }
 
 // heldDelete is a delete the planner decided, waiting in the pass's batch.
@@ -217,7 +170,7 @@ func (s *Share) Deletes() DeleteBatch {
 
 // executeDelete carries out a proven, released delete recoverably.
 func (s *Share) executeDelete(ctx context.Context, r *result, a Action, in Input, key string) {
-	if err := s.rootOK(ctx); err != nil {
+	if err := s.root.ok(ctx); err != nil {
 		r.err = err
 		return
 	}

@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,6 +97,9 @@ type Options struct {
 type Share struct {
 	opts Options
 	log  zerolog.Logger
+
+	root *shareRoot
+	scan *scanner
 
 	// owned by the loop goroutine
 	pend     map[string]*pending
@@ -235,12 +236,6 @@ type found struct {
 	size    int64
 }
 
-type scanDone struct {
-	full bool
-	at   time.Time
-	err  error
-}
-
 // New returns a pipeline ready to Run. It panics if opts.Uploaders is
 // below 1: the config never allows that.
 func New(opts Options) *Share {
@@ -250,9 +245,13 @@ func New(opts Options) *Share {
 	if opts.Matcher == nil {
 		opts.Matcher = scan.NewMatcher()
 	}
+	log := opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger()
+	root := &shareRoot{path: opts.Root, share: opts.Name, check: opts.RootCheck, index: opts.Index, log: log}
 	s := &Share{
 		opts:      opts,
-		log:       opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger(),
+		log:       log,
+		root:      root,
+		scan:      &scanner{root: root, matcher: opts.Matcher, index: opts.Index, log: log},
 		pend:      map[string]*pending{},
 		idle:      opts.Uploaders + smallWorkers, // Run starts this many workers
 		inflight:  map[string]time.Time{},
@@ -322,7 +321,7 @@ func (s *Share) Run(ctx context.Context) error {
 	for i := 0; i < s.opts.Uploaders+smallWorkers; i++ {
 		g.Go(func() error { return s.worker(ctx, c.jobs, c.results) })
 	}
-	g.Go(func() error { return s.scanner(ctx, c.scans, c.found, c.scanDone) })
+	g.Go(func() error { return s.scan.run(ctx, c.scans, c.found, c.scanDone) })
 	if s.opts.Remote != nil {
 		g.Go(func() error { return s.poller(ctx, c.found) })
 	}
@@ -360,32 +359,17 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		fullScan = t.C
 	}
 
-	// The scan queue: a full scan supersedes every directory scan.
-	wantFull := true // the first full scan runs at once
-	dirs := map[string]bool{}
-	scannerBusy := false
+	scans := newScanQueue() // the first full scan runs at once
 	nextScan := func() {
-		if scannerBusy {
+		dir, ok := scans.next()
+		if !ok {
 			return
 		}
-		var dir string
-		switch {
-		case wantFull:
-			wantFull = false
-			clear(dirs)
+		if dir == "" {
 			s.setScanning(true)
-		case len(dirs) > 0:
-			for d := range dirs {
-				dir = d
-				break
-			}
-			delete(dirs, dir)
-		default:
-			return
 		}
 		select {
 		case c.scans <- dir:
-			scannerBusy = true
 		case <-ctx.Done():
 		}
 	}
@@ -398,16 +382,16 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-fullScan:
-			wantFull = true
+			scans.wantFull()
 		case <-s.scanReq:
-			wantFull = true
+			scans.wantFull()
 		case batch := <-c.changes:
 			for _, ch := range batch {
 				switch {
 				case ch.Full:
-					wantFull = true
+					scans.wantFull()
 				case ch.Dir:
-					dirs[ch.Path] = true
+					scans.wantDir(ch.Path)
 				default:
 					s.note(found{rel: ch.Path, event: true})
 				}
@@ -417,7 +401,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		case rel := <-s.notify:
 			s.note(found{rel: rel, remote: true})
 		case d := <-c.scanDone:
-			scannerBusy = false
+			scans.done()
 			if d.full {
 				s.setScanning(false)
 				s.scanErr = d.err
@@ -821,105 +805,6 @@ func (s *Share) failQuiet(rel string, err error) {
 		st.Errors++
 		st.LastError = &Failure{Path: rel, At: time.Now(), Message: err.Error()}
 	})
-}
-
-// scanner walks the share on request and reports files whose stat
-// differs from the index. It reads the index but never writes it.
-func (s *Share) scanner(ctx context.Context, dirs <-chan string, foundc chan<- found, done chan<- scanDone) error {
-	for {
-		var dir string
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case dir = <-dirs:
-		}
-		start := time.Now()
-		n := 0
-		seen := map[string]struct{}{}
-		// Every scan, not only full ones: a directory scan of an unmounted
-		// dataset would report its files as deleted.
-		err := s.rootOK(ctx)
-		if err == nil {
-			err = scan.Walk(ctx, s.opts.Root, dir, s.opts.Matcher, func(f scan.File) error {
-				seen[f.Path] = struct{}{}
-				return s.scanned(ctx, f, foundc, &n)
-			})
-		}
-		if dir != "" && errors.Is(err, fs.ErrNotExist) {
-			err = nil // a directory that came and went
-		}
-		if err == nil {
-			err = s.missing(ctx, dir, seen, foundc, &n)
-		}
-		s.log.Debug().Str("dir", dir).Int("candidates", n).Dur("took", time.Since(start)).Err(err).Msg("scan done")
-		select {
-		case done <- scanDone{full: dir == "", at: start, err: err}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// scanned reports f as a candidate when its stat differs from the index.
-func (s *Share) scanned(ctx context.Context, f scan.File, foundc chan<- found, n *int) error {
-	base, ok, err := s.opts.Index.Get(f.Path)
-	if err != nil {
-		return err
-	}
-	var b *index.Entry
-	if ok {
-		b = &base
-	}
-	if PlanLocal(f, b) == InSync {
-		return nil
-	}
-	*n++
-	select {
-	case foundc <- found{rel: f.Path, mtime: f.Mtime, unbased: b == nil, size: f.Size}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// missing reports the index entries under dir that the walk did not see:
-// files deleted on the share (or that the walk could not see, which the
-// worker's fresh stat sorts out). An unmounted dataset never gets here:
-// the full scan checks the root's marker first.
-func (s *Share) missing(ctx context.Context, dir string, seen map[string]struct{}, foundc chan<- found, n *int) error {
-	var gone []string
-	tracked := 0
-	prefix := ""
-	if dir != "" {
-		prefix = dir + "/"
-	}
-	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {
-		if prefix != "" && !strings.HasPrefix(p, prefix) {
-			return nil
-		}
-		tracked++
-		if _, ok := seen[p]; !ok && !e.LocalGone {
-			gone = append(gone, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if dir == "" && len(seen) == 0 && tracked > 0 {
-		// The marker proved the root is the share (checked before the
-		// walk), so this is a real mass delete: the guard holds it.
-		s.log.Warn().Int("tracked", tracked).Msg("the share is empty: every tracked file was deleted on the share")
-	}
-	for _, p := range gone {
-		*n++
-		select {
-		case foundc <- found{rel: p}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // watcherRetry is how long the watcher waits before starting again after

@@ -69,7 +69,7 @@ func (t *Tally) add(n int64) { t.Files++; t.Bytes += n }
 // proves nothing). Run it instead of the pipeline (Run), never beside it.
 func (s *Share) Survey(ctx context.Context) (Survey, error) {
 	var sv Survey
-	if err := s.rootOK(ctx); err != nil {
+	if err := s.root.ok(ctx); err != nil {
 		return sv, err
 	}
 	paths := map[string]struct{}{}

@@ -244,7 +244,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 	case Upload:
 		s.upload(ctx, r, in, key, preconditionOf(in.Remote))
 	case Download:
-		if err := s.rootOK(ctx); err != nil {
+		if err := s.root.ok(ctx); err != nil {
 			r.err = err
 			return
 		}
@@ -314,7 +314,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 			r.out = outHeldDelete
 			return
 		}
-		if r.err = s.rootOK(ctx); r.err != nil {
+		if r.err = s.root.ok(ctx); r.err != nil {
 			return
 		}
 		s.conflict(ctx, r, in)

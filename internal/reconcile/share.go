@@ -98,8 +98,9 @@ type Share struct {
 	opts Options
 	log  zerolog.Logger
 
-	root *shareRoot
-	scan *scanner
+	root  *shareRoot
+	scan  *scanner
+	watch *watchSupervisor
 
 	// owned by the loop goroutine
 	pend     map[string]*pending
@@ -262,6 +263,12 @@ func New(opts Options) *Share {
 		guard:     guard{held: map[string]heldDelete{}, released: map[string]bool{}},
 		stopped:   make(chan struct{}),
 	}
+	s.watch = &watchSupervisor{
+		root: opts.Root, matcher: opts.Matcher, retry: watcherRetry,
+		log:    opts.Log.With().Str("share", opts.Name).Logger(),
+		failed: func(err error) { s.fail("", err) },
+		lost:   s.SyncNow,
+	}
 	s.status = Status{Name: opts.Name, Root: opts.Root}
 	return s
 }
@@ -326,7 +333,7 @@ func (s *Share) Run(ctx context.Context) error {
 		g.Go(func() error { return s.poller(ctx, c.found) })
 	}
 	if s.opts.Watch {
-		g.Go(func() error { return s.watcher(ctx, c.changes) })
+		g.Go(func() error { return s.watch.run(ctx, c.changes) })
 	}
 	g.Go(func() error { return s.loop(ctx, c) })
 	err = g.Wait()
@@ -386,16 +393,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		case <-s.scanReq:
 			scans.wantFull()
 		case batch := <-c.changes:
-			for _, ch := range batch {
-				switch {
-				case ch.Full:
-					scans.wantFull()
-				case ch.Dir:
-					scans.wantDir(ch.Path)
-				default:
-					s.note(found{rel: ch.Path, event: true})
-				}
-			}
+			route(batch, scans, s.note)
 		case f := <-c.found:
 			s.note(f)
 		case rel := <-s.notify:
@@ -805,43 +803,4 @@ func (s *Share) failQuiet(rel string, err error) {
 		st.Errors++
 		st.LastError = &Failure{Path: rel, At: time.Now(), Message: err.Error()}
 	})
-}
-
-// watcherRetry is how long the watcher waits before starting again after
-// it could not start or stopped (share root missing, unmounted, watch
-// limit). Periodic scans keep the share covered meanwhile.
-const watcherRetry = 10 * time.Second
-
-// watcher runs the inotify watcher, delivering batches to the loop, and
-// restarts it when it fails: a dataset mounted after the daemon started,
-// or unmounted and mounted again, gets a fresh watcher. Each restart asks
-// for a full scan, since events were lost in between.
-func (s *Share) watcher(ctx context.Context, changes chan<- []watch.Change) error {
-	for first := true; ; first = false {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(watcherRetry):
-			}
-		}
-		w, err := watch.New(watch.Options{
-			Root:   s.opts.Root,
-			Ignore: func(rel string, _ bool) bool { return s.opts.Matcher.Excluded(rel) },
-		}, s.opts.Log.With().Str("share", s.opts.Name).Logger())
-		if err != nil {
-			s.fail("", err)
-			continue
-		}
-		if !first {
-			s.SyncNow()
-		}
-		err = w.Run(ctx, changes)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
-			s.fail("", err)
-		}
-	}
 }

@@ -2,11 +2,7 @@ package reconcile
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"sort"
 	"time"
 
 	"genesissync/internal/scan"
@@ -18,90 +14,23 @@ type trasher interface {
 	TrashRemote(ctx context.Context, key, etag string) (string, error)
 }
 
-// heldDelete is a delete the planner decided, waiting in the pass's batch.
-type heldDelete struct {
-	action Action
-	at     time.Time
-}
-
-// guard is the share's mass-delete guard state, owned by the loop.
-type guard struct {
-	held map[string]heldDelete
-	// released are paths a release allowed whose allowed job has not
-	// run yet: a job decided before the release (in flight then) must
-	// not hold them again.
-	released map[string]bool
-	lastAdd  time.Time
-	tripped  bool
-	batch    string    // ID of the tripped batch, shown to the approver
-	batchAt  time.Time // lastAdd when batch was computed
-}
-
-// batchID names a set of deletes so that an approval applies to exactly
-// the batch that was shown.
-func batchID(held map[string]heldDelete) string {
-	paths := make([]string, 0, len(held))
-	for p, h := range held {
-		paths = append(paths, h.action.String()+" "+p)
-	}
-	sort.Strings(paths)
-	h := sha256.New()
-	for _, p := range paths {
-		h.Write([]byte(p + "\n"))
-	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
-}
-
-// Trips reports whether n deletes out of tracked files exceed the guard:
-// more than maxCount, or (for more than one delete) more than maxPercent
-// of the tracked files. Pure.
-func Trips(n, tracked, maxCount int, maxPercent float64) bool {
-	if n > maxCount {
-		return true
-	}
-	return n > 1 && float64(n)*100 > maxPercent*float64(max(tracked, 1))
-}
-
-// considerDeletes runs on every tick: once no delete joined the batch for
-// a quiet period, the batch is released to the workers, or the guard
-// trips and holds it for approval.
+// considerDeletes runs on every tick: the guard judges the batch and the
+// paths it releases go to the workers, allowed to delete.
 func (s *Share) considerDeletes(now time.Time) {
-	g := &s.guard
-	if g.tripped && g.lastAdd.After(g.batchAt) {
-		// Deletes joined a tripped batch: it is a new batch, and an
-		// approval of the old one must not release them unseen.
-		g.batch, g.batchAt = batchID(g.held), g.lastAdd
-	}
-	if len(g.held) == 0 {
-		s.forcedHold(now) // lets a hold request with nothing to hold expire
-	}
-	if len(g.held) == 0 || g.tripped || now.Sub(g.lastAdd) < s.deleteQuiet() || s.pausedReason() != "" {
-		return
-	}
-	tracked := s.Status().FilesTracked
-	forced, why := s.forcedHold(now)
-	if forced || Trips(len(g.held), tracked, s.opts.MaxDeletes, s.opts.MaxDeletePercent) {
-		g.tripped, g.batch, g.batchAt = true, batchID(g.held), g.lastAdd
-		ev := s.log.Error().Int("deletes", len(g.held)).Int("tracked", tracked).Str("batch", g.batch)
-		if forced {
-			s.forcedTripped()
-			ev = ev.Str("because", why)
-		}
-		ev.Msg("delete guard tripped: deletes paused for this share until the batch is approved (genesissync deletes approve)")
-		return
-	}
-	s.release()
+	idle := len(s.pend) == 0 && len(s.inflight) == 0
+	s.allow(s.guard.judge(now, idle, s.pausedReason() != "", func() int { return s.Status().FilesTracked }))
 }
 
-// deleteQuiet is how long the batch must see no new delete before it is
-// judged: deletes that arrive together are judged together, and the new
-// name of a renamed file (which waits one settle window) is copied from
-// the old object before that object is deleted.
-func (s *Share) deleteQuiet() time.Duration { return s.opts.Settle + 2*time.Second }
+// approve releases the tripped batch named id. Loop goroutine only.
+func (s *Share) approve(id string) error {
+	paths, err := s.guard.approve(id)
+	s.allow(paths)
+	return err
+}
 
-// release hands every held delete to the workers, allowed to delete.
-func (s *Share) release() {
-	for rel := range s.guard.held {
+// allow makes the released paths pending, allowed to delete, at once.
+func (s *Share) allow(paths []string) {
+	for _, rel := range paths {
 		p := s.pend[rel]
 		if p == nil {
 			p = &pending{since: time.Now()}
@@ -109,26 +38,18 @@ func (s *Share) release() {
 		}
 		p.allowDelete = true
 		p.notBefore = time.Time{}
-		s.guard.released[rel] = true
 	}
-	clear(s.guard.held)
-	s.guard.tripped, s.guard.batch = false, ""
 }
 
-// approve releases a tripped batch if id names it. Loop goroutine only.
-func (s *Share) approve(id string) error {
-	if !s.guard.tripped {
-		return errors.New("no delete batch is waiting for approval")
-	}
-	if s.guard.lastAdd.After(s.guard.batchAt) {
-		s.guard.batch, s.guard.batchAt = batchID(s.guard.held), s.guard.lastAdd
-	}
-	if id != s.guard.batch {
-		return fmt.Errorf("batch %s is not the waiting batch (%s): review it again", id, s.guard.batch)
-	}
-	s.log.Warn().Str("batch", id).Int("deletes", len(s.guard.held)).Msg("delete batch approved")
-	s.release()
-	return nil
+// HoldNextDeletes makes the deletes found by the next full scan wait for
+// a person's approval whatever their count, as after a rollback: a mass
+// change that the guard's thresholds might let through. It lasts until a
+// batch trips, or until a full scan that started after this call finished
+// and everything it found was dealt with without any delete (at most
+// forceHoldMax). Safe for concurrent use.
+func (s *Share) HoldNextDeletes(reason string) {
+	s.guard.holdNext(reason, time.Now())
+	s.log.Warn().Str("reason", reason).Msg("the next deletes will wait for approval")
 }
 
 // DeleteBatch is the share's held deletes as shown to an approver.

@@ -109,7 +109,7 @@ type Share struct {
 	large    int      // large-lane transfers in flight
 	ready    []string // settled files for dispatch, oldest change first
 	scanErr  error    // the last full scan's failure, until one succeeds
-	guard    guard
+	guard    *deleteGuard
 
 	// beat is when the loop last went round (Unix nanoseconds; 0 before
 	// its first round). The loop writes it, Alive reads it.
@@ -260,8 +260,12 @@ func New(opts Options) *Share {
 		listReq:   make(chan struct{}, 1),
 		notify:    make(chan string, 64),
 		approvals: make(chan approval),
-		guard:     guard{held: map[string]heldDelete{}, released: map[string]bool{}},
-		stopped:   make(chan struct{}),
+		// The quiet period: deletes that arrive together are judged
+		// together, and the new name of a renamed file (which waits one
+		// settle window) is copied from the old object before that
+		// object is deleted.
+		guard:   newDeleteGuard(opts.MaxDeletes, opts.MaxDeletePercent, opts.Settle+2*time.Second, log),
+		stopped: make(chan struct{}),
 	}
 	s.watch = &watchSupervisor{
 		root: opts.Root, matcher: opts.Matcher, retry: watcherRetry,
@@ -405,7 +409,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 				s.scanErr = d.err
 				if d.err == nil {
 					s.update(func(st *Status) { st.LastFullScan, st.LastFullScanDone = d.at, time.Now() })
-					s.fullScanDone(d.at)
+					s.guard.scanDone(d.at)
 					s.recount()
 				}
 			}
@@ -457,7 +461,7 @@ func (s *Share) tickEvery() time.Duration {
 // note records a candidate. A scan's candidate settles from its mtime
 // (an old file is eligible at once); a watcher event settles from now.
 func (s *Share) note(f found) {
-	if _, held := s.guard.held[f.rel]; held && !f.event {
+	if s.guard.holds(f.rel) && !f.event {
 		// Held by the guard: its decision waits for a person, and the
 		// listing or a scan finding the same difference again changes
 		// nothing (each re-plan re-read files and objects, and one in
@@ -644,21 +648,17 @@ func (s *Share) finish(r result) {
 	}
 	now := time.Now()
 	if r.allowDelete {
-		delete(s.guard.released, r.rel) // the released decision ran
+		s.guard.ran(r.rel)
 	}
 	switch {
-	case r.err == nil && r.out == outHeldDelete && !r.allowDelete && s.guard.released[r.rel]:
-		// Decided before the release that covers it: do it again, now
-		// allowed, rather than hold what a person just approved.
-		p.allowDelete, p.notBefore = true, time.Time{}
 	case r.err == nil && r.out == outHeldDelete:
-		delete(s.pend, r.rel)
-		if _, ok := s.guard.held[r.rel]; !ok {
-			s.guard.held[r.rel] = heldDelete{action: r.action, at: now}
-			s.guard.lastAdd = now
+		if s.guard.hold(r.rel, r.action, r.allowDelete, now) {
+			p.allowDelete, p.notBefore = true, time.Time{} // run again, allowed
+		} else {
+			delete(s.pend, r.rel)
 		}
 	case r.err == nil:
-		delete(s.guard.held, r.rel)
+		s.guard.settled(r.rel)
 		if p.lastEvent.After(r.started) {
 			// Changed again while we worked: keep it pending, but the
 			// recovery point moves to that change.

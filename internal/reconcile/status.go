@@ -256,19 +256,10 @@ func (s *Share) publish() {
 	for _, p := range failed[:min(len(failed), maxListed)] {
 		failures = append(failures, p.lastErr)
 	}
-	held := make([]HeldDelete, 0, min(len(s.guard.held), maxListed))
-	conflicts := 0
-	for p, h := range s.guard.held {
-		held = append(held, HeldDelete{Path: p, Action: h.action.String()})
-		if h.action == Conflict {
-			conflicts++
-		}
-	}
-	sort.Slice(held, func(i, j int) bool { return held[i].Path < held[j].Path })
-	held = held[:min(len(held), maxListed)]
+	g := s.guard.view(maxListed)
 	s.update(func(st *Status) {
-		st.HeldDeletes, st.HeldDeleteCount, st.HeldConflictCount = held, len(s.guard.held), conflicts
-		st.DeleteGuardTripped, st.DeleteBatch = s.guard.tripped, s.guard.batch
+		st.HeldDeletes, st.HeldDeleteCount, st.HeldConflictCount = g.held, g.count, g.conflicts
+		st.DeleteGuardTripped, st.DeleteBatch = g.tripped, g.batch
 		st.PendingUploads = len(s.pend)
 		st.InFlight = len(s.inflight)
 		st.OldestPending = oldest
@@ -284,7 +275,7 @@ func (s *Share) publish() {
 			st.State = StateError
 		case st.LastFullScan.IsZero():
 			st.State = StateStarting
-		case failing > 0 || s.guard.tripped:
+		case failing > 0 || g.tripped:
 			st.State = StateError
 		case len(s.pend) > 0:
 			st.State = StateSyncing

@@ -1,0 +1,250 @@
+package reconcile
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// deleteGuard is a share's mass-delete guard. A delete the workers decide
+// (and a first pass's conflict) is not carried out but held in the pass's
+// batch. Once no delete joined the batch for the quiet period, the guard
+// judges it: within the thresholds the whole batch is released to run;
+// over them, or while a hold was asked for (holdNext), it trips and waits
+// until a person approves exactly the batch that was shown. Released paths
+// are re-planned fresh by the workers, allowed to delete.
+//
+// The loop goroutine owns it; only holdNext may be called from any
+// goroutine.
+type deleteGuard struct {
+	maxCount   int
+	maxPercent float64
+	quiet      time.Duration
+	log        zerolog.Logger
+
+	held map[string]heldDelete
+	// released are paths a release allowed whose allowed job has not
+	// run yet: a job decided before the release (in flight then) must
+	// not hold them again.
+	released map[string]bool
+	lastAdd  time.Time
+	tripped  bool
+	batch    string    // ID of the tripped batch, shown to the approver
+	batchAt  time.Time // lastAdd when batch was computed
+
+	force forceRequest
+}
+
+// heldDelete is a delete the planner decided, waiting in the pass's batch.
+type heldDelete struct {
+	action Action
+	at     time.Time
+}
+
+// forceRequest is a request (holdNext) that the next batch trips
+// whatever its size.
+type forceRequest struct {
+	mu     sync.Mutex
+	at     time.Time // when it was asked; zero = not asked
+	reason string
+	scan   time.Time // when the first full scan after at finished
+}
+
+// forceHoldMax bounds a hold request on a share that is never idle.
+const forceHoldMax = 24 * time.Hour
+
+func newDeleteGuard(maxCount int, maxPercent float64, quiet time.Duration, log zerolog.Logger) *deleteGuard {
+	return &deleteGuard{
+		maxCount: maxCount, maxPercent: maxPercent, quiet: quiet, log: log,
+		held: map[string]heldDelete{}, released: map[string]bool{},
+	}
+}
+
+// Trips reports whether n deletes out of tracked files exceed the guard:
+// more than maxCount, or (for more than one delete) more than maxPercent
+// of the tracked files. Pure.
+func Trips(n, tracked, maxCount int, maxPercent float64) bool {
+	if n > maxCount {
+		return true
+	}
+	return n > 1 && float64(n)*100 > maxPercent*float64(max(tracked, 1))
+}
+
+// batchID names a set of deletes so that an approval applies to exactly
+// the batch that was shown.
+func batchID(held map[string]heldDelete) string {
+	paths := make([]string, 0, len(held))
+	for p, h := range held {
+		paths = append(paths, h.action.String()+" "+p)
+	}
+	sort.Strings(paths)
+	h := sha256.New()
+	for _, p := range paths {
+		h.Write([]byte(p + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// holds reports whether rel waits in the batch.
+func (g *deleteGuard) holds(rel string) bool {
+	_, ok := g.held[rel]
+	return ok
+}
+
+// hold takes a job's decision a, made without the permission to delete
+// (allowed false) or without a trash to delete into, into the batch. It
+// returns true instead when a release covered rel after the job was
+// decided: the job must run again, allowed, rather than hold what a person
+// just approved.
+func (g *deleteGuard) hold(rel string, a Action, allowed bool, now time.Time) (again bool) {
+	if !allowed && g.released[rel] {
+		return true
+	}
+	if _, ok := g.held[rel]; !ok {
+		g.held[rel] = heldDelete{action: a, at: now}
+		g.lastAdd = now
+	}
+	return false
+}
+
+// ran notes that a job released by the guard ran: its release is spent.
+func (g *deleteGuard) ran(rel string) { delete(g.released, rel) }
+
+// settled takes rel out of the batch: a job dealt with it otherwise.
+func (g *deleteGuard) settled(rel string) { delete(g.held, rel) }
+
+// judge runs on every tick. Once no delete joined the batch for the quiet
+// period (and transfers are not paused), it trips or returns the paths it
+// releases. idle says no file is pending or in flight; tracked is asked
+// only when the batch is judged.
+func (g *deleteGuard) judge(now time.Time, idle, paused bool, tracked func() int) []string {
+	if g.tripped && g.lastAdd.After(g.batchAt) {
+		// Deletes joined a tripped batch: it is a new batch, and an
+		// approval of the old one must not release them unseen.
+		g.batch, g.batchAt = batchID(g.held), g.lastAdd
+	}
+	if len(g.held) == 0 {
+		g.forced(now, idle) // lets a hold request with nothing to hold expire
+	}
+	if len(g.held) == 0 || g.tripped || now.Sub(g.lastAdd) < g.quiet || paused {
+		return nil
+	}
+	n := tracked()
+	forced, why := g.forced(now, idle)
+	if forced || Trips(len(g.held), n, g.maxCount, g.maxPercent) {
+		g.tripped, g.batch, g.batchAt = true, batchID(g.held), g.lastAdd
+		ev := g.log.Error().Int("deletes", len(g.held)).Int("tracked", n).Str("batch", g.batch)
+		if forced {
+			g.forceUsed()
+			ev = ev.Str("because", why)
+		}
+		ev.Msg("delete guard tripped: deletes paused for this share until the batch is approved (genesissync deletes approve)")
+		return nil
+	}
+	return g.release()
+}
+
+// release empties the batch into the returned paths, each allowed to
+// delete once.
+func (g *deleteGuard) release() []string {
+	paths := make([]string, 0, len(g.held))
+	for rel := range g.held {
+		paths = append(paths, rel)
+		g.released[rel] = true
+	}
+	clear(g.held)
+	g.tripped, g.batch = false, ""
+	return paths
+}
+
+// approve releases the tripped batch if id names it, returning its paths.
+func (g *deleteGuard) approve(id string) ([]string, error) {
+	if !g.tripped {
+		return nil, errors.New("no delete batch is waiting for approval")
+	}
+	if g.lastAdd.After(g.batchAt) {
+		g.batch, g.batchAt = batchID(g.held), g.lastAdd
+	}
+	if id != g.batch {
+		return nil, fmt.Errorf("batch %s is not the waiting batch (%s): review it again", id, g.batch)
+	}
+	g.log.Warn().Str("batch", id).Int("deletes", len(g.held)).Msg("delete batch approved")
+	return g.release(), nil
+}
+
+// guardView is the guard's state as the status shows it.
+type guardView struct {
+	held      []HeldDelete // by path, at most n
+	count     int
+	conflicts int // how many held are a first pass's conflicts
+	tripped   bool
+	batch     string
+}
+
+// view lists the batch, sorted by path, at most n of it.
+func (g *deleteGuard) view(n int) guardView {
+	v := guardView{held: make([]HeldDelete, 0, min(len(g.held), n)), count: len(g.held), tripped: g.tripped, batch: g.batch}
+	for p, h := range g.held {
+		v.held = append(v.held, HeldDelete{Path: p, Action: h.action.String()})
+		if h.action == Conflict {
+			v.conflicts++
+		}
+	}
+	sort.Slice(v.held, func(i, j int) bool { return v.held[i].Path < v.held[j].Path })
+	v.held = v.held[:min(len(v.held), n)]
+	return v
+}
+
+// holdNext asks that the next batch trip whatever its size (see
+// Share.HoldNextDeletes for how long the request lasts). Safe for
+// concurrent use.
+func (g *deleteGuard) holdNext(reason string, now time.Time) {
+	g.force.mu.Lock()
+	g.force.at, g.force.reason, g.force.scan = now, reason, time.Time{}
+	g.force.mu.Unlock()
+}
+
+// forced reports whether the current batch must trip whatever its size,
+// and clears the request once it has nothing left to hold.
+func (g *deleteGuard) forced(now time.Time, idle bool) (bool, string) {
+	f := &g.force
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.at.IsZero() {
+		return false, ""
+	}
+	if len(g.held) > 0 {
+		return true, f.reason
+	}
+	// Nothing to hold yet. The request is used up once the scan after it
+	// finished and nothing it found still waits: a delete could still be
+	// queued behind the uploads a rollback causes.
+	settled := !f.scan.IsZero() && now.Sub(f.scan) > g.quiet && idle
+	if settled || now.Sub(f.at) > forceHoldMax {
+		f.at, f.reason, f.scan = time.Time{}, "", time.Time{}
+	}
+	return false, ""
+}
+
+// forceUsed clears the request once a batch tripped under it.
+func (g *deleteGuard) forceUsed() {
+	g.force.mu.Lock()
+	g.force.at, g.force.reason, g.force.scan = time.Time{}, "", time.Time{}
+	g.force.mu.Unlock()
+}
+
+// scanDone notes a finished full scan that started at started.
+func (g *deleteGuard) scanDone(started time.Time) {
+	f := &g.force
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.at.IsZero() && f.scan.IsZero() && !started.Before(f.at) {
+		f.scan = time.Now()
+	}
+}

@@ -208,16 +208,16 @@ func TestConflictSavesTheBucketsVersionFirst(t *testing.T) {
 func TestConflictNameIsFreeAndVisible(t *testing.T) {
 	s, _ := execShare(t)
 	at := time.Date(2026, 11, 21, 23, 10, 0, 0, time.Local)
-	name, err := s.conflictName("Music/Jingle.mp3", at)
+	name, err := conflictName(s.opts.Root, "Music/Jingle.mp3", at)
 	require.NoError(t, err)
 	require.Equal(t, "Music/Jingle (conflict 2026-11-21 2310 from bucket).mp3", name)
 
 	writeAged(t, s.opts.Root, name, []byte("an earlier conflict's copy"))
-	name, err = s.conflictName("Music/Jingle.mp3", at)
+	name, err = conflictName(s.opts.Root, "Music/Jingle.mp3", at)
 	require.NoError(t, err)
 	require.Equal(t, "Music/Jingle (conflict 2026-11-21 2310 from bucket 2).mp3", name, "an existing copy is never overwritten")
 
-	name, err = s.conflictName("README", at)
+	name, err = conflictName(s.opts.Root, "README", at)
 	require.NoError(t, err)
 	require.Equal(t, "README (conflict 2026-11-21 2310 from bucket)", name)
 }

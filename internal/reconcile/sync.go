@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"genesissync/internal/index"
@@ -257,7 +256,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 			// A new name must not collide with an existing one by case
 			// alone: Windows clients could not tell them apart. (The
 			// listing checks this too; bucket events come past it.)
-			if err := s.caseCollision(r.rel); err != nil {
+			if err := caseCollision(s.opts.Root, r.rel); err != nil {
 				r.out, r.err = outRefused, err
 				return
 			}
@@ -373,7 +372,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = fmt.Errorf("conflict on %q without both versions", r.rel)
 		return
 	}
-	name, err := s.conflictName(r.rel, time.Now())
+	name, err := conflictName(s.opts.Root, r.rel, time.Now())
 	if err != nil {
 		r.err = err
 		return
@@ -411,9 +410,10 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	r.out, r.conflictCopy = outConflict, name
 }
 
-// conflictName returns a free, visible name for the bucket's version of
-// rel: "Jingle (conflict 2026-11-21 2310 from bucket).mp3".
-func (s *Share) conflictName(rel string, now time.Time) (string, error) {
+// conflictName returns a name for the bucket's version of rel that is
+// visible, dated and free on the share at root: "Jingle (conflict
+// 2026-11-21 2310 from bucket).mp3".
+func conflictName(root, rel string, now time.Time) (string, error) {
 	dir, file := path.Split(rel)
 	ext := path.Ext(file)
 	stem := strings.TrimSuffix(file, ext)
@@ -427,7 +427,7 @@ func (s *Share) conflictName(rel string, now time.Time) (string, error) {
 		if _, err := keymap.Key(name); err != nil {
 			return "", fmt.Errorf("conflict name for %q: %w", rel, err)
 		}
-		if _, err := scan.Stat(s.opts.Root, name); errors.Is(err, fs.ErrNotExist) {
+		if _, err := scan.Stat(root, name); errors.Is(err, fs.ErrNotExist) {
 			return name, nil
 		}
 	}
@@ -486,11 +486,12 @@ func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string)
 var errStop = errors.New("stop")
 
 // caseCollision reports a *keymap.RefusedError when a component of rel
-// differs only by letter case from an existing entry of its directory.
-func (s *Share) caseCollision(rel string) error {
+// differs only by letter case from an existing entry of its directory on
+// the share at root.
+func caseCollision(root, rel string) error {
 	dir := ""
 	for _, seg := range strings.Split(rel, "/") {
-		entries, err := os.ReadDir(filepath.Join(s.opts.Root, filepath.FromSlash(dir)))
+		entries, err := os.ReadDir(filepath.Join(root, filepath.FromSlash(dir)))
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil // the rest is new
 		}
@@ -505,61 +506,4 @@ func (s *Share) caseCollision(rel string) error {
 		dir = path.Join(dir, seg)
 	}
 	return nil
-}
-
-// OpenFiles tells which share paths SMB clients hold open. Implementations
-// must be safe for concurrent use and cheap (cached).
-type OpenFiles interface {
-	// Writing reports whether a client holds rel open for writing; the
-	// answer may be up to a second old (it only delays a read).
-	Writing(ctx context.Context, rel string) bool
-	// Open reports whether a client holds rel open at all, as of now
-	// (it guards replacing or removing the file).
-	Open(ctx context.Context, rel string) bool
-}
-
-// OpenFileCache is an OpenFiles over a lister (smbstatus). If the lister
-// fails, the error is reported through OnError and the answer errs on the
-// safe side for each question: no file counts as being written (the
-// settle rule alone then guards reads) but every file counts as open (so
-// nothing is replaced or removed blind). Safe for concurrent use.
-type OpenFileCache struct {
-	List    func(ctx context.Context) (map[string]bool, error) // path -> open for writing
-	OnError func(error)
-
-	mu    sync.Mutex
-	at    time.Time
-	files map[string]bool
-	ok    bool // the last listing succeeded
-}
-
-// writingMaxAge is how old Writing's answer may be: it only delays a read.
-const writingMaxAge = time.Second
-
-func (c *OpenFileCache) get(ctx context.Context, maxAge time.Duration) (map[string]bool, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) < maxAge {
-		return c.files, c.ok
-	}
-	files, err := c.List(ctx)
-	c.ok = err == nil
-	if err != nil && c.OnError != nil {
-		c.OnError(err)
-	}
-	c.files, c.at = files, time.Now()
-	return files, c.ok
-}
-
-// Writing implements OpenFiles, from a listing at most writingMaxAge old.
-func (c *OpenFileCache) Writing(ctx context.Context, rel string) bool {
-	files, _ := c.get(ctx, writingMaxAge)
-	return files[rel]
-}
-
-// Open implements OpenFiles: it always asks smbd afresh.
-func (c *OpenFileCache) Open(ctx context.Context, rel string) bool {
-	files, ok := c.get(ctx, 0)
-	_, open := files[rel]
-	return open || !ok
 }

@@ -3,11 +3,7 @@
 //
 // PlanLocal is the pure planner: from a file's stat and its base entry in
 // the index it decides whether the file must be read. It does no I/O, so
-// every rule is table-tested. Share is the per-share serve loop: the
-// watcher and the periodic scanner report candidates, the loop holds each
-// until it has settled (no change for the share's settle window), and
-// bounded workers upload it and record the result in the index only after
-// the bucket confirmed it.
+// every rule is table-tested.
 //
 // Plan is the three-way planner (local, base, remote). For each path a
 // worker reads the bucket's side fresh with a HEAD, except for a small
@@ -17,8 +13,26 @@
 // Every upload carries what its plan saw as its precondition, once the
 // first bucket listing has proved the store honors conditional writes.
 //
+// Share is one share's pipeline and wires its parts; its serve loop owns
+// the pending files and hands each, once settled (no change for the
+// share's settle window), to bounded workers, which plan, execute and
+// record the result in the index only after the far side confirmed it.
+// Candidates come from:
+//   - the scanner (scanner.go): full and directory scans, comparing the
+//     share with the index;
+//   - the watcher supervisor (watcher.go): inotify batches, a restart and
+//     a full scan when the watcher stops, a full scan on overflow;
+//   - the bucket listing (poll.go) and bucket events (Share.Notify).
+//
 // Deletes are carried out only when proven against the base state, the
-// share root's health and the mass-delete guard. The package never reads
-// file bytes itself (transfer does); it talks to the bucket for HEADs,
-// listings and the marker object, and moves bytes through transfer.
+// share root's health (shareRoot, root.go) and the mass-delete guard
+// (deleteGuard, guard.go), which holds each pass's batch and trips past
+// its thresholds until a person approves.
+//
+// The package must never record in the index what the far side has not
+// confirmed, delete what is not proven, or write into a root that failed
+// its health check. It never reads file bytes itself (scan hashes them,
+// transfer moves them); it talks to the bucket for HEADs, listings,
+// server-side copies and the marker object. It sets no defaults: every
+// option comes from config, through the daemon.
 package reconcile

@@ -37,8 +37,8 @@ const (
 // dispatch hands settled files to idle workers, oldest change first. It
 // takes them from s.ready, the oldest settled files of the last walk over
 // every pending file, and walks again only when s.ready runs out (or the
-// loop clears it, once a second): a walk per finished transfer made
-// 100,000 pending files upload at a few per second.
+// loop clears it, once a second): a walk per finished transfer would
+// cost a pass over every pending file for each file sent.
 func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	if s.idle == 0 || s.pausedReason() != "" {
 		return

@@ -44,8 +44,7 @@ func TestBatchIDNamesTheBatch(t *testing.T) {
 // TestReleaseIsNotUndoneByAJobInFlight: a held path is not planned again
 // by the listing or a scan while it waits; a job decided before the
 // release (in flight when a person approved) does not hold it again, it
-// runs again allowed. Seen in CI: 20 of 60 approved first-pass conflicts
-// held again, and the guard tripped on them.
+// runs again allowed.
 func TestReleaseIsNotUndoneByAJobInFlight(t *testing.T) {
 	s, _, _ := pollShare(t, time.Hour)
 	held := result{job: job{rel: "a.mp3"}, action: Conflict, out: outHeldDelete}

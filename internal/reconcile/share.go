@@ -390,8 +390,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 		case r := <-c.results:
 			s.finish(r)
 			// That worker is free: hand it the next settled file now,
-			// not at the next tick (with 4 workers and a 100 ms tick,
-			// small files went up at 40 per second at most).
+			// not at the next tick, which would pace small files.
 			s.idle++
 			s.dispatch(ctx, c.jobs)
 		case a := <-s.approvals:
@@ -406,9 +405,9 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			s.dispatch(ctx, c.jobs)
 			ticked = true
 		}
-		// publish walks every pending file: once per event with a folder
-		// of 100,000 new files made the first scan quadratic. With many
-		// pending it runs once a tick.
+		// publish walks every pending file, so it runs after every event
+		// only while few are pending (a large first scan would be
+		// quadratic), else once a tick.
 		if len(s.pend) < publishEveryEvent || (ticked && time.Since(published) >= publishMany) {
 			s.publish()
 			published = time.Now()
@@ -555,10 +554,8 @@ func (s *Share) finish(r result) {
 // a worker commits to the index before its result reaches the loop, so a
 // count taken with results on their way would be double-counted by
 // account, and one taken by another goroutine could miss commits whose
-// results the loop had already counted (the scanner did that, and a
-// share of 100,000 new files showed 99,994). Runs on the loop goroutine,
-// after each full scan; it reads every entry (tens of milliseconds for
-// 100,000).
+// results the loop had already counted. Runs on the loop goroutine,
+// after each full scan; it reads every entry.
 func (s *Share) recount() {
 	if len(s.inflight) > 0 {
 		return

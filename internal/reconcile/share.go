@@ -86,17 +86,23 @@ type Options struct {
 	MaxDeletePercent float64
 }
 
-// Share runs one share's local-to-bucket pipeline: watcher and scanner
-// find candidate files, the loop waits for each to settle, workers upload
-// them and record the result in the index. Run owns every goroutine it
-// starts; Status and SyncNow may be called concurrently from anywhere.
+// Share runs one share's pipeline: the scanner, the watcher supervisor,
+// the bucket listing and bucket events find candidate paths, the loop
+// waits for each to settle and hands it to a worker, and the worker plans
+// it, carries the plan out (deletes only as the delete guard releases
+// them) and records the result in the index. Run owns every goroutine it
+// starts; the exported methods may be called concurrently from anywhere.
 type Share struct {
 	opts Options
 	log  zerolog.Logger
 
+	// The parts New wires: the root check (any goroutine), the scanner
+	// and the watcher supervisor (each run by its own goroutine), the
+	// delete guard (the loop's, but for HoldNextDeletes).
 	root  *shareRoot
 	scan  *scanner
 	watch *watchSupervisor
+	guard *deleteGuard
 
 	// owned by the loop goroutine
 	pend     map[string]*pending
@@ -105,7 +111,6 @@ type Share struct {
 	large    int      // large-lane transfers in flight
 	ready    []string // settled files for dispatch, oldest change first
 	scanErr  error    // the last full scan's failure, until one succeeds
-	guard    *deleteGuard
 
 	// beat is when the loop last went round (Unix nanoseconds; 0 before
 	// its first round). The loop writes it, Alive reads it.
@@ -220,10 +225,15 @@ func New(opts Options) *Share {
 	log := opts.Log.With().Str("share", opts.Name).Str("component", "reconcile").Logger()
 	root := &shareRoot{path: opts.Root, share: opts.Name, check: opts.RootCheck, index: opts.Index, log: log}
 	s := &Share{
-		opts:      opts,
-		log:       log,
-		root:      root,
-		scan:      &scanner{root: root, matcher: opts.Matcher, index: opts.Index, log: log},
+		opts: opts,
+		log:  log,
+		root: root,
+		scan: &scanner{root: root, matcher: opts.Matcher, index: opts.Index, log: log},
+		// The guard's quiet period: deletes that arrive together are
+		// judged together, and the new name of a renamed file (which
+		// waits one settle window) is copied from the old object before
+		// that object is deleted.
+		guard:     newDeleteGuard(opts.MaxDeletes, opts.MaxDeletePercent, opts.Settle+2*time.Second, log),
 		pend:      map[string]*pending{},
 		idle:      opts.Uploaders + smallWorkers, // Run starts this many workers
 		inflight:  map[string]time.Time{},
@@ -231,12 +241,7 @@ func New(opts Options) *Share {
 		listReq:   make(chan struct{}, 1),
 		notify:    make(chan string, 64),
 		approvals: make(chan approval),
-		// The quiet period: deletes that arrive together are judged
-		// together, and the new name of a renamed file (which waits one
-		// settle window) is copied from the old object before that
-		// object is deleted.
-		guard:   newDeleteGuard(opts.MaxDeletes, opts.MaxDeletePercent, opts.Settle+2*time.Second, log),
-		stopped: make(chan struct{}),
+		stopped:   make(chan struct{}),
 	}
 	s.watch = &watchSupervisor{
 		root: opts.Root, matcher: opts.Matcher, retry: watcherRetry,

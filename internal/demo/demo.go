@@ -21,8 +21,8 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/daemon"
 	"genesissync/internal/objstore"
-	"genesissync/internal/station"
 	"genesissync/internal/s3server"
+	"genesissync/internal/station"
 )
 
 // Options configure a demo run. Zero values mean the documented defaults.

@@ -10,9 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"genesissync/internal/admin"
+	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/station"
-	"genesissync/internal/status"
 )
 
 func adoptCmd() *cobra.Command {
@@ -66,7 +66,7 @@ func printSurvey(w io.Writer, asJSON bool, share, where string, sv reconcile.Sur
 	}
 	fmt.Fprintf(w, "adopt %s: the first pass over %s would find\n", share, where)
 	row := func(what string, t reconcile.Tally, note string) {
-		fmt.Fprintf(w, "  %-34s %7d files %10s", what, t.Files, status.HumanBytes(t.Bytes))
+		fmt.Fprintf(w, "  %-34s %7d files %10s", what, t.Files, model.HumanBytes(t.Bytes))
 		if note != "" && t.Files > 0 {
 			fmt.Fprintf(w, "  %s", note)
 		}
@@ -83,7 +83,7 @@ func printSurvey(w io.Writer, asJSON bool, share, where string, sv reconcile.Sur
 	row("deletes", sv.Deletes, "subject to the mass-delete guard")
 	row("refused names", sv.Refused, "not synced")
 	row("being written or unreadable", sv.Waiting, "decided when they settle")
-	fmt.Fprintf(w, "  read from the bucket to decide: %s\n", status.HumanBytes(sv.BytesRead))
+	fmt.Fprintf(w, "  read from the bucket to decide: %s\n", model.HumanBytes(sv.BytesRead))
 	for _, c := range sv.Conflicts {
 		fmt.Fprintf(w, "  conflict: %s\n", c)
 	}

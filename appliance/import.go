@@ -15,10 +15,10 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/ingest"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
 	"genesissync/internal/station"
-	"genesissync/internal/status"
 )
 
 func importCmd() *cobra.Command {
@@ -163,12 +163,12 @@ func printImport(w io.Writer, asJSON bool, share string, bucket *ingest.BucketSo
 		verb = "would copy"
 	}
 	fmt.Fprintf(w, "import into %s: %s %d files (%s), %d identical skipped, %d collisions, %d refused, %d failed",
-		share, verb, res.Copied, status.HumanBytes(res.CopiedBytes), res.Identical, res.Collided, res.Refused, res.Failed)
+		share, verb, res.Copied, model.HumanBytes(res.CopiedBytes), res.Identical, res.Collided, res.Refused, res.Failed)
 	if bucket != nil {
 		fmt.Fprintf(w, ", %d not verified", res.NotVerified)
 	}
 	if res.Rate > 0 && !res.DryRun {
-		fmt.Fprintf(w, ", %s/s", status.HumanBytes(int64(res.Rate)))
+		fmt.Fprintf(w, ", %s/s", model.HumanBytes(int64(res.Rate)))
 	}
 	fmt.Fprintln(w)
 	if bucket != nil && len(res.VerifiedBy) > 0 {
@@ -188,7 +188,7 @@ func printImport(w io.Writer, asJSON bool, share string, bucket *ingest.BucketSo
 			verb = "would copy"
 		}
 		fmt.Fprintf(w, "  share's target: %s %d objects server-side (%s), %d already there, %d not copied\n",
-			verb, res.TargetCopied, status.HumanBytes(res.TargetCopiedBytes), res.TargetPresent, res.TargetSkipped)
+			verb, res.TargetCopied, model.HumanBytes(res.TargetCopiedBytes), res.TargetPresent, res.TargetSkipped)
 	}
 	for _, c := range res.Collisions {
 		fmt.Fprintf(w, "  collision: %q from %s: the %s holds other bytes there (left alone)\n", c.Path, c.Source, existing(c.Existing))

@@ -21,10 +21,10 @@ import (
 	"genesissync/internal/admin"
 	"genesissync/internal/config"
 	"genesissync/internal/jobs"
+	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/restore"
 	"genesissync/internal/station"
-	"genesissync/internal/status"
 )
 
 // exitMismatch is verify's exit code when it ran and found mismatches.
@@ -405,9 +405,9 @@ func progressLine(what string, pg restore.Progress) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %-9s %d/%d files", what, pg.Phase, pg.Files, pg.FilesTotal)
 	if pg.BytesTotal > 0 || pg.Bytes > 0 {
-		fmt.Fprintf(&b, "  %s/%s", status.HumanBytes(pg.Bytes), status.HumanBytes(pg.BytesTotal))
+		fmt.Fprintf(&b, "  %s/%s", model.HumanBytes(pg.Bytes), model.HumanBytes(pg.BytesTotal))
 	}
-	fmt.Fprintf(&b, "  %s/s", status.HumanBytes(int64(pg.Rate)))
+	fmt.Fprintf(&b, "  %s/s", model.HumanBytes(int64(pg.Rate)))
 	if pg.ETA > 0 {
 		fmt.Fprintf(&b, "  %s left", pg.ETA.Round(time.Second))
 	}
@@ -447,9 +447,9 @@ func printResult(w io.Writer, asJSON bool, res restore.Result) error {
 		verb = "would restore"
 	}
 	fmt.Fprintf(w, "restore into %s: %s %d files (%s), %d already present, %d skipped, %d failed",
-		res.Root, verb, res.Restored, status.HumanBytes(res.RestoredBytes), res.Present, res.Skipped, res.Failed)
+		res.Root, verb, res.Restored, model.HumanBytes(res.RestoredBytes), res.Present, res.Skipped, res.Failed)
 	if res.Rate > 0 {
-		fmt.Fprintf(w, ", %s/s", status.HumanBytes(int64(res.Rate)))
+		fmt.Fprintf(w, ", %s/s", model.HumanBytes(int64(res.Rate)))
 	}
 	fmt.Fprintln(w)
 	if res.Snapshot != "" {

@@ -12,7 +12,6 @@ import (
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/playout"
-	"genesissync/internal/status"
 	"genesissync/internal/transfer"
 )
 
@@ -82,7 +81,7 @@ func (d *Daemon) newDetector(gov *playout.Governor) *playout.Detector {
 		OnChange: func(active bool, bps int64) {
 			if active {
 				msg := fmt.Sprintf("SMB clients reading %s/s: transfers held to %s/s, %d at a time",
-					status.HumanBytes(bps), status.HumanBytes(lim.Rate), lim.Transfers)
+					model.HumanBytes(bps), model.HumanBytes(lim.Rate), lim.Transfers)
 				log.Info().Int64("client_read_bytes_per_second", bps).Int64("rate_limit", lim.Rate).Int("transfers", lim.Transfers).Msg("playout detected: transfers yield")
 				d.events.Add(eventlog.Event{Kind: "playout.active", Level: eventlog.Info, Message: msg})
 				return
@@ -127,7 +126,7 @@ func (d *Daemon) playoutStatus() model.Playout {
 		out.Since = &since
 	}
 	if st.Active {
-		out.Summary = fmt.Sprintf("playout: transfers held to %s/s, %d at a time", status.HumanBytes(lim.Rate), lim.Transfers)
+		out.Summary = fmt.Sprintf("playout: transfers held to %s/s, %d at a time", model.HumanBytes(lim.Rate), lim.Transfers)
 	}
 	return out
 }

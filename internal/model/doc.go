@@ -8,7 +8,8 @@
 // It also owns the rules that are facts about that state rather than
 // about how it is shown: whether a share is stale (Share.StalenessAt,
 // applied by Snapshot.MarkStale) and whether the box is fit to serve
-// (Snapshot.Healthy). They are pure.
+// (Snapshot.Healthy). They are pure. HumanBytes writes a byte count as
+// the page, the CLI and the model's summaries show it.
 //
 // It must never serve HTTP, render templates, export metrics, read the
 // config or do I/O; it carries no secret. Its types are plain values:

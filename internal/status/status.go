@@ -41,9 +41,9 @@ var templates embed.FS
 var staticFiles embed.FS
 
 var funcs = template.FuncMap{
-	"bytes":  HumanBytes,
-	"rate":   func(v float64) string { return HumanBytes(int64(v)) + "/s" },
-	"ubytes": func(n uint64) string { return HumanBytes(int64(min(n, 1<<62))) },
+	"bytes":  model.HumanBytes,
+	"rate":   func(v float64) string { return model.HumanBytes(int64(v)) + "/s" },
+	"ubytes": func(n uint64) string { return model.HumanBytes(int64(min(n, 1<<62))) },
 	"ago":    ago,
 	"clock":  clock,
 	"age":    func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
@@ -237,21 +237,6 @@ func writeJSON(w http.ResponseWriter, code int, v any, log zerolog.Logger) {
 // apiError is the body of every JSON error response.
 type apiError struct {
 	Error string `json:"error"`
-}
-
-// HumanBytes formats a byte count in IEC units ("1.5 MiB"), as the page
-// and the CLI show it. Safe for concurrent use.
-func HumanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 func ago(t time.Time) string {

@@ -1,0 +1,18 @@
+package model
+
+import "fmt"
+
+// HumanBytes formats a byte count in IEC units ("1.5 MiB"), as the page
+// and the CLI show it. Safe for concurrent use.
+func HumanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

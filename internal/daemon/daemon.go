@@ -22,6 +22,7 @@ import (
 	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
+	"genesissync/internal/playout"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
 	"genesissync/internal/station"
@@ -49,7 +50,7 @@ type Daemon struct {
 	// verify and restore jobs (verify.go).
 	zfsState *zfsState
 	boxState *box
-	playout  *playoutState
+	playout  *playout.Pacing
 	jobs     *jobs.Table
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
@@ -103,6 +104,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Samba first: it creates the service user that owns what the
 	// pipelines download.
 	d.playout = d.newPlayout()
+	// The shares' transfers and stores are paced only when a governor
+	// exists: a nil *Governor in an interface would not read as nil.
+	var pacer transfer.Pacer
+	var wire objstore.WirePacer
+	if gov := d.playout.Governor(); gov != nil {
+		pacer, wire = gov, gov
+	}
 	if err := d.startSamba(ctx, g); err != nil {
 		return abort(err)
 	}
@@ -114,14 +122,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
-		store, err := station.OpenStore(ctx, name, sc, d.playout.wire(), d.log)
+		store, err := station.OpenStore(ctx, name, sc, wire, d.log)
 		if err != nil {
 			return abort(err)
 		}
 		trash := transfer.NewTrash(sc.Path, store)
 		ro := station.PipelineOptions(name, sc, store, ix.Share(name), uid, gid, d.log)
-		ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(d.playout.pacer())
-		ro.Downloader = transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(d.playout.pacer())
+		ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(pacer)
+		ro.Downloader = transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(pacer)
 		ro.Watch = true
 		ro.OpenFiles = station.OpenFiles(d.cfg, name, d.log)
 		ro.Trash = trash
@@ -326,7 +334,7 @@ func (d *Daemon) Snapshot() model.Snapshot {
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
 	snap.Warnings = append(d.warnings(), sambaWarnings...)
-	snap.Playout = d.playoutStatus()
+	snap.Playout = d.playout.Status()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, model.Share{
 			Status:    rt.share.Status(),

@@ -14,4 +14,8 @@
 // transfer, WaitN for the bytes each read or write moves, Chunk for the
 // largest read worth doing at once. A quiet Governor costs an atomic
 // load per call.
+//
+// Pacing is what the appliance runs: the one Governor every share's
+// transfers share, its Detector on smbd's ports, the events of each
+// switch, and the state the status page shows (or why pacing is off).
 package playout

@@ -10,25 +10,17 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/config"
-	"genesissync/internal/eventlog"
+	"genesissync/internal/endpoints"
 	"genesissync/internal/model"
-	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
 )
 
-// Periods of the box's watchers. A bucket probe is one HeadBucket per
-// distinct endpoint and bucket; smbstatus takes about 20 ms.
+// Periods of the box's watchers: smbstatus takes about 20 ms.
 const (
-	endpointProbeEvery = 30 * time.Second
-	endpointTimeout    = 10 * time.Second
-	// capabilitiesEvery is the period of the capability probe (a dozen
-	// small objects written and removed under the reserved prefix);
-	// capabilitiesTimeout bounds one run.
-	capabilitiesEvery   = time.Hour
-	capabilitiesTimeout = 2 * time.Minute
-	clientsEvery        = 10 * time.Second
-	shareWatchEvery     = 2 * time.Second
+	clientsEvery    = 10 * time.Second
+	clientsTimeout  = 10 * time.Second
+	shareWatchEvery = 2 * time.Second
 	// rateWindow is the span over which throughput is averaged.
 	rateWindow = time.Minute
 	// recentErrors is how many distinct errors a share keeps for the page.
@@ -36,15 +28,13 @@ const (
 )
 
 // box is what the daemon learns about the appliance beside the
-// pipelines: bucket endpoints' reachability, SMB clients, each share's
-// recent errors and throughput. Written by the watchers startBox starts,
-// read by Snapshot; all fields guarded by mu.
+// pipelines: SMB clients, each share's recent errors and throughput.
+// Written by the watchers startBox starts, read by Snapshot; all fields
+// guarded by mu.
 type box struct {
-	mu        sync.Mutex
-	endpoints []model.Endpoint
-	caps      []capState // by endpoint index
-	clients   model.Clients
-	shares    map[string]*shareWatch
+	mu      sync.Mutex
+	clients model.Clients
+	shares  map[string]*shareWatch
 }
 
 // shareWatch is one share's history as sampled by the share watcher.
@@ -63,44 +53,22 @@ func newBox() *box { return &box{shares: map[string]*shareWatch{}} }
 
 func (d *Daemon) box() *box { return d.boxState }
 
-// capState is one target's last capability probe.
-type capState struct {
-	caps         *objstore.Capabilities
-	degradations []string
-	err          string
+// newBox builds the targets' endpoint health from the running shares;
+// Run calls it before anything that reads the status starts.
+func (d *Daemon) newBox() {
+	log := d.log.With().Str("component", "box").Logger()
+	var stores []endpoints.Share
+	for _, rt := range d.runtimes {
+		stores = append(stores, endpoints.Share{Name: rt.name, Store: rt.store})
+	}
+	d.endpoints = endpoints.New(stores, endpoints.Options{}, log, d.events)
 }
 
-// probeTarget is one distinct bucket endpoint and the shares on it.
-type probeTarget struct {
-	store  *objstore.S3
-	status model.Endpoint
-}
-
-// startBox starts the endpoint prober, the SMB clients watcher (when
+// startBox starts the endpoint probes, the SMB clients watcher (when
 // Samba is managed) and the share watcher in g.
 func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
-	b := d.box()
 	log := d.log.With().Str("component", "box").Logger()
-	var targets []*probeTarget
-	for _, rt := range d.runtimes {
-		i := slices.IndexFunc(targets, func(t *probeTarget) bool {
-			return t.status.URL == rt.store.Endpoint() && t.status.Bucket == rt.store.Bucket()
-		})
-		if i < 0 {
-			targets = append(targets, &probeTarget{store: rt.store, status: model.Endpoint{URL: rt.store.Endpoint(), Bucket: rt.store.Bucket()}})
-			i = len(targets) - 1
-		}
-		targets[i].status.Shares = append(targets[i].status.Shares, rt.name)
-	}
-	b.mu.Lock()
-	b.endpoints = make([]model.Endpoint, len(targets))
-	b.caps = make([]capState, len(targets))
-	for i, t := range targets {
-		b.endpoints[i] = t.status
-	}
-	b.mu.Unlock()
-	g.Go(func() error { return d.probeEndpoints(ctx, targets, log) })
-	g.Go(func() error { return d.probeCapabilities(ctx, targets, log) })
+	g.Go(func() error { return d.endpoints.Run(ctx) })
 	if d.cfg.Samba.Mode != config.SambaOff {
 		g.Go(func() error { return d.watchClients(ctx, log) })
 	}
@@ -122,82 +90,6 @@ func every(ctx context.Context, period time.Duration, fn func()) error {
 	}
 }
 
-// probeCapabilities finds out what each target can do (objstore.S3.Probe),
-// at start and every capabilitiesEvery, for the status page, the API and
-// the log: each capability once, and what degrades without the missing
-// ones as warnings.
-func (d *Daemon) probeCapabilities(ctx context.Context, targets []*probeTarget, log zerolog.Logger) error {
-	b := d.box()
-	return every(ctx, capabilitiesEvery, func() {
-		for i, t := range targets {
-			pctx, cancel := context.WithTimeout(ctx, capabilitiesTimeout)
-			caps, err := t.store.Probe(pctx)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			tlog := log.With().Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Logger()
-			var st capState
-			if err != nil {
-				tlog.Warn().Err(err).Msg("capability probe failed; tried again in an hour")
-				b.mu.Lock()
-				b.caps[i].err = err.Error() // the last good result stays
-				b.mu.Unlock()
-				continue
-			}
-			caps.Evidence = objstore.ProbeEvidence{} // in the debug log only
-			st.caps, st.degradations = &caps, caps.Degradations()
-			ev := tlog.Info()
-			for _, c := range caps.Named() {
-				ev = ev.Str(c.Name, string(c.State))
-			}
-			ev.Strs("leftovers", caps.Leftovers).Msg("target capabilities probed")
-			for _, dg := range st.degradations {
-				tlog.Warn().Msg(dg)
-			}
-			b.mu.Lock()
-			b.caps[i] = st
-			b.mu.Unlock()
-		}
-	})
-}
-
-func (d *Daemon) probeEndpoints(ctx context.Context, targets []*probeTarget, log zerolog.Logger) error {
-	b := d.box()
-	return every(ctx, endpointProbeEvery, func() {
-		for i, t := range targets {
-			pctx, cancel := context.WithTimeout(ctx, endpointTimeout)
-			start := time.Now()
-			err := t.store.Ping(pctx)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			was := t.status
-			t.status.CheckedAt = time.Now()
-			t.status.LatencyMs = float64(time.Since(start).Microseconds()) / 1000
-			t.status.Reachable = err == nil
-			t.status.Error = ""
-			if err != nil {
-				t.status.Error = err.Error()
-			}
-			switch {
-			case err != nil && (was.Reachable || was.CheckedAt.IsZero()):
-				log.Warn().Err(err).Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Msg("bucket endpoint unreachable")
-				d.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "endpoint.unreachable",
-					Message: "bucket " + t.status.Bucket + " at " + t.status.URL + " is unreachable: " + err.Error()})
-			case err == nil && !was.Reachable && !was.CheckedAt.IsZero():
-				log.Info().Str("endpoint", t.status.URL).Str("bucket", t.status.Bucket).Msg("bucket endpoint reachable again")
-				d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "endpoint.reachable",
-					Message: "bucket " + t.status.Bucket + " at " + t.status.URL + " is reachable again"})
-			}
-			b.mu.Lock()
-			b.endpoints[i] = t.status
-			b.mu.Unlock()
-		}
-	})
-}
-
 // smbConf is the smb.conf the Samba tools must read: the private one in
 // standalone mode, the system's ("") in appliance mode.
 func (d *Daemon) smbConf() string {
@@ -215,7 +107,7 @@ func (d *Daemon) watchClients(ctx context.Context, log zerolog.Logger) error {
 	}
 	failing := false
 	return every(ctx, clientsEvery, func() {
-		qctx, cancel := context.WithTimeout(ctx, endpointTimeout)
+		qctx, cancel := context.WithTimeout(ctx, clientsTimeout)
 		c, err := samba.ListClients(qctx, d.smbConf())
 		cancel()
 		if ctx.Err() != nil {
@@ -318,13 +210,7 @@ func (d *Daemon) fillBox(snap *model.Snapshot) {
 	b := d.box()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	snap.Endpoints = slices.Clone(b.endpoints)
-	for i := range snap.Endpoints {
-		if i < len(b.caps) {
-			c := b.caps[i]
-			snap.Endpoints[i].Capabilities, snap.Endpoints[i].Degradations, snap.Endpoints[i].CapabilitiesError = c.caps, c.degradations, c.err
-		}
-	}
+	snap.Endpoints = d.endpoints.Status()
 	snap.Clients = b.clients
 	for i := range snap.Shares {
 		sh := &snap.Shares[i]

@@ -9,7 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
+	"genesissync/internal/endpoints"
 	"genesissync/internal/model"
+	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/status"
 )
@@ -49,10 +51,20 @@ func TestShareWatch(t *testing.T) {
 	require.Len(t, w.errors, recentErrors)
 }
 
+// boxStore is a bucket endpoint that is never asked anything.
+type boxStore struct{ url, bucket string }
+
+func (s boxStore) Endpoint() string         { return s.url }
+func (s boxStore) Bucket() string           { return s.bucket }
+func (boxStore) Ping(context.Context) error { return nil }
+func (boxStore) Probe(context.Context) (objstore.Capabilities, error) {
+	return objstore.Capabilities{}, nil
+}
+
 func TestFillBox(t *testing.T) {
 	d := New(&config.Config{Shares: map[string]*config.Share{"studio": {Name: "studio", StaleAfter: 15 * time.Minute}}}, zerolog.Nop(), "test")
+	d.endpoints = endpoints.New([]endpoints.Share{{Name: "studio", Store: boxStore{"http://minio:9000", "station"}}}, endpoints.Options{}, zerolog.Nop(), nil)
 	b := d.box()
-	b.endpoints = []model.Endpoint{{URL: "http://minio:9000", Bucket: "station", Reachable: true}}
 	b.shares["studio"] = &shareWatch{errors: []reconcile.Failure{{Path: "a.mp3", Message: "boom"}}}
 	snap := model.Snapshot{Shares: []model.Share{{Status: reconcile.Status{Name: "studio"}}, {Status: reconcile.Status{Name: "other"}}}}
 	d.fillBox(&snap)
@@ -60,8 +72,10 @@ func TestFillBox(t *testing.T) {
 	require.Equal(t, "a.mp3", snap.Shares[0].RecentErrors[0].Path)
 	require.NotNil(t, snap.Shares[1].RecentErrors, "an empty list, not null, in the JSON")
 	require.Equal(t, "station", snap.Endpoints[0].Bucket)
-	b.endpoints[0].Bucket = "changed"
-	require.Equal(t, "station", snap.Endpoints[0].Bucket, "the snapshot is a copy")
+	snap.Endpoints[0].Bucket = "changed"
+	var again model.Snapshot
+	d.fillBox(&again)
+	require.Equal(t, "station", again.Endpoints[0].Bucket, "the snapshot is a copy")
 }
 
 func TestActionsRefuse(t *testing.T) {

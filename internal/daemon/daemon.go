@@ -17,6 +17,7 @@ import (
 	"genesissync/internal/alert"
 	"genesissync/internal/bucketevents"
 	"genesissync/internal/config"
+	"genesissync/internal/endpoints"
 	"genesissync/internal/eventlog"
 	"genesissync/internal/index"
 	"genesissync/internal/jobs"
@@ -52,6 +53,9 @@ type Daemon struct {
 	boxState *box
 	playout  *playout.Pacing
 	jobs     *jobs.Table
+	// endpoints are the targets' endpoint health, set by newBox before
+	// anything reads it.
+	endpoints *endpoints.Set
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
 	alerts *alert.Engine
@@ -145,7 +149,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	// Beside the pipelines: snapshot schedules and pool health,
-	// scheduled verifies, alerts.
+	// scheduled verifies, alerts, the box's watchers.
+	d.newBox()
 	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox, d.startPlayout} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)

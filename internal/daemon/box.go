@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"genesissync/internal/config"
@@ -16,10 +15,8 @@ import (
 	"genesissync/internal/samba"
 )
 
-// Periods of the box's watchers: smbstatus takes about 20 ms.
+// Periods of the box's watchers.
 const (
-	clientsEvery    = 10 * time.Second
-	clientsTimeout  = 10 * time.Second
 	shareWatchEvery = 2 * time.Second
 	// rateWindow is the span over which throughput is averaged.
 	rateWindow = time.Minute
@@ -28,13 +25,11 @@ const (
 )
 
 // box is what the daemon learns about the appliance beside the
-// pipelines: SMB clients, each share's recent errors and throughput.
-// Written by the watchers startBox starts, read by Snapshot; all fields
-// guarded by mu.
+// pipelines: each share's recent errors and throughput. Written by the
+// watcher startBox starts, read by Snapshot; all fields guarded by mu.
 type box struct {
-	mu      sync.Mutex
-	clients model.Clients
-	shares  map[string]*shareWatch
+	mu     sync.Mutex
+	shares map[string]*shareWatch
 }
 
 // shareWatch is one share's history as sampled by the share watcher.
@@ -53,8 +48,9 @@ func newBox() *box { return &box{shares: map[string]*shareWatch{}} }
 
 func (d *Daemon) box() *box { return d.boxState }
 
-// newBox builds the targets' endpoint health from the running shares;
-// Run calls it before anything that reads the status starts.
+// newBox builds the targets' endpoint health from the running shares
+// and the SMB clients watcher (when Samba is managed); Run calls it
+// before anything that reads the status starts.
 func (d *Daemon) newBox() {
 	log := d.log.With().Str("component", "box").Logger()
 	var stores []endpoints.Share
@@ -62,15 +58,17 @@ func (d *Daemon) newBox() {
 		stores = append(stores, endpoints.Share{Name: rt.name, Store: rt.store})
 	}
 	d.endpoints = endpoints.New(stores, endpoints.Options{}, log, d.events)
+	if d.cfg.Samba.Mode != config.SambaOff {
+		d.clients = samba.NewClientsWatcher(d.cfg, log)
+	}
 }
 
 // startBox starts the endpoint probes, the SMB clients watcher (when
 // Samba is managed) and the share watcher in g.
 func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
-	log := d.log.With().Str("component", "box").Logger()
 	g.Go(func() error { return d.endpoints.Run(ctx) })
-	if d.cfg.Samba.Mode != config.SambaOff {
-		g.Go(func() error { return d.watchClients(ctx, log) })
+	if d.clients != nil {
+		g.Go(func() error { return d.clients.Run(ctx) })
 	}
 	g.Go(func() error { return d.watchShares(ctx) })
 	return nil
@@ -88,53 +86,6 @@ func every(ctx context.Context, period time.Duration, fn func()) error {
 		case <-t.C:
 		}
 	}
-}
-
-// smbConf is the smb.conf the Samba tools must read: the private one in
-// standalone mode, the system's ("") in appliance mode.
-func (d *Daemon) smbConf() string {
-	if d.cfg.Samba.Mode == config.SambaStandalone {
-		return samba.Global{RunDir: d.cfg.Samba.RunDir}.ConfigPath()
-	}
-	return ""
-}
-
-func (d *Daemon) watchClients(ctx context.Context, log zerolog.Logger) error {
-	b := d.box()
-	shareOf := map[string]string{} // share path -> share name
-	for _, name := range d.cfg.ShareNames() {
-		shareOf[d.cfg.Shares[name].Path] = name
-	}
-	failing := false
-	return every(ctx, clientsEvery, func() {
-		qctx, cancel := context.WithTimeout(ctx, clientsTimeout)
-		c, err := samba.ListClients(qctx, d.smbConf())
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.clients.CheckedAt = time.Now()
-		if err != nil {
-			if !failing {
-				log.Warn().Err(err).Msg("cannot list SMB clients")
-			}
-			failing = true
-			b.clients.Error = err.Error()
-			return
-		}
-		failing = false
-		out := model.Clients{CheckedAt: b.clients.CheckedAt, Sessions: []model.Session{}, OpenFiles: []model.OpenFile{}}
-		for _, s := range c.Sessions {
-			out.Sessions = append(out.Sessions, model.Session{User: s.User, Machine: s.Machine, Dialect: s.Dialect,
-				Shares: s.Shares, ConnectedAt: s.ConnectedAt, Encrypted: s.Encrypted})
-		}
-		for _, f := range c.OpenFiles {
-			out.OpenFiles = append(out.OpenFiles, model.OpenFile{Share: shareOf[f.SharePath], Path: f.Path, Write: f.Write})
-		}
-		b.clients = out
-	})
 }
 
 // watchShares samples each share's status: its last error (kept in a
@@ -211,7 +162,7 @@ func (d *Daemon) fillBox(snap *model.Snapshot) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	snap.Endpoints = d.endpoints.Status()
-	snap.Clients = b.clients
+	snap.Clients = d.clients.Status()
 	for i := range snap.Shares {
 		sh := &snap.Shares[i]
 		if sc := d.cfg.Shares[sh.Name]; sc != nil {

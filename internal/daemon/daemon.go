@@ -53,9 +53,11 @@ type Daemon struct {
 	boxState *box
 	playout  *playout.Pacing
 	jobs     *jobs.Table
-	// endpoints are the targets' endpoint health, set by newBox before
-	// anything reads it.
+	// endpoints are the targets' endpoint health and clients the SMB
+	// clients (nil when Samba is not managed), set by newBox before
+	// anything reads them.
 	endpoints *endpoints.Set
+	clients   *samba.ClientsWatcher
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
 	alerts *alert.Engine

@@ -2,7 +2,8 @@
 // definitions into smb.conf text, checks them with testparm, keeps Unix and
 // Samba accounts in line with the configuration, supervises a private smbd
 // (standalone mode) or reloads the system one (appliance mode), lists the
-// files SMB clients hold open, and probes shares as a Windows client would.
+// files SMB clients hold open and watches the connected clients for the
+// status page (ClientsWatcher), and probes shares as a Windows client would.
 //
 // It is the only package that executes smbd, testparm, pdbedit, smbcontrol,
 // smbstatus, getent and useradd, and, with its tests, the only one that

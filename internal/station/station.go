@@ -88,13 +88,10 @@ func OpenFiles(cfg *config.Config, share string, log zerolog.Logger) reconcile.O
 }
 
 func openFileCache(cfg *config.Config, share string, log zerolog.Logger) *reconcile.OpenFileCache {
-	conf := ""
-	switch cfg.Samba.Mode {
-	case config.SambaOff:
+	if cfg.Samba.Mode == config.SambaOff {
 		return nil
-	case config.SambaStandalone:
-		conf = samba.Global{RunDir: cfg.Samba.RunDir}.ConfigPath()
 	}
+	conf := samba.ToolConfig(cfg)
 	root := cfg.Shares[share].Path
 	log = log.With().Str("share", share).Logger()
 	return &reconcile.OpenFileCache{

@@ -26,6 +26,7 @@ import (
 	"genesissync/internal/playout"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
+	"genesissync/internal/sharehistory"
 	"genesissync/internal/station"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
@@ -47,17 +48,16 @@ type Daemon struct {
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
 	// State of the parts beside the pipelines, each guarded by its own
-	// lock: snapshots and pools (snapshots.go), box probes (box.go),
-	// verify and restore jobs (verify.go).
-	zfsState *zfsState
-	boxState *box
-	playout  *playout.Pacing
-	jobs     *jobs.Table
-	// endpoints are the targets' endpoint health and clients the SMB
-	// clients (nil when Samba is not managed), set by newBox before
-	// anything reads them.
+	// lock: snapshots and pools (snapshots.go), verify and restore jobs
+	// (verify.go), and the box's watchers (box.go; set by newBox before
+	// anything reads them, nil before): endpoint health, SMB clients,
+	// each share's history.
+	zfsState  *zfsState
+	playout   *playout.Pacing
+	jobs      *jobs.Table
 	endpoints *endpoints.Set
 	clients   *samba.ClientsWatcher
+	history   *sharehistory.Watcher
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
 	alerts *alert.Engine
@@ -81,7 +81,7 @@ type shareRuntime struct {
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		zfsState: newZFSState(), boxState: newBox(), jobs: jobs.New()}
+		zfsState: newZFSState(), jobs: jobs.New()}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
@@ -151,9 +151,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 
 	// Beside the pipelines: snapshot schedules and pool health,
-	// scheduled verifies, alerts, the box's watchers.
+	// scheduled verifies, alerts, the box's watchers and playout.
 	d.newBox()
-	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox, d.startPlayout} {
+	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)
 		}

@@ -1,10 +1,6 @@
 package daemon
 
 import (
-	"context"
-
-	"golang.org/x/sync/errgroup"
-
 	"genesissync/internal/config"
 	"genesissync/internal/playout"
 )
@@ -33,10 +29,4 @@ func (d *Daemon) newPlayout() *playout.Pacing {
 		Log:    d.log.With().Str("component", "playout").Logger(),
 		Events: d.events,
 	})
-}
-
-// startPlayout runs the detector in g.
-func (d *Daemon) startPlayout(ctx context.Context, g *errgroup.Group) error {
-	g.Go(func() error { return d.playout.Run(ctx) })
-	return nil
 }

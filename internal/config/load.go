@@ -30,8 +30,14 @@ const (
 	DefaultTrashRetention   = 30 * 24 * time.Hour
 	DefaultMaxDeletePercent = 10.0
 	DefaultUploaders        = 4
+	DefaultSambaListen      = "127.0.0.1"
 	DefaultSambaPort        = 445
 	DefaultServiceUser      = "genesissync"
+	DefaultWorkgroup        = "WORKGROUP"
+	DefaultNetbiosName      = "GENESISSYNC"
+	// SambaRunDirName is the standalone smbd's run directory under the
+	// state directory.
+	SambaRunDirName = "samba"
 	DefaultStaleAfter       = 15 * time.Minute
 )
 
@@ -208,6 +214,11 @@ func decodeErrors(err error) error {
 	return errs
 }
 
+// ApplyDefaults fills every empty field with its default, as Parse and
+// Load do before validating: for configurations built in code (tests).
+// It is idempotent.
+func (c *Config) ApplyDefaults() { c.applyDefaults() }
+
 func (c *Config) applyDefaults() {
 	if c.StateDir == "" {
 		c.StateDir = DefaultStateDir
@@ -222,13 +233,13 @@ func (c *Config) applyDefaults() {
 		c.Samba.Mode = SambaStandalone
 	}
 	if c.Samba.Listen == "" {
-		c.Samba.Listen = "127.0.0.1"
+		c.Samba.Listen = DefaultSambaListen
 	}
 	if c.Samba.Port == 0 {
 		c.Samba.Port = DefaultSambaPort
 	}
 	if c.Samba.RunDir == "" {
-		c.Samba.RunDir = filepath.Join(c.StateDir, "samba")
+		c.Samba.RunDir = filepath.Join(c.StateDir, SambaRunDirName)
 	}
 	if c.Samba.IncludeFile == "" {
 		c.Samba.IncludeFile = "/etc/samba/genesissync.conf"
@@ -237,10 +248,10 @@ func (c *Config) applyDefaults() {
 		c.Samba.ServiceUser = DefaultServiceUser
 	}
 	if c.Samba.Workgroup == "" {
-		c.Samba.Workgroup = "WORKGROUP"
+		c.Samba.Workgroup = DefaultWorkgroup
 	}
 	if c.Samba.NetbiosName == "" {
-		c.Samba.NetbiosName = "GENESISSYNC"
+		c.Samba.NetbiosName = DefaultNetbiosName
 	}
 	for name, s := range c.Shares {
 		if s == nil {

@@ -1,53 +1,33 @@
 package samba
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"genesissync/internal/config"
 	"genesissync/internal/snapshot"
 )
 
-// Defaults applied by Defs where the configuration leaves a field empty
-// (config.Load applies the same ones; Defs also serves configurations built
-// in code).
-const (
-	defaultListen      = "127.0.0.1"
-	defaultWorkgroup   = "WORKGROUP"
-	defaultNetbiosName = "GENESISSYNC"
-	// defaultRunDirName is the run directory under the state directory.
-	defaultRunDirName = "samba"
-)
-
 // Defs turns the configuration into render inputs: one ShareDef per share in
 // name order (users split by access into read-write and read-only, the
-// service user forced) and the standalone Global, with the defaults
-// (listen 127.0.0.1, port 445, run dir <state_dir>/samba, service user
-// genesissync, workgroup WORKGROUP, netbios name GENESISSYNC) applied to
-// empty fields. Every share and user is validated as Render
-// would; the Global is validated too unless Samba runs in appliance or off
-// mode, where only the service user matters. Defs does not modify cfg and
-// is safe for concurrent use.
+// service user forced) and the standalone Global. It takes the values as
+// config gives them (config.Parse and config.Load apply the defaults).
+// Every share and user is validated as Render would; the Global is
+// validated too unless Samba runs in appliance or off mode, where only the
+// service user matters. Defs does not modify cfg and is safe for
+// concurrent use.
 func Defs(cfg *config.Config) ([]ShareDef, Global, error) {
 	if cfg == nil {
 		return nil, Global{}, errors.New("samba definitions: no configuration")
 	}
 	sc := cfg.Samba
 	g := Global{
-		Listen:      cmp.Or(sc.Listen, defaultListen),
+		Listen:      sc.Listen,
 		Port:        sc.Port,
 		RunDir:      sc.RunDir,
-		ServiceUser: cmp.Or(sc.ServiceUser, config.DefaultServiceUser),
-		Workgroup:   cmp.Or(sc.Workgroup, defaultWorkgroup),
-		NetbiosName: cmp.Or(sc.NetbiosName, defaultNetbiosName),
-	}
-	if g.Port == 0 {
-		g.Port = config.DefaultSambaPort
-	}
-	if g.RunDir == "" && cfg.StateDir != "" {
-		g.RunDir = filepath.Join(cfg.StateDir, defaultRunDirName)
+		ServiceUser: sc.ServiceUser,
+		Workgroup:   sc.Workgroup,
+		NetbiosName: sc.NetbiosName,
 	}
 	switch sc.Mode {
 	case config.SambaAppliance, config.SambaOff:
@@ -56,7 +36,7 @@ func Defs(cfg *config.Config) ([]ShareDef, Global, error) {
 		}
 	default:
 		if g.RunDir == "" {
-			return nil, Global{}, errors.New("samba run dir: empty, and no state dir to put it under")
+			return nil, Global{}, errors.New("samba run dir: empty")
 		}
 		if err := checkGlobal(g); err != nil {
 			return nil, Global{}, err

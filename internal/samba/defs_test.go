@@ -11,7 +11,7 @@ import (
 )
 
 func testConfig() *config.Config {
-	return &config.Config{
+	cfg := &config.Config{
 		StateDir: "/var/lib/genesissync",
 		Users: map[string]config.User{
 			"studio":  {Password: "pw-studio"},
@@ -29,6 +29,8 @@ func testConfig() *config.Config {
 			},
 		},
 	}
+	cfg.ApplyDefaults()
+	return cfg
 }
 
 func TestDefs(t *testing.T) {
@@ -65,7 +67,7 @@ func TestDefs(t *testing.T) {
 
 	// Appliance mode needs no run dir.
 	cfg = testConfig()
-	cfg.StateDir = ""
+	cfg.StateDir, cfg.Samba.RunDir = "", ""
 	cfg.Samba.Mode = config.SambaAppliance
 	_, _, err = Defs(cfg)
 	require.NoError(t, err)
@@ -87,7 +89,7 @@ func TestDefsErrors(t *testing.T) {
 			`share "playout": path "/tank\ninclude = /etc/passwd"`},
 		{"no access", func(c *config.Config) { c.Shares["jingles"].Access = nil }, `share "jingles": no user has access`},
 		{"nil share", func(c *config.Config) { c.Shares["jingles"] = nil }, `share "jingles": empty definition`},
-		{"no run dir", func(c *config.Config) { c.StateDir = "" }, "samba run dir: empty"},
+		{"no run dir", func(c *config.Config) { c.Samba.RunDir = "" }, "samba run dir: empty"},
 		{"bad listen", func(c *config.Config) { c.Samba.Listen = "localhost" }, `samba listen "localhost": not an IP address`},
 		{"bad service user", func(c *config.Config) { c.Samba.ServiceUser = "root" }, `samba service user "root"`},
 		{"bad service user, appliance", func(c *config.Config) { c.Samba.Mode = config.SambaAppliance; c.Samba.ServiceUser = "Bad User" },

@@ -50,12 +50,13 @@ type Options struct {
 	Share      string
 	Dataset    string
 	Mountpoint string
-	// Interval between scheduled snapshots; 0 means one hour.
+	// Interval between scheduled snapshots (config's snapshots.interval);
+	// it must be positive.
 	Interval time.Duration
 	// Keep is the schedule's retention.
 	Keep zfs.Retention
-	// PreOpRetention is how long pre-operation snapshots are kept; 0 means
-	// 30 days.
+	// PreOpRetention is how long pre-operation snapshots are kept
+	// (config's snapshots.pre_op_retention); it must be positive.
 	PreOpRetention time.Duration
 	// PreviousVersions keeps clones for Samba where the dataset has no
 	// .zfs/snapshot directory.
@@ -85,13 +86,12 @@ type Manager struct {
 	nextDue   time.Time
 }
 
-// New returns a Manager; nothing runs until Start, Run or Tick.
+// New returns a Manager; nothing runs until Start, Run or Tick. It panics
+// when Interval or PreOpRetention is not positive: config never gives
+// such values, so a caller that does has a bug.
 func New(o Options) *Manager {
-	if o.Interval <= 0 {
-		o.Interval = time.Hour
-	}
-	if o.PreOpRetention <= 0 {
-		o.PreOpRetention = 30 * 24 * time.Hour
+	if o.Interval <= 0 || o.PreOpRetention <= 0 {
+		panic(fmt.Sprintf("snapshot.New: interval %v and pre-op retention %v must be positive", o.Interval, o.PreOpRetention))
 	}
 	if o.Now == nil {
 		o.Now = time.Now

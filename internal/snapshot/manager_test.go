@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/layout"
 	"genesissync/internal/zfs"
 	"genesissync/internal/zfs/zfstest"
@@ -124,7 +125,7 @@ func TestScheduleOnRealPool(t *testing.T) {
 
 	// Previous Versions turned off: a new manager's start removes every
 	// clone; turned on again, they come back.
-	off := New(Options{Dataset: dataset, Mountpoint: mp, Keep: zfs.DefaultRetention(), Now: clk.Now})
+	off := New(Options{Dataset: dataset, Mountpoint: mp, Interval: config.DefaultSnapshotInterval, Keep: zfs.DefaultRetention(), PreOpRetention: config.DefaultPreOpRetention, Now: clk.Now})
 	require.Equal(t, ModeOff, off.Mode())
 	require.NoError(t, off.Start(ctx))
 	require.Empty(t, shadowEntries(t, mp))

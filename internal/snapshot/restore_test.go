@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/atomicfile"
+	"genesissync/internal/config"
 	"genesissync/internal/layout"
 	"genesissync/internal/zfs"
 	"genesissync/internal/zfs/zfstest"
@@ -151,7 +152,7 @@ func TestRestoreOnRealPool(t *testing.T) {
 	ctx := context.Background()
 	pool := zfstest.NewPool(t)
 	dataset, mp := pool.Dataset(t, "studio")
-	m := New(Options{Share: "studio", Dataset: dataset, Mountpoint: mp, Log: zerolog.New(zerolog.NewTestWriter(t))})
+	m := New(Options{Share: "studio", Dataset: dataset, Mountpoint: mp, Interval: config.DefaultSnapshotInterval, PreOpRetention: config.DefaultPreOpRetention, Log: zerolog.New(zerolog.NewTestWriter(t))})
 	song := filepath.Join(mp, "Music", "song.mp3")
 	put(t, song, "v1", 0o644, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, zfs.Snapshot(ctx, dataset, "gs-2026-11-20-0010"))

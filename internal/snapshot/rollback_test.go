@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/zfs"
 	"genesissync/internal/zfs/zfstest"
 )
@@ -103,7 +104,7 @@ func TestRollbackShareRefuses(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := New(Options{Share: "studio", Dataset: "nopool/studio", Mountpoint: t.TempDir(), Log: zerolog.New(zerolog.NewTestWriter(t))})
+			m := New(Options{Share: "studio", Dataset: "nopool/studio", Mountpoint: t.TempDir(), Interval: config.DefaultSnapshotInterval, PreOpRetention: config.DefaultPreOpRetention, Log: zerolog.New(zerolog.NewTestWriter(t))})
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			if tc.cancelled {
@@ -127,6 +128,7 @@ func TestRollbackShareOnRealPool(t *testing.T) {
 	var events []string
 	m := New(Options{
 		Share: "studio", Dataset: dataset, Mountpoint: mp,
+		Interval: config.DefaultSnapshotInterval, PreOpRetention: config.DefaultPreOpRetention,
 		Event: func(level, kind, msg string) { events = append(events, kind) },
 		Log:   zerolog.New(zerolog.NewTestWriter(t)),
 	})

@@ -68,7 +68,7 @@ type Options struct {
 	Admins map[string]string
 	// Public leaves the read-only view open without a login.
 	Public bool
-	// SessionTTL is how long a login lasts; 0 means 12h.
+	// SessionTTL is how long a login lasts (config's status.session_ttl).
 	SessionTTL time.Duration
 	// SecureCookie marks the session cookie Secure (HTTPS only).
 	SecureCookie bool
@@ -95,9 +95,6 @@ const maxStreams = 32
 
 // New returns a server reading from src.
 func New(src Source, log zerolog.Logger, opts Options) *Server {
-	if opts.SessionTTL == 0 {
-		opts.SessionTTL = 12 * time.Hour
-	}
 	static, _ := fs.Sub(staticFiles, "static")
 	s := &Server{
 		src:         markStale{src},

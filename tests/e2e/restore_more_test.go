@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/model"
 	"genesissync/internal/snapshot"
 	"genesissync/internal/zfs"
@@ -56,7 +57,7 @@ func startZFSAppliance(t *testing.T, seed func(mountpoint string)) (*harness.App
 // remove a clone it did not make.
 func readSnapshot(t *testing.T, dataset, mountpoint, snap string, rels ...string) map[string]string {
 	t.Helper()
-	m := snapshot.New(snapshot.Options{Dataset: dataset, Mountpoint: mountpoint, Log: zerolog.Nop()})
+	m := snapshot.New(snapshot.Options{Dataset: dataset, Mountpoint: mountpoint, Interval: config.DefaultSnapshotInterval, PreOpRetention: config.DefaultPreOpRetention, Log: zerolog.Nop()})
 	got := map[string]string{}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

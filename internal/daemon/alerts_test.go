@@ -82,20 +82,44 @@ alerts:
 	return New(cfg, zerolog.Nop(), "test")
 }
 
+// fakeSamba is Samba whose state the test sets; Start and Run are never
+// called.
+type fakeSamba struct {
+	sambaService
+	mu sync.Mutex
+	st model.Samba
+}
+
+func (f *fakeSamba) set(st model.Samba) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.st = st
+}
+
+func (f *fakeSamba) Status() model.Samba {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st
+}
+
+func (f *fakeSamba) Warnings() []model.Warning { return nil }
+
 // TestAlertLoop runs the daemon's alert loop over its own snapshots: smbd
 // going down fires, coming back resolves, both reach the webhook and the
 // event log.
 func TestAlertLoop(t *testing.T) {
 	hook := newHookReceiver(t, http.StatusNoContent)
 	d := alertDaemon(t, hook.URL)
-	d.setSamba(model.Samba{Mode: config.SambaStandalone, Up: true})
+	smb := &fakeSamba{}
+	d.samba = smb
+	smb.set(model.Samba{Mode: config.SambaStandalone, Up: true})
 	ctx, cancel := context.WithCancel(context.Background())
 	g, gctx := errgroup.WithContext(ctx)
 	require.NoError(t, d.startAlerts(gctx, g))
 
-	d.setSamba(model.Samba{Mode: config.SambaStandalone, Error: "exit status 1"})
+	smb.set(model.Samba{Mode: config.SambaStandalone, Error: "exit status 1"})
 	require.Eventually(t, func() bool { return len(hook.statuses()) == 1 }, 5*time.Second, 10*time.Millisecond)
-	d.setSamba(model.Samba{Mode: config.SambaStandalone, Up: true})
+	smb.set(model.Samba{Mode: config.SambaStandalone, Up: true})
 	require.Eventually(t, func() bool { return len(hook.statuses()) == 2 }, 5*time.Second, 10*time.Millisecond)
 	require.Equal(t, []string{"firing smbd_down:smbd", "resolved smbd_down:smbd"}, hook.statuses())
 	hook.mu.Lock()

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -62,11 +58,17 @@ type Daemon struct {
 	// reads it.
 	alerts *alert.Engine
 
-	mu    sync.Mutex
-	samba model.Samba
-	// sambaWarnings are found when the smb.conf is rendered (VFS modules
-	// smbd cannot load).
-	sambaWarnings []model.Warning
+	// samba is SMB as the appliance runs it, built by New.
+	samba sambaService
+}
+
+// sambaService is what the daemon needs of Samba: start it, supervise it,
+// and read its state for the snapshot (*samba.Service).
+type sambaService interface {
+	Start(ctx context.Context) error
+	Run(ctx context.Context) error
+	Status() model.Samba
+	Warnings() []model.Warning
 }
 
 // shareRuntime is one running share and the parts that serve it.
@@ -80,8 +82,9 @@ type shareRuntime struct {
 
 // New checks what can be checked before anything starts.
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
+	owner := func() (int, int, error) { return station.Owner(cfg) }
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		zfsState: newZFSState(), jobs: jobs.New()}
+		zfsState: newZFSState(), jobs: jobs.New(), samba: samba.NewService(cfg, owner, log)}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
@@ -117,9 +120,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if gov := d.playout.Governor(); gov != nil {
 		pacer, wire = gov, gov
 	}
-	if err := d.startSamba(ctx, g); err != nil {
+	if err := d.samba.Start(ctx); err != nil {
 		return abort(err)
 	}
+	g.Go(func() error { return d.samba.Run(ctx) }) // supervises a standalone smbd
 	uid, gid, err := station.Owner(d.cfg)
 	if err != nil {
 		return abort(err)
@@ -198,149 +202,12 @@ func (d *Daemon) startEvents(ctx context.Context, g *errgroup.Group, targets []b
 	return nil
 }
 
-// checkVFSModules warns, on the status page, in /healthz and in the log,
-// of every VFS module the rendered conf names that smbd cannot load: smbd
-// would refuse the shares that name it. The shares are served anyway
-// (the others work, and installing the module fixes them without a
-// restart of the daemon).
-func (d *Daemon) checkVFSModules(ctx context.Context, conf []byte, log zerolog.Logger) {
-	missing, err := samba.CheckVFSModules(ctx, conf)
-	var ws []model.Warning
-	if err != nil {
-		log.Warn().Err(err).Msg("could not check smbd's VFS modules")
-		ws = append(ws, model.Warning{ID: "samba-vfs-modules-unchecked", Message: err.Error()})
-	}
-	for _, m := range missing {
-		log.Error().Str("module", m.Module).Strs("shares", m.Shares).Str("dir", m.Dir).Msg(m.String())
-		ws = append(ws, model.Warning{ID: "samba-vfs-module-missing-" + m.Module, Message: m.String()})
-	}
-	d.mu.Lock()
-	d.sambaWarnings = ws
-	d.mu.Unlock()
-}
-
-// startSamba brings SMB up according to the mode and, in standalone mode,
-// supervises smbd in g: it is restarted with backoff if it dies.
-func (d *Daemon) startSamba(ctx context.Context, g *errgroup.Group) error {
-	mode := d.cfg.Samba.Mode
-	d.setSamba(model.Samba{Mode: mode})
-	if mode == config.SambaOff {
-		return nil
-	}
-	defs, global, err := samba.Defs(d.cfg)
-	if err != nil {
-		return err
-	}
-	users := map[string]string{}
-	for _, name := range d.cfg.UserNames() {
-		p, err := d.cfg.Users[name].ResolvePassword()
-		if err != nil {
-			return fmt.Errorf("users.%s: %w", name, err)
-		}
-		users[name] = p.Reveal()
-	}
-	log := d.log.With().Str("component", "samba").Logger()
-
-	if mode == config.SambaAppliance {
-		data, err := samba.RenderInclude(defs)
-		if err != nil {
-			return err
-		}
-		d.checkVFSModules(ctx, data, log)
-		if err := samba.WriteInclude(d.cfg.Samba.IncludeFile, data); err != nil {
-			return err
-		}
-		if err := samba.SyncUsers(ctx, global.ServiceUser, users, ""); err != nil {
-			return err
-		}
-		if err := d.ownShareRoots(); err != nil {
-			return err
-		}
-		if err := samba.ReloadSystem(ctx); err != nil {
-			return err
-		}
-		d.setSamba(model.Samba{Mode: mode, Up: true})
-		return nil
-	}
-
-	data, err := samba.Render(global, defs)
-	if err != nil {
-		return err
-	}
-	d.checkVFSModules(ctx, data, log)
-	if err := samba.MakeRunDirs(global); err != nil {
-		return err
-	}
-	conf := global.ConfigPath()
-	if err := samba.WriteInclude(conf, data); err != nil {
-		return fmt.Errorf("write smb.conf: %w", err)
-	}
-	if err := samba.Testparm(ctx, conf); err != nil {
-		return err
-	}
-	if err := samba.SyncUsers(ctx, global.ServiceUser, users, conf); err != nil {
-		return err
-	}
-	if err := d.ownShareRoots(); err != nil {
-		return err
-	}
-	addr := net.JoinHostPort(global.Listen, strconv.Itoa(global.Port))
-	smbd, err := samba.StartSmbd(ctx, conf, global, d.log)
-	if err != nil {
-		return err
-	}
-	d.setSamba(model.Samba{Mode: mode, Addr: addr, Up: true})
-	g.Go(func() error { return d.superviseSmbd(ctx, smbd, conf, global, addr, log) })
-	return nil
-}
-
-func (d *Daemon) superviseSmbd(ctx context.Context, smbd *samba.Smbd, conf string, global samba.Global, addr string, log zerolog.Logger) error {
-	restarts := 0
-	for {
-		select {
-		case <-ctx.Done():
-			sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			err := smbd.Stop(sctx)
-			d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr})
-			return err
-		case <-smbd.Done():
-		}
-		restarts++
-		wait := min(time.Second<<min(restarts, 6), time.Minute)
-		log.Error().Err(smbd.Err()).Dur("restart_in", wait).Msg("smbd exited; restarting")
-		d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Error: fmt.Sprint(smbd.Err())})
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		next, err := samba.StartSmbd(ctx, conf, global, d.log)
-		if err != nil {
-			log.Error().Err(err).Msg("smbd restart failed")
-			d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Error: err.Error()})
-			continue
-		}
-		smbd = next
-		d.setSamba(model.Samba{Mode: config.SambaStandalone, Addr: addr, Up: true})
-	}
-}
-
-func (d *Daemon) setSamba(s model.Samba) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.samba = s
-}
-
 // Snapshot implements status.Source.
 func (d *Daemon) Snapshot() model.Snapshot {
-	d.mu.Lock()
-	sm, sambaWarnings := d.samba, d.sambaWarnings
-	d.mu.Unlock()
-	snap := model.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: sm,
+	snap := model.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: d.samba.Status(),
 		Pools: d.pools(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
-	snap.Warnings = append(d.warnings(), sambaWarnings...)
+	snap.Warnings = append(d.warnings(), d.samba.Warnings()...)
 	snap.Playout = d.playout.Status()
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, model.Share{
@@ -354,35 +221,6 @@ func (d *Daemon) Snapshot() model.Snapshot {
 }
 
 var _ status.Source = (*Daemon)(nil)
-
-func (d *Daemon) ownShareRoots() error {
-	uid, gid, err := station.Owner(d.cfg)
-	if err != nil {
-		return err
-	}
-	return ownShareRoots(d.cfg, uid, gid)
-}
-
-// ownShareRoots gives each existing share root to the service user, which
-// Samba forces every client's file access to: without write access to the
-// root, studios could not save. Only the root directory is changed; a
-// missing root is left alone (creating it could hide an unmounted
-// dataset) and reported by the share's scan.
-func ownShareRoots(cfg *config.Config, uid, gid int) error {
-	for _, name := range cfg.ShareNames() {
-		p := cfg.Shares[name].Path
-		fi, err := os.Stat(p)
-		if err != nil {
-			continue
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != uid || int(st.Gid) != gid) {
-			if err := os.Chown(p, uid, gid); err != nil {
-				return fmt.Errorf("share %s: give %s to uid %d: %w", name, p, uid, err)
-			}
-		}
-	}
-	return nil
-}
 
 // Janitor timing: at start every open multipart upload under the share's
 // prefix that was initiated before this process started is a leftover of a

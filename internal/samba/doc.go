@@ -4,6 +4,10 @@
 // (standalone mode) or reloads the system one (appliance mode), lists the
 // files SMB clients hold open and watches the connected clients for the
 // status page (ClientsWatcher), and probes shares as a Windows client would.
+// Service is all of that as the appliance runs it: started from the
+// config, a private smbd restarted with backoff, and its state and
+// warnings for the status model. It never imports the daemon or the HTTP
+// status package.
 //
 // It is the only package that executes smbd, testparm, pdbedit, smbcontrol,
 // smbstatus, getent and useradd, and, with its tests, the only one that

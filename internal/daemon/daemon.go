@@ -150,8 +150,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
 		})
 		g.Go(func() error { return share.Run(ctx) })
-		j := janitor{share: name, store: store, trash: trash, retention: sc.TrashRetention, started: d.started}
-		g.Go(func() error { return j.run(ctx, d.log) })
+		janitor := transfer.NewJanitor(name, store, trash, sc.TrashRetention, d.started, d.log)
+		g.Go(func() error { return janitor.Run(ctx) })
 	}
 
 	// Beside the pipelines: snapshot schedules and pool health,
@@ -221,56 +221,3 @@ func (d *Daemon) Snapshot() model.Snapshot {
 }
 
 var _ status.Source = (*Daemon)(nil)
-
-// Janitor timing: at start every open multipart upload under the share's
-// prefix that was initiated before this process started is a leftover of a
-// crash; later only those older than janitorGrace are, since newer ones
-// may be ours and running.
-const (
-	janitorEvery = 30 * time.Minute
-	janitorGrace = time.Hour
-)
-
-// janitor cleans up after crashes and deletes: it aborts multipart
-// uploads that a crash left open (the bucket holds no invisible partial
-// data) and removes trash older than the retention. Failures are logged
-// and retried at the next round; they never stop the share.
-type janitor struct {
-	share     string
-	store     *objstore.S3
-	trash     *transfer.Trash
-	retention time.Duration
-	started   time.Time
-}
-
-func (j janitor) run(ctx context.Context, base zerolog.Logger) error {
-	log := base.With().Str("share", j.share).Str("component", "janitor").Logger()
-	// First round: whatever was initiated before this process started.
-	grace := time.Since(j.started)
-	for {
-		n, err := j.store.AbortStale(ctx, grace)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			log.Warn().Err(err).Msg("cleaning up stale multipart uploads failed; will retry")
-		case n > 0:
-			log.Info().Int("aborted", n).Dur("older_than", grace).Msg("aborted stale multipart uploads")
-		}
-		folders, objects, err := j.trash.Expire(ctx, j.retention)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			log.Warn().Err(err).Msg("expiring trash failed; will retry")
-		case folders+objects > 0:
-			log.Info().Int("folders", folders).Int("objects", objects).Dur("retention", j.retention).Msg("expired trash")
-		}
-		grace = janitorGrace
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(janitorEvery):
-		}
-	}
-}

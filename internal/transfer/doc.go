@@ -39,4 +39,9 @@
 // the verification and the expectation. A Downloader is safe for
 // concurrent use. Whether an SMB client has the target open is the
 // caller's question, asked of smbd before calling Download.
+//
+// A Trash carries out deletes recoverably and expires what is older than
+// the share's retention; a Janitor runs that expiry and aborts the
+// multipart uploads a crash left open in the store, per share, at start
+// and every 30 minutes.
 package transfer

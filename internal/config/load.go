@@ -37,8 +37,8 @@ const (
 	DefaultNetbiosName      = "GENESISSYNC"
 	// SambaRunDirName is the standalone smbd's run directory under the
 	// state directory.
-	SambaRunDirName = "samba"
-	DefaultStaleAfter       = 15 * time.Minute
+	SambaRunDirName   = "samba"
+	DefaultStaleAfter = 15 * time.Minute
 )
 
 // Error is a validation failure of one key. Load returns every failure at

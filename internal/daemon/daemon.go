@@ -23,6 +23,7 @@ import (
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
 	"genesissync/internal/sharehistory"
+	"genesissync/internal/snapshot"
 	"genesissync/internal/station"
 	"genesissync/internal/status"
 	"genesissync/internal/transfer"
@@ -43,12 +44,14 @@ type Daemon struct {
 	runtimes []*shareRuntime
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
-	// State of the parts beside the pipelines, each guarded by its own
-	// lock: snapshots and pools (snapshots.go), verify and restore jobs
+	// The parts beside the pipelines, each guarded by its own lock:
+	// snapshots and pool health (snapshots.go; pools set by
+	// startSnapshots before anything reads them, nil before), verify and restore jobs
 	// (verify.go), and the box's watchers (box.go; set by newBox before
 	// anything reads them, nil before): endpoint health, SMB clients,
 	// each share's history.
 	zfsState  *zfsState
+	pools     *snapshot.Pools
 	playout   *playout.Pacing
 	jobs      *jobs.Table
 	endpoints *endpoints.Set
@@ -205,7 +208,7 @@ func (d *Daemon) startEvents(ctx context.Context, g *errgroup.Group, targets []b
 // Snapshot implements status.Source.
 func (d *Daemon) Snapshot() model.Snapshot {
 	snap := model.Snapshot{Version: d.version, StartedAt: d.started, Now: time.Now(), Samba: d.samba.Status(),
-		Pools: d.pools(), Events: d.events.Recent(100)}
+		Pools: d.pools.Status(), Events: d.events.Recent(100)}
 	snap.Alerts = d.firingAlerts()
 	snap.Warnings = append(d.warnings(), d.samba.Warnings()...)
 	snap.Playout = d.playout.Status()

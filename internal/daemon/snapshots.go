@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,20 +18,17 @@ import (
 	"genesissync/internal/zfs"
 )
 
-// healthEvery is the period of the pool and dataset health check.
+// healthEvery is the period of the dataset and snapshot listing.
 const healthEvery = time.Minute
 
-// zfsState is the daemon's snapshot managers and last health figures.
+// zfsState is the daemon's snapshot managers and their last listings.
 // The Daemon struct is shared with other parts; this state hangs off it
 // through Daemon.zfsState.
 type zfsState struct {
 	mu       sync.Mutex
 	managers map[string]*snapshot.Manager // by share; only shares with snapshots on
-	pools    map[string]model.Pool        // by pool
 	datasets map[string]zfs.DatasetInfo   // by share
 	listed   map[string]listing           // by share
-	capLevel map[string]int               // by pool: 0, 1 (capacity warning), 2 (critical)
-	bad      map[string]bool              // by pool: degraded or not healthy
 }
 
 // listing is a share's snapshots as last listed.
@@ -44,9 +40,8 @@ type listing struct {
 
 func newZFSState() *zfsState {
 	return &zfsState{
-		managers: map[string]*snapshot.Manager{}, pools: map[string]model.Pool{},
+		managers: map[string]*snapshot.Manager{},
 		datasets: map[string]zfs.DatasetInfo{}, listed: map[string]listing{},
-		capLevel: map[string]int{}, bad: map[string]bool{},
 	}
 }
 
@@ -58,23 +53,20 @@ func (z *zfsState) manager(share string) *snapshot.Manager {
 	return z.managers[share]
 }
 
-// poolOf is the pool a dataset lives on.
-func poolOf(dataset string) string {
-	p, _, _ := strings.Cut(dataset, "/")
-	return p
-}
-
-// startSnapshots starts each ZFS share's snapshot schedule and the pool
-// health checks in g. ZFS failures at start are logged and reported as
-// events, never fatal: the schedule and the health loop retry.
+// startSnapshots starts each ZFS share's snapshot schedule, the listing
+// of their datasets and the pool health checks in g. ZFS failures at
+// start are logged and reported as events, never fatal: the schedule and
+// the health loops retry.
 func (d *Daemon) startSnapshots(ctx context.Context, g *errgroup.Group) error {
 	z := d.zfs()
 	onZFS := false
+	var datasets []string
 	for _, rt := range d.runtimes {
 		if rt.cfg.Dataset == "" {
 			continue
 		}
 		onZFS = true
+		datasets = append(datasets, rt.cfg.Dataset)
 		if !rt.cfg.Snapshots.On() {
 			continue
 		}
@@ -107,16 +99,23 @@ func (d *Daemon) startSnapshots(ctx context.Context, g *errgroup.Group) error {
 			}
 		})
 	}
+	d.pools = snapshot.NewPools(snapshot.PoolOptions{
+		Datasets:         datasets,
+		CapacityWarning:  d.cfg.Alerts.CapacityWarning,
+		CapacityCritical: d.cfg.Alerts.CapacityCritical,
+		Event: func(level, kind, msg string) {
+			d.events.Add(eventlog.Event{Level: level, Kind: kind, Message: msg})
+		},
+	})
+	g.Go(func() error { return d.pools.Run(ctx) })
 	return nil
 }
 
-// checkHealth reads every pool's and ZFS share's figures once and raises
-// events on transitions.
+// checkHealth reads every ZFS share's dataset and snapshots once.
 func (d *Daemon) checkHealth(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	z := d.zfs()
-	seen := map[string]bool{}
 	for _, rt := range d.runtimes {
 		if rt.cfg.Dataset == "" {
 			continue
@@ -129,101 +128,10 @@ func (d *Daemon) checkHealth(ctx context.Context) {
 		if rt.cfg.Snapshots.On() {
 			d.refreshListing(ctx, rt.name, rt.cfg.Dataset)
 		}
-		pool := poolOf(rt.cfg.Dataset)
-		if seen[pool] {
-			continue
-		}
-		seen[pool] = true
-		p := readPool(ctx, pool)
 		if ctx.Err() != nil {
 			return
 		}
-		d.poolEvents(p)
-		z.mu.Lock()
-		z.pools[pool] = p
-		z.mu.Unlock()
 	}
-}
-
-// readPool is one pool's model.Pool.
-func readPool(ctx context.Context, pool string) model.Pool {
-	p := model.Pool{Name: pool, CheckedAt: time.Now()}
-	info, err := zfs.PoolStatus(ctx, pool)
-	if err != nil {
-		p.Error = err.Error()
-		return p
-	}
-	p.Health, p.CapacityPercent = info.Health, float64(info.CapacityPercent)
-	p.Size, p.Allocated, p.Free, p.SizesExact = info.Size, info.Allocated, info.Free, info.SizesExact
-	p.Scan = info.Scan.State
-	if t, ok := info.LastScrub(); ok {
-		p.LastScrub = t
-	}
-	ok, msg, err := zfs.Healthy(ctx, pool)
-	switch {
-	case err != nil:
-		p.Error = err.Error()
-	case ok:
-		p.Healthy = true
-	default:
-		p.Problem = msg
-	}
-	return p
-}
-
-// poolEvents compares p with the pool's last state and adds events for
-// what changed: degraded or back, capacity over alerts.capacity_warning
-// and alerts.capacity_critical or back.
-func (d *Daemon) poolEvents(p model.Pool) {
-	capacityWarn, capacityCritical := d.cfg.Alerts.CapacityWarning, d.cfg.Alerts.CapacityCritical
-	if p.Error != "" && p.Health == "" {
-		return // not read: no transition to report
-	}
-	z := d.zfs()
-	z.mu.Lock()
-	wasBad, knownBad := z.bad[p.Name]
-	wasLevel, knownLevel := z.capLevel[p.Name]
-	bad := p.Health != "ONLINE" || (!p.Healthy && p.Error == "")
-	level := 0
-	switch {
-	case p.CapacityPercent >= capacityCritical:
-		level = 2
-	case p.CapacityPercent >= capacityWarn:
-		level = 1
-	}
-	z.bad[p.Name], z.capLevel[p.Name] = bad, level
-	z.mu.Unlock()
-
-	if bad && (!knownBad || !wasBad) {
-		msg := fmt.Sprintf("pool %s is %s", p.Name, p.Health)
-		if p.Problem != "" {
-			msg += ": " + firstLines(p.Problem, 3)
-		}
-		d.events.Add(eventlog.Event{Level: eventlog.Error, Kind: "pool.degraded", Message: msg})
-	} else if !bad && knownBad && wasBad {
-		d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "pool.recovered", Message: fmt.Sprintf("pool %s is healthy again (%s)", p.Name, p.Health)})
-	}
-	if !knownLevel {
-		wasLevel = 0
-	}
-	switch {
-	case level > wasLevel:
-		lv, limit := eventlog.Warning, capacityWarn
-		if level == 2 {
-			lv, limit = eventlog.Error, capacityCritical
-		}
-		d.events.Add(eventlog.Event{Level: lv, Kind: "pool.capacity", Message: fmt.Sprintf("pool %s is %.0f%% full (over %g%%)", p.Name, p.CapacityPercent, limit)})
-	case level < wasLevel:
-		d.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "pool.capacity", Message: fmt.Sprintf("pool %s is back to %.0f%% full", p.Name, p.CapacityPercent)})
-	}
-}
-
-func firstLines(s string, n int) string {
-	ls := strings.Split(strings.TrimSpace(s), "\n")
-	for i := range ls {
-		ls[i] = strings.TrimSpace(ls[i])
-	}
-	return strings.Join(ls[:min(n, len(ls))], "; ")
 }
 
 // refreshListing lists the share's snapshots for the status API.
@@ -273,19 +181,6 @@ func (d *Daemon) snapshotStatus(rt *shareRuntime) model.Snapshots {
 		st.Recent = append(st.Recent, model.SnapshotInfo{Name: s.Name, Kind: s.Kind().String(), Created: s.Created, Used: s.Used, Held: s.Held()})
 	}
 	return st
-}
-
-// pools is the health of the pools under the shares, as last checked.
-func (d *Daemon) pools() []model.Pool {
-	z := d.zfs()
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	out := make([]model.Pool, 0, len(z.pools))
-	for _, p := range z.pools {
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b model.Pool) int { return strings.Compare(a.Name, b.Name) })
-	return out
 }
 
 // errNoSnapshots is a share without a snapshot schedule.

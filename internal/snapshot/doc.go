@@ -6,7 +6,10 @@
 // still through the Pipeline interface), restore of files from a
 // snapshot into the live share (Restore, written through atomicfile), and
 // the read-only clones that give Windows "Previous Versions" on a ZFS
-// without a .zfs/snapshot directory (zfs-fuse).
+// without a .zfs/snapshot directory (zfs-fuse). For a running appliance
+// it also owns Pools, the health of the pools under the shares, read
+// every minute with events on transitions and capacity thresholds the
+// caller gives (config's, the same as the alerts').
 //
 // It is a package of its own, not part of zfs, because zfs is the thin,
 // stateless border to the zfs and zpool tools (parsers, name checks, one
@@ -43,6 +46,9 @@
 //
 // It never decides when to roll back or restore (a person does, through
 // the daemon), and never talks to the pipeline but through Pipeline.
+//
+// Pools is safe for concurrent use; it keeps what it last read under its
+// own lock and calls ZFS only from Run.
 //
 // A Manager serializes its own operations (Tick, Create, PreOp, Prune,
 // Rollback, reading a snapshot for Restore) with one mutex, which is the

@@ -1,4 +1,4 @@
-package daemon
+package snapshot
 
 import (
 	"testing"
@@ -10,9 +10,14 @@ import (
 	"genesissync/internal/model"
 )
 
-// capacityConfig has the alert capacity thresholds at warn and crit.
-func capacityConfig(warn, crit float64) *config.Config {
-	return &config.Config{Alerts: config.Alerts{CapacityWarning: warn, CapacityCritical: crit}}
+// capacityPools is pool health at the capacity thresholds warn and crit,
+// with its events in the returned log, as the daemon records them.
+func capacityPools(warn, crit float64) (*Pools, *eventlog.Log) {
+	events := eventlog.New(0)
+	add := func(level, kind, msg string) {
+		events.Add(eventlog.Event{Level: level, Kind: kind, Message: msg})
+	}
+	return NewPools(PoolOptions{CapacityWarning: warn, CapacityCritical: crit, Event: add}), events
 }
 
 // TestPoolEventsOnTransitions: a degraded pool and capacity over 80 % and
@@ -20,11 +25,10 @@ func capacityConfig(warn, crit float64) *config.Config {
 // a notice when they end; an unchanged state raises nothing, minute after
 // minute.
 func TestPoolEventsOnTransitions(t *testing.T) {
-	cfg := capacityConfig(config.DefaultCapacityWarning, config.DefaultCapacityCritical)
-	d := &Daemon{cfg: cfg, events: eventlog.New(0), zfsState: newZFSState()}
+	p, events := capacityPools(config.DefaultCapacityWarning, config.DefaultCapacityCritical)
 	kinds := func() []string {
 		var out []string
-		for _, e := range d.events.Recent(0) {
+		for _, e := range events.Recent(0) {
 			out = append([]string{e.Level + " " + e.Kind}, out...) // oldest first
 		}
 		return out
@@ -49,44 +53,44 @@ func TestPoolEventsOnTransitions(t *testing.T) {
 	}
 	seen := 0
 	for i, s := range steps {
-		d.poolEvents(s.pool)
+		p.observe(s.pool)
 		all := kinds()
 		require.Equal(t, s.want, nilIfEmpty(all[seen:]), "step %d", i)
 		seen = len(all)
 	}
 	// A pool first seen full or degraded raises at once.
-	d2 := &Daemon{cfg: cfg, events: eventlog.New(0), zfsState: newZFSState()}
-	d2.poolEvents(model.Pool{Name: "new", Health: "FAULTED", CapacityPercent: 97})
-	require.Len(t, d2.events.Recent(0), 2)
+	p2, events2 := capacityPools(config.DefaultCapacityWarning, config.DefaultCapacityCritical)
+	p2.observe(model.Pool{Name: "new", Health: "FAULTED", CapacityPercent: 97})
+	require.Len(t, events2.Recent(0), 2)
 }
 
 // TestPoolEventsFollowConfiguredCapacity: the capacity events cross the
 // configured alerts.capacity_warning and capacity_critical, the same
 // thresholds as the pool_capacity alert, not fixed ones.
 func TestPoolEventsFollowConfiguredCapacity(t *testing.T) {
-	d := &Daemon{cfg: capacityConfig(60, 70), events: eventlog.New(0), zfsState: newZFSState()}
+	p, events := capacityPools(60, 70)
 	pool := func(pct float64) model.Pool {
 		return model.Pool{Name: "tank", Health: "ONLINE", Healthy: true, CapacityPercent: pct}
 	}
-	d.poolEvents(pool(50))
-	require.Empty(t, d.events.Recent(0))
-	d.poolEvents(pool(65))
-	ev := d.events.Recent(1)[0]
+	p.observe(pool(50))
+	require.Empty(t, events.Recent(0))
+	p.observe(pool(65))
+	ev := events.Recent(1)[0]
 	require.Equal(t, eventlog.Warning+" pool.capacity", ev.Level+" "+ev.Kind)
 	require.Equal(t, "pool tank is 65% full (over 60%)", ev.Message)
-	d.poolEvents(pool(75))
-	ev = d.events.Recent(1)[0]
+	p.observe(pool(75))
+	ev = events.Recent(1)[0]
 	require.Equal(t, eventlog.Error+" pool.capacity", ev.Level+" "+ev.Kind)
 	require.Equal(t, "pool tank is 75% full (over 70%)", ev.Message)
-	d.poolEvents(pool(59))
-	require.Equal(t, "pool tank is back to 59% full", d.events.Recent(1)[0].Message)
+	p.observe(pool(59))
+	require.Equal(t, "pool tank is back to 59% full", events.Recent(1)[0].Message)
 
 	// Fractional thresholds are named as configured.
-	d = &Daemon{cfg: capacityConfig(85.5, 97.5), events: eventlog.New(0), zfsState: newZFSState()}
-	d.poolEvents(pool(84))
-	require.Empty(t, d.events.Recent(0), "under 85.5 %: no event, whatever the old fixed 80 %")
-	d.poolEvents(pool(86))
-	require.Equal(t, "pool tank is 86% full (over 85.5%)", d.events.Recent(1)[0].Message)
+	p, events = capacityPools(85.5, 97.5)
+	p.observe(pool(84))
+	require.Empty(t, events.Recent(0), "under 85.5 %: no event, whatever the old fixed 80 %")
+	p.observe(pool(86))
+	require.Equal(t, "pool tank is 86% full (over 85.5%)", events.Recent(1)[0].Message)
 }
 
 func nilIfEmpty(s []string) []string {

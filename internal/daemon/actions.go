@@ -62,7 +62,7 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 	case status.ActionApprove:
 		// A snapshot first, as on the admin socket, so that the released
 		// deletes can be undone.
-		if err = d.beforeApprove(ctx, act.Share); err == nil {
+		if err = d.snapshots.BeforeDeletes(ctx, act.Share); err == nil {
 			err = rt.share.Approve(ctx, act.Batch)
 		}
 		if err != nil {
@@ -72,7 +72,7 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 		level = eventlog.Warning
 	case status.ActionSnapshot:
 		var name string
-		if name, err = d.snapshotNow(ctx, act.Share); err != nil {
+		if name, err = d.snapshots.Create(ctx, act.Share); err != nil {
 			return res, fmt.Errorf("snapshot %s: %w", act.Share, err)
 		}
 		res.Message = "Snapshot " + name + " of " + act.Share + " taken."

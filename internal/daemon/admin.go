@@ -13,6 +13,7 @@ import (
 	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
+	"genesissync/internal/snapshot"
 	"genesissync/internal/webserver"
 	"genesissync/internal/zfs"
 )
@@ -57,7 +58,7 @@ func (a adminService) Deletes(share string) reconcile.DeleteBatch { return a.d.s
 
 func (a adminService) ApproveDeletes(ctx context.Context, share, batch string) error {
 	// A snapshot first, so that the released deletes can be undone.
-	if err := a.d.beforeApprove(ctx, share); err != nil {
+	if err := a.d.snapshots.BeforeDeletes(ctx, share); err != nil {
 		return err
 	}
 	return a.d.share(share).Approve(ctx, batch)
@@ -69,38 +70,33 @@ func (a adminService) SyncNow(share string) { a.d.share(share).SyncNow() }
 
 // snapshotError marks the errors that mean "not there" for the admin API.
 func snapshotError(err error) error {
-	if errors.Is(err, errNoSnapshots) || errors.Is(err, zfs.ErrNotFound) || (err != nil && strings.HasPrefix(err.Error(), "no share")) {
+	if errors.Is(err, snapshot.ErrNoSnapshots) || errors.Is(err, zfs.ErrNotFound) || (err != nil && strings.HasPrefix(err.Error(), "no share")) {
 		return admin.NotFound(err)
 	}
 	return err
 }
 
 func (a adminService) Snapshots(ctx context.Context, share string) (admin.SnapshotList, error) {
-	m, rt, err := a.d.snapshotManager(share)
+	m, err := a.d.snapshots.Manager(share)
 	if err != nil {
 		return admin.SnapshotList{}, snapshotError(err)
 	}
 	snaps, err := m.List(ctx)
-	return admin.SnapshotList{Share: rt.name, Dataset: rt.cfg.Dataset, Snapshots: snaps}, snapshotError(err)
+	return admin.SnapshotList{Share: share, Dataset: m.Dataset(), Snapshots: snaps}, snapshotError(err)
 }
 
 func (a adminService) TakeSnapshot(ctx context.Context, share string) (string, error) {
-	name, err := a.d.snapshotNow(ctx, share)
+	name, err := a.d.snapshots.Create(ctx, share)
 	return name, snapshotError(err)
 }
 
 func (a adminService) PruneSnapshots(ctx context.Context, share string) (admin.PruneResult, error) {
-	m, rt, err := a.d.snapshotManager(share)
-	if err != nil {
-		return admin.PruneResult{}, snapshotError(err)
-	}
-	pruned, expired, err := m.Prune(ctx)
-	a.d.refreshListing(ctx, rt.name, rt.cfg.Dataset)
+	pruned, expired, err := a.d.snapshots.Prune(ctx, share)
 	return admin.PruneResult{Pruned: pruned, Expired: expired}, snapshotError(err)
 }
 
 func (a adminService) Rollback(ctx context.Context, share, snap string, destroyNewer bool) error {
-	return snapshotError(a.d.rollback(ctx, share, snap, destroyNewer))
+	return snapshotError(a.d.snapshots.Rollback(ctx, share, snap, destroyNewer))
 }
 
 func (a adminService) TestAlert(ctx context.Context) error { return a.d.testAlert(ctx) }

@@ -45,12 +45,12 @@ type Daemon struct {
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
 	// The parts beside the pipelines, each guarded by its own lock:
-	// snapshots and pool health (snapshots.go; pools set by
-	// startSnapshots before anything reads them, nil before), verify and restore jobs
+	// snapshots and pool health (snapshots.go; set by startSnapshots
+	// before anything reads them, nil before), verify and restore jobs
 	// (verify.go), and the box's watchers (box.go; set by newBox before
 	// anything reads them, nil before): endpoint health, SMB clients,
 	// each share's history.
-	zfsState  *zfsState
+	snapshots *snapshot.Set
 	pools     *snapshot.Pools
 	playout   *playout.Pacing
 	jobs      *jobs.Table
@@ -87,7 +87,7 @@ type shareRuntime struct {
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 	owner := func() (int, int, error) { return station.Owner(cfg) }
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		zfsState: newZFSState(), jobs: jobs.New(), samba: samba.NewService(cfg, owner, log)}
+		jobs: jobs.New(), samba: samba.NewService(cfg, owner, log)}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
@@ -215,7 +215,7 @@ func (d *Daemon) Snapshot() model.Snapshot {
 	for _, rt := range d.runtimes {
 		snap.Shares = append(snap.Shares, model.Share{
 			Status:    rt.share.Status(),
-			Snapshots: d.snapshotStatus(rt),
+			Snapshots: d.snapshots.Status(rt.name),
 			Verify:    d.verifyStatus(rt),
 		})
 	}

@@ -7,7 +7,9 @@
 // snapshot into the live share (Restore, written through atomicfile), and
 // the read-only clones that give Windows "Previous Versions" on a ZFS
 // without a .zfs/snapshot directory (zfs-fuse). For a running appliance
-// it also owns Pools, the health of the pools under the shares, read
+// it also owns the Set of its shares' managers (their schedules, each
+// dataset's space and snapshots as last listed, and the status people see
+// of them) and Pools, the health of the pools under the shares, read
 // every minute with events on transitions and capacity thresholds the
 // caller gives (config's, the same as the alerts').
 //
@@ -47,8 +49,9 @@
 // It never decides when to roll back or restore (a person does, through
 // the daemon), and never talks to the pipeline but through Pipeline.
 //
-// Pools is safe for concurrent use; it keeps what it last read under its
-// own lock and calls ZFS only from Run.
+// Set and Pools are safe for concurrent use; each keeps what it last read
+// under its own lock and calls ZFS only from Run and from the operations
+// a person asks for.
 //
 // A Manager serializes its own operations (Tick, Create, PreOp, Prune,
 // Rollback, reading a snapshot for Restore) with one mutex, which is the

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"genesissync/internal/eventlog"
 	"genesissync/internal/status"
@@ -43,11 +42,10 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 		d.events.Add(eventlog.Event{Level: level, Kind: "admin.test-alert", Message: act.User + ": " + res.Message})
 		return res, nil
 	}
-	i := slices.IndexFunc(d.runtimes, func(rt *shareRuntime) bool { return rt.name == act.Share })
-	if i < 0 {
+	rt := d.runtime(act.Share)
+	if rt == nil {
 		return res, fmt.Errorf("share %q: %w", act.Share, status.ErrUnknownShare)
 	}
-	rt := d.runtimes[i]
 	switch act.Kind {
 	case status.ActionSync:
 		rt.share.SyncNow()

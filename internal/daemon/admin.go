@@ -40,33 +40,31 @@ func (d *Daemon) serveAdmin(ctx context.Context, ln net.Listener) error {
 	return webserver.Serve(ctx, "admin socket", &http.Server{Handler: admin.Handler(adminService{d}, d.log)}, ln)
 }
 
-func (d *Daemon) share(name string) *reconcile.Share {
-	if rt := d.runtime(name); rt != nil {
-		return rt.share
-	}
-	return nil
-}
-
-// adminService is the daemon as the admin API sees it.
+// adminService is the daemon as the admin API sees it. The handler asks
+// HasShare before the methods that take a share and need it to exist.
 type adminService struct{ d *Daemon }
 
 var _ admin.Service = adminService{}
 
 func (a adminService) HasShare(share string) bool { return a.d.runtime(share) != nil }
 
-func (a adminService) Deletes(share string) reconcile.DeleteBatch { return a.d.share(share).Deletes() }
+func (a adminService) Deletes(share string) reconcile.DeleteBatch {
+	return a.d.runtime(share).share.Deletes()
+}
 
 func (a adminService) ApproveDeletes(ctx context.Context, share, batch string) error {
 	// A snapshot first, so that the released deletes can be undone.
 	if err := a.d.snapshots.BeforeDeletes(ctx, share); err != nil {
 		return err
 	}
-	return a.d.share(share).Approve(ctx, batch)
+	return a.d.runtime(share).share.Approve(ctx, batch)
 }
 
-func (a adminService) Pause(share string)   { a.d.share(share).Pause("paused by an administrator") }
-func (a adminService) Resume(share string)  { a.d.share(share).Resume() }
-func (a adminService) SyncNow(share string) { a.d.share(share).SyncNow() }
+func (a adminService) Pause(share string) {
+	a.d.runtime(share).share.Pause("paused by an administrator")
+}
+func (a adminService) Resume(share string)  { a.d.runtime(share).share.Resume() }
+func (a adminService) SyncNow(share string) { a.d.runtime(share).share.SyncNow() }
 
 // snapshotError marks the errors that mean "not there" for the admin API.
 func snapshotError(err error) error {

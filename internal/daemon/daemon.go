@@ -37,17 +37,16 @@ type Daemon struct {
 	version string
 	started time.Time
 
-	shares []*reconcile.Share
-	// runtimes are the running shares with what serves them, in the
-	// order of shares; set before the status and admin servers start,
-	// read-only afterwards.
+	// runtimes are the running shares with what serves them, in name
+	// order; set before the status and admin servers start, read-only
+	// afterwards. runtime finds one by name.
 	runtimes []*shareRuntime
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
 	// The parts beside the pipelines, each guarded by its own lock:
 	// snapshots and pool health (snapshots.go; set by startSnapshots
 	// before anything reads them, nil before), verify and restore jobs
-	// (verify.go), and the box's watchers (box.go; set by newBox before
+	// (jobs.go), and the box's watchers (box.go; set by newBox before
 	// anything reads them, nil before): endpoint health, SMB clients,
 	// each share's history.
 	snapshots *snapshot.Set
@@ -81,6 +80,16 @@ type shareRuntime struct {
 	share *reconcile.Share
 	store *objstore.S3
 	index *index.Share
+}
+
+// runtime is the running share name, or nil.
+func (d *Daemon) runtime(name string) *shareRuntime {
+	for _, rt := range d.runtimes {
+		if rt.name == name {
+			return rt
+		}
+	}
+	return nil
 }
 
 // New checks what can be checked before anything starts.
@@ -147,7 +156,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		ro.OpenFiles = station.OpenFiles(d.cfg, name, d.log)
 		ro.Trash = trash
 		share := reconcile.New(ro)
-		d.shares = append(d.shares, share)
 		d.runtimes = append(d.runtimes, &shareRuntime{name: name, cfg: sc, share: share, store: store, index: ix.Share(name)})
 		targets = append(targets, bucketevents.Target{
 			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
@@ -187,7 +195,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.log.Info().Str("component", "status").Str("url", "http://"+ln.Addr().String()+"/").Msg("status page listening")
 		g.Go(func() error { return srv.Serve(ctx, ln) })
 	}
-	d.log.Info().Str("version", d.version).Int("shares", len(d.shares)).Msg("genesissync running")
+	d.log.Info().Str("version", d.version).Int("shares", len(d.runtimes)).Msg("genesissync running")
 	d.ready(ctx, g) // systemd: READY=1, watchdog pings, STOPPING=1 (no-ops outside systemd)
 	return g.Wait()
 }

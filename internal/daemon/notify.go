@@ -19,7 +19,7 @@ import (
 // ready tells systemd that the daemon is up and starts the watchdog in g,
 // which owns it until ctx ends. Call it once, after every part started.
 func (d *Daemon) ready(ctx context.Context, g *errgroup.Group) {
-	sdNotify(d.log, fmt.Sprintf("%s\nSTATUS=running, %d shares", sd.SdNotifyReady, len(d.shares)))
+	sdNotify(d.log, fmt.Sprintf("%s\nSTATUS=running, %d shares", sd.SdNotifyReady, len(d.runtimes)))
 	g.Go(func() error { return watchdog(ctx, d.log, d.stalledShares) })
 }
 
@@ -83,12 +83,12 @@ func watchdog(ctx context.Context, log zerolog.Logger, stalled func(within time.
 }
 
 // stalledShares names the share pipelines that are not Alive within the
-// given time. d.shares is complete before watchdog starts.
+// given time. d.runtimes is complete before watchdog starts.
 func (d *Daemon) stalledShares(within time.Duration) []string {
 	var names []string
-	for _, s := range d.shares {
-		if !s.Alive(within) {
-			names = append(names, s.Name())
+	for _, rt := range d.runtimes {
+		if !rt.share.Alive(within) {
+			names = append(names, rt.name)
 		}
 	}
 	return names

@@ -49,15 +49,6 @@ func (d *Daemon) startVerify(ctx context.Context, g *errgroup.Group) error {
 // runs: after the first full scan and bucket listing have settled.
 const VerifyFirstDelay = 10 * time.Minute
 
-func (d *Daemon) runtime(name string) *shareRuntime {
-	for _, rt := range d.runtimes {
-		if rt.name == name {
-			return rt
-		}
-	}
-	return nil
-}
-
 // verifyStatus is the share's verify state for the status API.
 func (d *Daemon) verifyStatus(rt *shareRuntime) model.Verify {
 	js := d.jobs.Share(rt.name)

@@ -15,27 +15,13 @@
 //
 // Parse reads an ETag into one of the two forms or Opaque. PartSizes turns a
 // multipart ETag's N and the object's size into the part sizes that could
-// have produced it: every p with ceil(size/p) == N, chosen from what the
-// common uploaders compute (each formula in partsize.go names the source it
-// was read from), then round values, at most MaxCandidates. A Prover is the
+// have produced it, from what the common uploaders compute (partsize.go
+// names each formula's source), then round values. A Prover is the
 // io.Writer the caller copies the file into; Result then says Equal,
-// Differs or Unknown, and MD5 gives the whole-file digest.
-//
-// # Verdicts
-//
-//   - Equal only when exactly the object's size was written and the bytes
-//     reproduce the ETag: the MD5 for a single-part ETag, or the multipart
-//     ETag with one of the candidate part sizes (Result.PartSize).
-//   - Differs when the length is not the object's size, or the ETag is an
-//     MD5 of the whole body (single-part, or multipart with N == 1), the
-//     caller said it is an MD5, and the bytes have another one. The caller
-//     decides what to do with a difference; a stale or hand-edited ETag on a
-//     gateway is possible, so Differs is reported apart from Unknown rather
-//     than folded into it.
-//   - Unknown otherwise: an opaque or encrypted ETag, a part count S3 could
-//     not produce, or a multipart ETag that no candidate reproduced. A
-//     multipart mismatch never proves a difference: the uploader may have
-//     used a part size not tried.
+// Differs or Unknown (see Verdict). Differs is kept apart from Unknown
+// because a stale or hand-edited ETag on a gateway is possible: the caller
+// decides what a difference means. A multipart mismatch never proves a
+// difference: the uploader may have used a part size not tried.
 //
 // # What it must never do
 //

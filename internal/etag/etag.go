@@ -70,16 +70,13 @@ func (e ETag) String() string {
 // ErrMalformed is matched (errors.Is) by every error Parse returns.
 var ErrMalformed = errors.New("not an S3 MD5 ETag")
 
-// Parse reads an ETag as S3 returns it, in a header (with its double quotes)
-// or from a listing (quotes still on, or already stripped). Surrounding
-// spaces and one pair of double quotes are removed; hex digits may be of
-// either case.
+// Parse reads an ETag as S3 returns it, with or without its double quotes;
+// surrounding spaces are removed and hex digits may be of either case.
 //
-// A string in neither S3 form returns an ETag of Kind Opaque, with Raw set,
-// and an error matching ErrMalformed that says why; that ETag is still a
-// valid argument to NewProver, which proves nothing from it. Weak ETags
-// (W/"...") are Opaque: S3 never sends them, so whatever sent one is not
-// promising a digest of the bytes. A part count is decimal without sign or
+// A string in neither S3 form returns an Opaque ETag with Raw set, still a
+// valid argument to NewProver, and an error matching ErrMalformed that says
+// why. Weak ETags (W/"...") are Opaque: S3 never sends them, so whatever
+// sent one promises no digest. A part count is decimal without sign or
 // leading zeros, from 1 to MaxParts.
 //
 // Parse is a pure function, safe for concurrent use.

@@ -15,19 +15,17 @@ import (
 type Verdict int
 
 const (
-	// Unknown: nothing was proven either way. The ETag is opaque, the caller
-	// said it is not an MD5, or it is multipart and none of the part sizes
-	// tried reproduced it (the uploader may have used one not tried). It is
-	// the zero value, so a forgotten check proves nothing.
+	// Unknown: nothing was proven either way (an opaque ETag, one the caller
+	// said is not an MD5, or a multipart ETag no candidate reproduced). The
+	// zero value, so a forgotten check proves nothing.
 	Unknown Verdict = iota
 	// Equal: the bytes reproduce the ETag exactly, over exactly the object's
 	// size.
 	Equal
-	// Differs: the bytes cannot be the object's. Either their length is not
-	// the object's size, or the ETag is an MD5 of the whole body (single-part,
-	// or multipart of one part, and the caller said it is an MD5) and the
-	// bytes have another one. Callers decide what a difference means; a
-	// multipart mismatch is never reported as Differs.
+	// Differs: the bytes cannot be the object's: their length is not the
+	// object's size, or the ETag is a whole-body MD5 (single-part or one
+	// part, and the caller said it is an MD5) and the bytes have another.
+	// A multipart mismatch is never Differs.
 	Differs
 )
 
@@ -64,10 +62,9 @@ type Result struct {
 	// PartSize is the part size that reproduced a multipart ETag (the object
 	// size for a one-part ETag), 0 otherwise.
 	PartSize int64
-	// PartSource names where PartSize came from, for logs: the first tool in
-	// PartSizes' list whose formula gives it ("minio-go", "rclone",
-	// "s3transfer", ...; several tools share 5 MiB and 8 MiB, so this is a
-	// hint, not the uploader's identity), else the generic rule
+	// PartSource names where PartSize came from, for logs: the first tool
+	// whose formula gives it ("minio-go", "rclone", ...; a hint, not the
+	// uploader's identity, as tools share sizes), else the generic rule
 	// ("power-of-two-mib", "equal-split", "mib-multiple", "mb-multiple"), or
 	// "whole-body" for one part; empty without a match.
 	PartSource string
@@ -116,10 +113,9 @@ type partHasher struct {
 }
 
 // NewProver returns a Prover for an object of size bytes whose ETag is
-// remote. etagIsMD5 is the caller's statement that the object's ETag is
-// derived from its plaintext by MD5, that is, it is not SSE-KMS or SSE-C
-// encrypted; when false, only a length mismatch can be proven. A zero
-// remote ETag (Opaque) is allowed: the Prover then just computes MD5.
+// remote. etagIsMD5 is the caller's statement that the ETag is an MD5 of the
+// plaintext (not SSE-KMS or SSE-C); when false, only a length mismatch can
+// be proven. A zero (Opaque) remote ETag makes the Prover just compute MD5.
 func NewProver(size int64, remote ETag, etagIsMD5 bool) *Prover {
 	p := &Prover{size: size, remote: remote, isMD5: etagIsMD5, whole: md5.New()}
 	if etagIsMD5 && remote.Kind == Multipart && remote.Parts > 1 {
@@ -188,20 +184,16 @@ func (h *partHasher) endPart() {
 	h.parts++
 }
 
-// MD5 returns the lowercase hex MD5 of the bytes written so far, for a
-// caller that wants the whole-file digest (to store, or to compare with
-// other metadata). It may be called before or after Result.
+// MD5 returns the lowercase hex MD5 of the bytes written so far. It may be
+// called before or after Result.
 func (p *Prover) MD5() string {
 	return hex.EncodeToString(p.whole.Sum(nil))
 }
 
 // Result ends the Prover and returns its verdict. Call it after writing the
-// whole file; calling it again returns the same Result.
-//
-// Equal is returned only when the bytes written, exactly size of them,
-// reproduce the remote ETag digit for digit. Equal means MD5-equal: it
-// rules out accidental difference, not a collision crafted by someone who
-// controls both sides.
+// whole file; calling it again returns the same Result. Equal means exactly
+// size bytes reproduced the remote ETag digit for digit (MD5-equal; see the
+// package documentation).
 func (p *Prover) Result() Result {
 	if p.done {
 		return p.result

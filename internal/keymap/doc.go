@@ -26,71 +26,58 @@
 //   - "." or ".." ("dot-segment");
 //   - holding, at its first offending byte: invalid UTF-8, including encoded
 //     surrogates and overlong forms ("invalid-utf8"); NUL ("nul"); a
-//     backslash, which Windows reads as a separator ("backslash"); a control
-//     character: C0, DEL, C1 (U+0080 to U+009F, among them NEL and CSI) and
-//     the Unicode line and paragraph separators U+2028 and U+2029, all of
-//     them line breaks or terminal controls that could forge a log line or a
-//     status-page row ("control-char"); one of < > : " | ? * ("windows-
-//     illegal-char"); an invisible Unicode format character of category Cf,
-//     among them the bidirectional overrides and isolates (which make
-//     "song\u202E3pm.exe" display as "songexe.mp3"), zero-width space, word
-//     joiner, BOM, soft hyphen and the tag characters U+E0000 to U+E007F that
-//     can smuggle hidden text, or another default-ignorable code point such
-//     as the Hangul fillers U+3164 and U+FFA0, which display as nothing
-//     ("format-char");
+//     backslash, a separator to Windows ("backslash"); a control character
+//     (C0, DEL, C1, U+2028, U+2029: line breaks and terminal controls that
+//     could forge a log line or a status-page row; "control-char"); one of
+//     < > : " | ? * ("windows-illegal-char"); an invisible format character
+//     of category Cf or another default-ignorable code point, among them the
+//     bidirectional overrides (which make "song\u202E3pm.exe" display as
+//     "songexe.mp3"), zero-width characters, BOM, the tag characters that
+//     can smuggle hidden text and the Hangul fillers ("format-char");
 //   - over 255 bytes, NAME_MAX of ext4 and ZFS ("segment-too-long");
 //   - ending in a dot or a space, which Windows strips, so "a." and "a"
 //     would be one file to a client; this also refuses "..." and "a ",
 //     while "a..b.mp3" and " a" are fine ("trailing-dot-or-space");
 //   - starting with ".genesissync" under case folding: the appliance's own
 //     temp, trash and marker names, vetoed from SMB ("reserved-prefix");
-//   - a Windows device name: CON, PRN, AUX, NUL, COM1 to COM9, LPT1 to
-//     LPT9, COM¹, COM², COM³, LPT¹, LPT², LPT³, CONIN$ and CONOUT$ (the last
-//     two open the console in CreateFile), in any letter case, alone or
-//     followed by any extension ("con.mp3", "Aux.tar.gz") or by spaces before
-//     the extension ("CON .mp3"); "console.mp3", "COM10" and "COM0" are fine
-//     ("windows-reserved-name").
+//   - a Windows device name (CON, PRN, AUX, NUL, COM1-9, LPT1-9, COM¹²³,
+//     LPT¹²³, CONIN$, CONOUT$) in any case, alone or before any extension or
+//     spaces and an extension ("con.mp3", "CON .mp3"); "console.mp3" and
+//     "COM10" are fine ("windows-reserved-name").
 //
 // Check applies the segment rules to one name and also refuses a "/" in it
 // ("slash").
 //
-// Where the rules left room, these choices were made:
+// Choices where the rules leave room:
 //
-//   - The joiners U+200C (ZWNJ) and U+200D (ZWJ) are the only format
-//     characters accepted: Persian and Indic names need ZWNJ, and emoji
-//     sequences (a family: man, ZWJ, woman, ZWJ, girl) need ZWJ; neither
-//     reorders or hides text. Variation selectors (U+FE0F after U+2764 makes
-//     a red heart emoji) are marks, not format characters, and are accepted.
-//     Tag characters are refused even though subdivision flags (England's)
-//     use them.
+//   - ZWNJ (U+200C) and ZWJ (U+200D) are the only format characters
+//     accepted: Persian and Indic names need ZWNJ, emoji sequences ZWJ, and
+//     neither reorders or hides text. Variation selectors are marks, not
+//     format characters, and are accepted. Tag characters are refused even
+//     though subdivision flags use them.
 //   - Characters are judged by the Unicode tables of the Go release that
-//     builds the appliance; Cf grows rarely. Unassigned and private-use code
-//     points, U+FFFD itself, non-breaking and other Unicode spaces (also at
-//     the end of a name: Windows does not strip them) are accepted.
+//     builds the appliance. Unassigned and private-use code points, U+FFFD,
+//     and non-breaking and other Unicode spaces (also at the end of a name:
+//     Windows does not strip them) are accepted.
 //   - A key ending in "/" is a directory marker object. Its directory path is
-//     checked like any key: a hostile marker ("../") is refused visibly; a
+//     checked like any key, so a hostile marker ("../") is refused visibly; a
 //     valid one returns an error matching ErrDirMarker, which callers skip
 //     quietly. Key refuses a path ending in "/" with "empty-segment": share
-//     paths name files, and directories are never uploaded as markers.
-//   - Unicode normalisation is not applied: "é" precomposed and decomposed
-//     are two names, on the share as in the bucket, both reachable from
-//     Windows. Only case is folded when looking for collisions.
-//   - Names starting with "." are accepted (Samba may hide them); long total
-//     paths are accepted up to 1024 bytes, although some old Windows programs
-//     stop at MAX_PATH (260 UTF-16 units including the drive). The limit
-//     applies to the key below the share's prefix: with the prefix, a full
-//     object key can still exceed S3's 1024 bytes, and objstore refuses it.
+//     paths name files.
+//   - No Unicode normalisation: "é" precomposed and decomposed are two names
+//     on both sides. Only case is folded, to find collisions.
+//   - Names starting with "." are accepted; total paths up to 1024 bytes are
+//     accepted although old Windows programs stop at MAX_PATH. The limit
+//     applies below the share's prefix; objstore refuses a full key over
+//     S3's 1024 bytes.
 //
 // # Case collisions
 //
 // A Windows client sees a Samba share case-insensitively, so two names that
-// differ only by letter case cannot both be reached. Folder remembers the
-// paths of one share in the order they were added and refuses ("case-
-// collision") a path equal to an earlier one under Unicode simple case
-// folding (the equivalence of strings.EqualFold, applied per segment, so
-// directories collide too) but not byte-equal. The first path added keeps its
-// name. Invalid UTF-8 bytes are compared exactly (such paths are refused by
-// LocalPath and Key anyway).
+// differ only by letter case cannot both be reached. Folder refuses
+// ("case-collision") a path equal to an earlier one of the share under
+// Unicode simple case folding, per segment, but not byte-equal; the first
+// path added keeps its name.
 //
 // # What it must never do
 //

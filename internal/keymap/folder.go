@@ -15,14 +15,13 @@ import (
 // Callers add paths in a deterministic order (local paths first, then
 // remote keys in lexical order). The first path added keeps its name; Add
 // refuses a later, colliding one and does not remember it. Adding the same
-// exact path again is fine. Add does not check names otherwise: add only
-// paths that LocalPath or Key accepted.
+// exact path again is fine. Add checks nothing else: add only paths that
+// LocalPath or Key accepted.
 //
-// A Folder holds every path of a share. It keeps each added path, a folded
-// copy only when folding changes it, and one map entry per distinct path and
-// directory: about 120 bytes per path beyond the path itself (see
-// TestFolderMemory). The zero Folder is not usable; call NewFolder. A Folder
-// is not safe for concurrent use: one goroutine owns it.
+// A Folder holds every path of a share: each added path, a folded copy only
+// when folding changes it, and one map entry per distinct path and
+// directory (TestFolderMemory bounds the cost). The zero Folder is not
+// usable; call NewFolder. Not safe for concurrent use: one goroutine owns it.
 type Folder struct {
 	// seen maps each folded path and folded directory prefix to the first
 	// spelling added. Keys are substrings of the folded path, values of

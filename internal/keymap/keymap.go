@@ -15,8 +15,7 @@ import (
 // are all of them. A Reason is a plain value, safe to share.
 type Reason string
 
-// The reasons a name is refused; see the package documentation for the order
-// in which they are checked.
+// The reasons a name is refused, in the package documentation's order.
 const (
 	ReasonEmpty               Reason = "empty"                 // the whole key is empty
 	ReasonTooLong             Reason = "too-long"              // over MaxKeyBytes
@@ -64,8 +63,8 @@ type RefusedError struct {
 	Detail string
 }
 
-// Error names the key, quoted with %q so that control and format characters
-// are visible and cannot forge a log line, then the reason and the detail.
+// Error quotes the key with %q, so that control and format characters are
+// visible and cannot forge a log line.
 func (e *RefusedError) Error() string {
 	if e.Detail == "" {
 		return fmt.Sprintf("refused %q: %s", e.Key, e.Reason)
@@ -190,11 +189,9 @@ func isControl(r rune) bool {
 	return r < 0x20 || (0x7f <= r && r <= 0x9f) || r == '\u2028' || r == '\u2029'
 }
 
-// isFormat reports an invisible format character (Unicode category Cf) or
-// other default-ignorable code point (Hangul fillers, the combining grapheme
-// joiner, reserved tag space), other than the joiners ZWNJ and ZWJ, which
-// Persian and Indic text and emoji sequences need. Variation selectors, which
-// emoji need too, are marks (Mn) and stay accepted.
+// isFormat reports an invisible format character (Cf) or other
+// default-ignorable code point, except ZWNJ and ZWJ (see the package
+// documentation).
 func isFormat(r rune) bool {
 	return r != '\u200c' && r != '\u200d' &&
 		(unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r))

@@ -24,20 +24,17 @@ type Event struct {
 }
 
 // Changes reports whether the event may have created, replaced or removed
-// the object: the ObjectCreated and ObjectRemoved families (put, copy,
-// multipart completion, delete, delete marker, and the metadata-only
-// variants such as PutTagging, which cost the pipeline one HEAD). Reads
-// (ObjectAccessed), replication, transition, restore, scanner and bucket
-// events, and S3's s3:TestEvent, do not.
+// the object: the ObjectCreated and ObjectRemoved families, including
+// metadata-only variants such as PutTagging (they cost the pipeline one
+// HEAD). Reads, replication, transition, restore, scanner and bucket
+// events and s3:TestEvent do not.
 func (e Event) Changes() bool {
 	return strings.HasPrefix(e.Name, "s3:ObjectCreated:") || strings.HasPrefix(e.Name, "s3:ObjectRemoved:")
 }
 
-// message is the body MinIO's webhook target posts (event.Log in MinIO):
-// EventName and Key (bucket/decoded-key) of the one record it carries, and
-// the records in the S3 notification format. Only the records are used:
-// Key is ambiguous (a bucket name cannot hold "/", but the record is the
-// format AWS documents and other senders share).
+// message is the body MinIO's webhook target posts (event.Log in MinIO).
+// Only Records, the S3 notification format that AWS documents and other
+// senders share, is used.
 type message struct {
 	EventName string   `json:"EventName"`
 	Key       string   `json:"Key"`

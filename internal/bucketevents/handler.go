@@ -42,19 +42,16 @@ type handler struct {
 	authLog zerolog.Logger // sampled: a sender with a wrong token retries every few seconds
 }
 
-// NewHandler returns the endpoint's http.Handler. It accepts POSTs that
-// carry "Authorization: Bearer <token>" (compared in constant time; an
-// empty token refuses every request), reads at most MaxBody bytes, and
-// for every ObjectCreated or ObjectRemoved record calls Notify of each
-// target whose bucket matches and whose prefix starts the key, with the
-// key less the prefix, once keymap.LocalPath accepted it. It answers 200
-// once the targets took the paths, also for records it ignores; 400, 401,
-// 405 or 413 for requests MinIO would never send. It serves any path.
+// NewHandler returns the endpoint's http.Handler, on any path (see the
+// package documentation). An empty token refuses every request. It answers
+// 200 once the targets took the paths, also for records it ignores; 400,
+// 401, 405 or 413 for requests MinIO would never send.
 //
-// Every target whose prefix matches is notified, not only the longest
-// match: a share whose prefix is "" lists, and so mirrors, the keys under
-// another share's "news/" too, and an event must nudge every share whose
-// listing would report the key. The handler is safe for concurrent use.
+// Every target whose bucket matches and whose prefix starts the key is
+// notified, not only the longest match: a share with prefix "" also
+// mirrors the keys under another share's "news/", and an event must nudge
+// every share whose listing would report the key. The handler is safe for
+// concurrent use.
 func NewHandler(token string, targets []Target, log zerolog.Logger) http.Handler {
 	log = log.With().Str("component", "bucketevents").Logger()
 	return &handler{

@@ -53,12 +53,11 @@ type BucketSource struct {
 	// whole key in Bucket; Prefix is "" or ends in "/"): for reports, and
 	// as the source of server-side copies.
 	Bucket, Prefix string
-	// Target, when set, is the share's target on the same endpoint as the
-	// source, with credentials that can read it: every object imported
-	// (or found identical on the share) is copied server-side to the
-	// share path's key there, with our metadata, unless the target
-	// already holds an object at that key. The daemon then finds both
-	// sides with the same sha256 and adopts them without uploading.
+	// Target, when set, is the share's target on the source's endpoint,
+	// with credentials that can read the source: every object imported or
+	// found identical is copied server-side to the share path's key there,
+	// with our metadata, unless the target already holds an object at that
+	// key, so that the daemon adopts both sides without uploading.
 	Target Copier
 }
 
@@ -182,7 +181,7 @@ const (
 	proofMtime     = "size-mtime"     // an existing share file: same size and mtime (what an earlier run copied)
 )
 
-// etagProof is the proof an ETag reproduced is.
+// etagProof names the proof of a reproduced ETag.
 func etagProof(e etag.ETag) string {
 	if e.Kind == etag.Multipart {
 		return proofMultipart
@@ -200,7 +199,6 @@ const (
 	targetSkipped               // not copied; the daemon uploads the file (why says why)
 )
 
-// objDone is what happened to one object.
 type objDone struct {
 	out        outcome
 	why        string // failed: the error
@@ -416,11 +414,9 @@ func (g *objectGetter) Get(ctx context.Context, key string) (io.ReadCloser, objs
 	return &verifyingBody{ReadCloser: body, v: g.v}, hand, nil
 }
 
-// verifier proves an object's bytes as they stream: its "sha256"
-// metadata is the downloader's to check; without one, its ETag is
-// reproduced (single-part MD5 or multipart, internal/etag), and a proven
-// difference fails the read. The CRC-32C is taken for the copy's
-// metadata.
+// verifier proves an object's bytes as they stream: the downloader checks
+// its "sha256" metadata; without one, its ETag is reproduced and a proven
+// difference fails the read. The CRC-32C is taken for the copy's metadata.
 type verifier struct {
 	obj        objstore.Object
 	remote     etag.ETag
@@ -444,7 +440,6 @@ func newVerifier(obj objstore.Object) *verifier {
 
 func (v *verifier) crc() string { return hex.EncodeToString(v.c.Sum(nil)) }
 
-// finish decides at the end of the body.
 func (v *verifier) finish() error {
 	if v.prover == nil {
 		v.proof = proofSHA256 // checked by the downloader: a mismatch is never published

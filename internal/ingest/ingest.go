@@ -44,9 +44,8 @@ const maxListed = 1000
 
 // Options configure an Import.
 type Options struct {
-	// Sources are the directories to bring in (an old playout PC's
-	// folder, a USB disk, an old NAS mount), in order: where two hold the
-	// same path, the first one's file is imported and the other is a
+	// Sources are the directories to bring in, in order: where two hold
+	// the same path, the first one's file is imported and the other is a
 	// collision.
 	Sources []string
 	// Bucket, if set, is one more source, after Sources: the objects of
@@ -150,30 +149,24 @@ type file struct {
 	bucket *BucketSource
 }
 
-// Import copies the source trees into the share: each file whole and
-// verified through the same atomic writer as downloads (a hidden temp name
-// in the target folder, SHA-256 taken while it streams, fsync, the mtime
-// kept, renamed into place only if nothing took the name meanwhile). A
-// file already at its path with the same size and mtime, or the same
-// bytes, is skipped; one with other bytes is a collision and is left
-// alone, as are names the share cannot hold. Import is resumable: a rerun
-// skips what an interrupted one finished, and an interrupted copy leaves
-// only a temp file (removed by CleanTemp). Safe to run while the
-// daemon serves the share: what appears is uploaded like any new file.
+// Import copies the source trees into the share through the atomic writer
+// (see the package documentation), keeping mtimes. A file already at its
+// path with the same size and mtime, or the same bytes, is skipped; one
+// with other bytes is a collision and is left alone, as are names the share
+// cannot hold. Import is resumable: a rerun skips what an interrupted one
+// finished, which leaves only a temp file (removed by CleanTemp). Safe to
+// run while the daemon serves the share: what appears is uploaded like any
+// new file.
 //
-// A bucket source (Options.Bucket) is listed after the directories: keys
-// that are the appliance's own objects (layout.IsInternal: the internal
-// folder, the trash, the share marker) and excluded names are skipped,
-// the others mapped by keymap.LocalPath (refusals reported). Each object streams in through
-// the same writer and is verified on the way: its SHA-256 against its
-// "sha256" metadata, else its ETag reproduced (single-part MD5 or
-// multipart, internal/etag); a mismatch fails it and nothing is
-// published; an object that neither can prove is imported with a "not
-// verified" note. A file already on the share is identical when it has
-// the object's size and mtime, or is proven to hold its bytes (the same
-// proofs from a read of the file, else the object read and hashed). With
-// BucketSource.Target, every object imported or identical is then copied
-// server-side into the share's target (see BucketSource).
+// A bucket source (Options.Bucket) is listed after the directories,
+// skipping the appliance's own objects (layout.IsInternal) and excluded
+// names and mapping the others by keymap.LocalPath. Each object is verified
+// while it streams (its "sha256" metadata, else its ETag reproduced); a
+// mismatch fails it and nothing is published, and an object neither can
+// prove is imported with a "not verified" note. A file already on the
+// share is identical when it has the object's size and mtime or is proven
+// to hold its bytes. With BucketSource.Target, every object imported or
+// identical is then copied server-side into the share's target.
 func Import(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	res := Result{DryRun: o.DryRun}
@@ -481,9 +474,9 @@ func (r *Result) collide(rel, src, existing string) {
 }
 
 // localFiles serves source files to the downloader as objects: the key is
-// the file's absolute path. The body is the file itself; at its end it
-// checks that the file did not change while it was read (size, mtime,
-// inode), so that a file still being written is never published.
+// the file's absolute path. At its end the body checks that the file's
+// size and mtime did not change while it was read, so that a file still
+// being written is never published.
 type localFiles struct{}
 
 func (localFiles) Get(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {

@@ -163,9 +163,8 @@ func HashFile(ctx context.Context, root, rel string) (string, File, error) {
 }
 
 // HashFileWith is HashFile that also writes every byte it reads to each
-// of also (more hashes of the same pass: MD5 and multipart ETags, CRC-32C),
-// so that a file is read once for all of them. Their results are valid
-// only when it returns no error.
+// of also (more hashes of the same pass), so that a file is read once for
+// all of them. Their results are valid only when it returns no error.
 func HashFileWith(ctx context.Context, root, rel string, also ...io.Writer) (string, File, error) {
 	f, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
 	if err != nil {

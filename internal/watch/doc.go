@@ -3,10 +3,9 @@
 // de-duplicated, debounced, sorted batches of hints, each saying "look at this
 // path", "rescan this directory" or "rescan everything".
 //
-// It owns the set of inotify watches under the share root: every directory is
-// watched when the Watcher is created, new and moved-in directories are
-// watched (with everything below them) as they appear, and removed or
-// renamed-away directories are dropped from the set.
+// It owns the set of inotify watches under the share root: every directory,
+// new and moved-in ones (with everything below them) as they appear; removed
+// or renamed-away ones are dropped.
 //
 // It must never read file contents, decide whether a file has settled or
 // should be uploaded, touch the index or the bucket, or follow a symbolic link:
@@ -27,19 +26,16 @@
 //     reported as a Dir change, because files may have appeared in it before
 //     its watch existed. A removed or renamed-away directory is reported as a
 //     Dir change and its watches (and those below it) are dropped.
-//   - Chmod (IN_ATTRIB) on a file is reported, not ignored: Windows copy tools
-//     and Samba set a file's timestamps explicitly (SetFileTime, the
-//     FileBasicInformation set at or just before close), which reaches Linux
-//     as utimensat and raises IN_ATTRIB only, often after the last IN_MODIFY.
-//     That mtime is what the index and the settle window compare, so a
-//     timestamp-only change must restart the consumer's look at the file.
-//     The cost is noise from Samba's DOS-attribute xattrs, which the batch
-//     de-duplicates and the consumer's re-stat turns into a no-op. Chmod on
-//     a directory is dropped: directories carry nothing we sync.
-//   - Close-after-write (IN_CLOSE_WRITE) would be the strongest "writer
-//     finished" hint, but fsnotify v1.10.1 keeps it unexported
-//     (xUnportableCloseWrite, withOps), so it is not subscribed; the last
-//     Write or Chmod of a file is what the consumer's settle window sees.
+//   - Chmod (IN_ATTRIB) on a file is reported: Windows copy tools and Samba
+//     set a file's timestamps explicitly (SetFileTime at or just before
+//     close), which reaches Linux as utimensat and raises IN_ATTRIB only,
+//     often after the last IN_MODIFY. The index and the settle window compare
+//     that mtime. The noise from Samba's DOS-attribute xattrs is
+//     de-duplicated by the batch and made a no-op by the consumer's re-stat.
+//     Chmod on a directory is dropped: directories carry nothing we sync.
+//   - Close-after-write (IN_CLOSE_WRITE) is not subscribed: fsnotify
+//     (v1.10.1) keeps it unexported, so the last Write or Chmod of a file is
+//     what the consumer's settle window sees.
 //
 // The watch limit is the sysctl fs.inotify.max_user_watches (one watch per
 // directory); the kernel queue length is fs.inotify.max_queued_events.

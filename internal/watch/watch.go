@@ -62,21 +62,21 @@ type Options struct {
 	Ignore func(rel string, dir bool) bool
 
 	// Quiet is the batch window: a batch is delivered once no new event has
-	// arrived for Quiet, 0 means DefaultQuiet (200ms). MaxDelay bounds the
-	// wait under a constant stream of events: a batch is delivered at most
-	// MaxDelay after its first event, 0 means DefaultMaxDelay (2s).
+	// arrived for Quiet; 0 means DefaultQuiet. MaxDelay bounds the wait under
+	// a constant stream of events: a batch is delivered at most MaxDelay
+	// after its first event; 0 means DefaultMaxDelay.
 	Quiet    time.Duration
 	MaxDelay time.Duration
 
 	// DirCollapse: more than this many distinct entries pending directly
 	// inside one directory collapse to a Dir change for it (a collapse of the
-	// share root is a Full change). 0 means DefaultDirCollapse (64).
+	// share root is a Full change). 0 means DefaultDirCollapse.
 	DirCollapse int
 
 	// FullCollapse: more than this many pending changes in one batch, after
 	// directory collapsing, collapse to a Full change; it also bounds the
 	// memory a batch can take while the consumer is slow. 0 means
-	// DefaultFullCollapse (4096).
+	// DefaultFullCollapse.
 	FullCollapse int
 }
 
@@ -108,11 +108,11 @@ type Watcher struct {
 }
 
 // New checks the share root, creates an inotify instance and watches every
-// directory under the root (symbolic links are not followed, ignored
-// directories are skipped). It fails when the root is missing or not a
-// directory, and when the inotify watch limit is hit (the error wraps
-// ErrWatchLimit and names fs.inotify.max_user_watches). A subdirectory that
-// cannot be watched for another reason is logged and left to the full scan.
+// directory under the root, not following symbolic links and skipping
+// ignored directories. It fails when the root is missing or not a
+// directory, and when the inotify watch limit is hit (wrapping
+// ErrWatchLimit). A subdirectory that cannot be watched for another reason
+// is logged and left to the full scan.
 //
 // New adds component=watch and root to log.
 func New(opts Options, log zerolog.Logger) (*Watcher, error) {
@@ -171,9 +171,9 @@ func New(opts Options, log zerolog.Logger) (*Watcher, error) {
 	return w, nil
 }
 
-// Close releases the inotify instance. Run closes it itself when it returns;
-// Close is for a Watcher whose Run will never be called. Safe to call from
-// any goroutine, more than once.
+// Close releases the inotify instance, for a Watcher whose Run will never
+// be called (Run closes it itself). Safe to call from any goroutine, more
+// than once.
 func (w *Watcher) Close() error {
 	return w.fs.Close()
 }
@@ -496,7 +496,6 @@ func (w *Watcher) ignored(rel string, dir bool) bool {
 	return w.opts.Ignore != nil && w.opts.Ignore(rel, dir)
 }
 
-// abs returns the absolute path of a share-relative path.
 func (w *Watcher) abs(rel string) string {
 	if rel == "" {
 		return w.root

@@ -9,42 +9,35 @@
 //
 // # What a Store promises
 //
-//   - Put stores a whole object or nothing. The body is read once,
-//     sequentially, to EOF. If the body fails, is shorter or longer than
-//     PutInput.Size, or hashes to something other than PutInput.CRC32C (when
-//     given; else PutInput.SHA256), Put
-//     fails, no object is created or replaced, and (for S3) no multipart
-//     upload is left open: the transfer manager aborts it, and Put aborts it
-//     again by its upload ID as a second line of defence.
-//   - Every object carries its SHA-256 (user metadata "sha256", lowercase hex),
-//     its CRC-32C when the caller gave one ("crc32c", 8 lowercase hex
-//     digits) and the source file's mtime (user metadata "mtime", RFC 3339
-//     with nanoseconds). Single-part uploads (Size < PartSize) also send the
-//     SHA-256 as the S3 x-amz-checksum-sha256 header, so the server verifies
-//     the bytes it stored; multipart uploads send a CRC-32C checksum with
-//     every part (S3 COMPOSITE checksum), so every part is verified by the
-//     server, and the whole body is verified locally before the upload is
-//     completed.
-//   - Over plain http:// PUT bodies are sent as UNSIGNED-PAYLOAD unless
-//     S3Options.SignPayload: the SDK would otherwise read each body a
-//     second time to sign its SHA-256. The checksum headers above are
-//     signed either way.
+//   - Put stores a whole object or nothing. If the body fails, is shorter or
+//     longer than PutInput.Size, or hashes to something other than
+//     PutInput.CRC32C (else PutInput.SHA256), Put fails, no object is
+//     created or replaced, and (for S3) no multipart upload is left open:
+//     the transfer manager aborts it, and Put aborts it again by its upload
+//     ID as a second line of defence.
+//   - Every object carries user metadata "sha256" (lowercase hex), "crc32c"
+//     when the caller gave one, and the source file's "mtime" (RFC 3339 with
+//     nanoseconds). Single-part uploads (Size < PartSize) also send the
+//     SHA-256 as x-amz-checksum-sha256, so the server verifies what it
+//     stores; multipart uploads send a CRC-32C with every part (S3 COMPOSITE
+//     checksum), and the whole body is verified locally before completion.
+//   - Over plain http:// PUT bodies go as UNSIGNED-PAYLOAD unless
+//     S3Options.SignPayload; the checksum headers are signed either way.
 //   - List walks every object under prefix in lexical (UTF-8 byte) order,
 //     page by page, without holding a whole listing in memory.
 //   - Delete is idempotent.
 //
 // # Retries
 //
-// The SDK's standard retryer, configured with S3Options.MaxAttempts and
-// exponential backoff with jitter, is the one and only retry layer for
-// requests: every S3 call, including each part of a multipart upload, is
-// retried there. Its client-side retry quota (token bucket) is disabled so
+// The SDK's standard retryer (S3Options.MaxAttempts, exponential backoff
+// with jitter) is the one retry layer for requests, each part of a
+// multipart upload included. Its client-side retry quota is disabled so
 // that an outage does not turn into fast failures of unrelated requests.
 // Nothing in this package loops over an SDK call, and callers must not
-// either: a failed call has already been retried. Callers use IsRetryable to
-// decide whether the operation is worth scheduling again later (transient:
-// network, timeouts, 5xx, throttling) or must be reported (permanent: access
-// denied, missing bucket, bad credentials, checksum mismatch, cancelled).
+// either. Callers use IsRetryable to decide whether the operation is worth
+// scheduling again later (network, timeouts, 5xx, throttling) or must be
+// reported (access denied, missing bucket, bad credentials, checksum
+// mismatch, cancelled).
 //
 // # What it must never do
 //
@@ -59,11 +52,11 @@
 //
 // # Concurrency
 //
-// All Store methods of S3 and Memory are safe for concurrent use by multiple
-// goroutines. The S3 type shares one HTTP connection pool and one transfer
-// manager between all calls. A multipart Put buffers up to
-// (PartConcurrency+1)×PartSize bytes while it runs, so callers bound the
-// number of concurrent Puts (that is the transfer package's job).
+// All Store methods of S3 and Memory are safe for concurrent use. The S3
+// type shares one HTTP connection pool and one transfer manager between all
+// calls. A multipart Put buffers up to (PartConcurrency+1)×PartSize bytes,
+// so callers bound the number of concurrent Puts (the transfer package
+// does).
 //
 // # What the transfer manager does (feature/s3/transfermanager v0.5.4)
 //
@@ -73,26 +66,22 @@
 //   - It reads the first MultipartUploadThreshold bytes into memory; a body
 //     that ends before that goes up in one PutObject (body errors before then
 //     create nothing), otherwise a multipart upload starts.
-//   - When the body fails mid-way, or a part or the completion fails, it
-//     aborts the multipart upload itself. The abort runs on the caller's
-//     context unless FailTimeout is set, so a cancelled Put would leave the
-//     upload open: NewS3 sets FailTimeout, and Put aborts once more.
-//   - When its abort fails it replaces the error with a message that
-//     formats the cause with %v, dropping it from the errors.Is chain; Put
-//     re-attaches a cancellation. It also logs with the standard library's
-//     log.Printf when CompleteMultipartUpload fails; that line cannot be
-//     routed to zerolog.
-//   - Its default checksum is CRC32 (per part, composite). NewS3 sets
-//     CRC32C for parts (hardware, nearly free) and Put sets SHA256 for
-//     single-part uploads, where the caller's SHA-256 is sent as is.
+//   - It aborts a multipart upload whose body, part or completion fails, on
+//     the caller's context unless FailTimeout is set: NewS3 sets it, and Put
+//     aborts once more.
+//   - When its abort fails it formats the cause with %v, dropping it from
+//     the errors.Is chain; Put re-attaches a cancellation. It logs a failed
+//     CompleteMultipartUpload with the standard library's log.Printf, which
+//     cannot be routed to zerolog.
+//   - Its default checksum is CRC32 (per part, composite). NewS3 sets CRC32C
+//     for parts, and Put sets SHA256 for single-part uploads, where the
+//     caller's SHA-256 is sent as is.
 //   - A caller's ChecksumSHA256 goes to PutObject for single-part uploads
-//     (the SDK then sends it as x-amz-checksum-sha256 instead of computing
-//     one), but for multipart uploads it goes to CompleteMultipartUpload,
-//     where S3 expects the composite checksum of the parts. So Put sets it
-//     only when Size < PartSize.
-//   - It does not check the body against any whole-object checksum for
-//     multipart uploads: each part is checked against a checksum the SDK
-//     computed from the same bytes. Hence the local verification.
+//     but to CompleteMultipartUpload for multipart ones, where S3 expects
+//     the composite checksum; so Put sets it only when Size < PartSize.
+//   - It checks no whole-object checksum for multipart uploads, only each
+//     part against a checksum it computed from the same bytes; hence the
+//     local verification.
 //
 // # Known limits of S3-compatible stores
 //
@@ -100,10 +89,9 @@
 // apart from Head on a missing key: both are ErrNotFound. Ping reports a
 // missing bucket. MinIO lists open multipart uploads bucket-wide only from
 // an in-memory cache of uploads started since that node started (and expires
-// stale uploads itself after 24 h by default); a prefix given to MinIO's
-// ListMultipartUploads is treated as an exact key. ListMultipartUploads and
+// stale uploads itself after 24 h by default), and treats a
+// ListMultipartUploads prefix as an exact key; ListMultipartUploads and
 // AbortStale therefore list bucket-wide and filter by the store prefix here.
 // MinIO does not list both an object "a/b" and an object "a/b/c"; a share
 // cannot hold both either, and the conformance suite does not ask for it.
-// S3 does not return LastModified from a PUT, so Put leaves it zero.
 package objstore

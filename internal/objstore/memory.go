@@ -35,7 +35,6 @@ type memObject struct {
 
 var _ Store = (*Memory)(nil)
 
-// NewMemory returns an empty Memory store.
 func NewMemory() *Memory {
 	return &Memory{objects: map[string]memObject{}, now: time.Now}
 }
@@ -153,7 +152,6 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// ctxReader stops a copy when ctx is done.
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

@@ -44,8 +44,7 @@ func (o Object) ETagIsMD5() bool {
 	return false
 }
 
-// PutInput is one upload. The caller owns Body; Put reads it once,
-// sequentially, to EOF and does not close it.
+// PutInput is one upload. The caller owns Body; Put does not close it.
 type PutInput struct {
 	Key string
 	// Body is read once, sequentially, to EOF. If it returns a non-EOF
@@ -61,22 +60,20 @@ type PutInput struct {
 	SHA256 string
 	// CRC32C, optional, is the CRC-32C (Castagnoli) of the whole body as 8
 	// lowercase hex digits, taken in the same pass over the source as
-	// SHA256. When set, Put checks the bytes it streams against it instead
-	// of hashing them with SHA-256 a second time (CRC-32C is computed in
-	// hardware, SHA-256 costs about a second of CPU per GiB), and stores it
-	// as metadata "crc32c", so that a download can be checked the same
-	// cheap way. Either check catches a source that changed between the
-	// hash pass and the upload; SHA256 stays the content's identity.
+	// SHA256. When set, Put checks the streamed bytes against it instead of
+	// a second SHA-256 (CRC-32C is computed in hardware, SHA-256 is far
+	// dearer), and stores it as metadata "crc32c" for downloads to check
+	// the same cheap way. Either check catches a source that changed
+	// between the hash pass and the upload; SHA256 stays the identity.
 	CRC32C string
 	// Mtime is stored as metadata "mtime" (RFC3339Nano, UTC); zero means
 	// none.
 	Mtime time.Time
 	// IfAbsent and IfMatch make the write conditional (S3 conditional
 	// writes): with IfAbsent it succeeds only if no object is at the key,
-	// with IfMatch only if the current object's ETag is IfMatch. The
-	// server decides atomically, when the object is published; otherwise
-	// Put fails with ErrPreconditionFailed and nothing is written. At most
-	// one of them may be set.
+	// with IfMatch only if the current object's ETag is IfMatch. The server
+	// decides atomically when the object is published; a refusal is
+	// ErrPreconditionFailed and writes nothing. At most one may be set.
 	IfAbsent bool
 	IfMatch  string
 }
@@ -197,10 +194,10 @@ func putMetadata(in PutInput) map[string]string {
 	return m
 }
 
-// applyMetadata fills o.SHA256, o.CRC32C and o.Mtime from user metadata.
-// Keys are matched case-insensitively (HTTP headers are case-insensitive,
-// and stores differ in how they return them). A malformed value is ignored rather than
-// failing the read: the object is still there, it just lacks the field.
+// applyMetadata fills o.SHA256, o.CRC32C and o.Mtime from user metadata,
+// matching keys case-insensitively as stores differ in how they return
+// them. A malformed value is ignored rather than failing the read: the
+// object is still there, it just lacks the field.
 func applyMetadata(o *Object, meta map[string]string) {
 	for k, v := range meta {
 		switch strings.ToLower(k) {
@@ -221,12 +218,10 @@ func applyMetadata(o *Object, meta map[string]string) {
 }
 
 // verifyingReader passes a body through while counting and checksumming
-// it. At the end of the body it checks the declared size and checksum
-// (CRC-32C when the caller gave one, else SHA-256) and, instead of io.EOF,
-// returns ErrSizeMismatch or ErrChecksumMismatch when they differ, so the
-// uploader reading it fails (and aborts) instead of completing. It also
-// fails as soon as the body runs past its declared size. Any error is
-// sticky.
+// it (CRC-32C when the caller gave one, else SHA-256). A body that runs
+// past its declared size fails at once; at its end a size or checksum
+// mismatch replaces io.EOF with ErrSizeMismatch or ErrChecksumMismatch, so
+// the uploader fails (and aborts) instead of completing. Errors are sticky.
 type verifyingReader struct {
 	r    io.Reader
 	size int64

@@ -302,8 +302,8 @@ type ProbeEvidence struct {
 	CopyPct   CopyEvidence       `json:"copy_percent_key"`
 }
 
-// Classify turns the evidence into Capabilities (without Endpoint,
-// Bucket, ProbePrefix and Leftovers, which Probe fills).
+// Classify turns the evidence into Capabilities, all but the fields
+// Probe fills itself (Endpoint, Bucket, ProbePrefix, Leftovers).
 func (e ProbeEvidence) Classify() Capabilities {
 	return Capabilities{
 		ConditionalCreate:    e.Create.Classify(),
@@ -596,14 +596,13 @@ func (e CopyEvidence) Classify() Capability {
 }
 
 // Probe finds out what the target can do, by trying it (see
-// Capabilities for what each check proves). Its objects live under
+// Capabilities). Its objects live under
 // <store prefix>layout.ProbePrefix<random>/ and only there: it never reads,
 // writes or deletes another key, so it is safe on a production bucket.
-// They are all removed at the end (also when a check fails or ctx is
-// cancelled, on a fresh context); keys the cleanup could not remove are
-// in Leftovers. Each check's request is made once, without the SDK's
-// retries, so that every answer is the server's to exactly that request
-// (the cleanup retries as usual).
+// They are all removed at the end, on a fresh context also after a failure
+// or cancellation; what the cleanup could not remove is in Leftovers. Each
+// check's request is made once, without the SDK's retries, so that every
+// answer is the server's to exactly that request.
 //
 // The error is for a target that cannot be probed at all (HeadBucket
 // fails: unreachable, no bucket, bad credentials), or a cancelled ctx, in
@@ -657,10 +656,9 @@ type prober struct {
 }
 
 // probeExpectContinue makes a PUT send Expect: 100-continue whatever its
-// size, and wait for the 100 Continue before it sends the body. (The SDK
-// sets the header, but builds its requests without a protocol version,
-// and net/http only waits for 100 Continue on requests that say
-// HTTP/1.1; without this the body goes at once.)
+// size, and wait for the 100 Continue before it sends the body: net/http
+// waits only on requests that say HTTP/1.1, and the SDK builds its
+// requests without a protocol version.
 func probeExpectContinue(o *s3.Options) {
 	o.ContinueHeaderThresholdBytes = 1
 	o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
@@ -678,10 +676,10 @@ func probeExpectContinue(o *s3.Options) {
 func probeOnce(o *s3.Options) { o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1) }
 
 // probeBodyOpts are the options of a probe PUT of a body with SHA-256 sum
-// (hex): one attempt; no checksum header unless the input sets one (so
-// that only the checksum checks depend on them); and the payload hash
-// given, so that the SDK never reads the body before sending it (the race
-// check's bodies cannot be read twice).
+// (hex): one attempt; no checksum header unless the input sets one, so that
+// only the checksum checks depend on them; and the payload hash given, so
+// that the SDK never reads the body before sending it (the race check's
+// bodies cannot be read twice).
 func probeBodyOpts(sum string) []func(*s3.Options) {
 	return []func(*s3.Options){probeOnce, func(o *s3.Options) {
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
@@ -717,7 +715,6 @@ func (p *prober) putStream(ctx context.Context, name string, r io.Reader, size i
 	return unquote(aws.ToString(out.ETag)), probeOK
 }
 
-// head returns the ETag of the probe key name.
 func (p *prober) head(ctx context.Context, name string) (string, Outcome) {
 	out, err := p.s.client.HeadObject(ctx, &s3.HeadObjectInput{
 		Bucket: aws.String(p.s.opts.Bucket),
@@ -846,7 +843,6 @@ func newProbeGate(ctx context.Context) *probeGate {
 	return &probeGate{ctx: ctx, open: make(chan struct{})}
 }
 
-// mark sets *at to now.
 func (g *probeGate) mark(at *time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -1014,7 +1010,6 @@ func probeSHA256Hex(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// versioning reads the bucket's versioning status.
 func (p *prober) versioning(ctx context.Context) VersioningEvidence {
 	out, err := p.s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(p.s.opts.Bucket)}, probeOnce)
 	e := VersioningEvidence{Get: OutcomeOf(err)}
@@ -1024,7 +1019,6 @@ func (p *prober) versioning(ctx context.Context) VersioningEvidence {
 	return e
 }
 
-// objectLock reads the bucket's Object Lock configuration.
 func (p *prober) objectLock(ctx context.Context) ObjectLockEvidence {
 	out, err := p.s.client.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(p.s.opts.Bucket)}, probeOnce)
 	e := ObjectLockEvidence{Get: OutcomeOf(err)}

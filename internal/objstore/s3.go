@@ -53,16 +53,15 @@ const (
 	cleanupTimeout = 30 * time.Second
 
 	// DefaultResponseTimeout bounds the wait for a response once a request
-	// is fully written, when S3Options.ResponseTimeout is 0; a hung server
-	// is then a retryable timeout. "Written" means handed to the kernel:
-	// on a slow uplink the socket buffers (up to about 4 MiB) may still be
-	// draining, so the timeout must exceed that (32 s at 1 Mbit/s); S3
-	// starts the answer of its slow calls (CompleteMultipartUpload, large
-	// CopyObject) at once. There is deliberately no read (socket
-	// inactivity) timeout: the SDK's applies to the connection while a part
-	// is still being written, so on a slow uplink it would fail healthy
-	// uploads. Stalled bodies are bounded by TCP keep-alive and by the
-	// caller's context deadline.
+	// is written, when S3Options.ResponseTimeout is 0; a hung server is then
+	// a retryable timeout. "Written" means handed to the kernel, whose
+	// socket buffers (up to about 4 MiB) may still be draining on a slow
+	// uplink, so the timeout must exceed that drain (32 s at 1 Mbit/s); S3
+	// starts answering its slow calls (CompleteMultipartUpload, large
+	// CopyObject) at once. There is deliberately no socket inactivity
+	// timeout: the SDK's also runs while a part is being written and would
+	// fail healthy uploads on a slow uplink. Stalled bodies are bounded by
+	// TCP keep-alive and the caller's context.
 	DefaultResponseTimeout = 2 * time.Minute
 )
 
@@ -100,10 +99,10 @@ type S3Options struct {
 	// SHA-256. 0 means 16 MiB; otherwise 5 MiB to 5 GiB. Each concurrent
 	// multipart Put buffers (PartConcurrency+1)×PartSize bytes.
 	PartSize int64
-	// PartConcurrency is the number of parts of one object in flight. 0
-	// means 4, which bounds a multipart Put to 80 MiB of buffers at the
-	// default part size (not yet benchmarked; the transfer package bounds
-	// how many Puts run at once).
+	// PartConcurrency is the number of parts of one object in flight; 0
+	// means DefaultPartConcurrency, which bounds a multipart Put to 80 MiB
+	// of buffers at the default part size. The transfer package bounds how
+	// many Puts run at once.
 	PartConcurrency int
 	// MaxAttempts is the SDK retryer's attempt limit per request (the one
 	// retry layer). 0 means 5.
@@ -113,13 +112,11 @@ type S3Options struct {
 	ResponseTimeout time.Duration
 	// SignPayload signs the SHA-256 of every PUT body (SigV4's signed
 	// payload) over a plain http:// endpoint. Off (the default), bodies go
-	// as UNSIGNED-PAYLOAD, which spares the SDK a SHA-256 pass over every
-	// byte uploaded; what is sent is still checked by the server against a
-	// signed checksum header (SHA-256 for single-part objects, CRC-32C per
-	// part for multipart ones) and locally against the hash pass. Over
-	// https:// the SDK never signs bodies (TLS protects them) and this does
-	// nothing. Turn it on when plain http:// crosses a network where
-	// someone could alter traffic in flight.
+	// as UNSIGNED-PAYLOAD, sparing the SDK a SHA-256 pass over every byte;
+	// the server still checks them against a signed checksum header, and
+	// Put locally against the hash pass. Over https:// the SDK never signs
+	// bodies and this does nothing. Turn it on when plain http:// crosses a
+	// network where someone could alter traffic in flight.
 	SignPayload bool
 	// Wire, when set, paces every byte the store's connections send and
 	// receive (playout-aware transfers). Nil: no pacing.
@@ -190,13 +187,11 @@ type S3 struct {
 	// tests turn it off, to reach the server-side checksum check.
 	verifyLocally bool
 
-	// checksumsOff says why requests no longer carry checksum headers
+	// checksumsOff says why requests carry no checksum headers
 	// (x-amz-checksum-*, x-amz-sdk-checksum-algorithm, x-amz-checksum-mode);
-	// nil while they do. Set once the server refuses them (Backblaze B2
-	// answered every upload that carried one with 400 InvalidArgument
-	// "Unsupported header ... received for this API call" until mid-2025):
-	// uploads are then verified by the local hash pass and our
-	// sha256/crc32c metadata only, not by the server.
+	// nil while they do. Set once the server refuses them (see
+	// isChecksumHeaderRefusal): uploads are then verified by the local hash
+	// pass and our sha256/crc32c metadata only.
 	checksumsOff atomic.Pointer[string]
 }
 
@@ -338,14 +333,11 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		o.MultipartUploadThreshold = opts.PartSize
 		o.Concurrency = opts.PartConcurrency
 		// CRC32C per part (S3 COMPOSITE checksum): the server checks each
-		// part as it arrives. Not SHA-256: the whole body is already
-		// checked locally while streaming (verifyingReader) and its
-		// SHA-256 stored in the metadata; a second SHA-256 per byte cost a
-		// fifth of a core at 170 MiB/s, where CRC32C (hardware) costs
-		// almost nothing.
+		// part as it arrives. Not SHA-256: the body is already checked
+		// locally while streaming (verifyingReader) and its SHA-256 is in
+		// the metadata; CRC32C is computed in hardware.
 		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
-		// Abort a failed multipart upload on a fresh context, so that a
-		// cancelled Put does not leave its upload open.
+		// A cancelled Put must not leave its upload open.
 		o.FailTimeout = cleanupTimeout
 	})
 
@@ -362,12 +354,10 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 }
 
 // addUnsignedBodies makes PutObject and UploadPart over plain http://
-// send their bodies as UNSIGNED-PAYLOAD (see S3Options.SignPayload). Over
-// http:// the SDK otherwise reads each body twice before sending it, for
-// its checksum header and for the SHA-256 it signs; with the payload hash
-// already set, it computes the checksum alone. It runs first in the
-// Finalize step, ahead of the SDK's checksum middleware, which skips the
-// SHA-256 when it finds the payload hash set.
+// send their bodies as UNSIGNED-PAYLOAD (see S3Options.SignPayload). It
+// runs first in the Finalize step, so the SDK's checksum middleware finds
+// the payload hash set and computes the checksum alone instead of also
+// reading the body for the SHA-256 it would sign.
 func addUnsignedBodies(stack *middleware.Stack) error {
 	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("genesissync.UnsignedBodies",
 		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
@@ -391,7 +381,6 @@ type condition struct {
 	ifMatch  string
 }
 
-// set reports whether there is a condition at all.
 func (c condition) set() bool { return c.ifAbsent || c.ifMatch != "" }
 
 // addConditions sets a conditional Put's If-None-Match: * or If-Match on
@@ -439,12 +428,10 @@ func (s *S3) Prefix() string { return s.opts.Prefix }
 func (s *S3) fullKey(key string) string { return s.opts.Prefix + key }
 
 // Put implements Store. Objects smaller than PartSize go up in one
-// PutObject carrying x-amz-checksum-sha256, which the server verifies.
-// Larger ones go up as a multipart upload through the transfer manager, each
-// part with its CRC-32C checksum, which the server verifies. Either way the
-// whole body is checked against in.Size and in.CRC32C (in.SHA256 when no
-// CRC-32C is given) while it streams, and a mismatch or body error aborts
-// the upload before it is completed.
+// PutObject whose x-amz-checksum-sha256 the server verifies; larger ones as
+// a multipart upload with a server-verified CRC-32C per part. Either way
+// the body is checked against in.Size and in.CRC32C (else in.SHA256) while
+// it streams, and a mismatch or body error aborts the upload.
 func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	if err := checkKey(s.opts.Prefix, in.Key); err != nil {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
@@ -465,29 +452,23 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 		ContentType:       aws.String(ContentType(in.Key)),
 		ChecksumAlgorithm: tmtypes.ChecksumAlgorithmCrc32c,
 	}
-	// The transfer manager uploads in one PutObject exactly when the body is
-	// shorter than the threshold (= PartSize); the verifying reader makes the
-	// body exactly Size long. ChecksumSHA256 is only valid there: for a
-	// multipart upload the transfer manager would pass it to
-	// CompleteMultipartUpload, where S3 expects the composite
-	// checksum-of-checksums, and the upload would fail.
+	// The transfer manager uses one PutObject exactly when the body, which
+	// the verifying reader keeps at Size, is shorter than PartSize.
+	// ChecksumSHA256 is valid only there: a multipart upload would pass it
+	// to CompleteMultipartUpload, which expects the composite checksum.
 	var tmOpts []func(*transfermanager.Options)
 	switch {
 	case s.checksumsOff.Load() != nil:
 		input.ChecksumAlgorithm = ""
 		tmOpts = append(tmOpts, withoutUploadChecksums)
 	case in.Size < s.opts.PartSize:
-		// Single part: the server verifies our SHA-256 itself (the SDK
-		// sends the value given instead of computing one).
 		input.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmSha256
 		input.ChecksumSHA256 = aws.String(sha256Base64(in.SHA256))
 	}
 
 	cond := condition{ifAbsent: in.IfAbsent, ifMatch: in.IfMatch}
 	if cond.set() {
-		// The transfer manager has no fields for them; the client's
-		// addConditions middleware puts them on the request that
-		// publishes the object (PutObject or CompleteMultipartUpload).
+		// Set on the publishing request by addConditions.
 		ctx = context.WithValue(ctx, conditionKey{}, cond)
 	}
 	out, err := s.tm.UploadObject(ctx, input, tmOpts...)
@@ -525,9 +506,9 @@ func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
 	return o, nil
 }
 
-// abortUpload aborts a failed multipart upload. The transfer manager has
-// already tried; this second attempt, on a fresh context, covers an abort
-// that failed, and is harmless (NoSuchUpload) when it did not.
+// abortUpload aborts a failed multipart upload on a fresh context: a
+// second attempt after the transfer manager's, harmless (NoSuchUpload)
+// when that one succeeded.
 func (s *S3) abortUpload(ctx context.Context, key, uploadID string) {
 	if uploadID == "" {
 		return
@@ -596,10 +577,9 @@ func (s *S3) readErr(op, key string, err error) error {
 }
 
 // List implements Store. Keys are requested URL-encoded, so that keys with
-// characters XML cannot carry survive, and decoded here only when the
-// response says it encoded them (some servers ignore the request and
-// return raw keys; decoding those would turn "+" into a space and fail
-// on a "%" not followed by two hex digits).
+// characters XML cannot carry survive, and decoded only when the response
+// says it encoded them: some servers return raw keys, which decoding would
+// corrupt ("+" becomes a space).
 func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) error {
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket:       aws.String(s.opts.Bucket),
@@ -699,7 +679,6 @@ func (s *S3) EnsureBucket(ctx context.Context) error {
 	return nil
 }
 
-// unquote strips the quotes S3 puts around ETags.
 func unquote(etag string) string { return strings.Trim(etag, `"`) }
 
 // sha256Base64 returns the base64 of the raw digest given as hex.

@@ -35,22 +35,17 @@ func (s *S3) EnableVersioning(ctx context.Context) error {
 }
 
 // Copy copies the object at src to dst inside the bucket, server-side,
-// keeping its metadata and Content-Type (MetadataDirective COPY). It
-// first reads src's headers (HEAD) and copies exactly the version it saw:
-// the copy is conditional on that ETag, and when ifMatch is not empty the
-// HEAD is too, so a src that is not (or no longer) ifMatch fails with
-// ErrPreconditionFailed and nothing is written. A missing src is
-// ErrNotFound. Objects up to MaxCopySize are one CopyObject; larger ones a
-// multipart copy (s3_copy.go): parts of 512 MiB (more for objects over
-// about 4.9 TiB), PartConcurrency at a time, each conditional on the ETag,
-// so a src replaced mid-copy fails too, and the upload is aborted on any
-// failure or cancellation. The copy's ETag is then a multipart one
-// ("…-N"), and tags are not copied (see copyHeaders). A process killed
-// mid-copy leaves an open multipart upload on dst, which AbortStale
-// aborts. The Object returned has the copy's ETag, VersionID and
-// encryption and the source's size, metadata and Content-Type;
-// LastModified only after a single CopyObject (CompleteMultipartUpload
-// does not return it). Safe for concurrent use.
+// keeping its metadata and Content-Type (MetadataDirective COPY). It copies
+// exactly the version its HEAD of src saw: the copy is conditional on that
+// ETag, and with ifMatch set the HEAD is too, so a src that is not ifMatch
+// fails with ErrPreconditionFailed and nothing is written. A missing src is
+// ErrNotFound. Objects over MaxCopySize are copied in parts (s3_copy.go),
+// each conditional on the ETag; the result then has a multipart ETag and no
+// tags. A process killed mid-copy leaves an open multipart upload on dst,
+// which AbortStale aborts. The Object returned has the copy's ETag,
+// VersionID and encryption and the source's size, metadata and
+// Content-Type; LastModified only after a single CopyObject
+// (CompleteMultipartUpload does not return it). Safe for concurrent use.
 func (s *S3) Copy(ctx context.Context, src, dst, ifMatch string) (Object, error) {
 	what := fmt.Sprintf("copy %q to %q", src, dst)
 	for _, k := range []string{src, dst} {
@@ -117,24 +112,19 @@ type Metadata struct {
 // ReplaceMetadata gives the object at key new metadata by copying it onto
 // itself server-side, only while it still has ETag ifMatch (else
 // ErrPreconditionFailed, and the object is left as it was): the backfill
-// of objects that other tools wrote without our "sha256", once their bytes
-// are proven equal to a local file. The bytes are not sent again. size is
-// the object's size. Objects up to MaxCopySize are one CopyObject with
-// MetadataDirective REPLACE and x-amz-copy-source-if-match. Larger ones
-// are a multipart copy onto the key (s3_copy.go): a HEAD confirms ETag and
-// size, every part is conditional on ifMatch, and CompleteMultipartUpload
-// carries If-Match: ifMatch, so an object replaced at any point, also
-// between the last part and the completion, fails with
-// ErrPreconditionFailed instead of being overwritten with the old bytes.
-// A server that refuses If-Match on CompleteMultipartUpload fails these
-// backfills (the object stays as it is); one that ignores it leaves that
-// last window open. On any failure or cancellation the upload is aborted;
-// after a kill -9 AbortStale aborts it. The copy is a new object: its ETag
-// changes (a single-part one up to MaxCopySize, whatever the original
-// was; a multipart one of 512 MiB parts above), and on a versioned bucket
-// the old version stays as a non-current version. The Object returned has
-// the new ETag, VersionID, metadata, Content-Type and size; LastModified
-// only after a single CopyObject. Safe for concurrent use.
+// of objects other tools wrote without our "sha256", once their bytes are
+// proven equal to a local file. size is the object's size. Objects over
+// MaxCopySize are copied in parts (s3_copy.go) after a HEAD confirms ETag
+// and size; every part is conditional on ifMatch and the completion
+// carries If-Match, so an object replaced at any point fails instead of
+// being overwritten with the old bytes. A server that refuses If-Match on
+// CompleteMultipartUpload fails these backfills; one that ignores it
+// leaves the window between last part and completion open. Failures abort
+// the upload as Copy's do. The copy is a new object with a new ETag, and on
+// a versioned bucket the old version stays as a non-current one. The
+// Object returned has the new ETag, VersionID, metadata, Content-Type and
+// size; LastModified only after a single CopyObject. Safe for concurrent
+// use.
 func (s *S3) ReplaceMetadata(ctx context.Context, key, ifMatch string, size int64, m Metadata) (Object, error) {
 	what := fmt.Sprintf("replace metadata of %q", key)
 	if err := checkKey(s.opts.Prefix, key); err != nil {
@@ -216,14 +206,12 @@ func (s *S3) checkCopySource(ctx context.Context, key, ifMatch string, size int6
 
 // copySource is the URL-encoded "bucket/key" CopyObject wants: every byte
 // outside RFC 3986's unreserved set percent-encoded, "/" kept, as the
-// SDKs' own encoders do. (url.PathEscape leaves "+", "&", "=", ",", ";",
-// ":", "@" and "$" as they are, and S3 reads a bare "+" there as a
-// space: "Simon + Garfunkel.mp3" would name another object.)
+// SDKs' own encoders do. Not url.PathEscape: it leaves "+" bare, which S3
+// reads as a space.
 func copySource(bucket, key string) string {
 	return escapeCopyPath(bucket) + "/" + escapeCopyPath(key)
 }
 
-// escapeCopyPath percent-encodes s for x-amz-copy-source, keeping "/".
 func escapeCopyPath(s string) string {
 	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder

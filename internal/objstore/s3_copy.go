@@ -21,11 +21,10 @@ import (
 // failure AbortMultipartUpload. Copy and ReplaceMetadata use it.
 
 // defaultCopyPartSize is the part size of a multipart copy, raised for
-// objects that would otherwise need more than etag.MaxParts parts (over
-// about 4.9 TiB). 512 MiB keeps a 6 GiB recording at 12 requests, each a
-// few seconds of server-side work (well inside ResponseTimeout even at
-// 10 MB/s of disk), and is a power of two MiB, which etag.PartSizes
-// tries: the copy's multipart ETag stays provable.
+// objects that would otherwise need more than etag.MaxParts parts. 512 MiB
+// keeps each part a few seconds of server-side work, well inside
+// ResponseTimeout on slow disks, and is a power of two MiB, which
+// etag.PartSizes tries: the copy's multipart ETag stays provable.
 const defaultCopyPartSize int64 = 512 << 20
 
 // copyTuning is S3Options.copyTuning: tests lower the threshold and the
@@ -41,8 +40,6 @@ type copyTuning struct {
 	beforeComplete func()
 }
 
-// copyThreshold is the size above which Copy and ReplaceMetadata copy in
-// parts.
 func (s *S3) copyThreshold() int64 {
 	if t := s.opts.copyTuning; t != nil && t.threshold > 0 {
 		return t.threshold
@@ -107,8 +104,6 @@ func (s *S3) copyParts(ctx context.Context, c partCopy) (*s3.CompleteMultipartUp
 	return out, nil
 }
 
-// copyUpload copies the parts of c into the open upload uploadID and
-// completes it.
 func (s *S3) copyUpload(ctx context.Context, c partCopy, uploadID string, partSize int64) (*s3.CompleteMultipartUploadOutput, error) {
 	var afterPart func(int32)
 	var beforeComplete func()

@@ -30,12 +30,11 @@ type Version struct {
 // versioning every key has one version with VersionID "null". Safe for
 // concurrent use.
 //
-// It pages by hand rather than with the SDK's paginator, which sends the
-// response's NextKeyMarker back as it came: URL-encoded, when the server
-// honored encoding-type=url, so a key with a space or "+" at a page end
-// made MinIO skip versions. Keys and markers are decoded by the response's
-// EncodingType. An entry equal to the page's own marker is dropped:
-// versitygw v1.8.0 starts the next page with the marker version again
+// It pages by hand: the SDK's paginator sends NextKeyMarker back as it
+// came, URL-encoded when the server honours encoding-type=url, and MinIO
+// then skips versions when a key with a space or "+" ends a page. Keys and
+// markers are decoded by the response's EncodingType. An entry equal to the
+// page's own marker is dropped: versitygw v1.8.0 repeats the marker version
 // when it is its key's current one (versity/versitygw#2178).
 func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) error) error {
 	in := &s3.ListObjectVersionsInput{
@@ -56,9 +55,6 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 			return full, nil
 		}
 		markerKey, markerVersion := aws.ToString(in.KeyMarker), aws.ToString(in.VersionIdMarker)
-		// A page holds versions and delete markers in two lists; merge
-		// them back into key order (of the decoded keys), newest first
-		// within a key.
 		var vs []Version
 		add := func(v Version) {
 			if in.KeyMarker != nil && v.Key == markerKey && v.VersionID == markerVersion {
@@ -111,15 +107,14 @@ func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) e
 	}
 }
 
-// sortVersions orders vs by key; within a key, the version (or delete
-// marker) the server marks latest first, then the others newest first, a
-// stable order keeping S3's own for equal dates. That is S3's own order;
-// it is rebuilt here because the SDK hands a page's versions and delete
-// markers over in two lists. The latest goes first whatever its date:
-// servers that keep whole seconds (SeaweedFS) give a delete in the same
-// second as the last write the same date, and versitygw v1.8.0 can date a
-// non-current version after the delete marker that replaced it. A list whose dates contradict its
-// latest mark is the caller's to judge (restore --at refuses it).
+// sortVersions restores S3's order, which the SDK splits into versions and
+// delete markers: by key; within a key, the one the server marks latest
+// first, then the others newest first, stable for equal dates. The latest
+// goes first whatever its date: SeaweedFS keeps whole seconds, so a delete
+// in the same second as the last write has its date, and versitygw v1.8.0
+// can date a non-current version after the delete marker that replaced it.
+// A list whose dates contradict its latest mark is the caller's to judge
+// (restore --at refuses it).
 func sortVersions(vs []Version) {
 	for i := 1; i < len(vs); i++ { // insertion sort: pages are small and nearly sorted
 		for j := i; j > 0 && versionLess(vs[j], vs[j-1]); j-- {

@@ -199,7 +199,7 @@ func runFacts(t *testing.T, m harness.S3Server, want serverFacts) {
 			Body: &cancelAfter{r: bytes.NewReader(b), n: 7 << 20, cancel: cancel},
 		}, func(o *transfermanager.Options) { o.FailTimeout = 0 })
 		// The failed abort replaces the error, formatting the cause with %v:
-		// context.Canceled is no longer in the chain (Put restores it).
+		// context.Canceled is not in the chain (Put restores it).
 		require.ErrorContains(t, err, "failed to abort multipart upload")
 		require.NotErrorIs(t, err, context.Canceled)
 		ups, err := s.ListMultipartUploads(testCtx(t))

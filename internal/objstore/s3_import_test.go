@@ -68,7 +68,7 @@ func TestCopyFrom(t *testing.T) {
 
 	// Something at the destination: a server that honours If-None-Match
 	// on CopyObject refuses the copy and leaves it; one that ignores it
-	// (MinIO, measured with the pinned build) replaces it, which is why
+	// (the pinned MinIO build) replaces it, which is why
 	// callers HEAD the destination first.
 	other := putInput(dstKey, []byte("the daemon's upload"))
 	require.NoError(t, dst.Delete(ctx, dstKey))

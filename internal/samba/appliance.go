@@ -7,12 +7,11 @@ import (
 	"path/filepath"
 )
 
-// WriteInclude atomically replaces the file at path with data (appliance
-// mode's share include): it writes a temp file in the same directory,
-// fsyncs it, renames it over path and fsyncs the directory, so that smbd
-// never reads half a file. The file is 0644. It is the right way to write
-// the standalone smb.conf (Global.ConfigPath) too. Callers must not write the same
-// path from two goroutines at once.
+// WriteInclude atomically replaces the file at path with data, mode 0644
+// (a temp file in the same directory, fsync, rename, fsync of the
+// directory), so that smbd never reads half a file. It writes appliance
+// mode's include and the standalone smb.conf (Global.ConfigPath). Callers
+// must not write the same path from two goroutines at once.
 func WriteInclude(path string, data []byte) error {
 	if err := writeAtomic(path, data, 0o644); err != nil {
 		return fmt.Errorf("write samba include %s: %w", path, err)

@@ -11,8 +11,7 @@ import (
 	"genesissync/internal/model"
 )
 
-// How often the ClientsWatcher asks smbd (one smbstatus takes about
-// 20 ms), and how long one ask may take.
+// How often the ClientsWatcher asks smbd, and how long one ask may take.
 const (
 	clientsEvery   = 10 * time.Second
 	clientsTimeout = 10 * time.Second
@@ -29,9 +28,8 @@ func ToolConfig(cfg *config.Config) string {
 
 // ClientsWatcher keeps what smbd last said about its clients: the
 // sessions and the files they hold open, each file named by its share.
-// Run asks every 10 s until its context ends; Status may be called from
-// any goroutine. A nil *ClientsWatcher (Samba not managed) has seen
-// nothing.
+// Status may be called from any goroutine while Run runs. A nil
+// *ClientsWatcher (Samba not managed) has seen nothing.
 type ClientsWatcher struct {
 	conf    string
 	shareOf map[string]string // share path -> share name
@@ -79,7 +77,6 @@ func (w *ClientsWatcher) Status() model.Clients {
 	return w.clients
 }
 
-// ask lists the clients once and records the answer.
 func (w *ClientsWatcher) ask(ctx context.Context) {
 	qctx, cancel := context.WithTimeout(ctx, clientsTimeout)
 	c, err := w.list(qctx, w.conf)

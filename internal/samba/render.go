@@ -48,7 +48,7 @@ type runDir struct {
 }
 
 // runDirs are the directories under RunDir that smbd needs, with their
-// permissions; StartSmbd creates them.
+// permissions; MakeRunDirs creates them.
 func (g Global) runDirs() []runDir {
 	d := func(name string, perm os.FileMode) runDir { return runDir{filepath.Join(g.RunDir, name), perm} }
 	return []runDir{

@@ -33,15 +33,11 @@ type process interface {
 	Stop(ctx context.Context) error
 }
 
-// Service is Samba as the appliance runs it, in the configured mode. Start
-// brings SMB up: it renders the share definitions, writes the include file
-// (appliance mode) or the whole private smb.conf (standalone mode), warns of
-// VFS modules smbd cannot load, checks the conf with testparm (standalone),
-// syncs the users with their resolved passwords, gives each share root to
-// the service user, and then reloads the system smbd or starts a private
-// one. Run supervises that private smbd. Start is called once, and Run
-// after Start returned, from one goroutine each; Status and Warnings may be
-// called from any goroutine at any time, before Start too.
+// Service is Samba as the appliance runs it, in the configured mode: Start
+// brings SMB up, Run supervises the private smbd of standalone mode. Start
+// is called once, and Run after Start returned, from one goroutine each;
+// Status and Warnings may be called from any goroutine at any time, before
+// Start too.
 type Service struct {
 	cfg   *config.Config
 	owner func() (uid, gid int, err error)
@@ -89,8 +85,13 @@ func (s *Service) setStatus(st model.Samba) {
 	s.status = st
 }
 
-// Start brings SMB up according to the mode (nothing in mode off). ctx
-// bounds the start; a private smbd then runs until Run's context ends.
+// Start brings SMB up according to the mode (nothing in mode off): it
+// renders the share definitions, writes the include file (appliance mode)
+// or the whole private smb.conf (standalone mode), warns of VFS modules
+// smbd cannot load, checks the conf with testparm (standalone), syncs the
+// users, gives each share root to the service user, and then reloads the
+// system smbd or starts a private one. ctx bounds the start; a private
+// smbd then runs until Run's context ends.
 func (s *Service) Start(ctx context.Context) error {
 	mode := s.cfg.Samba.Mode
 	s.setStatus(model.Samba{Mode: mode})

@@ -23,11 +23,9 @@ import (
 )
 
 const (
-	// startTimeout bounds StartSmbd when ctx has no earlier deadline;
-	// smbd accepts connections about 0.25 s after exec on a small box.
+	// startTimeout bounds StartSmbd when ctx has no earlier deadline.
 	startTimeout = 20 * time.Second
-	// stopGrace is how long Stop waits after SIGTERM before SIGKILL;
-	// smbd exits about 1 s after SIGTERM.
+	// stopGrace is how long Stop waits after SIGTERM before SIGKILL.
 	stopGrace = 10 * time.Second
 	// pollInterval paces readiness and exit polling.
 	pollInterval = 25 * time.Millisecond
@@ -69,12 +67,11 @@ type Smbd struct {
 //
 // Why a session of its own (Samba 4.17): without --no-process-group smbd
 // calls setsid() itself, which fails fatally ("Failed to create session")
-// in a process-group leader, so Setpgid alone does not start it; with
-// --no-process-group it sends SIGTERM to its whole process group when it
-// exits, so that group must not be ours. Started as a session leader with
-// --no-process-group, smbd, its children and its exit signal stay in a group
-// of their own. samba-dcerpcd, which smbd spawns on demand, makes a session
-// of its own, so Stop ends it through its pid file.
+// in a process-group leader; with it, smbd sends SIGTERM to its whole
+// process group when it exits, so that group must not be ours. As a
+// session leader with --no-process-group, smbd, its children and its exit
+// signal stay in a group of their own. samba-dcerpcd, spawned on demand,
+// makes its own session, so Stop ends it through its pid file.
 //
 // ctx bounds the start only (20 s at most); the process then lives until
 // Stop. Leftovers of an earlier run with the same conf (an smbd or
@@ -171,13 +168,12 @@ func MakeRunDirs(g Global) error {
 
 // searchableParents adds the search bit for others to every directory
 // above dir that lacks it (0750 becomes 0751: names can be reached, not
-// listed). smbd's children work with the share's force user as their
-// effective uid, and Samba tells a live lock holder from a dead one by
-// opening lock/msg.lock/<pid> under that uid: if the force user cannot
-// reach the lock directory (RunDir under a 0750 state_dir, the default),
-// every holder looks dead, concurrent opens of one file steal each
-// other's share-mode locks, and smbd panics ("Could not unlock share
-// mode"), dropping the clients' connections. TestSMBLoad found it.
+// listed). smbd's children run as the share's force user, and Samba tells
+// a live lock holder from a dead one by opening lock/msg.lock/<pid> under
+// that uid: if the force user cannot reach the lock directory (RunDir
+// under a 0750 state_dir, the default), every holder looks dead,
+// concurrent opens steal each other's share-mode locks, and smbd panics
+// ("Could not unlock share mode"), dropping the clients' connections.
 func searchableParents(dir string) error {
 	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)

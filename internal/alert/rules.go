@@ -226,7 +226,6 @@ const recentFileError = 10 * time.Minute
 // as a failed bucket listing).
 func failingFile(sh model.Share, now time.Time) *reconcile.Failure {
 	if len(sh.Failing) > 0 {
-		// The pipeline's own list of files failing now, longest first.
 		return &sh.Failing[0]
 	}
 	if e := sh.LastError; e != nil && e.Path != "" {

@@ -6,9 +6,8 @@
 // answering. Status gives it to the model the page, the API, the metrics
 // and the alerts read.
 //
-// It is the home of a target's endpoints: today each target has one;
-// the order of several by health and the failover between them belong
-// here too.
+// It is the home of a target's endpoints: a target has one, and ordering
+// several by health and failing over between them belong here.
 //
 // It must never move share data, decide what to sync or retry a
 // transfer; it only asks the store whether the bucket answers and what

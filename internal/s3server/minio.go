@@ -11,8 +11,8 @@ import (
 )
 
 const (
-	// MinIOStartTimeout bounds a MinIO start: two busy cores can make it
-	// slow to come up.
+	// MinIOStartTimeout bounds a MinIO start, generous because a loaded
+	// machine brings MinIO up slowly.
 	MinIOStartTimeout = 60 * time.Second
 	minioStopTimeout  = 10 * time.Second
 )

@@ -127,9 +127,9 @@ func OfflineOpenFiles(cfg *config.Config, share string, log zerolog.Logger) rest
 
 // RootCheck is the health check of a share's root that every writer runs
 // before it writes: the configured dataset must be the one mounted at the
-// share's path. It asks zfs every time (about 10 ms): a cached "mounted"
-// would let a download land in the bare mountpoint right after an
-// unmount. Nil when the share is a plain directory.
+// share's path. It asks zfs every time: a cached "mounted" would let a
+// download land in the bare mountpoint right after an unmount. Nil when
+// the share is a plain directory.
 func RootCheck(sc *config.Share) func(context.Context) error {
 	path, dataset := sc.Path, sc.Dataset
 	if dataset == "" {

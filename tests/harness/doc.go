@@ -1,7 +1,6 @@
-// Package harness starts the real things GenesisSync's tests need and finds
-// the binaries they run. minio.go starts MinIO (through internal/s3server,
-// which the demo uses too); root.go finds the repository root and the test
-// binaries.
+// Package harness starts the real things GenesisSync's tests need (MinIO,
+// versitygw and SeaweedFS, the appliance itself, fault-injecting proxies)
+// and finds the binaries they run, mc and rclone among them.
 //
 // A test that needs a service starts the real thing and fails, never skips,
 // when it cannot: a missing binary is a broken setup (`go tool task setup`

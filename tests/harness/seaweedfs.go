@@ -18,11 +18,11 @@ import (
 
 const (
 	// weed server starts its S3 gateway 2 s after the rest, and the
-	// gateway waits for the filer; two busy cores can add a lot to that.
+	// gateway waits for the filer.
 	seaweedStartTimeout = 60 * time.Second
 	seaweedStopTimeout  = 10 * time.Second
-	// seaweedSetupTask builds weed; `task setup` does not (about 7
-	// minutes), so a missing binary names this task.
+	// seaweedSetupTask builds weed; `task setup` does not (the build is
+	// slow), so a missing binary names this task.
 	seaweedSetupTask = "go tool task setup-providers"
 )
 
@@ -60,11 +60,9 @@ type seaweedPorts struct {
 // its data in t.TempDir() and one random admin identity (an -s3.config
 // file, not argv), and waits until the S3 gateway answers and the master
 // has a volume server to put objects on. It is stopped by t.Cleanup; its
-// log is printed with t.Log if the test fails. weed is built by `go tool
-// task setup-providers`, not `task setup`: a missing binary fails the test
-// and names that task. The tests that call this are behind the providers
-// build tag (`go tool task test-providers`), so the default suite never
-// does.
+// log is printed with t.Log if the test fails. A missing weed fails the
+// test and names seaweedSetupTask. Its callers are behind the providers
+// build tag (`go tool task test-providers`), outside the default suite.
 func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	t.Helper()
 	bin, err := findBinary("weed")
@@ -114,7 +112,7 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 // Stop kills the server and removes the unix sockets it made in /tmp. The
 // data is thrown away with the temp dir, so there is nothing to shut down
 // gracefully, and weed's graceful stop waits out volume heartbeats and
-// filer peers (over 20 s measured). It is idempotent.
+// filer peers. It is idempotent.
 func (s *SeaweedFS) Stop() {
 	if s.proc == nil {
 		return

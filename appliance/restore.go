@@ -257,9 +257,8 @@ finds everything in sync.
 // lessGC makes this process collect garbage less often while it
 // restores, unless GOGC or GOMEMLIMIT say otherwise. A restore keeps
 // little alive (the object list) but allocates per file (SDK requests,
-// the downloader's copy buffer): with the default GOGC=100 a restore of
-// 5,000 small files spent about a quarter of its CPU in the collector.
-// 400 lets the heap grow to five times what is alive, capped at 1 GiB.
+// the downloader's copy buffer), so GOGC 400 lets the heap grow to five
+// times what is alive, capped at 1 GiB (docs/restore.md has the profile).
 func lessGC() {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(400)

@@ -10,12 +10,11 @@ import (
 
 // Defs turns the configuration into render inputs: one ShareDef per share in
 // name order (users split by access into read-write and read-only, the
-// service user forced) and the standalone Global. It takes the values as
-// config gives them (config.Parse and config.Load apply the defaults).
-// Every share and user is validated as Render would; the Global is
-// validated too unless Samba runs in appliance or off mode, where only the
-// service user matters. Defs does not modify cfg and is safe for
-// concurrent use.
+// service user forced) and the standalone Global, taking values as config
+// gives them (config.Parse and config.Load apply the defaults). Shares and
+// users are validated as Render would, and the Global too except in
+// appliance or off mode, where only the service user matters. Defs does
+// not modify cfg and is safe for concurrent use.
 func Defs(cfg *config.Config) ([]ShareDef, Global, error) {
 	if cfg == nil {
 		return nil, Global{}, errors.New("samba definitions: no configuration")

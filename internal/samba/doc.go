@@ -1,13 +1,11 @@
-// Package samba owns everything Samba on the appliance: it renders share
-// definitions into smb.conf text, checks them with testparm, keeps Unix and
-// Samba accounts in line with the configuration, supervises a private smbd
-// (standalone mode) or reloads the system one (appliance mode), lists the
-// files SMB clients hold open and watches the connected clients for the
-// status page (ClientsWatcher), and probes shares as a Windows client would.
-// Service is all of that as the appliance runs it: started from the
-// config, a private smbd restarted with backoff, and its state and
-// warnings for the status model. It never imports the daemon or the HTTP
-// status package.
+// Package samba owns everything Samba on the appliance: smb.conf text
+// rendered from share definitions and checked with testparm, the Unix and
+// Samba accounts, a private smbd (standalone mode) or reloads of the system
+// one (appliance mode), the clients and open files smbd reports
+// (ClientsWatcher), and probes of shares as a Windows client. Service runs
+// all of that from the config, restarts a private smbd with backoff, and
+// keeps its state and warnings for the status model. It never imports the
+// daemon or the HTTP status package.
 //
 // It is the only package that executes smbd, testparm, pdbedit, smbcontrol,
 // smbstatus, getent and useradd, and, with its tests, the only one that

@@ -11,10 +11,9 @@ import (
 	"unicode"
 )
 
-// This file serves Previous Versions on ZFS without a .zfs/snapshot
+// This file serves Previous Versions where ZFS has no .zfs/snapshot
 // directory (zfs-fuse): read-only clones of snapshots, mounted where Samba
-// looks. They are the only datasets this package creates or destroys on a
-// running appliance, and DestroyClone refuses anything that is not a clone.
+// looks.
 
 // CloneInfo is one clone of a dataset's snapshot that lives as a direct
 // child of that dataset.
@@ -64,7 +63,6 @@ func checkMountpoint(mp string) error {
 	return nil
 }
 
-// cloneProps are the properties Clones asks for.
 var cloneProps = []string{"type", "origin", "mountpoint", "mounted"}
 
 // Clones lists the clones of dataset's snapshots that are direct children

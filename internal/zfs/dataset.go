@@ -26,7 +26,6 @@ type DatasetInfo struct {
 	Created    time.Time `json:"created"`
 }
 
-// datasetProps are the properties Dataset asks for, in the order asked.
 var datasetProps = []string{"type", "mountpoint", "mounted", "used", "available", "referenced", "creation"}
 
 // Dataset reports one dataset. A name with '@' is refused: snapshots are
@@ -50,8 +49,7 @@ func dataset(ctx context.Context, r runner, name string) (DatasetInfo, error) {
 	return info, nil
 }
 
-// parseDataset reads `zfs get -H -p -o name,property,value` output for one
-// dataset.
+// parseDataset reads `zfs get -H -p` output for one dataset.
 func parseDataset(out []byte, name string) (DatasetInfo, error) {
 	sets, err := parseProps(out)
 	if err != nil {
@@ -284,8 +282,7 @@ func (s propSet) time(prop string) (time.Time, error) {
 	return time.Unix(int64(n), 0).UTC(), nil
 }
 
-// lines splits tool output into lines, dropping empty ones and a trailing
-// carriage return.
+// lines splits tool output into its non-empty lines, without a trailing CR.
 func lines(out []byte) []string {
 	var ls []string
 	for l := range strings.SplitSeq(string(out), "\n") {

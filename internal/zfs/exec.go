@@ -11,9 +11,9 @@ import (
 	"genesissync/internal/hosttool"
 )
 
-// runner runs one zfs or zpool command and returns its standard output. A
-// failure is a *ToolError. The real one is execRunner; tests substitute a
-// fake that answers from captured output.
+// runner runs one zfs or zpool command and returns its standard output; a
+// failure is a *ToolError. Tests substitute a fake that answers from
+// captured output.
 type runner interface {
 	run(ctx context.Context, tool string, args ...string) (stdout []byte, err error)
 }
@@ -36,17 +36,15 @@ func (execRunner) run(ctx context.Context, tool string, args ...string) ([]byte,
 	return stdout.Bytes(), nil
 }
 
-// Errors a caller can test for with errors.Is. The tool errors are
-// classified from the tool's standard error, which reads the same on zfs-fuse
-// 0.7 and OpenZFS 2.x (both run with LC_ALL=C).
+// Errors a caller can test for with errors.Is. Tool errors are classified
+// from standard error, which reads the same on both tools under LC_ALL=C.
 var (
 	// ErrNotFound: the pool, dataset, snapshot or hold tag does not exist.
 	ErrNotFound = errors.New("does not exist")
 	// ErrExists: the snapshot or hold tag exists already.
 	ErrExists = errors.New("already exists")
-	// ErrBusy: the dataset is busy. zfs-fuse answers this for a moment
-	// after a dataset was created or mounted; ZFS also answers it for a
-	// snapshot with holds, which DestroySnapshot reports as ErrHeld.
+	// ErrBusy: the dataset is busy. ZFS answers it for a held snapshot
+	// too, which DestroySnapshot reports as ErrHeld.
 	ErrBusy = errors.New("busy")
 	// ErrHasClones: the snapshot has dependent clones.
 	ErrHasClones = errors.New("has dependent clones")
@@ -59,8 +57,7 @@ var (
 	// ErrNewerSnapshots: a rollback was refused because snapshots newer
 	// than its target exist (see RollbackOptions.DestroyNewer).
 	ErrNewerSnapshots = errors.New("newer snapshots exist")
-	// ErrInvalidName: a pool, dataset, snapshot or tag name was refused
-	// before any tool ran.
+	// ErrInvalidName: a name was refused before any tool ran.
 	ErrInvalidName = errors.New("invalid name")
 	// ErrNotMounted: the dataset that holds a path is not mounted, so the
 	// directory seen at the path is not the dataset's content.
@@ -75,8 +72,7 @@ type ToolError struct {
 	Args []string
 	// Err is the exec error: *exec.ExitError, exec.ErrNotFound, a context error...
 	Err error
-	// Stderr is the start of the tool's standard error: its first ten
-	// lines, trimmed, joined with "; ".
+	// Stderr is the first ten lines of standard error, joined with "; ".
 	Stderr string
 	// kind is one of the sentinel errors above, or nil.
 	kind error

@@ -16,8 +16,7 @@ import (
 )
 
 // This file serves test machines and development hosts, which run Debian's
-// zfs-fuse 0.7 instead of the OpenZFS kernel module: start its daemon, put
-// pools on files. The appliance never calls it.
+// zfs-fuse 0.7 instead of OpenZFS. The appliance never calls it.
 
 // FusePidFile is where the daemon's process id is kept: the Debian init
 // script's file, so that `/etc/init.d/zfs-fuse stop` stops a daemon started
@@ -34,13 +33,11 @@ type FuseDaemon struct {
 	Started bool
 }
 
-// EnsureFuseDaemon makes sure the zfs-fuse daemon answers, starting it
-// with -x (extended attributes) if it does not. The daemon is machine-wide
-// and outlives the caller; it is left running, since other processes may
-// be using it. A pid file left by a daemon that died is removed first (it
-// makes zfs-fuse exit 1 without a word). Two callers racing to start it
-// are fine: the loser's zfs-fuse fails on the daemon's lock file and both
-// then find the winner answering. Needs root.
+// EnsureFuseDaemon makes sure the machine-wide zfs-fuse daemon answers,
+// starting it with -x (extended attributes) if not, and leaves it running
+// for other processes. A stale pid file is removed first (zfs-fuse exits 1
+// on one without a word). Racing callers are fine: the loser's start fails
+// on the daemon's lock and both find the winner answering. Needs root.
 func EnsureFuseDaemon(ctx context.Context) (FuseDaemon, error) {
 	if err := fuseAnswers(ctx); err == nil {
 		return runningFuse(), nil
@@ -55,8 +52,8 @@ func EnsureFuseDaemon(ctx context.Context) (FuseDaemon, error) {
 		}
 	}
 	startErr := startFuse(ctx)
-	// zfs-fuse forks and returns before its socket listens; a restart
-	// imports the pools in its cache first. Measured: under 0.25 s.
+	// zfs-fuse forks and returns before its socket listens, and a restart
+	// imports the cached pools first.
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		err := fuseAnswers(ctx)
@@ -170,11 +167,10 @@ func runningFuse() FuseDaemon {
 	return d
 }
 
-// StopFuseDaemon stops the zfs-fuse daemon named in FusePidFile, cleanly:
-// it refuses while any pool is imported (the daemon is machine-wide; a
-// pool is someone's), sends SIGTERM, waits for the process to exit (about
-// 5 s with a pool mounted, at once without) and removes the pid file.
-// Nothing running is not an error.
+// StopFuseDaemon stops the zfs-fuse daemon named in FusePidFile: it
+// refuses while any pool is imported (the daemon is machine-wide; a pool is
+// someone's), sends SIGTERM, waits for the process to exit and removes the
+// pid file. Nothing running is not an error.
 func StopFuseDaemon(ctx context.Context) error {
 	out, err := execRunner{}.run(ctx, "zpool", "list", "-H", "-o", "name")
 	if errors.Is(err, ErrNoZFS) {
@@ -214,8 +210,7 @@ const MinVdevSize = 64 << 20
 
 // CreateFilePool creates pool on one sparse file of size bytes at vdev,
 // mounted at mountpoint, and kept out of the pool cache (cachefile=none) so
-// that a daemon restart does not bring it back. For tests and development;
-// the appliance's pools are made by its installer.
+// that a daemon restart does not bring it back. For tests and development.
 func CreateFilePool(ctx context.Context, pool, vdev, mountpoint string, size int64) error {
 	if err := checkPool(pool); err != nil {
 		return err
@@ -273,8 +268,7 @@ func DestroyPool(ctx context.Context, pool string) error {
 
 // CreateDataset creates the file system dataset, mounted under its
 // parent's mountpoint; the parent must exist. An existing one fails with
-// ErrExists. For tests and development; the appliance's datasets are made
-// by its installer.
+// ErrExists. For tests and development.
 func CreateDataset(ctx context.Context, dataset string) error {
 	if err := checkDataset(dataset); err != nil {
 		return err

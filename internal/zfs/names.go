@@ -6,16 +6,13 @@ import (
 	"time"
 )
 
-// ShadowFormat is the vfs_shadow_copy2 "shadow:format" that matches the
-// schedule's snapshot names (ScheduleName), for the generated smb.conf. The
-// names are in UTC, so the share must keep "shadow:localtime = no" (Samba's
-// default): Samba then hands Windows @GMT tokens and Explorer shows each
-// version in the client's local time. Pre-operation snapshots do not match
-// this format, so Previous Versions lists only the schedule's snapshots.
+// ShadowFormat is the vfs_shadow_copy2 "shadow:format" matching
+// ScheduleName, for the generated smb.conf. The names are UTC, so the share
+// keeps "shadow:localtime = no" (Samba's default): Windows gets @GMT tokens
+// and shows each version in local time. Pre-operation names never match.
 const ShadowFormat = "gs-%Y-%m-%d-%H%M"
 
 const (
-	// schedulePrefix starts every name of the schedule.
 	schedulePrefix = "gs-"
 	// scheduleLayout is ShadowFormat as a Go layout. Minute resolution: the
 	// schedule never runs more often than hourly.
@@ -34,9 +31,8 @@ func ScheduleName(t time.Time) string {
 	return t.UTC().Format(scheduleLayout)
 }
 
-// ParseScheduleName reverses ScheduleName: the UTC minute a schedule
-// snapshot was named for, and false for any other name (pre-operation,
-// foreign, or a near miss such as gs-2026-11-22-03150). Safe for concurrent use.
+// ParseScheduleName reverses ScheduleName; false for any other name,
+// including near misses such as gs-2026-11-22-03150. Safe for concurrent use.
 func ParseScheduleName(name string) (time.Time, bool) {
 	if len(name) != len(scheduleLayout) || !strings.HasPrefix(name, schedulePrefix) {
 		return time.Time{}, false
@@ -60,9 +56,9 @@ const (
 )
 
 // PreOpName is the name of the snapshot taken at t before op, e.g.
-// gs-pre-restore-2026-11-22-031502 (UTC, to the second). The schedule's
-// pruning never selects such a name. It fails for an op that is not
-// lower-case letters only. Safe for concurrent use.
+// gs-pre-restore-2026-11-22-031502 (UTC, to the second); pruning never
+// selects it. An op that is not lower-case letters fails with
+// ErrInvalidName. Safe for concurrent use.
 func PreOpName(op PreOp, t time.Time) (string, error) {
 	if !validPreOp(string(op)) {
 		return "", fmt.Errorf("pre-operation snapshot name for %q: %w: the operation must be lower-case letters", op, ErrInvalidName)
@@ -70,8 +66,8 @@ func PreOpName(op PreOp, t time.Time) (string, error) {
 	return preOpPrefix + string(op) + "-" + t.UTC().Format(preOpTimeLayout), nil
 }
 
-// ParsePreOpName reverses PreOpName: the operation and the UTC second, and
-// false for any other name. Safe for concurrent use.
+// ParsePreOpName reverses PreOpName; false for any other name. Safe for
+// concurrent use.
 func ParsePreOpName(name string) (PreOp, time.Time, bool) {
 	rest, ok := strings.CutPrefix(name, preOpPrefix)
 	if !ok {
@@ -190,7 +186,7 @@ func checkDataset(dataset string) error {
 	return nil
 }
 
-// snapshotName checks dataset and snap and joins them as dataset@snap.
+// snapshotName checks dataset and snap and joins them.
 func snapshotName(dataset, snap string) (string, error) {
 	if err := checkDataset(dataset); err != nil {
 		return "", err

@@ -17,12 +17,11 @@ type PoolInfo struct {
 	Name string `json:"name"`
 	// Health is the pool's state: ONLINE, DEGRADED, FAULTED, OFFLINE,
 	// UNAVAIL, REMOVED or SUSPENDED. An ONLINE pool can still have a
-	// problem (a mirror side with a bad label): Status says so, and
-	// Healthy reports it.
+	// problem (a mirror side with a bad label); Status and Healthy say so.
 	Health string `json:"health"`
 	// Size, Allocated and Free are bytes. SizesExact is false where the
-	// tool only prints rounded figures (zfs-fuse's zpool list has no -p:
-	// 250M, 21.2M), then they are good to three significant digits.
+	// tool prints rounded figures only (zfs-fuse: 250M, 21.2M), good to
+	// three significant digits.
 	Size       uint64 `json:"size"`
 	Allocated  uint64 `json:"allocated"`
 	Free       uint64 `json:"free"`
@@ -95,7 +94,6 @@ type Vdev struct {
 	Note string `json:"note,omitempty"`
 }
 
-// poolListProps are the columns PoolStatus asks zpool list for.
 const poolListProps = "name,size,allocated,free,capacity,health"
 
 // PoolStatus reports one pool. Safe for concurrent use.
@@ -192,7 +190,7 @@ var statusKey = regexp.MustCompile(`^ *(pool|state|status|action|see|scan|scrub|
 
 // parsePoolStatus reads `zpool status POOL` (the human format: neither
 // zfs-fuse nor OpenZFS before 2.3 has a machine one) into info. Dates are
-// ctime's, in loc, the local zone of the host that ran zpool.
+// ctime(3)'s, in loc, the zone of the host that ran zpool.
 func parsePoolStatus(out []byte, loc *time.Location, info *PoolInfo) error {
 	sections := map[string][]string{}
 	key, seen := "", false

@@ -29,18 +29,15 @@ func (r Retention) zero() bool {
 }
 
 // Prune plans which of one dataset's snapshots the schedule destroys. It is
-// pure: it reads the names, holds and policy, never the clock or ZFS.
+// pure: it reads names, holds and policy, never the clock or ZFS.
 //
-// Only scheduled snapshots (ScheduleName) are ever planned for destruction,
-// and never when held: a held one takes its slot like any other and stays
-// even when it has none. Pre-operation and foreign snapshots are always
-// kept and fill no slot. Buckets are taken from the time in the
-// name, in UTC: no DST hour is doubled or lost, and the daily snapshot kept
-// is the last of the UTC day. The newest scheduled snapshot is always
-// kept. Snapshots named after now (a clock that was once ahead) are kept
-// and fill no slot, so a wrong clock cannot make the plan destroy the
-// snapshots it took while right. A policy with every count 0 means "no
-// pruning" and destroys nothing.
+// Only unheld scheduled snapshots (ScheduleName) are ever destroyed; a held
+// one fills its slot like any other and stays even without one.
+// Pre-operation and foreign snapshots are kept and fill no slot, and so are
+// snapshots named after now, so that a clock once ahead cannot make the
+// plan destroy the snapshots taken while it was right. Buckets come from
+// the UTC time in the name: no DST hour is doubled or lost. The newest
+// scheduled snapshot is always kept; every count 0 destroys nothing.
 //
 // keep and destroy are in the order of snaps. Safe for concurrent use.
 func Prune(snaps []SnapshotInfo, policy Retention, now time.Time) (keep, destroy []SnapshotInfo) {

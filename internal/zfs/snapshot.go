@@ -38,7 +38,6 @@ func (s SnapshotInfo) Held() bool { return s.Holds > 0 }
 // Kind classifies the snapshot by its name.
 func (s SnapshotInfo) Kind() Kind { return KindOf(s.Name) }
 
-// snapshotProps are the properties Snapshots asks for.
 var snapshotProps = []string{"type", "creation", "createtxg", "used", "referenced", "userrefs"}
 
 // Snapshot takes the snapshot dataset@name. An existing name fails with
@@ -123,9 +122,9 @@ func parseSnapshots(out []byte, dataset string) ([]SnapshotInfo, error) {
 	return snaps, nil
 }
 
-// busyRetry bounds DestroySnapshot's retries of a busy answer: zfs-fuse
-// says busy for about a tenth of a second after a dataset was created or
-// mounted (measured: the second try succeeds). Eight tries over about 4.5 s.
+// busyRetry bounds the retries of a busy answer, which zfs-fuse gives
+// briefly after a dataset is created or mounted (docs/zfs.md): eight tries
+// over about 4.5 s.
 var busyRetry = retryPolicy{attempts: 8, first: 100 * time.Millisecond, max: time.Second}
 
 type retryPolicy struct {
@@ -134,11 +133,11 @@ type retryPolicy struct {
 }
 
 // DestroySnapshot destroys dataset@name, retrying a busy answer a bounded
-// number of times. A snapshot with holds fails at once with ErrHeld, one
-// that does not exist with ErrNotFound. It takes the name apart from the
-// dataset so that it can never destroy a file system. It does not look at
-// the snapshot's kind: keeping pre-operation snapshots is Prune's rule and
-// the caller's. Safe for concurrent use.
+// number of times; a held snapshot fails at once with ErrHeld, a missing one
+// with ErrNotFound. Taking the name apart from the dataset, it can never
+// destroy a file system. It ignores the snapshot's kind: keeping
+// pre-operation snapshots is Prune's rule and the caller's. Safe for
+// concurrent use.
 func DestroySnapshot(ctx context.Context, dataset, name string) error {
 	return destroySnapshot(ctx, execRunner{}, busyRetry, dataset, name)
 }
@@ -262,10 +261,9 @@ func rollback(ctx context.Context, r runner, dataset, snap string, opts Rollback
 }
 
 // Hold places the user hold tag on dataset@snap: until released, the
-// snapshot cannot be destroyed, by Prune's plan or anything else. A tag
-// that is already there fails with ErrExists. zfs-fuse 0.7 supports holds
-// but cannot list them (`zfs holds` needs a Python helper it lacks); the
-// count is SnapshotInfo.Holds. Safe for concurrent use.
+// snapshot cannot be destroyed. A tag already there fails with ErrExists.
+// Holds are counted by SnapshotInfo.Holds, since zfs-fuse cannot run `zfs
+// holds`. Safe for concurrent use.
 func Hold(ctx context.Context, dataset, snap, tag string) error {
 	return holdRelease(ctx, execRunner{}, "hold", dataset, snap, tag)
 }

@@ -1,17 +1,13 @@
 // Package zfstest gives tests a real ZFS pool of their own on the zfs-fuse
-// daemon of a test machine (Debian's zfs-fuse 0.7; `go tool task setup`
-// installs it).
+// daemon of a test machine (`go tool task setup` installs it; tests need
+// root, like zfs-fuse).
 //
 // It owns nothing but the pools it creates: each is named gs-test-<random>,
-// lives on a sparse file under the test's t.TempDir(), is kept out of the
-// pool cache, and is destroyed in t.Cleanup. It never lists, imports or
-// destroys any other pool. The daemon is machine-wide: zfstest starts it
-// when it is not running and leaves it running afterwards, since other test
-// processes may be using it at the same moment (zfs.StopFuseDaemon stops it
-// once no pool is left). When ZFS cannot run, the test fails; it never
-// skips.
-//
-// Tests in this package need root, like zfs-fuse itself.
+// lives on a sparse file under t.TempDir(), is kept out of the pool cache
+// and is destroyed in t.Cleanup. It never lists, imports or destroys any
+// other pool. The machine-wide daemon is started when not running and left
+// running for other test processes. When ZFS cannot run, the test fails; it
+// never skips.
 package zfstest
 
 import (
@@ -39,8 +35,8 @@ type Pool struct {
 	Daemon zfs.FuseDaemon
 }
 
-// VdevSize is the size of a test pool's (sparse) vdev file: 128 MiB, twice
-// zpool's minimum. Only the blocks written take disk space.
+// VdevSize is the size of a test pool's sparse vdev file, twice zpool's
+// minimum; only the blocks written take disk space.
 const VdevSize = 128 << 20
 
 // NewPool starts zfs-fuse if needed and creates a pool for t alone,

@@ -61,8 +61,7 @@ type Options struct {
 	// PreviousVersions keeps clones for Samba where the dataset has no
 	// .zfs/snapshot directory.
 	PreviousVersions bool
-	// Now is the clock; nil means time.Now. Tests inject one to drive the
-	// schedule.
+	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Event is told about notable events (failures, manual and
 	// pre-operation snapshots, rollbacks); nil drops them. It must not block.
@@ -469,12 +468,10 @@ func (m *Manager) PreOp(ctx context.Context, op zfs.PreOp) (string, error) {
 
 // TakePreOp takes dataset's pre-operation snapshot for op, named by
 // zfs.PreOpName at now(), with take (zfs.Snapshot, or a test's stand-in),
-// and returns its name. Names are to the second, so a second operation in
-// the same second (two restores, a restore from a snapshot and one from
-// the bucket) finds the name taken: it then waits for the next second and
-// tries again, twice at most; a clock that does not move (a test's) gets
-// the error. Safe for concurrent use; two callers on one dataset may
-// still race for a name, and one of them then retries.
+// and returns its name. A name already taken (a second operation in the
+// same second) is tried again in the next second, twice at most; a clock
+// that does not move gets the error. Safe for concurrent use; of two
+// callers racing for a name on one dataset, the loser retries.
 func TakePreOp(ctx context.Context, dataset string, op zfs.PreOp, now func() time.Time, take func(ctx context.Context, dataset, name string) error) (string, error) {
 	if now == nil {
 		now = time.Now

@@ -33,26 +33,23 @@ type RestoreOptions struct {
 }
 
 // Restore copies rel (a file or folder, share-relative) from the snapshot
-// snap back into the live share at Options.Mountpoint and returns the
-// share paths it did not replace because an SMB client holds them open
-// (the restore can be repeated once they are closed). A missing snapshot
-// or a path that is not clean and share-relative (or in the appliance's
-// reserved namespace) fails before anything is done; otherwise a
-// pre-restore snapshot is taken first. Each file is written through an
-// atomicfile.Share (a temp name beside its target, synced, renamed over
-// it; never through a symlink); files present in the share but not in the
-// snapshot are left alone, and so are the snapshot's symlinks, devices and
-// reserved names. Every directory of the restored tree gets the owner.
-// Telling the share's pipeline is the caller's. Safe for concurrent use;
-// the schedule waits while the snapshot is read.
+// snap into the live share at Options.Mountpoint and returns the share
+// paths not replaced because an SMB client holds them open (the restore can
+// be repeated once they are closed). A missing snapshot or a path that is
+// not clean and share-relative, or is reserved, fails before anything is
+// done; otherwise a pre-restore snapshot is taken first. Each file is
+// published through an atomicfile.Share, never through a symlink; files
+// only the share has are left alone, and so are the snapshot's symlinks,
+// devices and reserved names. Directories get the owner too. Telling the
+// pipeline is the caller's. Safe for concurrent use; the schedule waits
+// while the snapshot is read.
 func (m *Manager) Restore(ctx context.Context, snap, rel string, o RestoreOptions) ([]string, error) {
 	clean := filepath.Clean("/" + rel)[1:]
 	if rel == "" || clean != filepath.ToSlash(rel) && clean != rel || reserved(filepath.Base(clean)) {
 		return nil, fmt.Errorf("restore %q: want a clean share-relative path", rel)
 	}
-	// A restore from a snapshot that does not exist fails before it takes
-	// a pre-restore snapshot, which would otherwise be left behind for
-	// nothing (and take the name of this second from a real restore).
+	// Checked before the pre-restore snapshot, which would otherwise be
+	// left behind for nothing and take this second's name from a real one.
 	snaps, err := m.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("restore %q from %s: %w", rel, snap, err)

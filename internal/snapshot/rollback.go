@@ -36,20 +36,18 @@ type PipelineState struct {
 	InFlight, PendingUploads, PendingFailures int
 }
 
-// rollbackIdleWait bounds how long a rollback waits for transfers in
-// flight to finish once the share is paused; under the admin client's
-// 30 s timeout. It starts only when nothing is in flight, so it rarely waits.
+// rollbackIdleWait bounds the wait for transfers in flight once the share
+// is paused; it stays under the admin client's 30 s timeout.
 const rollbackIdleWait = 20 * time.Second
 
 // RollbackShare returns the live share's dataset to snap (see Rollback)
-// with its pipeline p held still. It refuses while the share is syncing,
-// or when a change turns up within a settle window (settle and a second)
-// after transfers were paused; otherwise it waits until none is in
-// flight, rolls back, and makes the next deletes (the files the rollback
-// removed) wait for a person's approval, so that no object vanishes from
-// the bucket by surprise; then it resumes p and asks for a full scan.
-// Files the rollback changed back are uploaded as ordinary changes. Safe
-// for concurrent use (Rollback serializes with the schedule).
+// with its pipeline p held still. It refuses while the share is syncing or
+// when a change turns up within settle plus a second of pausing transfers;
+// otherwise it waits until none is in flight, rolls back, and makes the
+// next deletes (the files the rollback removed) wait for approval, so that
+// no object vanishes from the bucket by surprise. Then it resumes p and
+// asks for a full scan, which uploads the files changed back as ordinary
+// changes. Safe for concurrent use.
 func (m *Manager) RollbackShare(ctx context.Context, p Pipeline, settle time.Duration, snap string, destroyNewer bool) error {
 	share := m.o.Share
 	if st := p.State(); !st.InSync || st.InFlight != 0 {
@@ -58,10 +56,8 @@ func (m *Manager) RollbackShare(ctx context.Context, p Pipeline, settle time.Dur
 	reason := "rollback to " + snap
 	p.Pause(reason)
 	defer p.Resume()
-	// A file saved a moment ago may not be noticed yet: watch a settle
-	// window (and a second) with transfers paused; any change in it means
-	// the studio is still working, and its unsynced work must not be
-	// rolled away.
+	// A file saved a moment ago may not be noticed yet: a change within
+	// the window is unsynced work that must not be rolled away.
 	quiet := time.NewTimer(settle + time.Second)
 	defer quiet.Stop()
 	for waiting := true; waiting; {

@@ -25,9 +25,8 @@ type Staleness struct {
 }
 
 // StalenessAt measures the share's oldest unsynced change (OldestPending)
-// at now against its stale_after (StaleAfterSeconds). It is the one rule
-// of "stale": MarkStale (for the page, the API and the metrics) and the
-// alert rules both use it. Pure; safe for concurrent use.
+// at now against its stale_after (StaleAfterSeconds). It is the one rule of
+// "stale", used by MarkStale and the alert rules. Safe for concurrent use.
 func (sh Share) StalenessAt(now time.Time) Staleness {
 	// Rounded, not truncated: the seconds come from a config duration,
 	// which they give back exactly.

@@ -43,12 +43,9 @@ type Daemon struct {
 	runtimes []*shareRuntime
 	// events are the notable events shown on the status page.
 	events *eventlog.Log
-	// The parts beside the pipelines, each guarded by its own lock:
-	// snapshots and pool health (snapshots.go; set by startSnapshots
-	// before anything reads them, nil before), verify and restore jobs
-	// (jobs.go), and the box's watchers (box.go; set by newBox before
-	// anything reads them, nil before): endpoint health, SMB clients,
-	// each share's history.
+	// The parts beside the pipelines, each guarded by its own lock. jobs
+	// is set by New; Run sets the others (newPlayout, startSnapshots,
+	// newBox) before anything reads them; they are nil before.
 	snapshots *snapshot.Set
 	pools     *snapshot.Pools
 	playout   *playout.Pacing
@@ -165,8 +162,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return janitor.Run(ctx) })
 	}
 
-	// Beside the pipelines: snapshot schedules and pool health,
-	// scheduled verifies, alerts, the box's watchers and playout.
 	d.newBox()
 	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
 		if err := start(ctx, g); err != nil {

@@ -31,16 +31,12 @@ func sdNotify(log zerolog.Logger, state string) {
 	}
 }
 
-// watchdog is the daemon's systemd side, run in the daemon's errgroup from
-// the moment it is ready: every half watchdog interval it pings systemd,
-// but only while stalled reports nothing (every share pipeline alive), so
-// that a stuck pipeline lets the ping lapse and systemd restart the
-// daemon. When ctx ends it sends STOPPING=1 and returns nil. Without a
-// watchdog (WATCHDOG_USEC unset, or meant for another process) it only
-// waits for ctx.
-//
-// stalled returns the names of the pipelines that have not made progress
-// within the interval it is given; it is called from this goroutine only.
+// watchdog pings systemd every half watchdog interval while stalled reports
+// nothing, so that a stuck share pipeline lets the ping lapse and systemd
+// restarts the daemon. When ctx ends it sends STOPPING=1 and returns nil.
+// Without a watchdog (WATCHDOG_USEC unset, or meant for another process) it
+// only waits for ctx. stalled names the pipelines without progress within
+// the interval it is given; it is called from this goroutine only.
 func watchdog(ctx context.Context, log zerolog.Logger, stalled func(within time.Duration) []string) error {
 	log = log.With().Str("component", "systemd").Logger()
 	defer sdNotify(log, sd.SdNotifyStopping)
@@ -59,7 +55,7 @@ func watchdog(ctx context.Context, log zerolog.Logger, stalled func(within time.
 	for {
 		// A pipeline is stuck when its loop has not gone round for a whole
 		// interval: the last ping then lapses within 1.5 to 2 intervals of
-		// the stall, and systemd restarts us (Restart=on-failure).
+		// the stall, and systemd restarts the daemon (Restart=on-failure).
 		if s := stalled(interval); len(s) > 0 {
 			if !wasStalled {
 				log.Error().Strs("shares", s).Dur("within", interval).Msg("share pipeline stuck; no more watchdog pings, systemd will restart the daemon")

@@ -21,9 +21,8 @@ type backfiller interface {
 
 var _ backfiller = (*objstore.S3)(nil)
 
-// localProof is the read of a local file for a decision: its SHA-256 and,
-// when the object lacks our metadata, the same bytes tried against its
-// ETag, plus the CRC-32C a backfill stores.
+// localProof is one read of a local file: its SHA-256, whether it
+// reproduces a foreign object's ETag, and the CRC-32C a backfill stores.
 type localProof struct {
 	sha256, crc32c string
 	etagMatch      bool
@@ -61,11 +60,10 @@ func (s *Share) proveLocal(ctx context.Context, rel string, f scan.File, remote 
 	return p, nil
 }
 
-// backfill gives the object at key, proven to hold the bytes of entry e,
-// our metadata, and returns e with the object's new identity. It only ever
-// improves: when the backfill is off or fails (read-only credentials, the
-// object replaced meanwhile, a server without CopyObject), e is returned
-// as it was, and the failure is logged.
+// backfill gives the object at key, proven to hold e's bytes, our metadata
+// and returns e with the object's new identity. When it is off or fails
+// (read-only credentials, object replaced, no CopyObject) it logs and
+// returns e unchanged.
 func (s *Share) backfill(ctx context.Context, rel, key string, remote objstore.Object, e index.Entry, crc string) index.Entry {
 	if s.opts.Backfill == nil || remote.SHA256 != "" {
 		return e

@@ -41,12 +41,11 @@ func (s *Share) allow(paths []string) {
 	}
 }
 
-// HoldNextDeletes makes the deletes found by the next full scan wait for
-// a person's approval whatever their count, as after a rollback: a mass
-// change that the guard's thresholds might let through. It lasts until a
-// batch trips, or until a full scan that started after this call finished
-// and everything it found was dealt with without any delete (at most
-// forceHoldMax). Safe for concurrent use.
+// HoldNextDeletes makes the next batch of deletes wait for a person
+// whatever its size (after a rollback, a mass change the thresholds might
+// pass). It lasts until a batch trips, or until a full scan started after
+// the call finished with nothing to delete (at most forceHoldMax). Safe
+// for concurrent use.
 func (s *Share) HoldNextDeletes(reason string) {
 	s.guard.holdNext(reason, time.Now())
 	s.log.Warn().Str("reason", reason).Msg("the next deletes will wait for approval")

@@ -10,12 +10,10 @@ import (
 )
 
 // lane sorts transfers by size: a share runs Uploaders large transfers
-// at once and, beside them, up to smallWorkers small ones. Small files
-// are latency-bound (a HEAD and a PUT each, a few milliseconds of
-// round trips and server fsyncs) and cost little memory (a single-part
-// PUT streams from the file), so many at once is what makes thousands of
-// jingles go up fast; large ones are bandwidth-bound and each buffers
-// (part concurrency + 1) parts.
+// and, beside them, up to smallWorkers small ones. Small files are
+// latency-bound and cheap in memory (a single-part PUT streams), so many
+// at once move thousands of jingles fast; large ones are bandwidth-bound
+// and each buffers (part concurrency + 1) parts.
 type lane uint8
 
 const (
@@ -28,17 +26,14 @@ const (
 	// smallWorkers is how many small files a share transfers at once
 	// beside its Uploaders.
 	smallWorkers = 16
-	// smallFileMax is the largest local file that goes in the small
-	// lane. A path with no local file (a download or a delete, whose
-	// size the loop does not know) goes in the large lane.
+	// smallFileMax is the largest file in the small lane. A path with no
+	// local file (a download or a delete) goes in the large lane.
 	smallFileMax = 1 << 20
 )
 
-// dispatch hands settled files to idle workers, oldest change first. It
-// takes them from s.ready, the oldest settled files of the last walk over
-// every pending file, and walks again only when s.ready runs out (or the
-// loop clears it, once a second): a walk per finished transfer would
-// cost a pass over every pending file for each file sent.
+// dispatch hands settled files to idle workers, oldest change first, from
+// s.ready (the last walk's oldest); it walks the pending set again only
+// when s.ready runs out, not once per finished transfer.
 func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 	if s.idle == 0 || s.pausedReason() != "" {
 		return
@@ -73,8 +68,7 @@ func (s *Share) dispatch(ctx context.Context, jobs chan<- job) {
 			}
 			continue
 		}
-		// An idle worker is waiting to receive (or about to): the send
-		// completes at once.
+		// An idle worker receives at once.
 		select {
 		case jobs <- job{rel: rel, started: now, allowDelete: p.allowDelete, lane: p.lane}:
 			s.inflight[rel] = now
@@ -108,8 +102,7 @@ const readyBatch = 256
 func (s *Share) oldestSettled(now time.Time, n int) []string {
 	h := &newestFirst{}
 	largeFull := s.large >= s.opts.Uploaders
-	// Files in flight are not skipped here (a map lookup per pending
-	// file); dispatch skips them.
+	// dispatch skips files in flight, saving a map lookup per pending file.
 	for rel, p := range s.pend {
 		if !p.due(now, s.opts.Settle) || (largeFull && p.lane == laneLarge) {
 			continue

@@ -15,10 +15,9 @@ type etagCheck interface {
 }
 
 // newETagCheck returns the check of o's ETag for a local file of size
-// bytes, or nil when the ETag cannot say anything (not in an S3 form).
-// Only equality counts: an ETag that is not reproduced, even a
-// single-part MD5 that differs, leaves the decision to reading the
-// object, since some servers' ETags are not what S3's are.
+// bytes, or nil when the ETag is not in an S3 form. Only equality counts:
+// a mismatch leaves the decision to reading the object, as some servers'
+// ETags are not S3's.
 func newETagCheck(size int64, o objstore.Object) etagCheck {
 	tag, err := etag.Parse(o.ETag)
 	if err != nil || !o.ETagIsMD5() {

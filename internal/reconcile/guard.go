@@ -12,16 +12,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// deleteGuard is a share's mass-delete guard. A delete the workers decide
-// (and a first pass's conflict) is not carried out but held in the pass's
-// batch. Once no delete joined the batch for the quiet period, the guard
-// judges it: within the thresholds the whole batch is released to run;
-// over them, or while a hold was asked for (holdNext), it trips and waits
-// until a person approves exactly the batch that was shown. Released paths
-// are re-planned fresh by the workers, allowed to delete.
+// deleteGuard is a share's mass-delete guard. Deletes (and a first pass's
+// conflicts) are held in the pass's batch; once none joined for the quiet
+// period, a batch within the thresholds is released, one over them (or
+// under holdNext) trips until a person approves exactly the batch shown.
+// Released paths are re-planned fresh, allowed to delete.
 //
-// The loop goroutine owns it; only holdNext may be called from any
-// goroutine.
+// The loop goroutine owns it; only holdNext may be called from any goroutine.
 type deleteGuard struct {
 	maxCount   int
 	maxPercent float64
@@ -29,9 +26,8 @@ type deleteGuard struct {
 	log        zerolog.Logger
 
 	held map[string]heldDelete
-	// released are paths a release allowed whose allowed job has not
-	// run yet: a job decided before the release (in flight then) must
-	// not hold them again.
+	// released: allowed paths whose allowed job has not run yet; a job
+	// in flight at the release must not hold them again.
 	released map[string]bool
 	lastAdd  time.Time
 	tripped  bool
@@ -97,11 +93,9 @@ func (g *deleteGuard) holds(rel string) bool {
 	return ok
 }
 
-// hold takes a job's decision a, made without the permission to delete
-// (allowed false) or without a trash to delete into, into the batch. It
-// returns true instead when a release covered rel after the job was
-// decided: the job must run again, allowed, rather than hold what a person
-// just approved.
+// hold puts a job's undone delete a into the batch. It returns true
+// instead when a release covered rel after the job was decided: the job
+// must run again, allowed.
 func (g *deleteGuard) hold(rel string, a Action, allowed bool, now time.Time) (again bool) {
 	if !allowed && g.released[rel] {
 		return true
@@ -119,14 +113,12 @@ func (g *deleteGuard) ran(rel string) { delete(g.released, rel) }
 // settled takes rel out of the batch: a job dealt with it otherwise.
 func (g *deleteGuard) settled(rel string) { delete(g.held, rel) }
 
-// judge runs on every tick. Once no delete joined the batch for the quiet
-// period (and transfers are not paused), it trips or returns the paths it
-// releases. idle says no file is pending or in flight; tracked is asked
-// only when the batch is judged.
+// judge runs every tick: after the quiet period (unless paused) it trips
+// or returns the released paths. idle: nothing pending or in flight;
+// tracked is called only when the batch is judged.
 func (g *deleteGuard) judge(now time.Time, idle, paused bool, tracked func() int) []string {
 	if g.tripped && g.lastAdd.After(g.batchAt) {
-		// Deletes joined a tripped batch: it is a new batch, and an
-		// approval of the old one must not release them unseen.
+		// A grown tripped batch is a new batch: the old ID must not release it.
 		g.batch, g.batchAt = batchID(g.held), g.lastAdd
 	}
 	if len(g.held) == 0 {
@@ -222,9 +214,8 @@ func (g *deleteGuard) forced(now time.Time, idle bool) (bool, string) {
 	if len(g.held) > 0 {
 		return true, f.reason
 	}
-	// Nothing to hold yet. The request is used up once the scan after it
-	// finished and nothing it found still waits: a delete could still be
-	// queued behind the uploads a rollback causes.
+	// Used up once the scan after the request finished and nothing waits:
+	// a delete may queue behind a rollback's uploads.
 	settled := !f.scan.IsZero() && now.Sub(f.scan) > g.quiet && idle
 	if settled || now.Sub(f.at) > forceHoldMax {
 		f.at, f.reason, f.scan = time.Time{}, "", time.Time{}

@@ -17,11 +17,10 @@ type OpenFiles interface {
 	Open(ctx context.Context, rel string) bool
 }
 
-// OpenFileCache is an OpenFiles over a lister (smbstatus). If the lister
-// fails, the error is reported through OnError and the answer errs on the
-// safe side for each question: no file counts as being written (the
-// settle rule alone then guards reads) but every file counts as open (so
-// nothing is replaced or removed blind). Safe for concurrent use.
+// OpenFileCache is an OpenFiles over a lister (smbstatus). When the lister
+// fails it reports through OnError and errs safe: no file counts as being
+// written (settling alone guards reads), every file as open (nothing is
+// replaced or removed blind). Safe for concurrent use.
 type OpenFileCache struct {
 	List    func(ctx context.Context) (map[string]bool, error) // path -> open for writing
 	OnError func(error)

@@ -7,9 +7,8 @@ import (
 	"genesissync/internal/scan"
 )
 
-// MtimeGranularity is the coarsest timestamp resolution the appliance
-// allows for (zfs-fuse keeps whole seconds). Decisions never rely on a
-// finer one.
+// MtimeGranularity is the coarsest timestamp resolution allowed for
+// (zfs-fuse keeps whole seconds); decisions never rely on a finer one.
 const MtimeGranularity = time.Second
 
 // LocalDecision is what the planner concludes about a local file from its
@@ -19,10 +18,8 @@ type LocalDecision int
 const (
 	// InSync: the stat matches the base exactly; nothing to do.
 	InSync LocalDecision = iota
-	// Check: the file is new, or its stat differs from the base, or the
-	// base version was hashed too close to its mtime to trust the stat
-	// ("racy"): read and hash it once it has settled, upload if the
-	// content differs.
+	// Check: new, a stat differing from the base, or a racy base (Racy):
+	// hash it once settled, upload if the content differs.
 	Check
 )
 

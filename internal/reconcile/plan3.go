@@ -64,18 +64,13 @@ func (a Action) String() string { return actionNames[a] }
 // IsDelete reports whether the action removes a file or object.
 func (a Action) IsDelete() bool { return a == DeleteLocal || a == DeleteRemote }
 
-// Input is everything the planner knows about one path. Local nil means no
-// file on the share; Remote nil means no object in the bucket; Base nil
-// means the path was never synced. LocalSHA256 is the local file's hash
-// when it was read for this decision (else empty); Remote.SHA256 is filled
-// when the object was HEADed and carries our metadata.
-//
-// For an object without our metadata (written by mc, rclone, AzuraCast)
-// the same read of the local file also tries its ETag: ETagMatch is true
-// when the local bytes reproduce it (a single-part MD5, or a multipart
-// ETag with a part size the common tools use). RemoteReadSHA256 is the
-// SHA-256 of the object's bytes when they were read for this decision:
-// the proof of last resort.
+// Input is everything the planner knows about one path. Local nil: no
+// file on the share; Remote nil: no object; Base nil: never synced.
+// LocalSHA256 is set when the file was read for this decision;
+// Remote.SHA256 when the object carries our metadata. For a foreign object
+// (mc, rclone, AzuraCast) ETagMatch says the local bytes reproduce its
+// ETag (single-part MD5 or a common multipart part size);
+// RemoteReadSHA256 is the object's bytes hashed, the proof of last resort.
 type Input struct {
 	Local            *scan.File
 	LocalSHA256      string
@@ -86,10 +81,9 @@ type Input struct {
 	Policy           Policy
 }
 
-// sameContent decides whether the local file (hashed: LocalSHA256 set)
-// and the object hold the same bytes, cheapest proof first: our sha256
-// metadata, the ETag, the object's bytes read. decided is false when
-// only reading the object can tell (NeedRemoteHash).
+// sameContent decides whether the hashed local file and the object hold
+// the same bytes, cheapest proof first; decided is false when only reading
+// the object can tell.
 func sameContent(in Input) (same, decided bool) {
 	r := in.Remote
 	switch {
@@ -152,9 +146,8 @@ func plan(in Input) Action {
 		case l == nil:
 			return Download
 		}
-		// Both appeared without a base (a first pass over an existing
-		// bucket, a lost index): proven-equal content is adopted, only a
-		// proven difference is a conflict.
+		// No base (a first pass, a lost index): adopt proven-equal content;
+		// only a proven difference is a conflict.
 		if r.Size != l.Size {
 			return Conflict
 		}
@@ -189,9 +182,8 @@ func plan(in Input) Action {
 		lState = sideDeleted
 	case PlanLocal(*l, b) == InSync:
 	case in.LocalSHA256 == "":
-		// The stat differs; only the content can tell a touch from an
-		// edit. For an upload the uploader hashes anyway (and sends
-		// nothing if equal), so ask only where it changes the decision.
+		// Only content tells a touch from an edit; the uploader hashes
+		// anyway, so ask only where it changes the decision.
 		if rState == sideUnchanged {
 			return Upload
 		}

@@ -18,19 +18,14 @@ import (
 	"genesissync/internal/objstore"
 )
 
-// poller lists the bucket every RemoteInterval, and at once after SyncNow
-// asked (a request during a listing gets the next one), and reports as candidates
-// the objects that differ from the index by size or ETag (new or changed
-// in the bucket) and the index entries that the listing lacks (deleted in
-// the bucket). A pass where nothing changed makes no per-object request:
-// the listing alone (1,000 keys a page) is compared with the index.
-// Refused keys are reported and skipped.
+// poller lists the bucket every RemoteInterval and after SyncNow, and
+// reports as candidates objects that differ from the index by size or ETag
+// and index entries the listing lacks. An unchanged pass makes no
+// per-object request. Refused keys are reported and skipped.
 //
-// A listing that keeps failing is the bucket direction stopping: each
-// failure is recorded in Status.ListingError, and once no listing has
-// completed for ListingGrace the share is in error (ListingFailing) and
-// alerts. Each distinct failure is logged when it first happens; one that
-// repeats unchanged is logged again every listingLogEvery with its count.
+// Failures go to Status.ListingError; after ListingGrace without a
+// completed listing the share is in error (ListingFailing). A distinct
+// failure is logged at once, a repeat every listingLogEvery with its count.
 func (s *Share) poller(ctx context.Context, foundc chan<- found) error {
 	var (
 		last     string
@@ -106,10 +101,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 		}
 	}
 
-	// What the share holds by the index, loaded once: the listing is
-	// compared with it in memory, with no index transaction per object.
-	// Its names come first in the case-collision check, so an existing
-	// file keeps its name.
+	// The index, loaded once and compared in memory. Its names enter the
+	// case-collision check first, so an existing file keeps its name.
 	folder := keymap.NewFolder()
 	known, err := loadTracked(s.opts.Index, folder)
 	if err != nil {
@@ -161,10 +154,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	}
 
 	if !marker {
-		// The bucket side's marker proves that this listing is the
-		// share's target; without it (wrong bucket or prefix, a
-		// lifecycle rule, an outage answering empty) missing objects are
-		// a fault, never deletes.
+		// Without the marker (wrong bucket or prefix, a lifecycle rule,
+		// an empty answer) missing objects are a fault, never deletes.
 		if len(known.entries) > 0 {
 			return fmt.Errorf("bucket marker object %q is missing while %d files are tracked: is this the right bucket and prefix? Not treating missing objects as deletes", layout.ShareMarker, len(known.entries))
 		}
@@ -174,14 +165,12 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	}
 	if s.conditions.Load() == condUnknown {
 		if err := s.probeConditional(ctx); err != nil {
-			// Asked again after the next listing; uploads ask the
-			// bucket first meanwhile.
+			// Asked again next listing; uploads HEAD first meanwhile.
 			s.log.Warn().Err(err).Msg("probing the store for conditional writes")
 		}
 	}
-	// Index entries the listing lacks: deleted in the bucket, or uploaded
-	// after the listing passed their key (skipped by SyncedAt). Each is
-	// checked again by HEAD before anything is decided.
+	// Entries the listing lacks (not those synced after it started); the
+	// worker HEADs each before deciding.
 	gone := 0
 	for i := range known.entries {
 		k := &known.entries[i]
@@ -199,9 +188,8 @@ func (s *Share) pollOnce(ctx context.Context, foundc chan<- found) error {
 	return nil
 }
 
-// tracked is what a listing compares with one index entry: the base's
-// object identity and when it was synced. Only these fields are kept, not
-// the whole entry, so that a pass over 100,000 files stays small.
+// tracked is the part of an index entry a listing compares, kept small so
+// a pass over 100,000 files stays small.
 type tracked struct {
 	path     string
 	etag     string
@@ -249,9 +237,8 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-// find returns the entry for path, or nil. A listing asks in the index's
-// order, so the entry after the previous match is tried first; any other
-// order falls back to a binary search.
+// find returns the entry for path, or nil: the entry after the previous
+// match first (listings come in index order), else a binary search.
 func (ts *trackedSet) find(path string) *tracked {
 	if ts.next < len(ts.entries) && ts.entries[ts.next].path == path {
 		ts.next++
@@ -284,15 +271,12 @@ func (s *Share) markerPut() objstore.PutInput {
 	}
 }
 
-// probeConditional learns whether the store honors conditional writes,
-// on which process's uploads without a HEAD rely (optimistic): with the
-// marker object in place, writing it again "if absent" must be refused.
-// A store that ignores the condition has rewritten the marker with the
-// same text, which does no harm; one that rejects it (501 NotImplemented,
-// or any other permanent error) wrote nothing. Either way uploads then go
-// unconditional, each after a HEAD. A transient error leaves the question
-// for the next listing. Runs after a listing that found (or wrote) the
-// marker.
+// probeConditional learns whether the store honors conditional writes
+// (optimistic relies on it): with the marker in place, rewriting it "if
+// absent" must be refused. A store that ignores the condition rewrote the
+// same text; one that rejects it (501 or another permanent error) wrote
+// nothing; either way uploads go unconditional after a HEAD. A transient
+// error leaves the question for the next listing.
 func (s *Share) probeConditional(ctx context.Context) error {
 	in := s.markerPut()
 	in.IfAbsent = true

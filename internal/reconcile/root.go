@@ -28,11 +28,9 @@ type shareRoot struct {
 	log   zerolog.Logger
 }
 
-// ok verifies that the root is the share: a directory that holds the
-// marker (and, through check, is the mounted dataset). At the first start
-// (nothing tracked) it writes the marker; later a missing marker means an
-// unmounted dataset or a wrong path. It reads no more of the index than
-// whether it is empty.
+// ok verifies that the root is the share: a directory holding the marker
+// (and passing check). With nothing tracked it writes the marker; later a
+// missing marker means an unmounted dataset or a wrong path.
 func (r *shareRoot) ok(ctx context.Context) error {
 	if r.check != nil {
 		if err := r.check(ctx); err != nil {

@@ -13,11 +13,9 @@ import (
 	"genesissync/internal/scan"
 )
 
-// scanner walks the share when the loop asks (a full scan, or one
-// directory) and reports as candidates the files whose stat differs from
-// the index and the index entries the walk did not see. It reads the
-// index and never writes it. One goroutine runs it (run); the loop keeps
-// what to scan next in a scanQueue.
+// scanner walks the share (fully or one directory) when the loop asks and
+// reports files whose stat differs from the index and entries the walk did
+// not see. It never writes the index. One goroutine runs it.
 type scanner struct {
 	root    *shareRoot
 	matcher *scan.Matcher
@@ -25,8 +23,7 @@ type scanner struct {
 	log     zerolog.Logger
 }
 
-// scanDone is the end of one scan: full or a directory, when it started,
-// and why it failed.
+// scanDone is the end of one scan.
 type scanDone struct {
 	full bool
 	at   time.Time
@@ -46,8 +43,7 @@ func (sc *scanner) run(ctx context.Context, dirs <-chan string, foundc chan<- fo
 		start := time.Now()
 		n := 0
 		seen := map[string]struct{}{}
-		// Every scan, not only full ones: a directory scan of an unmounted
-		// dataset would report its files as deleted.
+		// Every scan: a directory scan of an unmounted dataset reports deletes.
 		err := sc.root.ok(ctx)
 		if err == nil {
 			err = scan.Walk(ctx, sc.root.path, dir, sc.matcher, func(f scan.File) error {
@@ -92,10 +88,9 @@ func (sc *scanner) scanned(ctx context.Context, f scan.File, foundc chan<- found
 	}
 }
 
-// missing reports the index entries under dir that the walk did not see:
-// files deleted on the share (or that the walk could not see, which the
-// worker's fresh stat sorts out). An unmounted dataset never gets here:
-// the scan checks the root's marker first.
+// missing reports the index entries under dir the walk did not see; the
+// worker's fresh stat sorts out deletes from misses. The root's marker is
+// checked first, so an unmounted dataset never gets here.
 func (sc *scanner) missing(ctx context.Context, dir string, seen map[string]struct{}, foundc chan<- found, n *int) error {
 	var gone []string
 	tracked := 0
@@ -117,8 +112,7 @@ func (sc *scanner) missing(ctx context.Context, dir string, seen map[string]stru
 		return err
 	}
 	if dir == "" && len(seen) == 0 && tracked > 0 {
-		// The marker proved the root is the share (checked before the
-		// walk), so this is a real mass delete: the guard holds it.
+		// The marker proved the root: a real mass delete, which the guard holds.
 		sc.log.Warn().Int("tracked", tracked).Msg("the share is empty: every tracked file was deleted on the share")
 	}
 	for _, p := range gone {
@@ -132,9 +126,8 @@ func (sc *scanner) missing(ctx context.Context, dir string, seen map[string]stru
 	return nil
 }
 
-// scanQueue is the scans the loop still has to ask for: a full scan
-// supersedes every directory scan, and the scanner runs one at a time.
-// Loop goroutine only.
+// scanQueue is the scans still to ask for: a full scan supersedes every
+// directory scan; one runs at a time. Loop goroutine only.
 type scanQueue struct {
 	full bool                // a full scan is wanted
 	dirs map[string]struct{} // directories to scan
@@ -144,14 +137,11 @@ type scanQueue struct {
 // newScanQueue returns a queue whose first scan is a full one.
 func newScanQueue() *scanQueue { return &scanQueue{full: true, dirs: map[string]struct{}{}} }
 
-// wantFull asks for a full scan.
 func (q *scanQueue) wantFull() { q.full = true }
 
-// wantDir asks for a scan of dir.
 func (q *scanQueue) wantDir(dir string) { q.dirs[dir] = struct{}{} }
 
-// next takes the scan to hand the scanner ("" is a full scan), if it is
-// free and a scan is wanted; the scanner is busy from then until done.
+// next takes the scan to hand the free scanner ("" is full); busy until done.
 func (q *scanQueue) next() (dir string, ok bool) {
 	if q.busy {
 		return "", false
@@ -173,5 +163,4 @@ func (q *scanQueue) next() (dir string, ok bool) {
 	return dir, true
 }
 
-// done notes that the scanner finished its scan.
 func (q *scanQueue) done() { q.busy = false }

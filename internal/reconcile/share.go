@@ -26,9 +26,9 @@ type uploader interface {
 
 var _ uploader = (*transfer.Uploader)(nil)
 
-// Options configure one share's pipeline. The daemon fills them from the
-// share's config, which holds every default; a zero value here means what
-// its field says, never a default.
+// Options configure one share's pipeline. The daemon fills them from
+// config, which holds every default; a zero value means what its field
+// says, never a default.
 type Options struct {
 	Name string
 	Root string
@@ -49,18 +49,16 @@ type Options struct {
 	// Watch turns the inotify watcher on (the periodic scan always runs).
 	Watch bool
 	// OpenFiles, if set, says which files SMB clients hold open: a file
-	// open for writing is not read even if it has been quiet for the
-	// settle window (a studio PC may pause between writes), and a file
-	// open at all is not replaced by a download.
+	// open for writing is not read even when quiet for the settle window,
+	// and a file open at all is not replaced by a download.
 	OpenFiles OpenFiles
 	// Remote is the bucket side, for HEAD and the periodic listing.
 	Remote remote
 	// Downloader publishes objects on the share.
 	Downloader downloader
-	// Backfill, if set, gives objects that other tools wrote (no sha256
-	// metadata) our metadata once their bytes are proven equal to the
-	// share's file: after an adoption, and after a download. Nil leaves
-	// them as they are (adopt.backfill_metadata: false).
+	// Backfill, if set, gives objects other tools wrote our sha256
+	// metadata once proven equal to the share's file (after an adoption or
+	// a download). Nil leaves them (adopt.backfill_metadata: false).
 	Backfill backfiller
 	// Policy is the delete policy; "" plans as Mirror.
 	Policy Policy
@@ -71,34 +69,28 @@ type Options struct {
 	// bucket listing before it is in error (Status.ListingFailing); 0
 	// puts it in error from the first failed listing.
 	ListingGrace time.Duration
-	// RootCheck, if set, is an extra health check of the share root that
-	// must pass before any scan, download or delete (the share's ZFS
-	// dataset is mounted there). It should be cheap: cache what is slow.
+	// RootCheck, if set, is an extra health check of the share root (its
+	// ZFS mount) that must pass before any scan, download or delete. It
+	// should be cheap: cache what is slow.
 	RootCheck func(ctx context.Context) error
 	// Trash carries out proven deletes recoverably. Nil holds every
 	// delete (they are listed, never carried out).
 	Trash trasher
-	// MaxDeletes and MaxDeletePercent are the mass-delete guard: a pass
-	// with more deletes than either pauses deletes until approved (see
-	// Trips). A zero MaxDeletes holds every delete, a zero
-	// MaxDeletePercent every batch of more than one.
+	// MaxDeletes and MaxDeletePercent are the mass-delete guard (Trips).
+	// A zero MaxDeletes holds every delete, a zero MaxDeletePercent every
+	// batch of more than one.
 	MaxDeletes       int
 	MaxDeletePercent float64
 }
 
-// Share runs one share's pipeline: the scanner, the watcher supervisor,
-// the bucket listing and bucket events find candidate paths, the loop
-// waits for each to settle and hands it to a worker, and the worker plans
-// it, carries the plan out (deletes only as the delete guard releases
-// them) and records the result in the index. Run owns every goroutine it
-// starts; the exported methods may be called concurrently from anywhere.
+// Share runs one share's pipeline (see the package doc). Run owns every
+// goroutine it starts; the exported methods are safe for concurrent use.
 type Share struct {
 	opts Options
 	log  zerolog.Logger
 
-	// The parts New wires: the root check (any goroutine), the scanner
-	// and the watcher supervisor (each run by its own goroutine), the
-	// delete guard (the loop's, but for HoldNextDeletes).
+	// root: any goroutine; scan, watch: each its own goroutine; guard:
+	// the loop's, but for HoldNextDeletes.
 	root  *shareRoot
 	scan  *scanner
 	watch *watchSupervisor
@@ -112,15 +104,13 @@ type Share struct {
 	ready    []string // settled files for dispatch, oldest change first
 	scanErr  error    // the last full scan's failure, until one succeeds
 
-	// beat is when the loop last went round (Unix nanoseconds; 0 before
-	// its first round). The loop writes it, Alive reads it.
+	// beat is the loop's last round in Unix ns (0 before the first),
+	// written by the loop and read by Alive.
 	beat atomic.Int64
 
-	// conditions is what the store does with conditional writes, as the
-	// first listing's probe found (probeConditional): condUnknown until
-	// it has an answer. Only condHonored lets uploads carry preconditions
-	// and skip the HEAD; until then, and for good on a store that ignores
-	// or rejects them, every upload asks the bucket first.
+	// conditions is what probeConditional found (condUnknown until it
+	// answers). Only condHonored lets uploads carry preconditions and skip
+	// the HEAD.
 	conditions atomic.Int32
 
 	scanReq   chan string   // "" = full scan, else a directory
@@ -148,12 +138,10 @@ type pending struct {
 	attempts    int
 	allowDelete bool    // released by the delete guard
 	lastErr     Failure // the last failed attempt, while attempts > 0
-	// lane is the file's transfer lane, from a stat at its first
-	// dispatch; laneUnknown again after each new change.
+	// lane is from a stat at first dispatch; laneUnknown after a change.
 	lane lane
-	// unbasedLocal and unbasedRemote say the scan found the file and the
-	// listing the object while the index had no base: with both, the path
-	// waits for an adoption proof (AdoptionProgress), of localSize bytes.
+	// unbasedLocal, unbasedRemote: the scan found the file, the listing
+	// the object, with no base; with both it waits for an adoption proof.
 	unbasedLocal, unbasedRemote bool
 	localSize                   int64
 }
@@ -229,10 +217,8 @@ func New(opts Options) *Share {
 		log:  log,
 		root: root,
 		scan: &scanner{root: root, matcher: opts.Matcher, index: opts.Index, log: log},
-		// The guard's quiet period: deletes that arrive together are
-		// judged together, and the new name of a renamed file (which
-		// waits one settle window) is copied from the old object before
-		// that object is deleted.
+		// Quiet period: deletes that arrive together are judged together,
+		// and a rename's new name (one settle window) is copied first.
 		guard:     newDeleteGuard(opts.MaxDeletes, opts.MaxDeletePercent, opts.Settle+2*time.Second, log),
 		pend:      map[string]*pending{},
 		idle:      opts.Uploaders + smallWorkers, // Run starts this many workers
@@ -394,8 +380,7 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			}
 		case r := <-c.results:
 			s.finish(r)
-			// That worker is free: hand it the next settled file now,
-			// not at the next tick, which would pace small files.
+			// Dispatch to the freed worker now: waiting for the tick paces small files.
 			s.idle++
 			s.dispatch(ctx, c.jobs)
 		case a := <-s.approvals:
@@ -410,9 +395,6 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			s.dispatch(ctx, c.jobs)
 			ticked = true
 		}
-		// publish walks every pending file, so it runs after every event
-		// only while few are pending (a large first scan would be
-		// quadratic), else once a tick.
 		if len(s.pend) < publishEveryEvent || (ticked && time.Since(published) >= publishMany) {
 			s.publish()
 			published = time.Now()
@@ -420,16 +402,16 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 	}
 }
 
-// The loop publishes after every event while fewer than
-// publishEveryEvent files are pending, else every publishMany.
+// publish walks every pending file, so the loop publishes after every
+// event only while fewer than publishEveryEvent are pending (a large first
+// scan would be quadratic), else every publishMany.
 const (
 	publishEveryEvent = 1000
 	publishMany       = 500 * time.Millisecond
 )
 
 func (s *Share) tickEvery() time.Duration {
-	// Fine enough that dispatch adds little to the settle window; a tick
-	// costs one pass over the pending set.
+	// Fine enough to add little to the settle window; a tick walks the pending set.
 	return min(max(s.opts.Settle/10, 20*time.Millisecond), 100*time.Millisecond)
 }
 
@@ -437,11 +419,9 @@ func (s *Share) tickEvery() time.Duration {
 // (an old file is eligible at once); a watcher event settles from now.
 func (s *Share) note(f found) {
 	if s.guard.holds(f.rel) && !f.event {
-		// Held by the guard: its decision waits for a person, and the
-		// listing or a scan finding the same difference again changes
-		// nothing (each re-plan re-read files and objects, and one in
-		// flight at an approval held the path again). A change seen by
-		// the watcher plans it afresh; so does the release.
+		// Held by the guard for a person: finding the same difference again
+		// changes nothing (and a re-plan in flight at an approval would hold
+		// it again). A watcher event or the release plans it afresh.
 		return
 	}
 	now := time.Now()
@@ -471,7 +451,6 @@ func (s *Share) note(f found) {
 		}
 	}
 	if f.event {
-		// A fresh change deserves a fresh try, not the old backoff.
 		p.notBefore = time.Time{}
 		p.lane = laneUnknown
 	}
@@ -521,8 +500,7 @@ func (s *Share) finish(r result) {
 	case r.err == nil:
 		s.guard.settled(r.rel)
 		if p.lastEvent.After(r.started) {
-			// Changed again while we worked: keep it pending, but the
-			// recovery point moves to that change.
+			// Changed while in flight: still pending, recovery point moves.
 			p.since, p.attempts = p.lastEvent, 0
 			if r.entry != nil {
 				p.unbasedLocal, p.unbasedRemote = false, false // it has a base now
@@ -536,9 +514,8 @@ func (s *Share) finish(r result) {
 		s.log.Debug().Str("path", r.rel).Err(r.err).Msg("waiting for the file to settle")
 		p.lastEvent = now
 	case errors.Is(r.err, objstore.ErrPreconditionFailed):
-		// The object changed between our HEAD and the upload's publish;
-		// the server refused to overwrite it. Look again, with a fresh
-		// HEAD, once the settle window has passed.
+		// The object changed after the HEAD and the server refused the
+		// overwrite: plan again, with a fresh HEAD, after the settle window.
 		s.log.Info().Str("path", r.rel).Err(r.err).Msg("the bucket's object changed while uploading; planning again")
 		p.lastEvent = now
 	case errors.Is(r.err, scan.ErrNotRegular):
@@ -554,13 +531,10 @@ func (s *Share) finish(r result) {
 	}
 }
 
-// recount sets the tracked files and bytes from the index, correcting any
-// drift of the incremental counters. Only while no transfer is in flight:
-// a worker commits to the index before its result reaches the loop, so a
-// count taken with results on their way would be double-counted by
-// account, and one taken by another goroutine could miss commits whose
-// results the loop had already counted. Runs on the loop goroutine,
-// after each full scan; it reads every entry.
+// recount resets the tracked counters from the index (after each full
+// scan, on the loop goroutine). It skips while transfers are in flight:
+// workers commit to the index before the loop sees their results, so such
+// a count would be counted twice by account.
 func (s *Share) recount() {
 	if len(s.inflight) > 0 {
 		return
@@ -596,9 +570,7 @@ func (s *Share) account(r result, now time.Time, p *pending) {
 			st.DownloadedBytes += r.bytes
 			st.LastDownload = &Activity{Path: r.rel, At: now, Bytes: r.bytes}
 		case outConflict:
-			// Both versions were saved on both sides: the bucket's
-			// downloaded under the copy's name and uploaded as the copy,
-			// the share's uploaded at the path.
+			// Two uploads (the copy, the path), one download (the copy).
 			st.Uploads += 2
 			st.UploadedBytes += r.bytes
 			st.Downloads++

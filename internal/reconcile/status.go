@@ -31,8 +31,7 @@ type Status struct {
 	// OldestPending is when the oldest unsynced change was seen: the
 	// share's recovery point. Zero when nothing is pending.
 	OldestPending time.Time `json:"oldest_pending,omitzero"`
-	// OldestPendingAgeSeconds is now minus OldestPending, at the time the
-	// snapshot was taken.
+	// OldestPendingAgeSeconds is OldestPending's age when the snapshot was taken.
 	OldestPendingAgeSeconds float64   `json:"oldest_pending_age_seconds"`
 	LastFullScan            time.Time `json:"last_full_scan,omitzero"`
 	Uploads                 int64     `json:"uploads"`
@@ -41,8 +40,7 @@ type Status struct {
 	LastUpload              *Activity `json:"last_upload"`
 	LastError               *Failure  `json:"last_error"`
 	// LastFullScanDone is when the last successful full scan (started at
-	// LastFullScan) finished: every file walked, and every difference from
-	// the index handed to the pipeline.
+	// LastFullScan) had handed every difference to the pipeline.
 	LastFullScanDone time.Time `json:"last_full_scan_done,omitzero"`
 	// PendingFailures counts pending files whose last attempt failed.
 	PendingFailures int `json:"pending_failures"`
@@ -53,20 +51,16 @@ type Status struct {
 	Downloads       int64     `json:"downloads"`
 	DownloadedBytes int64     `json:"downloaded_bytes"`
 	LastDownload    *Activity `json:"last_download"`
-	// LastRemoteList is when the last complete bucket listing started,
-	// and LastRemoteListDone when it finished: the listing compared with
-	// the index and every difference handed to the pipeline.
+	// LastRemoteList and LastRemoteListDone are when the last complete
+	// bucket listing started and had handed every difference on.
 	LastRemoteList     time.Time `json:"last_remote_list,omitzero"`
 	LastRemoteListDone time.Time `json:"last_remote_list_done,omitzero"`
-	// ListingError is the failing bucket listing: since when no listing
-	// completed, how often it was tried and the last error. Nil once a
-	// listing completes.
+	// ListingError is the current streak of failed listings; nil once one
+	// completes.
 	ListingError *ListingFailure `json:"listing_error"`
-	// ListingFailing is true once no listing has completed for the
-	// listing grace (Options.ListingGrace; from the config, 3
-	// remote_intervals and at least 5 minutes): nothing
-	// added, changed or deleted in the bucket reaches the share. The
-	// state is then error.
+	// ListingFailing is true once no listing completed for
+	// Options.ListingGrace: bucket changes no longer reach the share, and
+	// the state is error.
 	ListingFailing bool `json:"listing_failing"`
 	// Conflicts are the most recent conflicts, newest last.
 	Conflicts []ConflictCopy `json:"conflicts"`
@@ -83,9 +77,7 @@ type Status struct {
 	// person to approve batch DeleteBatch.
 	HeldDeletes     []HeldDelete `json:"held_deletes"`
 	HeldDeleteCount int          `json:"held_delete_count"`
-	// HeldConflictCount is how many of the held are a first pass's
-	// conflicts (both sides without a base, different), which the guard
-	// holds like deletes.
+	// HeldConflictCount is how many held are a first pass's conflicts.
 	HeldConflictCount  int    `json:"held_conflict_count"`
 	DeleteGuardTripped bool   `json:"delete_guard_tripped"`
 	DeleteBatch        string `json:"delete_batch,omitempty"`
@@ -93,9 +85,8 @@ type Status struct {
 	Deletes int64 `json:"deletes"`
 	// Renames counts renamed files copied server-side instead of uploaded.
 	Renames int64 `json:"renames"`
-	// Adopted counts paths found on both sides without a base (a first
-	// pass over an existing bucket) and proven equal, by how: our sha256
-	// metadata, the ETag, or reading the object. Nothing was transferred.
+	// Adopted counts paths on both sides without a base proven equal,
+	// by proof; nothing was transferred.
 	Adopted Adoption `json:"adopted"`
 	// Backfilled counts objects other tools wrote that were given our
 	// metadata (a server-side copy onto themselves).
@@ -163,17 +154,13 @@ type Adoption struct {
 	// HashedBytes what reading local files for one took from the share.
 	BytesRead   int64 `json:"bytes_read"`
 	HashedBytes int64 `json:"hashed_bytes"`
-	// Pending is how many paths the scan and the listing found on both
-	// sides without a base that still wait for their proof (or for the
-	// conflict a proven difference becomes), with PendingBytes of local
-	// files still to read for it.
+	// Pending paths on both sides without a base still wait for their
+	// proof, with PendingBytes of local files still to read.
 	Pending      int   `json:"pending"`
 	PendingBytes int64 `json:"pending_bytes"`
-	// BytesPerSecond is how fast proofs read (share and bucket bytes)
-	// over the last minute; SecondsLeft is PendingBytes at that rate, 0
-	// while nothing is pending or the rate is not known yet. Both are
-	// filled in by the daemon's share watcher, which samples the status
-	// (and its other rates) every few seconds; a Share leaves them 0.
+	// BytesPerSecond is the proofs' read rate over the last minute;
+	// SecondsLeft is PendingBytes at that rate (0 if unknown). The
+	// daemon's share watcher fills both in; a Share leaves them 0.
 	BytesPerSecond float64 `json:"bytes_per_second"`
 	SecondsLeft    float64 `json:"seconds_left"`
 }

@@ -16,15 +16,12 @@ import (
 	"genesissync/internal/scan"
 )
 
-// Survey is the plan of a full pass over a share and its bucket prefix,
-// decided by the same code as the pass itself (gather, HEAD, the planner,
-// the proofs), with nothing carried out: what `genesissync adopt
-// --dry-run` prints before a station's first start. It is a value.
+// Survey is the plan of a full pass, decided by the pass's own code with
+// nothing carried out: what `genesissync adopt --dry-run` prints. It is a
+// value.
 type Survey struct {
-	// IdenticalByMetadata, IdenticalByETag and IdenticalByReading are
-	// paths on both sides without a base, proven equal by our sha256
-	// metadata, by the ETag reproduced from the local bytes, or by
-	// reading the object: adopted, nothing transferred.
+	// IdenticalBy* are paths on both sides without a base, proven equal
+	// (by our metadata, the ETag, or reading the object) and adopted.
 	IdenticalByMetadata Tally `json:"identical_by_metadata"`
 	IdenticalByETag     Tally `json:"identical_by_etag"`
 	IdenticalByReading  Tally `json:"identical_by_reading"`
@@ -62,11 +59,9 @@ type Tally struct {
 
 func (t *Tally) add(n int64) { t.Files++; t.Bytes += n }
 
-// Survey decides every path of the share and its bucket prefix, as a full
-// pass would, and carries out nothing: no upload, download, delete,
-// backfill or index write. It reads what the decisions need (every local
-// file that has a counterpart without a base, and the objects whose ETag
-// proves nothing). Run it instead of the pipeline (Run), never beside it.
+// Survey decides every path as a full pass would and carries out nothing:
+// no transfer, delete, backfill or index write; it only reads what the
+// proofs need. Run it instead of the pipeline (Run), never beside it.
 func (s *Share) Survey(ctx context.Context) (Survey, error) {
 	var sv Survey
 	if err := s.root.ok(ctx); err != nil {

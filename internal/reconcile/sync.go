@@ -56,9 +56,8 @@ const (
 // errOpen marks a path that an SMB client holds open: the change waits.
 var errOpen = errors.New("held open by an SMB client")
 
-// process brings one path in line: it gathers the three states fresh
-// (local stat, base from the index, remote by HEAD), plans, and executes.
-// Only the far side's confirmation is ever recorded in the index.
+// process brings one path in line from fresh local, base and remote
+// states. Only the far side's confirmation is recorded in the index.
 func (s *Share) process(ctx context.Context, j job) result {
 	r, in, key, ok := s.gather(j)
 	if !ok {
@@ -69,7 +68,6 @@ func (s *Share) process(ctx context.Context, j job) result {
 		if !errors.Is(r.err, objstore.ErrPreconditionFailed) {
 			return r
 		}
-		// The guess was wrong: the bucket changed. Ask it.
 		r = result{job: j, base: r.base}
 	}
 	a, ok := s.decide(ctx, &r, &in, key)
@@ -86,8 +84,7 @@ func (s *Share) process(ctx context.Context, j job) result {
 func (s *Share) gather(j job) (r result, in Input, key string, ok bool) {
 	r = result{job: j}
 	if s.opts.Matcher.ExcludedPath(j.rel) {
-		// A bucket event or a listing before an exclude was added:
-		// excluded names are never synced either way.
+		// Excluded names are never synced (an event or listing may predate the exclude).
 		return r, in, "", false
 	}
 	var local *scan.File
@@ -133,8 +130,7 @@ func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (A
 		a := Plan(*in)
 		switch a {
 		case NeedLocalHash:
-			// One read for every proof the decision may need: the
-			// SHA-256, and for an object without our metadata its ETag.
+			// One read gives the SHA-256 and, for a foreign object, the ETag proof.
 			p, err := s.proveLocal(ctx, r.rel, *in.Local, in.Remote)
 			if err != nil {
 				r.err = err
@@ -146,8 +142,7 @@ func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (A
 			}
 			continue
 		case NeedRemoteHash:
-			// HEAD filled SHA256 if the object carries our metadata, and
-			// the ETag did not prove equality: only its bytes can tell.
+			// Neither our metadata nor the ETag proved equality: read the bytes.
 			sum, err := s.opts.Downloader.HashObject(ctx, key, *in.Remote)
 			if err != nil {
 				r.err = err
@@ -178,15 +173,13 @@ func proofOf(in Input, a Action) proof {
 	return proofNone
 }
 
-// optimistic decides whether process may skip the HEAD: for a small
-// local file whose plan, on the guess that the bucket still holds what the
-// index recorded (nothing, for a file never synced), is an upload. That
-// is the common case of a studio saving files, and it then costs one
-// request instead of two. The upload carries the guess as its
-// precondition (If-None-Match: *, or If-Match on the recorded ETag), so
-// the server refuses it when the guess is wrong and process asks the
-// bucket after all. Large files always ask first: one HEAD is nothing
-// beside their upload, and a new large file may be a rename.
+// optimistic decides whether process may skip the HEAD: for a small local
+// file whose plan, guessing the bucket holds what the index recorded, is
+// an upload (the common save: one request instead of two). The upload
+// carries the guess as its precondition (If-None-Match: *, or If-Match on
+// the recorded ETag), so a wrong guess is refused and process asks the
+// bucket. Large files always HEAD first: it is cheap beside their upload,
+// and a new large file may be a rename.
 func optimistic(in Input) (transfer.Precondition, bool) {
 	l, b := in.Local, in.Base
 	if l == nil || l.Size > smallFileMax {
@@ -205,9 +198,8 @@ func optimistic(in Input) (transfer.Precondition, bool) {
 	return pre, Plan(in) == Upload
 }
 
-// preconditionOf is the precondition of an upload planned on remote: the
-// bucket must still hold it (nothing, when remote is nil), which closes
-// the window between the HEAD and the upload.
+// preconditionOf makes an upload planned on remote require that the bucket
+// still holds it (nothing, if nil): it closes the HEAD-to-upload window.
 func preconditionOf(remote *objstore.Object) transfer.Precondition {
 	if remote == nil {
 		return transfer.Precondition{Absent: true}
@@ -215,9 +207,8 @@ func preconditionOf(remote *objstore.Object) transfer.Precondition {
 	return transfer.Precondition{ETag: remote.ETag}
 }
 
-// only returns pre if the store is known to honor conditional writes, and
-// no condition otherwise: a store that does not know the headers may
-// reject every request that carries them (501 NotImplemented).
+// only returns pre if the store honors conditional writes, else none: a
+// store that does not know the headers may reject them (501).
 func (s *Share) only(pre transfer.Precondition) transfer.Precondition {
 	if s.conditions.Load() != condHonored {
 		return transfer.Precondition{}
@@ -247,15 +238,13 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 			r.err = err
 			return
 		}
-		// Only an existing file can be open; new files skip the query.
 		if in.Local != nil && s.opts.OpenFiles != nil && s.opts.OpenFiles.Open(ctx, r.rel) {
 			r.err = errOpen
 			return
 		}
 		if in.Local == nil {
-			// A new name must not collide with an existing one by case
-			// alone: Windows clients could not tell them apart. (The
-			// listing checks this too; bucket events come past it.)
+			// No case-only collisions: Windows clients cannot tell them
+			// apart (bucket events bypass the listing's check).
 			if err := caseCollision(s.opts.Root, r.rel); err != nil {
 				r.out, r.err = outRefused, err
 				return
@@ -268,8 +257,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		}
 		r.out, r.bytes = outDownloaded, e.Size
 		if in.Remote != nil && in.Remote.ETag == e.ETag {
-			// The download hashed what another tool wrote: give the
-			// object our metadata too.
+			// The download hashed a foreign object: give it our metadata.
 			e = s.backfill(ctx, r.rel, key, *in.Remote, e, "")
 		}
 		r.record(s, e)
@@ -305,11 +293,9 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		r.record(s, e)
 	case Conflict:
 		if in.Base == nil && !r.allowDelete {
-			// Both sides without a base and different: a first pass's
-			// conflict. It joins the guard's batch like a delete, so that
-			// a pass that would make a mass of conflict copies (the wrong
-			// prefix, a share restored from an old backup) stops for a
-			// person; a few are released after the quiet period.
+			// A first pass's conflict joins the guard's batch like a delete:
+			// a mass of conflict copies (wrong prefix, an old backup) stops
+			// for a person.
 			r.out = outHeldDelete
 			return
 		}
@@ -318,8 +304,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		}
 		s.conflict(ctx, r, in)
 	case DeleteLocal, DeleteRemote:
-		// A delete waits in the pass's batch until the mass-delete guard
-		// released it; without a trash it is never carried out.
+		// Held until the guard releases it; never carried out without a trash.
 		if !r.allowDelete || s.opts.Trash == nil {
 			r.out = outHeldDelete
 			return
@@ -328,8 +313,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 	}
 }
 
-// upload carries out an Upload action; the bucket must hold what pre
-// names.
+// upload carries out an Upload; the bucket must hold what pre names.
 func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre transfer.Precondition) {
 	r.action = Upload
 	if s.opts.OpenFiles != nil && s.opts.OpenFiles.Writing(ctx, r.rel) {
@@ -377,14 +361,12 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = err
 		return
 	}
-	// 1. The bucket's version, saved on the share under the new name.
 	saved, err := s.opts.Downloader.DownloadAs(ctx, r.rel, name, nil)
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: save the bucket's version as %q: %w", r.rel, name, err)
 		return
 	}
-	// 2. And in the bucket under the new name, so both sides hold it
-	// before the path's object is replaced.
+	// The copy goes to the bucket before the path's object is replaced.
 	copyRes, err := s.opts.Uploader.Upload(ctx, name, nil, s.only(transfer.Precondition{Absent: true}))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the copy %q: %w", r.rel, name, err)
@@ -394,8 +376,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = err
 		return
 	}
-	// 3. The local version goes up at the path, only over the version
-	// just saved: a newer one would be lost.
+	// Only over the version just saved: a newer one would be lost.
 	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base, s.only(preconditionOf(in.Remote)))
 	if err != nil {
 		r.err = fmt.Errorf("conflict %q: upload the local version: %w", r.rel, err)
@@ -435,14 +416,12 @@ func conflictName(root, rel string, now time.Time) (string, error) {
 }
 
 // RenameMinSize is the size from which a new local file is checked for
-// being a renamed, already synced one: below it a re-upload costs less
-// than the search.
+// being a rename: below it a re-upload costs less than the search.
 const RenameMinSize = 8 << 20
 
-// renamed handles a new local file that is a synced file under a new name
-// (a rename or move on the share): the object is copied server-side to the
-// new key instead of being uploaded again. The old path's delete follows
-// the normal, guarded way. It reports whether it handled the file.
+// renamed copies the object server-side when a new local file is a synced
+// file moved on the share, and reports whether it did. The old path's
+// delete takes the normal, guarded way.
 func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string) bool {
 	var from string
 	var base index.Entry
@@ -458,8 +437,7 @@ func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string)
 	if (err != nil && !errors.Is(err, errStop)) || from == "" {
 		return false
 	}
-	// Same inode, size and mtime; the hash makes it certain (reading is
-	// far cheaper than uploading).
+	// The hash makes it certain: reading is far cheaper than uploading.
 	sum, f2, err := scan.HashFile(ctx, s.opts.Root, r.rel)
 	if err != nil || !f2.SameVersion(f) || sum != base.SHA256 {
 		return false

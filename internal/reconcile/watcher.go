@@ -10,19 +10,15 @@ import (
 	"genesissync/internal/watch"
 )
 
-// watcherRetry is how long the supervisor waits before starting the
-// watcher again after it could not start or stopped (share root missing,
-// unmounted, watch limit). Periodic scans keep the share covered
-// meanwhile.
+// watcherRetry is the wait before restarting a watcher that failed or
+// stopped; periodic scans cover the share meanwhile.
 const watcherRetry = 10 * time.Second
 
-// watchSupervisor keeps an inotify watcher (internal/watch) running over
-// the share root and delivers its batches of changes to the loop. A
-// watcher that cannot start or stops is started again after retry: a
-// dataset mounted after the daemon started, or unmounted and mounted
-// again, gets a fresh one. Events are lost in between, so after every
-// restart it calls lost, which asks for a full scan. One goroutine runs
-// it (run); failed and lost are called from that goroutine.
+// watchSupervisor keeps an inotify watcher running over the share root
+// and delivers its batches to the loop, restarting it after retry (a
+// dataset mounted late or remounted gets a fresh one) and calling lost,
+// a full scan, after each restart. One goroutine runs it and calls failed
+// and lost.
 type watchSupervisor struct {
 	root    string
 	matcher *scan.Matcher
@@ -63,10 +59,8 @@ func (w *watchSupervisor) run(ctx context.Context, changes chan<- []watch.Change
 	}
 }
 
-// route hands a batch of the watcher's changes on: an overflow (Full)
-// asks for a full scan and a directory (new, moved in, or too many
-// changes in it) for a scan of it; a file is a candidate seen by the
-// watcher. Loop goroutine only.
+// route hands a batch on: an overflow asks for a full scan, a directory
+// for a scan of it, a file is a candidate. Loop goroutine only.
 func route(batch []watch.Change, scans *scanQueue, note func(found)) {
 	for _, ch := range batch {
 		switch {

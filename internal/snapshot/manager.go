@@ -159,10 +159,9 @@ func (m *Manager) Start(ctx context.Context) error {
 	return m.syncClones(ctx, snaps)
 }
 
-// Run takes snapshots on the schedule until ctx ends. It checks every
-// minute (or interval, if shorter) whether one is due; a failure is
-// logged, reported once through Options.Event, and retried at the next
-// check.
+// Run takes snapshots on the schedule until ctx ends, checking every
+// minute (or interval, if shorter); a failure is logged, reported once
+// through Options.Event and retried at the next check.
 func (m *Manager) Run(ctx context.Context) error {
 	every := min(time.Minute, m.o.Interval)
 	for {
@@ -187,10 +186,9 @@ type Round struct {
 	Expired []string
 }
 
-// Tick runs one round at the clock's now: takes the scheduled snapshot if
-// one is due (none taken since the start of the current interval), prunes
-// by retention, expires old pre-operation snapshots, and brings clones in
-// step.
+// Tick runs one round at the clock's now: the scheduled snapshot if none
+// was taken since the current interval began, retention, pre-operation
+// expiry, and clones brought in step.
 func (m *Manager) Tick(ctx context.Context) (Round, error) {
 	m.op.Lock()
 	defer m.op.Unlock()
@@ -405,9 +403,8 @@ func (m *Manager) syncClones(ctx context.Context, snaps []zfs.SnapshotInfo) erro
 	return errors.Join(errs...)
 }
 
-// removeEmptyMountpoints removes the directories under the shadow
-// directory that no clone uses any more (rmdir only: a mounted or
-// non-empty one stays).
+// removeEmptyMountpoints rmdirs the shadow directory's entries that no
+// clone uses; a mounted or non-empty one stays.
 func (m *Manager) removeEmptyMountpoints(want map[string]bool) {
 	dir := filepath.Join(m.o.Mountpoint, layout.SnapshotDir)
 	entries, err := os.ReadDir(dir)
@@ -560,8 +557,7 @@ func (m *Manager) removeClones(ctx context.Context) error {
 // Status is the manager's state for the status page.
 type Status struct {
 	Mode string
-	// NextDue is when the next scheduled snapshot is due (after the first
-	// round).
+	// NextDue is when the next scheduled snapshot is due, after the first round.
 	NextDue time.Time
 	// LastError is the last failed snapshot, if the last attempt failed.
 	LastError   string

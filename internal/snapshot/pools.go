@@ -35,9 +35,8 @@ type PoolOptions struct {
 	// percent (config's alerts.capacity_warning and capacity_critical),
 	// the same the pool_capacity alert uses.
 	CapacityWarning, CapacityCritical float64
-	// Event is told when a pool becomes degraded or healthy again and
-	// when its capacity crosses a threshold; nil drops them. It must not
-	// block.
+	// Event is told when a pool degrades or recovers and when its capacity
+	// crosses a threshold; nil drops them. It must not block.
 	Event func(level, kind, message string)
 }
 
@@ -55,8 +54,7 @@ type Pools struct {
 	bad      map[string]bool       // by pool: degraded or not healthy
 }
 
-// NewPools returns the health of the pools under o.Datasets; nothing is
-// read until Run.
+// NewPools returns the pools under o.Datasets; nothing is read until Run.
 func NewPools(o PoolOptions) *Pools {
 	p := &Pools{o: o, pools: map[string]model.Pool{}, capLevel: map[string]int{}, bad: map[string]bool{}}
 	for _, ds := range o.Datasets {
@@ -83,8 +81,7 @@ func (p *Pools) Run(ctx context.Context) error {
 	return nil
 }
 
-// everyMinute runs check at once and then every healthEvery until ctx
-// ends.
+// everyMinute runs check now and then every healthEvery until ctx ends.
 func everyMinute(ctx context.Context, check func(context.Context)) {
 	for {
 		check(ctx)
@@ -160,9 +157,8 @@ func (p *Pools) event(level, kind, msg string) {
 	}
 }
 
-// observe compares pool with its last state and raises events for what
-// changed: degraded or back, capacity over the warning or the critical
-// threshold or back.
+// observe raises events for what changed since pool's last state:
+// degraded or back, capacity over a threshold or back under it.
 func (p *Pools) observe(pool model.Pool) {
 	capacityWarn, capacityCritical := p.o.CapacityWarning, p.o.CapacityCritical
 	if pool.Error != "" && pool.Health == "" {

@@ -12,12 +12,10 @@ import (
 type Pipeline interface {
 	// State is the pipeline's progress now.
 	State() PipelineState
-	// Pause stops new transfers (changes are still noticed); Resume
-	// undoes it.
+	// Pause stops new transfers (changes are still noticed); Resume undoes it.
 	Pause(reason string)
 	Resume()
-	// HoldNextDeletes makes the deletes of the next passes wait for a
-	// person's approval.
+	// HoldNextDeletes makes the next passes' deletes wait for approval.
 	HoldNextDeletes(reason string)
 	// WaitIdle returns once no transfer is in flight, or ctx's error.
 	WaitIdle(ctx context.Context) error

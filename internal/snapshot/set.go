@@ -61,11 +61,10 @@ func NewSet(shares []Share, log zerolog.Logger) *Set {
 	return &Set{shares: shares, log: log, datasets: map[string]zfs.DatasetInfo{}, listed: map[string]listing{}}
 }
 
-// Run starts each share's snapshot schedule (after preparing its
-// Previous Versions clones) and reads every ZFS share's dataset and
-// snapshots at once and then every minute, until ctx ends. ZFS failures
-// are logged or kept for Status, never returned: the schedules and the
-// listing retry.
+// Run starts each share's schedule (after preparing its clones) and reads
+// every ZFS share's dataset and snapshots now and then every minute, until
+// ctx ends. ZFS failures are logged or kept for Status, never returned: the
+// schedules and the listing retry.
 func (s *Set) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	onZFS := false
@@ -95,8 +94,7 @@ func (s *Set) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// check reads every ZFS share's dataset and, with snapshots on, its
-// snapshots once.
+// check reads every ZFS share's dataset and, with snapshots on, its snapshots.
 func (s *Set) check(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
@@ -200,8 +198,7 @@ func (s *Set) Status(share string) model.Snapshots {
 	return st
 }
 
-// Create takes a manual snapshot of the share (Manager.Create) and
-// returns its name.
+// Create takes a manual snapshot of the share (Manager.Create).
 func (s *Set) Create(ctx context.Context, share string) (string, error) {
 	m, err := s.Manager(share)
 	if err != nil {
@@ -232,8 +229,7 @@ func (s *Set) BeforeDeletes(ctx context.Context, share string) error {
 	return nil
 }
 
-// Prune destroys what the share's retention and pre-operation expiry
-// select now (Manager.Prune).
+// Prune prunes the share's snapshots now (Manager.Prune).
 func (s *Set) Prune(ctx context.Context, share string) (pruned, expired []string, err error) {
 	m, err := s.Manager(share)
 	if err != nil {
@@ -244,8 +240,7 @@ func (s *Set) Prune(ctx context.Context, share string) (pruned, expired []string
 	return pruned, expired, err
 }
 
-// Rollback returns the share's dataset to snap with its pipeline held
-// still (Manager.RollbackShare).
+// Rollback rolls the share back to snap (Manager.RollbackShare).
 func (s *Set) Rollback(ctx context.Context, share, snap string, destroyNewer bool) error {
 	m, err := s.Manager(share)
 	if err != nil {

@@ -15,8 +15,7 @@ import (
 // directory (zfs-fuse): read-only clones of snapshots, mounted where Samba
 // looks.
 
-// CloneInfo is one clone of a dataset's snapshot that lives as a direct
-// child of that dataset.
+// CloneInfo is a clone of a dataset's snapshot, living as its direct child.
 type CloneInfo struct {
 	// Name is the clone's dataset name, e.g. tank/media/gs-shadow-2026-11-22-0300.
 	Name string `json:"name"`
@@ -145,8 +144,7 @@ func destroyClone(ctx context.Context, r runner, clone string, p retryPolicy) er
 	})
 }
 
-// retryBusy runs try until it does not fail with ErrBusy, at most
-// p.attempts times.
+// retryBusy runs try until it does not fail with ErrBusy, at most p.attempts times.
 func retryBusy(ctx context.Context, p retryPolicy, what string, try func() error) error {
 	delay := p.first
 	for attempt := 1; ; attempt++ {
@@ -172,8 +170,8 @@ func retryBusy(ctx context.Context, p retryPolicy, what string, try func() error
 }
 
 // HasSnapdir reports whether the dataset mounted at mountpoint shows its
-// snapshots under mountpoint/.zfs/snapshot (OpenZFS; zfs-fuse never
-// does). Samba's shadow_copy2 then reads them there, with no clones.
+// snapshots under .zfs/snapshot (OpenZFS, never zfs-fuse), where Samba's
+// shadow_copy2 reads them without clones.
 func HasSnapdir(mountpoint string) bool {
 	fi, err := os.Stat(filepath.Join(mountpoint, ".zfs", "snapshot"))
 	return err == nil && fi.IsDir()

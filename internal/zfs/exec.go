@@ -130,8 +130,7 @@ func classify(stderr string) error {
 }
 
 // joinLines returns the first n non-empty lines of s, trimmed, joined with
-// "; ". zfs and zpool put the message first ("cannot destroy ...: dataset
-// is busy") and lists or usage text after it.
+// "; ": zfs and zpool put the message first, lists or usage text after.
 func joinLines(s string, n int) string {
 	var lines []string
 	for l := range strings.SplitSeq(s, "\n") {

@@ -30,42 +30,31 @@ type getter interface {
 var _ getter = (*objstore.S3)(nil)
 
 const (
-	// fileMode is set explicitly (chmod) on every file a download
-	// publishes, whatever the process umask: the Samba service user and
-	// its group must be able to replace it. (Directories get
-	// atomicfile.DirMode.)
+	// fileMode is chmodded on every published file, whatever the umask:
+	// the Samba service user and group must be able to replace it.
 	fileMode os.FileMode = 0o664
 
-	// copyBufSize is the read size from the object body into the temp
-	// file: large enough to keep syscalls per MiB low, small enough not to
-	// matter with several downloads in flight.
+	// copyBufSize: few syscalls per MiB, small beside several downloads.
 	copyBufSize = 256 << 10
 )
 
 var (
-	// ErrCorrupt marks a download whose bytes do not match the object:
-	// wrong size, or a SHA-256 (or single-part MD5 ETag) mismatch. Nothing
-	// was published. Retrying may help (a broken connection or proxy);
-	// repeated failures mean the object itself is damaged.
+	// ErrCorrupt marks a download whose bytes do not match the object;
+	// nothing was published. A retry may help; repeated failures mean the
+	// object is damaged.
 	ErrCorrupt = errors.New("downloaded content does not match the object")
-	// ErrLocalChanged marks a download that was not published because the
-	// local path no longer is what the caller expected (a studio saved a
-	// file there, changed or deleted it, or a parent directory moved). The
-	// caller re-plans with a fresh scan. It is atomicfile's.
+	// ErrLocalChanged marks a download not published because the local
+	// path is not what the caller expected; the caller re-plans with a
+	// fresh scan. It is atomicfile's.
 	ErrLocalChanged = atomicfile.ErrLocalChanged
-	// ErrUnsafePath marks a share-relative path that Download refuses:
-	// empty, absolute, not in canonical form, with a "." or ".." component,
-	// in the appliance's reserved ".genesissync*" namespace, resolving
-	// outside the share, or leading through a symlinked directory. It is
-	// permanent: retrying cannot help. It is atomicfile's.
+	// ErrUnsafePath marks a share-relative path Download refuses
+	// (atomicfile.CheckPath's rules); permanent. It is atomicfile's.
 	ErrUnsafePath = atomicfile.ErrUnsafePath
 )
 
 // Downloader publishes objects as files of one share. It is safe for
-// concurrent use, also for downloads into the same (new) directories; two
-// concurrent downloads of the same path are the caller's to prevent (the
-// second one fails with ErrLocalChanged, or replaces the first's file if
-// the caller passed it the same expectation).
+// concurrent use, also into the same new directories; concurrent
+// downloads of one path are the caller's to prevent.
 type Downloader struct {
 	root  string
 	files *atomicfile.Share
@@ -74,27 +63,23 @@ type Downloader struct {
 	now   func() time.Time
 }
 
-// WithTempTag puts tag (letters, digits and "-") into the names of this
-// downloader's temp files, after layout.TempPrefix, so that its own
-// leftovers can be removed (atomicfile.CleanTempTagged) while other
-// writers' temp files are in use. It returns d.
+// WithTempTag tags this downloader's temp names with tag (letters, digits,
+// "-") so atomicfile.CleanTempTagged removes only its leftovers. It
+// returns d.
 func (d *Downloader) WithTempTag(tag string) *Downloader {
 	d.files.WithTempTag(tag)
 	return d
 }
 
-// NewDownloader returns a downloader for the share rooted at root. Every
-// file and directory it creates is chowned to uid:gid (the Samba service
-// user; -1 leaves that id as the process's, for running unprivileged) and
-// chmodded to 0664 (files) or 0775 (directories). Existing directories are
-// left as they are.
+// NewDownloader returns a downloader for the share at root. What it
+// creates is chowned to uid:gid (the Samba service user; -1 keeps the
+// process's) and chmodded 0664 or 0775; existing directories are left.
 func NewDownloader(root string, store getter, uid, gid int) *Downloader {
 	return &Downloader{root: root, files: atomicfile.New(root, uid, gid), store: store, pacer: noPacer{}, now: time.Now}
 }
 
-// WithPacer makes every download wait for p for a slot before it starts.
-// (The bytes it receives are paced on the wire by the store:
-// objstore.S3Options.Wire.) It returns d.
+// WithPacer makes every download wait for a slot of p (the store paces
+// the wire: objstore.S3Options.Wire). It returns d.
 func (d *Downloader) WithPacer(p Pacer) *Downloader {
 	if p != nil {
 		d.pacer = p
@@ -102,71 +87,42 @@ func (d *Downloader) WithPacer(p Pacer) *Downloader {
 	return d
 }
 
-// Download fetches the object for the share-relative path rel and
-// publishes it at rel, whole and verified, and returns the index entry of
-// the new local file. expect is what the caller believes is at rel now:
-// nil for nothing, else the scan stat of the local version being
-// replaced.
+// Download publishes the object for the share-relative path rel at rel,
+// whole and verified, and returns the new file's index entry. expect is
+// what the caller believes is at rel: nil for nothing, else the scan stat
+// of the version being replaced.
 //
-// Steps:
-//  1. rel is checked lexically (see ErrUnsafePath) before any I/O;
-//  2. the object is fetched; the file is written through an
-//     atomicfile.Share, which creates parent directories as needed, one
-//     component at a time, refusing any component that is a symlink;
-//  3. the body streams into a temp file layout.TempPrefix+random+"-"+
-//     base in the same directory, hashed (CRC-32C when the object carries
-//     "crc32c" and "sha256" metadata, else SHA-256, and MD5 when the ETag
-//     is the only thing to check against) and counted; the writeback of
-//     each 8 MiB written is started at once;
-//  4. it is verified: the size must equal the object's; the CRC-32C must
-//     equal the "crc32c" metadata when there is one alongside "sha256"
-//     (the SHA-256 recorded is then the metadata's, taken in the same pass
-//     over the same bytes at upload); else the SHA-256 must equal the
-//     "sha256" metadata when there is one; else a single-part
-//     ETag (32 hex digits, not SSE-KMS or SSE-C) must equal the MD5; else (a multipart object
-//     written by another tool) the computed SHA-256 is accepted and
-//     returned for the caller to record. A mismatch fails with ErrCorrupt;
-//  5. owner and mode are set on the descriptor, the mtime to the "mtime"
-//     metadata (else the object's LastModified), then the file is fsynced,
-//     so that its data and metadata are durable before it has a name;
-//  6. just before the rename, the parent directory must still be at its
-//     path and rel must still match expect (same size, mtime and inode by
-//     lstat; absent when expect is nil), else ErrLocalChanged;
-//  7. the temp file is renamed over rel and the directory fsynced.
+// rel is checked (ErrUnsafePath) before any I/O. The body streams through
+// an atomicfile.Share into a temp file beside rel and is verified: the
+// size, then the "crc32c" metadata when it sits beside "sha256" (whose
+// SHA-256 is then recorded), else the "sha256" metadata, else a
+// single-part MD5 ETag (not under SSE-KMS or SSE-C, whose ETag is no MD5);
+// a foreign multipart object's computed SHA-256 is accepted. A mismatch is
+// ErrCorrupt. Owner, mode and mtime (the "mtime" metadata, else
+// LastModified) are set and the file fsynced before it has a name; just
+// before the rename the parent and rel must still match expect, else
+// ErrLocalChanged. The directory is fsynced after the rename. The temp
+// file is removed on every failure path; only a crash leaves one (for
+// atomicfile.CleanTemp). Readers of the old file keep the old inode.
 //
-// The temp file is removed on every failure path, including a cancelled
-// ctx and a panic while reading the body; only a crash leaves one, for
-// atomicfile.CleanTemp. A reader that has the old file open keeps reading the old
-// content: the rename replaces the name, not the inode.
-//
-// Between the expect check and the rename there is a window of a few
-// system calls in which a local save is not seen; POSIX has no
-// compare-and-rename. The caller must also make sure no SMB client has rel
-// open (it asks smbd): a client writing into the old inode after the check
-// would lose that write.
+// POSIX has no compare-and-rename: a local save in the few system calls
+// between the expect check and the rename is not seen. The caller must
+// make sure no SMB client has rel open (it asks smbd): a write into the
+// old inode would be lost.
 //
 // The entry's Size, Mtime and Inode come from an fstat of the published
-// file after the rename (not from the path, which a client may already
-// have replaced again); SHA256 is the verified hash, ETag and VersionID are
-// those of the GET response. If the final directory fsync fails, the file
-// is published but the error is returned and no entry: the next scan sees
-// it as a local file.
-//
-// Errors from the store (objstore.ErrNotFound among them) are returned as
-// the store wrapped them; others are wrapped once with rel.
-//
-// The ETag of a single-part object encrypted with SSE-KMS or SSE-C
-// (Object.Encryption) is not the MD5 of its content: it is not checked,
-// and without our metadata the computed SHA-256 is accepted.
+// file (a client may already have replaced the path); SHA256 is the
+// verified hash, ETag and VersionID the GET's. If the final directory
+// fsync fails the file is published but the error returned without an
+// entry: the next scan sees a local file. Store errors (ErrNotFound among
+// them) are returned as the store wrapped them; others are wrapped with rel.
 func (d *Downloader) Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error) {
 	return d.DownloadAs(ctx, rel, rel, expect)
 }
 
-// DownloadAs is Download of the object key published at the share-relative
-// path rel, which may differ from key (a conflict copy saved under a new
-// name). key goes only to the store, which validates it; rel is checked as
-// in Download, expect describes rel, and the entry's ETag and VersionID are
-// those of key's object.
+// DownloadAs is Download of the object key published at rel (a conflict
+// copy's new name). key goes only to the store, which validates it; expect
+// describes rel.
 func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error) {
 	op := fmt.Sprintf("download %q", rel)
 	if key != rel {
@@ -195,7 +151,8 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 	return e, nil
 }
 
-// publish does steps 2 to 7 of Download.
+// publish writes, verifies and publishes body at rel (Download after the
+// path check and the GET).
 func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, obj objstore.Object, expect *scan.File) (index.Entry, error) {
 	mtime := obj.Mtime
 	if mtime.IsZero() {
@@ -231,20 +188,14 @@ func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, ob
 	}, nil
 }
 
-// copyBufs are receive's copy buffers: a restore of thousands of small
-// files would otherwise allocate (and collect) 256 KiB per file.
+// copyBufs saves a restore of thousands of small files a buffer each.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
 
-// receive copies body into f, hashing and counting, and verifies it
-// against obj (step 4 of Download). It returns the SHA-256 of what it
-// wrote.
-//
-// An object the appliance uploaded carries both "sha256" and "crc32c"
-// metadata, taken in one pass over the same bytes; receive then checks
-// the CRC-32C alone (hardware, nearly free) and returns the metadata's
-// SHA-256, instead of spending about a second of CPU per GiB on a SHA-256
-// that would tell nothing more about a corrupted transfer. Objects with
-// only "sha256" are checked by SHA-256, as before.
+// receive copies body into f, hashing and counting, verifies it against
+// obj as Download says and returns the SHA-256 of what it wrote. For our
+// own objects ("sha256" and "crc32c" from one pass) the CRC-32C alone
+// checks the transfer (hardware, nearly free; a SHA-256 would tell nothing
+// more) and the metadata's SHA-256 is returned.
 func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Object) (string, error) {
 	var sha, crc, md hash.Hash
 	hashes := []io.Writer{f}
@@ -259,8 +210,7 @@ func receive(ctx context.Context, f io.Writer, body io.Reader, obj objstore.Obje
 		md = md5.New()
 		hashes = append(hashes, md)
 	}
-	// One byte more than the object has, so that an overlong body is
-	// seen without writing an unbounded amount of it.
+	// One byte more than the object: an overlong body shows, bounded.
 	src := scan.ContextReader{Ctx: ctx, R: io.LimitReader(body, max(obj.Size, 0)+1)}
 	buf := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(buf)
@@ -346,13 +296,10 @@ func describe(fi fs.FileInfo) string {
 	}
 }
 
-// HashObject reads the object at key and returns the SHA-256 of its
-// bytes (lowercase hex), writing nothing: the proof of last resort that an
-// object another tool wrote equals a local file. want is the object the
-// caller planned with (from a HEAD): when the object read has another
-// ETag or size it was replaced meanwhile, and HashObject fails with
-// ErrRemoteChanged. It waits for a slot of the pacer like a download, and
-// the store paces the bytes on the wire. Safe for concurrent use.
+// HashObject returns the SHA-256 (lowercase hex) of the object at key,
+// writing nothing: the last-resort proof that a foreign object equals a
+// local file. want is the object planned with; another ETag or size fails
+// with ErrRemoteChanged. It takes a pacer slot. Safe for concurrent use.
 func (d *Downloader) HashObject(ctx context.Context, key string, want objstore.Object) (string, error) {
 	op := fmt.Sprintf("hash object %q", key)
 	release, err := d.pacer.Acquire(ctx)

@@ -9,10 +9,9 @@ import (
 	"genesissync/internal/objstore"
 )
 
-// Janitor timing: at start every open multipart upload under the share's
-// prefix that was initiated before this process started is a leftover of a
-// crash; later only those older than janitorGrace are, since newer ones
-// may be ours and running.
+// At start every multipart upload initiated before this process is a
+// crash's leftover; later only those older than janitorGrace, since newer
+// ones may be ours.
 const (
 	janitorEvery = 30 * time.Minute
 	janitorGrace = time.Hour
@@ -25,11 +24,10 @@ type staleAborter interface {
 
 var _ staleAborter = (*objstore.S3)(nil)
 
-// Janitor cleans up a share after crashes and deletes: it aborts multipart
-// uploads that a crash left open (the bucket holds no invisible partial
-// data) and removes trash older than the retention, at start and every
-// 30 minutes. Failures are logged and retried at the next round; they
-// never stop the share. Run is called once.
+// Janitor aborts a share's multipart uploads a crash left open and
+// removes trash older than the retention, at start and every 30 minutes.
+// Failures are logged and retried next round; they never stop the share.
+// Run is called once.
 type Janitor struct {
 	store     staleAborter
 	trash     *Trash
@@ -39,10 +37,8 @@ type Janitor struct {
 	log       zerolog.Logger
 }
 
-// NewJanitor returns the janitor of share's store and trash: trash older
-// than retention is removed, and at start the uploads initiated before
-// started (when this process started) are aborted. It logs to log with the
-// share and component=janitor.
+// NewJanitor returns the janitor of share's store and trash; started is
+// when this process started. It logs with the share and component=janitor.
 func NewJanitor(share string, store staleAborter, trash *Trash, retention time.Duration, started time.Time, log zerolog.Logger) *Janitor {
 	return &Janitor{store: store, trash: trash, retention: retention, started: started, every: janitorEvery,
 		log: log.With().Str("share", share).Str("component", "janitor").Logger()}
@@ -51,7 +47,6 @@ func NewJanitor(share string, store staleAborter, trash *Trash, retention time.D
 // Run cleans up at once and then every 30 minutes until ctx ends. It
 // always returns nil.
 func (j *Janitor) Run(ctx context.Context) error {
-	// First round: whatever was initiated before this process started.
 	grace := time.Since(j.started)
 	for {
 		if !j.round(ctx, grace) {

@@ -7,12 +7,10 @@ import (
 )
 
 // Pacer lets transfers yield to other work on the box, such as playout
-// over SMB (playout.Governor implements it). Acquire is called before a
-// transfer starts and its release when it ends; every read of an upload's
-// hash pass is at most Chunk bytes and is followed by WaitN for the bytes
-// it read. The bytes on the network are paced by the store with the same
-// pacer (objstore.S3Options.Wire), so an upload's file counts twice: once
-// hashed, once sent. A pacer that is not holding back answers at once.
+// (playout.Governor). Acquire is called before a transfer and its release
+// after; each hash-pass read is at most Chunk bytes, followed by WaitN.
+// The store paces the wire with the same pacer, so an upload counts twice
+// (hashed, sent). A pacer not holding back answers at once.
 type Pacer interface {
 	Acquire(ctx context.Context) (release func(), err error)
 	WaitN(ctx context.Context, n int) error

@@ -28,11 +28,10 @@ type remoteTrasher interface {
 
 var _ remoteTrasher = (*objstore.S3)(nil)
 
-// Trash carries out deletes so that they can be undone: on the share, the
-// file moves into layout.TrashDir/<date>/ (same filesystem: a rename); in the
-// bucket, a versioned bucket keeps the old version behind a delete marker,
-// and an unversioned one gets a server-side copy under layout.TrashDir/<date>/
-// before the delete. Safe for concurrent use.
+// Trash carries out deletes recoverably: a share file is renamed into
+// layout.TrashDir/<date>/; in the bucket, versioning keeps the old version
+// behind a delete marker, else a server-side copy under
+// layout.TrashDir/<date>/ precedes the delete. Safe for concurrent use.
 type Trash struct {
 	root  string
 	store remoteTrasher
@@ -100,10 +99,8 @@ func (t *Trash) freeName(root *os.Root, p string) (string, error) {
 	return "", fmt.Errorf("no free trash name for %q", p)
 }
 
-// TrashRemote deletes the object at key recoverably, provided it still
-// has the ETag the delete was proven against. It returns where the data
-// can be found again: "version" (behind the delete marker) or the trash
-// key.
+// TrashRemote deletes the object at key recoverably if it still has etag,
+// and returns where it can be found: "version" or the trash key.
 func (t *Trash) TrashRemote(ctx context.Context, key, etag string) (string, error) {
 	versioned, err := t.versioned(ctx)
 	if err != nil {
@@ -147,10 +144,9 @@ func (t *Trash) versioned(ctx context.Context) (bool, error) {
 	return v, nil
 }
 
-// Expire removes trash older than retention on both sides: the share's
-// layout.TrashDir/<date>/ folders and the bucket's layout.TrashDir/<date>/
-// objects whose date is more than retention ago. It returns how many folders and
-// objects it removed. Trash of today is never removed.
+// Expire removes the layout.TrashDir/<date>/ folders and objects older
+// than retention on both sides and returns how many it removed. Today's
+// trash is never removed.
 func (t *Trash) Expire(ctx context.Context, retention time.Duration) (int, int, error) {
 	cutoff := t.now().Add(-retention)
 	expired := func(day string) bool {

@@ -37,16 +37,14 @@ type Uploader struct {
 func NewUploader(root string, store putter, bytesPerSecond int64) *Uploader {
 	u := &Uploader{root: root, store: store, pacer: noPacer{}, now: time.Now}
 	if bytesPerSecond > 0 {
-		// A burst of one read buffer keeps the limiter smooth without
-		// letting a single Read exceed it.
+		// A burst of one read buffer: smooth, and no Read exceeds it.
 		u.limiter = rate.NewLimiter(rate.Limit(bytesPerSecond), int(min(bytesPerSecond, 1<<20)))
 	}
 	return u
 }
 
-// WithPacer makes every upload wait for p: for a slot before it starts,
-// and for each chunk its hash pass reads. (The bytes it sends are paced
-// on the wire by the store: objstore.S3Options.Wire.) It returns u.
+// WithPacer makes every upload wait for a slot of p and for each chunk
+// its hash pass reads (the store paces the wire). It returns u.
 func (u *Uploader) WithPacer(p Pacer) *Uploader {
 	if p != nil {
 		u.pacer = p
@@ -64,17 +62,16 @@ const (
 	Unchanged
 )
 
-// Result is a finished upload: the entry to record in the index and what
-// happened.
+// Result is a finished upload: the entry to record and what happened.
 type Result struct {
 	Entry   index.Entry
 	Outcome Outcome
 	Bytes   int64 // bytes sent to the store
 }
 
-// Precondition names what the bucket must hold at the key for an upload
-// to replace it; the server decides when the object is published (S3
-// conditional writes). The zero value is no condition.
+// Precondition is what the bucket must hold at the key for an upload to
+// publish, decided by the server (S3 conditional writes). The zero value
+// is no condition.
 type Precondition struct {
 	// Absent: no object may be at the key.
 	Absent bool
@@ -82,15 +79,12 @@ type Precondition struct {
 	ETag string
 }
 
-// Upload publishes the share-relative file rel unless its content equals
-// base, and only if the bucket holds what pre names (the zero
-// Precondition: whatever it holds). A content equal to base is Unchanged
-// without asking the bucket. It returns an error wrapping
-// scan.ErrChangedWhileReading when the file changed while it was read
-// (the caller waits for it to settle again), fs.ErrNotExist when it is
-// gone, objstore.ErrPreconditionFailed when the bucket does not hold what
-// pre names (nothing is written), and the store's classified error
-// otherwise.
+// Upload publishes the share-relative file rel if the bucket holds what
+// pre names; content equal to base is Unchanged without asking the
+// bucket. Errors wrap scan.ErrChangedWhileReading (the file changed while
+// read: wait for it to settle), fs.ErrNotExist (gone),
+// objstore.ErrPreconditionFailed (nothing written), or the store's
+// classified error.
 func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pre Precondition) (Result, error) {
 	release, err := u.pacer.Acquire(ctx)
 	if err != nil {
@@ -108,10 +102,8 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	}
 
 	hashedAt := u.now()
-	// One pass takes both hashes: the SHA-256 is the content's identity
-	// (index, metadata, three-way plan), the CRC-32C (hardware, nearly
-	// free) lets the store check the bytes it then streams without a
-	// second SHA-256 pass.
+	// SHA-256 is the content's identity; the CRC-32C (nearly free) lets
+	// the store check the stream without a second SHA-256 pass.
 	h, crc := sha256.New(), objstore.NewCRC32C()
 	if _, err := io.Copy(io.MultiWriter(h, crc), pacedReader{ctx, f, u.pacer}); err != nil {
 		return Result{}, fmt.Errorf("upload %q: hash: %w", rel, err)
@@ -142,10 +134,8 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 		Mtime: before.Mtime, IfAbsent: pre.Absent, IfMatch: pre.ETag,
 	})
 	if err != nil {
-		// If the file changed under the upload, that is the cause,
-		// whichever layer noticed it first (our EOF check, the store's
-		// size or hash check, or a stat now): the caller waits for the
-		// file to settle again instead of backing off.
+		// A changed file is the cause, whichever layer noticed: the caller
+		// waits for it to settle instead of backing off.
 		if body.err != nil {
 			return Result{}, fmt.Errorf("upload %q: %w", rel, body.err)
 		}
@@ -155,8 +145,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 		return Result{}, err
 	}
 	if !body.done {
-		// The store returned success without reading to EOF: it did not
-		// see (and could not have verified) the whole file.
+		// Success without reading to EOF: the store did not verify it all.
 		return Result{}, fmt.Errorf("upload %q: store finished after %d of %d bytes", rel, body.n, before.Size)
 	}
 	entry.ETag, entry.VersionID, entry.SyncedAt = obj.ETag, obj.VersionID, u.now()
@@ -180,14 +169,10 @@ func (u *Uploader) unchangedSince(f *os.File, rel string, before scan.File) erro
 	return nil
 }
 
-// verifyingReader streams a file to the store and, at EOF, proves that
-// the bytes sent are the version that was hashed: same length, stat
-// unchanged. Otherwise it returns an error instead of io.EOF, which makes
-// the store abort the upload. It does not hash again: the store's Put
-// checks the body against the CRC-32C taken in the hash pass
-// (objstore.PutInput's contract) and fails with
-// objstore.ErrChecksumMismatch, which Upload reports as a change while
-// reading.
+// verifyingReader streams a file and, at EOF, proves the bytes sent are
+// the hashed version (same length, stat unchanged), else returns an error
+// instead of io.EOF so the store aborts. The store checks the CRC-32C
+// (objstore.PutInput); its ErrChecksumMismatch is reported as a change.
 type verifyingReader struct {
 	ctx     context.Context
 	r       io.Reader

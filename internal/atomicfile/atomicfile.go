@@ -14,32 +14,26 @@ import (
 	"time"
 )
 
-// DirMode is set explicitly (chmod) on every directory a Share creates,
-// whatever the process umask: the Samba service user and its group must
-// be able to add and replace files in it.
+// DirMode is chmodded on every directory a Share creates, whatever the
+// umask: the Samba service user and group must add and replace files.
 const DirMode os.FileMode = 0o775
 
 var (
-	// ErrUnsafePath marks a share-relative path that a Share refuses:
-	// empty, absolute, not in canonical form, with a "." or ".." component,
-	// in the appliance's reserved ".genesissync*" namespace (in any case),
-	// resolving outside the share, or leading through a symlinked
-	// directory. It is permanent: retrying cannot help.
+	// ErrUnsafePath marks a share-relative path a Share refuses: empty,
+	// absolute, not canonical, with a "." or ".." component, in the
+	// reserved namespace (any case), or leading outside the share or
+	// through a symlinked directory. Permanent.
 	ErrUnsafePath = errors.New("unsafe share path")
-	// ErrLocalChanged marks a write that was not published because the
-	// local path no longer is what the caller expected: a parent directory
-	// moved or a component is not a directory (and the checks callers
-	// pass to Publish wrap it too). The caller re-plans.
+	// ErrLocalChanged marks a write not published because the local path
+	// is not what the caller expected (a parent moved, a component is no
+	// directory, or the caller's Publish check said so). The caller re-plans.
 	ErrLocalChanged = errors.New("local path changed since the download was planned")
 )
 
-// Share writes files into the directory tree of one share. Every file and
-// directory it creates is chowned to uid:gid (the Samba service user; -1
-// leaves that id as the process's, for running unprivileged); directories
-// it creates get DirMode; existing directories are left as they are. A
-// Share is safe for concurrent use, also for writes into the same (new)
-// directories; two concurrent writes of the same path are the caller's to
-// prevent.
+// Share writes files into one share's tree. What it creates is chowned
+// to uid:gid (-1 keeps the process's id); new directories get DirMode,
+// existing ones are left. Safe for concurrent use, also into the same new
+// directories; concurrent writes of one path are the caller's to prevent.
 type Share struct {
 	root     string
 	uid, gid int
@@ -51,10 +45,9 @@ func New(root string, uid, gid int) *Share {
 	return &Share{root: root, uid: uid, gid: gid}
 }
 
-// WithTempTag puts tag (letters, digits and "-") into the names of this
-// Share's temp files, after layout.TempPrefix, so that its own leftovers can be
-// removed (CleanTempTagged) while other writers' temp files are in use.
-// It returns s; call it before the first write.
+// WithTempTag tags this Share's temp names with tag (letters, digits, "-")
+// so CleanTempTagged removes only its leftovers. It returns s; call it
+// before the first write.
 func (s *Share) WithTempTag(tag string) *Share {
 	s.tag = tag
 	return s
@@ -70,9 +63,8 @@ type Options struct {
 	Atime, Mtime time.Time
 }
 
-// CheckPath checks the path rel, relative to the share at root, lexically
-// (see ErrUnsafePath), doing no I/O: for callers that refuse a path
-// before they start any work for it. Create and MkdirAll check it again.
+// CheckPath checks rel lexically (ErrUnsafePath) with no I/O, for callers
+// that refuse a path before any work. Create and MkdirAll check it again.
 func CheckPath(root, rel string) error {
 	_, _, err := splitRel(root, rel)
 	return err
@@ -150,22 +142,19 @@ type File struct {
 func (f *File) Write(p []byte) (int, error) { return f.wb.Write(p) }
 
 // OSFile is the open descriptor of the temp file, after Publish of the
-// published file (an fstat of it describes what was published even when
-// the name was replaced again since). It stays owned by f: valid until
-// Close, not to be closed by the caller.
+// published one (its fstat holds even if the name was replaced since).
+// f owns it: valid until Close, never closed by the caller.
 func (f *File) OSFile() *os.File { return f.f }
 
-// Sync sets the times of Options and fsyncs the temp file, so that its
-// data and metadata are durable before it has a name. Publish calls it
-// unless the caller did; a caller calls it itself to take a time stamp
-// after the content is final and before the checks of Publish.
+// Sync sets Options' times and fsyncs the temp file, durable before it
+// has a name. Publish calls it unless the caller did (to take a time
+// stamp after the content is final, before Publish's checks).
 func (f *File) Sync() error {
 	if f.synced {
 		return nil
 	}
 	if !f.o.Atime.IsZero() || !f.o.Mtime.IsZero() {
-		// By name, but inside the directory's Root and on a name only we
-		// created.
+		// By name, but inside the Root and on a name only we created.
 		if err := f.dir.Chtimes(f.tmp, f.o.Atime, f.o.Mtime); err != nil {
 			return fmt.Errorf("set mtime: %w", err)
 		}
@@ -177,19 +166,14 @@ func (f *File) Sync() error {
 	return nil
 }
 
-// Publish renames the temp file over the target. Before the rename it
-// syncs the file (see Sync), returns ctx's error if ctx is done (a
-// cancelled context never starts a change), fails with ErrLocalChanged
-// when the parent directory is no longer at its path, and calls check
-// (nil for none) with the directory and the target's base name: the
-// caller's last look at what the rename would replace. After the rename
-// it fsyncs the directory; if that fails, the file is published and the
-// error says so.
-//
-// Between check and the rename there is a window of a few system calls
-// in which a change at the target is not seen; POSIX has no
-// compare-and-rename. A reader that has the old file open keeps reading
-// the old content: the rename replaces the name, not the inode.
+// Publish renames the temp file over the target. Before, it syncs the
+// file, returns ctx's error if ctx is done (a cancelled context never
+// starts a change), fails with ErrLocalChanged when the parent is no
+// longer at its path, and calls check (nil: none) with the directory and
+// base name, the caller's last look at what the rename replaces. After,
+// it fsyncs the directory; if that fails the file is published and the
+// error says so. POSIX has no compare-and-rename: a change in the few
+// system calls after check is not seen. Readers keep the old inode.
 func (f *File) Publish(ctx context.Context, check func(dir *os.Root, base string) error) error {
 	if f.published || f.closed {
 		return errors.New("publish: the file is closed or published already")
@@ -218,10 +202,9 @@ func (f *File) Publish(ctx context.Context, check func(dir *os.Root, base string
 	return nil
 }
 
-// Close releases the write. Unless it was published, the temp file is
-// removed: Close belongs in a defer right after Create, so that every
-// error, a cancelled context and a panic of the writer leave nothing.
-// It is safe to call more than once.
+// Close releases the write and, unless published, removes the temp file:
+// defer it right after Create so errors and panics leave nothing. Safe to
+// call more than once.
 func (f *File) Close() error {
 	if f.closed {
 		return nil
@@ -271,8 +254,7 @@ func splitRel(root, rel string) (dirs []string, base string, err error) {
 			return nil, "", fmt.Errorf("%w: %q is in the appliance's reserved namespace", ErrUnsafePath, p)
 		}
 	}
-	// The rules above make this impossible; it stays as the last line of
-	// defence should they ever be loosened.
+	// Impossible under the rules above; defence should they be loosened.
 	full := filepath.Join(root, filepath.FromSlash(rel))
 	r, err := filepath.Rel(filepath.Clean(root), full)
 	if err != nil || r == "." || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) || filepath.IsAbs(r) {
@@ -281,14 +263,12 @@ func splitRel(root, rel string) (dirs []string, base string, err error) {
 	return parts[:len(parts)-1], parts[len(parts)-1], nil
 }
 
-// openDir returns the directory share/dirs as a Root, creating missing
-// components (owned and moded as configured). It walks one component at
-// a time with Lstat and refuses a component that is a symlink, even one
-// pointing inside the share. After opening each component it compares the
-// opened directory's device and inode with the Lstat, so a component
-// swapped for a symlink between the two is refused too; and every step is
-// an os.Root operation (openat with O_NOFOLLOW underneath), so nothing can
-// make it leave the share, whatever changes concurrently.
+// openDir returns share/dirs as a Root, creating missing components. It
+// walks one component at a time, refusing a symlink (even one inside the
+// share) by Lstat, then compares the opened directory's device and inode
+// with the Lstat to catch a swap in between; every step is an os.Root
+// operation (openat, O_NOFOLLOW), so nothing concurrent can make it leave
+// the share.
 func (s *Share) openDir(share *os.Root, dirs []string) (*os.Root, error) {
 	cur, err := share.OpenRoot(".")
 	if err != nil {
@@ -362,9 +342,8 @@ func (s *Share) ownDir(parent, dir *os.Root) error {
 	return syncDir(parent)
 }
 
-// checkDirAt fails with ErrLocalChanged when the path share/dirs no longer
-// leads to dir: a parent directory was renamed or replaced while the file
-// was written, and publishing would put it somewhere else than its path.
+// checkDirAt fails with ErrLocalChanged when share/dirs no longer leads
+// to dir (a parent was renamed or replaced during the write).
 func checkDirAt(share, dir *os.Root, dirs []string) error {
 	want, err := dir.Stat(".")
 	if err != nil {

@@ -18,10 +18,9 @@ import (
 // Linux file systems accept, ZFS and ext4 included.
 const maxNameLen = 255
 
-// tempName returns a fresh temp name for a write of base:
-// layout.TempPrefix + tag + 16 random hex digits + "-" + base. The base is only
-// there for people reading a directory listing; it is shortened (at a
-// UTF-8 boundary) when the whole name would exceed maxNameLen.
+// tempName returns layout.TempPrefix + tag + 16 random hex digits + "-" +
+// base; base, for people reading a listing, is shortened at a UTF-8
+// boundary to fit maxNameLen.
 func tempName(tag, base string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand since Go 1.24)
@@ -35,20 +34,15 @@ func tempName(tag, base string) string {
 	return prefix + base
 }
 
-// CleanTemp removes every regular file named layout.TempPrefix* under root and
-// returns how many it removed. Those are left only by a crash (kill -9,
-// power loss) between a write's start and its rename; a File removes its
-// temp file on every other path. Call it at start, while nothing writes
-// into this share: it would remove the temp file of a running write.
+// CleanTemp removes every regular file named layout.TempPrefix* under
+// root, the leftovers of a crash, and returns how many. Call it at start,
+// while nothing writes into the share: it would remove a running write's.
 //
-// The walk does not follow symlinks, does not enter a ".zfs" directory at
-// the top of the share (ZFS snapshots, read-only), and removes through an
-// os.Root on root, so a directory swapped for a symlink during the walk
-// cannot make it remove anything outside the share. Directories named
-// layout.TempPrefix* are not removed (the appliance never creates any), but the
-// walk enters them. An entry that cannot be read or removed does not stop
-// the walk; the errors are joined and returned with the count. Safe for
-// concurrent use.
+// The walk follows no symlinks, skips a top-level ".zfs", and removes
+// through an os.Root, so a swapped-in symlink cannot make it remove
+// outside the share. Directories named layout.TempPrefix* are entered,
+// not removed. Errors do not stop the walk; they are joined and returned
+// with the count. Safe for concurrent use.
 func CleanTemp(root string) (int, error) { return cleanTemp(root, layout.TempPrefix) }
 
 // CleanTempTagged is CleanTemp of only the temp files of Shares made

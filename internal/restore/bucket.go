@@ -54,9 +54,9 @@ type OpenFiles interface {
 	Open(ctx context.Context, rel string) bool
 }
 
-// classify maps a bucket key to its share path. ok is false for keys
-// that are no file of the share: the appliance's own objects, directory
-// markers, excluded names and refused names (refused is then set).
+// classify maps a bucket key to its share path; ok is false for the
+// appliance's objects, directory markers, excluded and refused names
+// (refused then set).
 func classify(key string, m *scan.Matcher) (rel string, ok bool, refused error) {
 	if layout.IsInternal(key) {
 		return "", false, nil

@@ -1,24 +1,19 @@
 // Package restore owns the two ways of proving and using the bucket copy of
-// a share: Verify, which compares the share, the index and the bucket and
-// reports every difference, and Restore, which brings objects (current, or
-// as they were at a point in time) back into a share or an empty
-// directory, verified.
+// a share: Verify compares the share, the index and the bucket and reports
+// every difference; Restore brings objects (current, or as of a point in
+// time) back into a share or an empty directory, verified.
 //
-// Verify reads only. In its default mode it compares listings, the index's
-// stored SHA-256 and the objects' "sha256" metadata; Deep reads the data
-// on both sides and hashes it; SamplePercent limits the content checks to
-// a random part of the files. Presence (missing on either side) is always
+// Verify only reads. By default it compares listings, the index's SHA-256
+// and the objects' "sha256" metadata; Deep hashes the data on both sides;
+// SamplePercent limits content checks to a random part. Presence is always
 // checked for every file.
 //
-// Restore writes only through transfer.Downloader: every file goes to a
-// hidden temp name in its directory, is checked against its SHA-256 and
-// renamed into place, with its mtime from the object metadata. Object keys
-// are untrusted and go through keymap first. A file that exists and
-// differs is never replaced unless Options.Overwrite, and never while an
-// SMB client holds it open. Files already present with the right content
-// are skipped, so a rerun after an interruption only fetches the rest.
+// Restore writes only through transfer.Downloader (temp name, verified,
+// renamed, mtime from metadata). Object keys are untrusted and go through
+// keymap first. A differing file is never replaced without
+// Options.Overwrite, and never while an SMB client holds it open. Files
+// already right are skipped, so a rerun fetches only the rest.
 //
-// Both are safe to run while the daemon runs (the daemon runs them as
-// jobs); neither may open the index itself: the caller passes an index
-// handle or none.
+// Both are safe while the daemon runs (it runs them as jobs); neither
+// opens the index itself: the caller passes a handle or none.
 package restore

@@ -11,8 +11,8 @@ import (
 // while work runs, when the options say 0.
 const DefaultProgressInterval = 500 * time.Millisecond
 
-// tracker counts work done by concurrent workers and reports it to fn
-// every interval from its own goroutine (started by run, ended by stop).
+// tracker counts concurrent workers' progress and reports it to fn every
+// interval from its own goroutine (run to stop).
 type tracker struct {
 	fn       func(Progress)
 	interval time.Duration
@@ -116,9 +116,8 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// each runs fn(ctx, i) for i in [0, n), at most limit at once, and
-// counts each as a finished file. It stops starting new calls once ctx
-// ends and returns when all started calls returned.
+// each runs fn(ctx, i) for i in [0, n), at most limit at once, counting
+// finished files; it starts none after ctx ends and waits for the started.
 func (t *tracker) each(ctx context.Context, n, limit int, fn func(ctx context.Context, i int)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, limit)

@@ -34,31 +34,27 @@ var ErrNoVersioning = errors.New("bucket versioning is not enabled")
 
 // Options configure one Restore. Root and Bucket are required.
 type Options struct {
-	// Root is the directory files are restored into: the share's path
-	// (a live share) or any other directory. It must exist.
+	// Root is the existing directory restored into (a share or any other).
 	Root string
 	// Bucket is the share's target.
 	Bucket Bucket
 	// Versions is the same store's version API; required when At is set.
 	Versions Versions
-	// Prefix restores only share paths starting with it (a string prefix,
-	// as in a bucket listing; "jingles/" is a folder).
+	// Prefix restores only share paths with this string prefix ("jingles/"
+	// is a folder).
 	Prefix string
-	// Path restores only one file or folder: the share path Path itself
-	// and everything under Path + "/". It combines with Prefix and Glob.
+	// Path restores only Path and everything under Path + "/"; it
+	// combines with Prefix and Glob.
 	Path string
 	// Glob restores only paths matching it (path.Match syntax); a glob
 	// without "/" matches the base name, one with "/" the whole path.
 	Glob string
-	// At, if set, restores every file as it was at that time: the newest
-	// version at or before At; a file deleted (or not yet created) then is
-	// not restored. Needs bucket versioning.
+	// At, if set, restores each file's newest version at or before At
+	// (none if it did not exist then). Needs bucket versioning.
 	At time.Time
-	// Overwrite replaces an existing file whose content differs. Without
-	// it such files are left alone and reported as skipped.
+	// Overwrite replaces a differing existing file; without it, skipped.
 	Overwrite bool
-	// DryRun decides everything (reading local files to compare) and
-	// writes nothing.
+	// DryRun decides everything (reading local files) and writes nothing.
 	DryRun bool
 	// Concurrency is the number of files restored at once; 0 means
 	// DefaultConcurrency.
@@ -66,28 +62,23 @@ type Options struct {
 	// OpenFiles, if set, says which files SMB clients hold open: those
 	// are never replaced (skipped and reported).
 	OpenFiles OpenFiles
-	// UID and GID own every file and directory created; -1 keeps the
-	// process's.
+	// UID and GID own what is created; -1 keeps the process's.
 	UID, GID int
 	// Dataset is the ZFS dataset mounted at Root, if any: a snapshot
 	// (zfs.PreRestore) is taken before anything is written.
 	Dataset string
 	// Snapshot takes that snapshot; nil means zfs.Snapshot.
 	Snapshot func(ctx context.Context, dataset, name string) error
-	// Index, if set and empty when the restore starts (a cold boot), gets
-	// an entry for every file restored or found already verified, so that
-	// the daemon's first start finds the share in sync instead of hashing
-	// everything again. Not written for a point-in-time restore: the
-	// restored versions are not the bucket's current ones, and the
-	// pipeline must upload them as new changes.
+	// Index, if set and empty at start (a cold boot), gets an entry for
+	// every file restored or verified present, so the daemon starts in
+	// sync. Not written for a point-in-time restore: those versions are
+	// not current, and the pipeline must upload them as changes.
 	Index IndexWriter
-	// Share is the share's name, for the share marker a cold boot writes
-	// (layout.ShareMarker: with entries in the index, the pipeline
-	// treats a root without it as an unmounted dataset).
+	// Share is the share's name, for the marker a cold boot writes (with
+	// index entries, a root without it counts as an unmounted dataset).
 	Share string
-	// CleanTemp removes temp files that a crash left under Root before
-	// starting. Only when nothing else writes into Root (not while the
-	// daemon serves it).
+	// CleanTemp first removes a crash's temp files under Root; only when
+	// nothing else writes into Root (not while the daemon serves it).
 	CleanTemp bool
 	// Matcher excludes paths, as the share's pipeline does; nil excludes
 	// nothing.
@@ -95,8 +86,7 @@ type Options struct {
 	// MaxProblems bounds Result.Problems; 0 means DefaultMaxProblems.
 	MaxProblems int
 	// Progress, if set, is called from another goroutine every
-	// ProgressInterval (0 means DefaultProgressInterval) and once at the
-	// end.
+	// ProgressInterval (0: DefaultProgressInterval) and once at the end.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
 	Log              zerolog.Logger
@@ -131,16 +121,15 @@ type Result struct {
 	Counts    map[Kind]int `json:"counts"`
 	Problems  []Problem    `json:"problems"`
 	Truncated bool         `json:"truncated"`
-	// Warnings are facts about the selection a person should see, e.g. a
-	// point in time at which nothing under the prefix existed yet.
+	// Warnings are facts about the selection a person should see (e.g.
+	// nothing under the prefix existed at At).
 	Warnings []string `json:"warnings,omitempty"`
 }
 
-// ErrInconsistentVersions is returned (wrapped) by a point-in-time
-// restore when the server's version list contradicts itself: the version
-// it marks as a key's latest is not the newest by date, no or several
-// versions are marked latest, or a version is dated in the future. Then
-// its dates cannot be trusted to say what existed when.
+// ErrInconsistentVersions is returned (wrapped) by a point-in-time restore
+// when the version list contradicts itself (the latest is not the newest,
+// no or several are latest, or one is dated in the future): its dates
+// cannot say what existed when.
 var ErrInconsistentVersions = errors.New("the server's version list is inconsistent")
 
 // futureSkew is how far in the future a version's date may lie (clock
@@ -154,12 +143,11 @@ type candidate struct {
 	versionID string // point in time only
 }
 
-// Restore brings the selected objects into o.Root and returns what it
-// did. An error means it could not run (bad options, listing failed, no
-// versioning for At, the snapshot failed, context cancelled); per-file
-// failures are counted in the result. It is safe to run into a live share
-// while its pipeline runs; concurrent Restores into the same Root are
-// the caller's to prevent.
+// Restore brings the selected objects into o.Root and returns what it did.
+// An error means it could not run (options, listing, versioning, snapshot,
+// context); per-file failures are counted in the result. Safe into a live
+// share while its pipeline runs; concurrent Restores into one Root are the
+// caller's to prevent.
 func Restore(ctx context.Context, o Options) (Result, error) {
 	res := Result{Root: o.Root, DryRun: o.DryRun, StartedAt: time.Now().UTC()}
 	if !o.At.IsZero() {
@@ -378,10 +366,9 @@ func selectObjects(ctx context.Context, o Options, probs *problems) ([]candidate
 	return cands, warnings, nil
 }
 
-// versionCheck checks one key's versions against the server's own
-// IsLatest marks: exactly one version is marked latest and it is (one of)
-// the newest by date, and no version is dated in the future. Order-free:
-// ListVersions gives the latest first, and the rest newest first.
+// versionCheck checks one key's versions against the server's IsLatest
+// marks: exactly one latest, (one of) the newest by date, none in the
+// future. Order-free.
 type versionCheck struct {
 	key      string
 	newest   time.Time // the newest date of any version
@@ -436,9 +423,8 @@ func matchGlob(glob, rel string) bool {
 	return ok
 }
 
-// getter serves the Downloader: the selected version of each key, with
-// the bytes counted for progress. Its map is read-only once downloads
-// start.
+// getter serves the Downloader the selected version of each key, counting
+// bytes for progress. Its map is read-only once downloads start.
 type getter struct {
 	b   Bucket
 	v   Versions
@@ -462,12 +448,11 @@ type uncheckedGetter interface {
 
 var _ uncheckedGetter = (*objstore.S3)(nil)
 
-// fetch GETs the selected version of key. The Downloader checks every
-// byte against the object's metadata (its CRC-32C, else its SHA-256), so
-// a store's own checksum validation of the body (a SHA-256 of every small
-// object) is skipped when the object has "sha256" metadata; an object without it is
-// fetched again with the store's validation, which is then the better
-// check for some objects (a single-part object whose ETag is no MD5).
+// fetch GETs the selected version of key. The Downloader checks every byte
+// against our metadata, so the store's own body validation (a second
+// SHA-256 of small objects) is skipped when "sha256" metadata is there; an
+// object without it is fetched again with the store's validation, then the
+// better check (a single-part ETag that is no MD5).
 func (g *getter) fetch(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {
 	id := g.ids[key]
 	var src any = g.b
@@ -609,10 +594,9 @@ func (r *restorer) one(ctx context.Context, c candidate) fileOutcome {
 	return out
 }
 
-// sameContent reports whether the existing file rel has obj's content:
-// by its SHA-256 metadata, else by a single-part MD5 ETag. It returns the
-// file's SHA-256. Reading goes through the Root, so a symlinked parent
-// cannot lead it outside.
+// sameContent reports whether the file rel has obj's content (by SHA-256
+// metadata, else a single-part MD5 ETag) and returns its SHA-256. It reads
+// through the Root, so a symlinked parent cannot lead outside.
 func (r *restorer) sameContent(ctx context.Context, rel string, obj objstore.Object) (bool, string, error) {
 	f, err := r.root.Open(rel)
 	if err != nil {
@@ -637,9 +621,8 @@ func (r *restorer) sameContent(ctx context.Context, rel string, obj objstore.Obj
 	return false, sum, nil
 }
 
-// writeMarker writes the share marker the pipeline writes at its first
-// start, unless there is one: a cold boot fills the index, after which a
-// missing marker would mean "dataset not mounted".
+// writeMarker writes the share marker unless there is one: after a cold
+// boot fills the index, a missing marker would mean "dataset not mounted".
 func writeMarker(root *os.Root, share string) error {
 	if _, err := root.Lstat(layout.ShareMarker); err == nil {
 		return nil
@@ -651,11 +634,9 @@ func writeMarker(root *os.Root, share string) error {
 	return nil
 }
 
-// spreadDirs reorders cands round-robin over their parent directories, so
-// that concurrent downloads create, rename and fsync in different
-// directories rather than queueing on one directory's lock (a listing
-// is sorted, so without this all workers would write into the same
-// folder). The order within a directory is kept.
+// spreadDirs reorders cands round-robin over their parent directories
+// (keeping the order within each), so concurrent downloads do not queue on
+// one directory's lock as a sorted listing would make them.
 func spreadDirs(cands []candidate) []candidate {
 	var dirs []string
 	byDir := map[string][]candidate{}

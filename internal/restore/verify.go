@@ -20,25 +20,20 @@ import (
 
 // DefaultConcurrency is the number of files checked or restored at once
 // when the options say 0. HEAD and small GETs are latency-bound, so more
-// requests in flight than cores pay off; 16 matched or beat `mc mirror`
-// on 5,000 small files and on 100 MiB files (see tests/bench/restore_test.go).
+// requests in flight than cores pay off (docs/restore.md).
 const DefaultConcurrency = 16
 
 // VerifyOptions configure one Verify. Root, Bucket are required.
 type VerifyOptions struct {
-	// Root is the directory to check: the share's path, or a restore
-	// target.
+	// Root is the directory to check: a share or a restore target.
 	Root string
 	// Bucket is the share's target.
 	Bucket Bucket
-	// Index is the share's index. With it, verify knows which files were
-	// in sync: a file only on one side that was never synced, or that
-	// changed on one side since, is pending (the sync engine's work), not
-	// a mismatch. Nil means strict: Root must equal the bucket exactly
-	// (a restored directory).
+	// Index is the share's index: with it, a file never synced or changed
+	// on one side since is pending, not a mismatch. Nil is strict: Root
+	// must equal the bucket exactly (a restored directory).
 	Index Index
-	// Prefix limits the check to share paths under it ("" is all). It is
-	// a string prefix, as in a bucket listing: "jingles/" is a folder.
+	// Prefix limits the check to paths with this string prefix ("" is all).
 	Prefix string
 	// Matcher excludes paths from both sides, as the share's pipeline
 	// does; nil excludes nothing.
@@ -46,9 +41,8 @@ type VerifyOptions struct {
 	// Deep reads and hashes the data of both sides instead of trusting
 	// the index and the objects' metadata.
 	Deep bool
-	// SamplePercent checks the content of only this random percentage of
-	// the files present on both sides; 0 or 100 and over is every file.
-	// Presence is always checked for all.
+	// SamplePercent checks the content of this random percentage of the
+	// files on both sides; 0 or 100 and over is every file.
 	SamplePercent float64
 	// Concurrency is the number of files checked at once; 0 means
 	// DefaultConcurrency.
@@ -56,8 +50,8 @@ type VerifyOptions struct {
 	// MaxProblems bounds Report.Problems; 0 means DefaultMaxProblems.
 	MaxProblems int
 	// Progress, if set, is called from another goroutine every
-	// ProgressInterval (0 means DefaultProgressInterval) and once at the
-	// end; it must not block for long.
+	// ProgressInterval (0: DefaultProgressInterval) and once at the end;
+	// it must not block for long.
 	Progress         func(Progress)
 	ProgressInterval time.Duration
 	// Rand picks the sample; nil means a random seed.
@@ -71,8 +65,7 @@ type Report struct {
 	Prefix        string    `json:"prefix,omitempty"`
 	StartedAt     time.Time `json:"started_at"`
 	FinishedAt    time.Time `json:"finished_at"`
-	// Local, Remote and Indexed count the files seen on the share, in the
-	// bucket and in the index.
+	// Local, Remote and Indexed count the files on each side.
 	Local   int `json:"local"`
 	Remote  int `json:"remote"`
 	Indexed int `json:"indexed"`
@@ -105,11 +98,10 @@ type pair struct {
 	sample bool
 }
 
-// Verify compares the share (o.Root), the index and the bucket and
-// returns what differs. It only reads. An error means it could not run
-// (listing failed, context cancelled); per-file read failures are
-// problems of kind CheckFailed in the report. Safe to call concurrently
-// with the share's pipeline and with other Verify calls.
+// Verify compares the share (o.Root), the index and the bucket and returns
+// what differs; it only reads. An error means it could not run; per-file
+// read failures are CheckFailed problems. Safe concurrently with the
+// share's pipeline and other Verify calls.
 func Verify(ctx context.Context, o VerifyOptions) (Report, error) {
 	rep := Report{Mode: "stored", SamplePercent: o.SamplePercent, Prefix: o.Prefix, StartedAt: time.Now().UTC()}
 	if o.Deep {
@@ -269,12 +261,10 @@ func (v *verifier) check(ctx context.Context, p *pair) outcome {
 		return outcome{}
 	}
 
-	// Which sides are still the synced version, as far as stat and ETag
-	// tell: only those must agree with each other.
+	// Only sides still at the synced version (by stat, ETag) must agree.
 	localSynced := e != nil && e.SHA256 != "" && l.Size == e.Size && l.Mtime.Equal(e.Mtime) && (e.Inode == 0 || l.Inode == e.Inode)
 	remoteSynced := e != nil && e.ETag != "" && e.ETag == r.ETag
 
-	// The bucket side: its claimed hash (metadata) and, deep, its real one.
 	head, err := v.o.Bucket.Head(ctx, p.rel)
 	if err != nil {
 		v.probs.add(p.rel, CheckFailed, "head object: %v", err)
@@ -301,8 +291,7 @@ func (v *verifier) check(ctx context.Context, p *pair) outcome {
 		remoteSHA = sum
 	}
 
-	// The share side: the index's hash for an unchanged file; deep (or
-	// with nothing stored to trust) its real one.
+	// The index's hash for an unchanged file; deep or strict, the real one.
 	localSHA := ""
 	switch {
 	case strict || (v.o.Deep && localSynced):
@@ -322,8 +311,7 @@ func (v *verifier) check(ctx context.Context, p *pair) outcome {
 	}
 
 	if !strict && !(localSynced && remoteSynced) {
-		// One side changed since the last sync (or there is none): the
-		// pipeline reconciles it; nothing to compare yet.
+		// A side changed since the last sync: the pipeline's to reconcile.
 		return outcome{checked: true, pending: !corrupt}
 	}
 	switch {

@@ -7,9 +7,8 @@ import (
 )
 
 // Counters reads the cumulative bytes sent to each SMB client connection,
-// by an identity of the connection (SentBytes: the socket cookie). A
-// connection that closes takes its count with it; a new one counts from
-// its first sample on.
+// keyed by connection (SentBytes: the socket cookie). A new connection
+// counts from its first sample.
 type Counters func() (map[uint64]int64, error)
 
 // DetectorOptions configure a Detector.
@@ -24,8 +23,8 @@ type DetectorOptions struct {
 	// QuietAfter is how long reads must stay under Threshold before
 	// transfers go back to full speed.
 	QuietAfter time.Duration
-	// OnChange is called (from the Detector's goroutine) when the state
-	// switches, with the read rate that made it switch. Optional.
+	// OnChange, if set, is called from the Detector's goroutine on each
+	// switch, with the read rate that made it.
 	OnChange func(active bool, bytesPerSecond int64)
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -36,8 +35,7 @@ type State struct {
 	Active bool
 	// Since is when Active last changed (zero: never active).
 	Since time.Time
-	// ReadRate is what SMB clients read over the last sample, in bytes
-	// per second.
+	// ReadRate is SMB clients' read rate over the last sample, bytes/s.
 	ReadRate int64
 	// LastActive is the last time the rate was at or above the threshold.
 	LastActive time.Time
@@ -46,8 +44,7 @@ type State struct {
 }
 
 // Detector switches a Governor to active while SMB clients read at or
-// above a threshold, and back to quiet once they have stayed under it for
-// QuietAfter.
+// above Threshold, and back to quiet after QuietAfter under it.
 type Detector struct {
 	opts DetectorOptions
 	gov  *Governor
@@ -77,8 +74,8 @@ func (d *Detector) State() State {
 	return d.state
 }
 
-// Run samples every opts.Every until ctx ends; it always returns nil.
-// When it ends, the governor is left quiet.
+// Run samples every opts.Every until ctx ends, then leaves the governor
+// quiet; it always returns nil.
 func (d *Detector) Run(ctx context.Context) error {
 	defer d.gov.SetActive(false)
 	t := time.NewTicker(d.opts.Every)
@@ -93,8 +90,8 @@ func (d *Detector) Run(ctx context.Context) error {
 	}
 }
 
-// Sample takes one sample and updates the state; Run calls it, tests may
-// call it directly with a fake clock.
+// Sample takes one sample and updates the state (Run's step; tests call
+// it with a fake clock).
 func (d *Detector) Sample() {
 	now := d.opts.Now()
 	cur, err := d.opts.Read()
@@ -114,9 +111,8 @@ func (d *Detector) Sample() {
 // sample applies one reading; d.mu must be held.
 func (d *Detector) sample(now time.Time, cur map[uint64]int64, err error) {
 	if err != nil {
-		// Unknown is treated as quiet only once the quiet period has
-		// passed, like a quiet sample: a failing sampler must not hold
-		// transfers back for ever, nor flap.
+		// Unknown counts as quiet after the quiet period: a failing
+		// sampler must neither hold transfers back for ever nor flap.
 		d.state.Err = err.Error()
 		d.settle(now, 0)
 		return

@@ -16,8 +16,7 @@ type Limits struct {
 	Rate int64
 	// Transfers is how many transfers may run at once.
 	Transfers int
-	// Chunk is the largest read or write a transfer does at once, so
-	// that the rate is spread evenly rather than in bursts.
+	// Chunk is the largest read or write at once: an even rate, no bursts.
 	Chunk int
 }
 
@@ -78,9 +77,8 @@ func (g *Governor) signal() {
 	g.changed = make(chan struct{})
 }
 
-// Acquire waits for a transfer slot: at once while quiet, until fewer
-// than Limits.Transfers run while active. The caller must call release
-// once the transfer is done.
+// Acquire waits for a transfer slot (while active, until fewer than
+// Limits.Transfers run). The caller must call release when done.
 func (g *Governor) Acquire(ctx context.Context) (release func(), err error) {
 	if g == nil {
 		return func() {}, nil
@@ -119,9 +117,8 @@ func (g *Governor) Chunk() int {
 	return g.limits.Chunk
 }
 
-// WaitN waits until n more bytes may move. While quiet it returns at
-// once. A switch to quiet does not cut short a wait already begun (at
-// most one chunk at the paced rate).
+// WaitN waits until n more bytes may move; at once while quiet. A switch
+// to quiet does not cut short a wait begun (at most one chunk's worth).
 func (g *Governor) WaitN(ctx context.Context, n int) error {
 	if !g.Active() || g.limits.Rate <= 0 {
 		return nil

@@ -13,8 +13,7 @@ import (
 
 // Options configure the appliance's playout-aware transfers (New).
 type Options struct {
-	// Ports are the TCP ports smbd serves SMB on: the bytes sent from
-	// them are what SMB clients read.
+	// Ports are smbd's TCP ports: bytes sent from them are client reads.
 	Ports []int
 	// Read samples smbd's client connections; nil means SentBytes(Ports).
 	Read Counters
@@ -30,11 +29,10 @@ type Options struct {
 	Events *eventlog.Log
 }
 
-// Pacing is the appliance's playout-aware transfers: the one Governor
-// every share's uploads and downloads wait on and the Detector that
-// drives it, or, when they are off, why. It is built before the
-// transfers that use it and not changed after, so any goroutine may
-// call its methods. A nil *Pacing is off and not started.
+// Pacing is the appliance's playout-aware transfers: the one Governor all
+// shares' transfers wait on and its Detector, or why they are off. Built
+// before the transfers and not changed after, so any goroutine may call
+// its methods. A nil *Pacing is off.
 type Pacing struct {
 	gov       *Governor
 	detector  *Detector
@@ -45,9 +43,9 @@ type Pacing struct {
 // Off returns pacing that never holds transfers back, for reason.
 func Off(reason string) *Pacing { return &Pacing{reason: reason} }
 
-// New returns pacing whose detector, once Run, holds transfers to
-// o.Limits while SMB clients read at least o.Threshold per second; each
-// switch is logged and added to o.Events.
+// New returns pacing that, once Run, holds transfers to o.Limits while
+// SMB clients read at least o.Threshold per second; each switch is
+// logged and added to o.Events.
 func New(o Options) *Pacing {
 	gov := NewGovernor(o.Limits)
 	read := o.Read

@@ -28,11 +28,10 @@ const (
 // (Linux 4.1 and later).
 var offsetBytesAcked = int(unsafe.Offsetof(unix.TCPInfo{}.Bytes_acked))
 
-// SentBytes returns, for each established TCP connection whose local port
-// is one of ports (the server side of smbd's connections), the bytes its
-// peer has acknowledged so far, keyed by the kernel's socket cookie: what
-// SMB clients have read, plus protocol overhead. It asks the kernel over
-// NETLINK_SOCK_DIAG, which needs no privilege; IPv4 and IPv6.
+// SentBytes returns, for each established TCP connection on one of the
+// local ports (smbd's server side), the bytes its peer acknowledged (what
+// clients read, plus overhead), keyed by socket cookie. It asks the
+// kernel over NETLINK_SOCK_DIAG (no privilege; IPv4 and IPv6).
 func SentBytes(ports []int) (map[uint64]int64, error) {
 	out := map[uint64]int64{}
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {

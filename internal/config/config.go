@@ -156,8 +156,8 @@ type Share struct {
 
 // ListingGrace is how long the share may go without a completed bucket
 // listing before its bucket direction counts as broken: three remote
-// intervals, at least MinListingGrace, so that a listing or two may fail
-// on a flaky line without raising anything.
+// intervals, at least MinListingGrace, so a flaky line's failed listing
+// or two raise nothing.
 func (s *Share) ListingGrace() time.Duration {
 	return max(3*s.RemoteInterval, MinListingGrace)
 }
@@ -208,17 +208,17 @@ type Target struct {
 	// Profile is the profile to read from CredentialsFile.
 	Profile string `mapstructure:"profile"`
 	// ResponseTimeout is how long the endpoint may take to start answering
-	// a request after it was sent before it counts as hung and the
-	// request is retried; 0 means two minutes. On a slow uplink it must
-	// exceed the time to drain about 4 MiB of socket buffers.
+	// a sent request before it counts as hung and is retried; 0 means two
+	// minutes. On a slow uplink it must exceed the time to drain about
+	// 4 MiB of socket buffers.
 	ResponseTimeout time.Duration `mapstructure:"response_timeout"`
 	// SignPayload signs each uploaded body's SHA-256 (SigV4 signed
 	// payload) over a plain http:// endpoint. Off, bodies go unsigned and
-	// the upload spares one SHA-256 pass of every byte (about a second of
-	// CPU per GiB); the server still checks each body against a signed
-	// checksum header, and the appliance checks what it streams against
-	// its own hash pass. Turn it on when http:// crosses a network where
-	// traffic could be altered in flight; https:// never needs it.
+	// the upload spares one SHA-256 pass of every byte; the server still
+	// checks each body against a signed checksum header, and the appliance
+	// checks what it streams against its own hash pass. Turn it on when
+	// http:// crosses a network where traffic could be altered in flight;
+	// https:// never needs it.
 	SignPayload bool `mapstructure:"sign_payload"`
 }
 

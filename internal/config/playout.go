@@ -15,11 +15,9 @@ const (
 )
 
 // Playout configures playout-aware transfers: while SMB clients read from
-// the shares (a playout PC on air), the appliance's uploads and downloads
-// yield CPU and disk to smbd, and speed up again when the studio is quiet.
-// It watches the bytes smbd's connections send (the kernel's per-socket
-// counts on the SMB port), so it needs Samba in standalone or appliance
-// mode.
+// the shares (a playout PC on air), uploads and downloads yield CPU and
+// disk to smbd. It watches the kernel's per-socket byte counts on the SMB
+// port, so it needs Samba in standalone or appliance mode.
 type Playout struct {
 	// Aware turns playout-aware transfers on (default true).
 	Aware *bool `mapstructure:"aware"`

@@ -7,10 +7,9 @@ const (
 	// DefaultSnapshotInterval is how often a share's dataset is
 	// snapshotted on schedule.
 	DefaultSnapshotInterval = time.Hour
-	// DefaultPreOpRetention is how long the snapshots taken before a
-	// restore, a rollback or an approved mass delete are kept: longer
-	// than the schedule's hourly ones, since they exist to undo that one
-	// operation, which may be noticed late.
+	// DefaultPreOpRetention is how long snapshots taken before a restore,
+	// a rollback or an approved mass delete are kept: longer than hourly
+	// ones, as the operation they undo may be noticed late.
 	DefaultPreOpRetention = 30 * 24 * time.Hour
 	// Retention counts of the schedule (grandfather-father-son).
 	DefaultKeepHourly  = 48

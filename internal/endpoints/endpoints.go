@@ -11,6 +11,7 @@ import (
 	"genesissync/internal/eventlog"
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
+	"genesissync/internal/periodic"
 )
 
 // Periods of the probes when Options leave them zero.
@@ -159,24 +160,10 @@ func (s *Set) Status() []model.Endpoint {
 // always returns nil.
 func (s *Set) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { every(ctx, s.opts.PingEvery, func() { s.ping(ctx) }) })
-	wg.Go(func() { every(ctx, s.opts.CapabilitiesEvery, func() { s.probeCapabilities(ctx) }) })
+	wg.Go(func() { periodic.Run(ctx, s.opts.PingEvery, func() { s.ping(ctx) }) })
+	wg.Go(func() { periodic.Run(ctx, s.opts.CapabilitiesEvery, func() { s.probeCapabilities(ctx) }) })
 	wg.Wait()
 	return nil
-}
-
-// every runs fn at once and then every period until ctx ends.
-func every(ctx context.Context, period time.Duration, fn func()) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		fn()
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // ping asks each endpoint in turn whether its bucket answers, and logs

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"genesissync/internal/periodic"
 )
 
 // Counters reads the cumulative bytes sent to each SMB client connection,
@@ -78,16 +80,8 @@ func (d *Detector) State() State {
 // quiet; it always returns nil.
 func (d *Detector) Run(ctx context.Context) error {
 	defer d.gov.SetActive(false)
-	t := time.NewTicker(d.opts.Every)
-	defer t.Stop()
-	for {
-		d.Sample()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, d.opts.Every, d.Sample)
+	return nil
 }
 
 // Sample takes one sample and updates the state (Run's step; tests call

@@ -9,6 +9,7 @@ import (
 
 	"genesissync/internal/config"
 	"genesissync/internal/model"
+	"genesissync/internal/periodic"
 )
 
 // How often the ClientsWatcher asks smbd, and how long one ask may take.
@@ -54,16 +55,8 @@ func NewClientsWatcher(cfg *config.Config, log zerolog.Logger) *ClientsWatcher {
 // Run asks smbd at once and then every 10 s until ctx ends. It always
 // returns nil.
 func (w *ClientsWatcher) Run(ctx context.Context) error {
-	t := time.NewTicker(clientsEvery)
-	defer t.Stop()
-	for {
-		w.ask(ctx)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, clientsEvery, func() { w.ask(ctx) })
+	return nil
 }
 
 // Status is the clients as last asked. When smbd could not be asked, its

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"genesissync/internal/model"
+	"genesissync/internal/periodic"
 	"genesissync/internal/reconcile"
 )
 
@@ -39,16 +40,8 @@ func New(shares []Share) *Watcher {
 // Run samples at once and then every 2 s until ctx ends. It always
 // returns nil.
 func (w *Watcher) Run(ctx context.Context) error {
-	t := time.NewTicker(sampleEvery)
-	defer t.Stop()
-	for {
-		w.Sample()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	periodic.Run(ctx, sampleEvery, w.Sample)
+	return nil
 }
 
 // Sample takes one sample of every share's status, now.

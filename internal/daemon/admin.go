@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 
 	"genesissync/internal/admin"
 	"genesissync/internal/jobs"
@@ -68,7 +67,7 @@ func (a adminService) SyncNow(share string) { a.d.runtime(share).share.SyncNow()
 
 // snapshotError marks the errors that mean "not there" for the admin API.
 func snapshotError(err error) error {
-	if errors.Is(err, snapshot.ErrNoSnapshots) || errors.Is(err, zfs.ErrNotFound) || (err != nil && strings.HasPrefix(err.Error(), "no share")) {
+	if errors.Is(err, snapshot.ErrNoSnapshots) || errors.Is(err, zfs.ErrNotFound) || errors.Is(err, snapshot.ErrNoShare) {
 		return admin.NotFound(err)
 	}
 	return err

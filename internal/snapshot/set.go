@@ -18,6 +18,9 @@ import (
 // KindRestored is the event kind of a restore from a snapshot (Set.Restore).
 const KindRestored = "snapshot.restored"
 
+// ErrNoShare is a share name the Set does not hold.
+var ErrNoShare = errors.New("no share")
+
 // ErrNoSnapshots is a share without a snapshot schedule.
 var ErrNoSnapshots = errors.New("snapshots are off for this share (not on a ZFS dataset, or snapshots.enabled: false)")
 
@@ -126,12 +129,12 @@ func (s *Set) find(share string) (Share, bool) {
 	return Share{}, false
 }
 
-// Manager is the share's Manager, or an error naming why not: no such
-// share, or ErrNoSnapshots.
+// Manager is the share's Manager, or an error naming why not: ErrNoShare
+// or ErrNoSnapshots.
 func (s *Set) Manager(share string) (*Manager, error) {
 	sh, ok := s.find(share)
 	if !ok {
-		return nil, fmt.Errorf("no share %q", share)
+		return nil, fmt.Errorf("%w %q", ErrNoShare, share)
 	}
 	if sh.Manager == nil {
 		return nil, fmt.Errorf("share %s: %w", share, ErrNoSnapshots)

@@ -84,5 +84,6 @@ func TestSetManager(t *testing.T) {
 	}
 	_, err = s.Manager("nope")
 	require.EqualError(t, err, `no share "nope"`)
+	require.ErrorIs(t, err, ErrNoShare, "the admin API answers 404 on it")
 	require.EqualError(t, s.BeforeDeletes(context.Background(), "nope"), `no share "nope"`)
 }

@@ -138,28 +138,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return abort(err)
 	}
 
+	run := station.Run{Index: ix, UID: uid, GID: gid, Pacer: pacer, Wire: wire, Started: d.started}
 	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
-		store, err := station.OpenStore(ctx, name, sc, wire, d.log)
+		p, err := station.OpenPipeline(ctx, d.cfg, name, run, d.log)
 		if err != nil {
 			return abort(err)
 		}
-		trash := transfer.NewTrash(sc.Path, store)
-		ro := station.PipelineOptions(name, sc, store, ix.Share(name), uid, gid, d.log)
-		ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(pacer)
-		ro.Downloader = transfer.NewDownloader(sc.Path, store, uid, gid).WithPacer(pacer)
-		ro.Watch = true
-		ro.OpenFiles = station.OpenFiles(d.cfg, name, d.log)
-		ro.Trash = trash
-		share := reconcile.New(ro)
-		d.runtimes = append(d.runtimes, &shareRuntime{name: name, cfg: sc, share: share, store: store, index: ix.Share(name)})
+		d.runtimes = append(d.runtimes, &shareRuntime{name: name, cfg: sc, share: p.Share, store: p.Store, index: ix.Share(name)})
 		targets = append(targets, bucketevents.Target{
-			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: share.Notify,
+			Share: name, Bucket: sc.Target.Bucket, Prefix: sc.Target.Prefix, Notify: p.Share.Notify,
 		})
-		g.Go(func() error { return share.Run(ctx) })
-		janitor := transfer.NewJanitor(name, store, trash, sc.TrashRetention, d.started, d.log)
-		g.Go(func() error { return janitor.Run(ctx) })
+		g.Go(func() error { return p.Share.Run(ctx) })
+		g.Go(func() error { return p.Janitor.Run(ctx) })
 	}
 
 	d.newBox()

@@ -214,3 +214,46 @@ func Survey(ctx context.Context, cfg *config.Config, share string, log zerolog.L
 	}
 	return reconcile.New(PipelineOptions(share, sc, store, ix.Share(share), -1, -1, log)).Survey(ctx)
 }
+
+// Pipeline is a share's sync pipeline as the daemon runs it, with what it
+// runs on: its store (also the endpoints' and the admin jobs'), and the
+// janitor that cleans up after crashes and deletes.
+type Pipeline struct {
+	Store   *objstore.S3
+	Share   *reconcile.Share
+	Janitor *transfer.Janitor
+}
+
+// Run is what the daemon gives a pipeline: the index, the owner of the
+// files it writes, the pacing of its transfers (nil: unpaced) and when
+// the daemon started (multipart uploads begun before it are orphans).
+type Run struct {
+	Index    *index.Index
+	UID, GID int
+	Pacer    transfer.Pacer
+	Wire     objstore.WirePacer
+	Started  time.Time
+}
+
+// OpenPipeline assembles the share's pipeline from its config: store,
+// uploader and downloader paced by run, the watcher, the open-files view,
+// the trash shared by the pipeline and the janitor.
+func OpenPipeline(ctx context.Context, cfg *config.Config, name string, run Run, log zerolog.Logger) (Pipeline, error) {
+	sc := cfg.Shares[name]
+	store, err := OpenStore(ctx, name, sc, run.Wire, log)
+	if err != nil {
+		return Pipeline{}, err
+	}
+	trash := transfer.NewTrash(sc.Path, store)
+	ro := PipelineOptions(name, sc, store, run.Index.Share(name), run.UID, run.GID, log)
+	ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(run.Pacer)
+	ro.Downloader = transfer.NewDownloader(sc.Path, store, run.UID, run.GID).WithPacer(run.Pacer)
+	ro.Watch = true
+	ro.OpenFiles = OpenFiles(cfg, name, log)
+	ro.Trash = trash
+	return Pipeline{
+		Store:   store,
+		Share:   reconcile.New(ro),
+		Janitor: transfer.NewJanitor(name, store, trash, sc.TrashRetention, run.Started, log),
+	}, nil
+}

@@ -52,7 +52,7 @@ nothing. The daemon must be stopped (it holds the index).`,
 			return printSurvey(cmd.OutOrStdout(), asJSON, args[0], where, sv)
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show the plan; change nothing (required)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the plan as JSON")
 	return cmd

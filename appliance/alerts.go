@@ -11,7 +11,7 @@ import (
 func alertsCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "alerts", Short: "Alerts to Telegram and webhooks (see docs/alerts.md)"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "test",
 		Short: "Ask the running daemon to send a test alert to every configured channel",

@@ -113,7 +113,7 @@ yet, so that the daemon adopts both sides without uploading.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	cmd.Flags().StringVar(&share, "share", "", "the share to import into (required)")
 	cmd.Flags().StringVar(&into, "into", "", "a folder of the share to put the trees in (default: its top)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be copied, skipped, refused and colliding; write nothing")

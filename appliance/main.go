@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"genesissync/internal/admin"
 	"genesissync/internal/config"
@@ -36,6 +37,11 @@ const (
 
 // configError marks errors that mean "fix your config or command line".
 type configError struct{ error }
+
+// configFlag adds --config (-c), the config file a command reads.
+func configFlag(fs *pflag.FlagSet, path *string) {
+	fs.StringVarP(path, "config", "c", config.DefaultPath, "configuration file")
+}
 
 func (e configError) Unwrap() error { return e.error }
 
@@ -113,7 +119,7 @@ func runCmd() *cobra.Command {
 			return daemon.New(cfg, newLogger(cfg), version).Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	return cmd
 }
 
@@ -178,7 +184,7 @@ func deletesCmd() *cobra.Command {
 	var path string
 	var yes bool
 	cmd := &cobra.Command{Use: "deletes", Short: "Review and approve deletes held by a share's mass-delete guard"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 	// show prints the share's held deletes and returns them with the
 	// daemon's admin client.
 	show := func(cmd *cobra.Command, share string) (reconcile.DeleteBatch, *admin.Client, error) {

@@ -131,7 +131,7 @@ Exit codes: 0 clean, 3 mismatches found, 1 failed to run, 2 bad usage.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	cmd.Flags().BoolVar(&deep, "deep", false, "read and hash the data on both sides")
 	cmd.Flags().Float64Var(&sample, "sample", 0, "check the content of only this random percentage of the files (0: all)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON (progress as JSON lines on stderr)")
@@ -242,7 +242,7 @@ finds everything in sync.
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.Flags(), &path)
 	cmd.Flags().StringVar(&prefix, "prefix", "", "restore only paths starting with this prefix (\"jingles/\" is a folder)")
 	cmd.Flags().StringVar(&glob, "glob", "", "restore only paths matching this glob (no \"/\": the file name; with \"/\": the whole path)")
 	cmd.Flags().StringVar(&at, "at", "", "restore the files as they were at this time (needs bucket versioning)")

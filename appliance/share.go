@@ -12,7 +12,7 @@ import (
 func shareCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "share", Short: "Pause, resume or sync a share of the running daemon"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 	for _, c := range []struct{ verb, short, done string }{
 		{"pause", "Stop starting transfers (what runs finishes; changes keep being noticed)", "paused"},
 		{"resume", "Start transfers again after a pause", "resumed"},

@@ -27,7 +27,7 @@ import (
 func snapshotCmd() *cobra.Command {
 	var path string
 	cmd := &cobra.Command{Use: "snapshot", Short: "List, take, prune and roll back a share's ZFS snapshots"}
-	cmd.PersistentFlags().StringVarP(&path, "config", "c", "/etc/genesissync/genesissync.yaml", "configuration file")
+	configFlag(cmd.PersistentFlags(), &path)
 
 	// target loads the config, checks the share and says whether the
 	// daemon answers on its admin socket.

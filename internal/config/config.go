@@ -53,6 +53,10 @@ type Events struct {
 // MinEventsToken is the shortest events.token accepted.
 const MinEventsToken = 16
 
+// DefaultPath is where the installed appliance keeps its config (the
+// .deb's conffile); every command's --config defaults to it.
+const DefaultPath = "/etc/genesissync/genesissync.yaml"
+
 // Samba modes.
 const (
 	// SambaStandalone runs and supervises a private smbd (demo, tests).

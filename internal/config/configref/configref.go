@@ -336,7 +336,7 @@ func (g *gen) render() []byte {
 edit. Change the doc comments in internal/config and run
 ` + "`go tool task docs`" + `; go test fails while this file is stale. -->
 
-Every key of ` + "`/etc/genesissync/genesissync.yaml`" + `, with its type, its default
+Every key of ` + "`" + config.DefaultPath + "`" + `, with its type, its default
 (what the daemon uses when the key is absent) and what it means. ` + "`<name>`" + `
 stands for a user, share or admin name chosen in the file; ` + "`[]`" + ` marks a
 list entry. Any key can be overridden from the environment:

@@ -18,6 +18,7 @@ func (d *Daemon) statusOptions() status.Options {
 		Public:       c.IsPublic(),
 		SessionTTL:   c.SessionTTL,
 		SecureCookie: c.IsSecureCookie(),
+		History:      d.history.History,
 	}
 }
 

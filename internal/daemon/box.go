@@ -14,9 +14,9 @@ import (
 
 // newBox builds the watchers beside the pipelines from the running
 // shares: the targets' endpoint health, the SMB clients (when Samba is
-// managed) and each share's history. Run calls it before anything that
-// reads the status starts.
-func (d *Daemon) newBox() {
+// managed) and each share's history (its charts kept in the index across
+// restarts). Run calls it before anything that reads the status starts.
+func (d *Daemon) newBox(ix sharehistory.Store) {
 	log := d.log.With().Str("component", "box").Logger()
 	var stores []endpoints.Share
 	var shares []sharehistory.Share
@@ -29,6 +29,7 @@ func (d *Daemon) newBox() {
 		d.clients = samba.NewClientsWatcher(d.cfg, log)
 	}
 	d.history = sharehistory.New(shares)
+	d.history.Persist(ix, log)
 }
 
 // startBox runs the box's watchers and the playout detector in g.

@@ -154,7 +154,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return p.Janitor.Run(ctx) })
 	}
 
-	d.newBox()
+	d.newBox(ix)
 	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)

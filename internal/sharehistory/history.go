@@ -18,6 +18,7 @@ const (
 type history struct {
 	errors  []reconcile.Failure // newest first
 	samples []sample            // oldest first, within rateWindow
+	series  series              // the last day by the minute, for the charts
 }
 
 type sample struct {
@@ -34,6 +35,7 @@ func (h *history) observe(st reconcile.Status, now time.Time) {
 	if e := st.LastError; e != nil && (len(h.errors) == 0 || h.errors[0] != *e) {
 		h.errors = append([]reconcile.Failure{*e}, h.errors[:min(len(h.errors), recentErrors-1)]...)
 	}
+	h.series.observe(st, now)
 	h.samples = append(h.samples, sample{at: now, up: st.UploadedBytes, down: st.DownloadedBytes,
 		proof: st.Adopted.HashedBytes + st.Adopted.BytesRead})
 	cut := 0 // keep at least two samples, else those within the window

@@ -72,6 +72,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// SecureCookie marks the session cookie Secure (HTTPS only).
 	SecureCookie bool
+	// History is a share's last day by the minute, for the charts; nil
+	// draws them empty.
+	History func(share string) []model.HistoryPoint
 }
 
 // Server serves the status endpoints. It is safe for concurrent use.
@@ -113,6 +116,7 @@ func New(src Source, log zerolog.Logger, opts Options) *Server {
 	s.mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
 	s.mux.HandleFunc("GET /api/status", s.viewer(s.apiStatus, true))
 	s.mux.HandleFunc("GET /api/events/stream", s.viewer(s.stream, true))
+	s.mux.HandleFunc("GET /charts/{share}/{chart}", s.viewer(s.chartSVG, false))
 	s.mux.HandleFunc("GET /{$}", s.viewer(s.index, false))
 	s.routeAuth()
 	s.routeAdmin()
@@ -201,12 +205,14 @@ type pageData struct {
 	// server has actions).
 	Admin bool
 	Flash string
+	// Charts are the names of each share's last-day charts, in order.
+	Charts []string
 }
 
 func (s *Server) index(w http.ResponseWriter, r *http.Request, sess *session) {
 	snap := s.src.Snapshot()
 	ok, why := snap.Healthy()
-	d := pageData{Snapshot: snap, OK: ok, Why: why, CanLogin: len(s.opts.Admins) > 0}
+	d := pageData{Snapshot: snap, OK: ok, Why: why, CanLogin: len(s.opts.Admins) > 0, Charts: chartNames}
 	if sess != nil {
 		d.User, d.CSRF = sess.user, sess.csrf
 		d.Admin = s.opts.Actions != nil

@@ -149,6 +149,14 @@
     if (live) { live.textContent = "live"; live.className = "ok"; }
   }
 
+  // The charts are drawn on the server a point a minute: fetch them
+  // again each minute.
+  setInterval(function () {
+    document.querySelectorAll("img.chart").forEach(function (img) {
+      img.src = img.src.split("?")[0] + "?t=" + Date.now();
+    });
+  }, 60000);
+
   if (!window.EventSource) {
     if (live) { live.textContent = "no live updates in this browser: reload to refresh"; }
     return;

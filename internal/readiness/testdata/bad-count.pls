@@ -1,0 +1,3 @@
+[playlist]
+File1=a.mp3
+NumberOfEntries=2

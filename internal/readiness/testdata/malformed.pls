@@ -1,0 +1,4 @@
+[playlist]
+File1=a.mp3
+this line is broken
+NumberOfEntries=1

@@ -156,6 +156,9 @@ type Share struct {
 	// Adopt is how objects already in the bucket are taken over (see
 	// adopt.go).
 	Adopt AdoptPolicy `mapstructure:"adopt"`
+	// Readiness is the on-air readiness check of the playlists on the
+	// share (see readiness.go).
+	Readiness Readiness `mapstructure:"readiness"`
 }
 
 // ListingGrace is how long the share may go without a completed bucket

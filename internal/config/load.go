@@ -94,6 +94,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		WeaklyTypedInput: true,
 		Metadata:         &mapstructure.Metadata{},
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
+			pathMapHook,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
@@ -291,6 +292,7 @@ func (c *Config) applyDefaults() {
 		}
 		s.Snapshots.applyDefaults(s)
 		s.Verify.applyDefaults(s)
+		s.Readiness.applyDefaults(c.Samba.NetbiosName, c.ShareNames(), name)
 	}
 	c.Status.applyDefaults()
 	c.Alerts.applyDefaults()

@@ -42,9 +42,10 @@ const sample = "sample"
 // on another key, said in words so that the reference is the same
 // everywhere and true for every file.
 var wordedDefaults = map[string]string{
-	"alerts.name":                     "the host name",
-	"samba.run_dir":                   "`<state_dir>/samba`",
-	"shares.<name>.snapshots.enabled": "`true` with a `dataset`, else `false`",
+	"alerts.name":                      "the host name",
+	"samba.run_dir":                    "`<state_dir>/samba`",
+	"shares.<name>.snapshots.enabled":  "`true` with a `dataset`, else `false`",
+	"shares.<name>.readiness.path_map": "with `playlists`, `\\\\<netbios_name>\\<share>\\` of every share",
 }
 
 // accessorDefaults are defaults that Parse leaves unset (nil) and an

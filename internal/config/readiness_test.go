@@ -89,3 +89,15 @@ func TestReadinessErrorsNameTheKey(t *testing.T) {
 		})
 	}
 }
+
+func TestReadinessEnvOverride(t *testing.T) {
+	cfg, err := Parse([]byte(minimal), []string{
+		"GENESISSYNC_SHARES_STUDIO_READINESS_PLAYLISTS=Playlists/*.m3u,Playlists/*.pls",
+		"GENESISSYNC_SHARES_STUDIO_READINESS_HORIZON=48h",
+	})
+	require.NoError(t, err)
+	r := cfg.Shares["studio"].Readiness
+	require.Equal(t, []string{"Playlists/*.m3u", "Playlists/*.pls"}, r.Playlists)
+	require.Equal(t, 48*time.Hour, r.Horizon)
+	require.Equal(t, PathMap{`\\genesissync\studio\`: ""}, r.PathMap)
+}

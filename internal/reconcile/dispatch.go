@@ -96,6 +96,12 @@ func (s *Share) laneOf(rel string) lane {
 // for dispatch: more than the transfers that finish between two ticks.
 const readyBatch = 256
 
+// first puts rel at the head of the dispatch order (Share.Fetch): the next
+// free worker takes it, before the batch already chosen.
+func (s *Share) first(rel string) {
+	s.ready = append([]string{rel}, slices.DeleteFunc(s.ready, func(r string) bool { return r == rel })...)
+}
+
 // oldestSettled returns up to n settled pending files that no worker has,
 // oldest change first; while the large lane is full, only files not
 // known to be large, so that small ones are not stuck behind them.

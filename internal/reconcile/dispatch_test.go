@@ -115,3 +115,29 @@ func drain(jobs chan job) []string {
 		}
 	}
 }
+
+// TestFetchGoesFirst: a path asked for by Fetch (a track due to air) is
+// dispatched before older pending paths, also those of a batch already
+// chosen, without becoming the share's recovery point.
+func TestFetchGoesFirst(t *testing.T) {
+	s := New(Options{Name: "t", Settle: time.Second, Uploaders: 1, Log: zerolog.Nop()})
+	now := time.Now()
+	for i := range 10 {
+		s.pend[fmt.Sprintf("f%d", i)] = &pending{since: now.Add(-time.Duration(i+1) * time.Hour), lastEvent: now.Add(-time.Hour)}
+	}
+	jobs := make(chan job, 10)
+	s.dispatch(context.Background(), jobs)
+	require.Equal(t, []string{"f9"}, drain(jobs), "the oldest first, one large worker")
+	require.NotEmpty(t, s.ready, "a batch is chosen")
+
+	s.note(found{rel: "Music/due.mp3", remote: true})
+	s.first("Music/due.mp3")
+	s.first("Music/due.mp3") // asked twice: listed once
+	s.finish(result{job: job{rel: "f9", lane: laneLarge}})
+	delete(s.pend, "f9")
+	s.idle++
+	s.dispatch(context.Background(), jobs)
+	require.Equal(t, []string{"Music/due.mp3"}, drain(jobs), "ahead of the older batch")
+	require.Equal(t, "f8", s.ready[0], "the batch follows")
+	require.True(t, s.pend["Music/due.mp3"].since.After(now.Add(-time.Minute)), "its recovery point is when it was asked for")
+}

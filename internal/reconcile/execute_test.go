@@ -220,6 +220,11 @@ func TestConflictNameIsFreeAndVisible(t *testing.T) {
 	name, err = conflictName(s.opts.Root, "README", at)
 	require.NoError(t, err)
 	require.Equal(t, "README (conflict 2026-11-21 2310 from bucket)", name)
+	require.True(t, IsConflictCopy(name), "IsConflictCopy knows every name conflictName makes")
+	require.True(t, IsConflictCopy("Music/Jingle (conflict 2026-11-21 2310 from bucket 2).mp3"))
+	for _, plain := range []string{"Music/Jingle.mp3", "Music/Jingle (conflict).mp3", "Music/Jingle (conflict 2026-11-21 2310 from bucket).mp3/x.mp3", "Live (conflict 2026-11-21 2310 from studio-b).mp3"} {
+		require.False(t, IsConflictCopy(plain), plain)
+	}
 }
 
 // renameSize is a file large enough to be checked for a rename.

@@ -116,6 +116,7 @@ type Share struct {
 	scanReq   chan string   // "" = full scan, else a directory
 	listReq   chan struct{} // a bucket listing asked for by SyncNow
 	notify    chan string   // paths reported by bucket events
+	fetchReq  chan string   // paths to bring down ahead of all others (Fetch)
 	approvals chan approval
 	stopped   chan struct{}
 	ctl       control
@@ -226,6 +227,7 @@ func New(opts Options) *Share {
 		scanReq:   make(chan string, 1),
 		listReq:   make(chan struct{}, 1),
 		notify:    make(chan string, 64),
+		fetchReq:  make(chan string, 64),
 		approvals: make(chan approval),
 		stopped:   make(chan struct{}),
 	}
@@ -248,6 +250,17 @@ func (s *Share) Name() string { return s.opts.Name }
 func (s *Share) Notify(rel string) {
 	select {
 	case s.notify <- rel:
+	case <-s.stopped:
+	}
+}
+
+// Fetch schedules rel like Notify, ahead of every path already pending:
+// the readiness check asks this way for tracks due to air that are in
+// the bucket but not on the share. Safe for concurrent use; blocks as
+// Notify does.
+func (s *Share) Fetch(rel string) {
+	select {
+	case s.fetchReq <- rel:
 	case <-s.stopped:
 	}
 }
@@ -364,6 +377,9 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			s.note(f)
 		case rel := <-s.notify:
 			s.note(found{rel: rel, remote: true})
+		case rel := <-s.fetchReq:
+			s.note(found{rel: rel, remote: true})
+			s.first(rel)
 		case d := <-c.scanDone:
 			scans.done()
 			if d.full {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -394,6 +395,16 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 // conflictName returns a name for the bucket's version of rel that is
 // visible, dated and free on the share at root: "Jingle (conflict
 // 2026-11-21 2310 from bucket).mp3".
+// conflictCopyRE matches the file names conflictName makes: the stem,
+// then " (conflict YYYY-MM-DD HHMM from bucket[ N])", then the extension.
+var conflictCopyRE = regexp.MustCompile(` \(conflict \d{4}-\d{2}-\d{2} \d{4} from bucket( \d+)?\)(\.[^./]*)?$`)
+
+// IsConflictCopy reports whether rel's file name is one conflictName
+// makes: the bucket's side of a conflict, kept beside the local file.
+func IsConflictCopy(rel string) bool {
+	return conflictCopyRE.MatchString(path.Base(rel))
+}
+
 func conflictName(root, rel string, now time.Time) (string, error) {
 	dir, file := path.Split(rel)
 	ext := path.Ext(file)

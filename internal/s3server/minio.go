@@ -2,11 +2,10 @@ package s3server
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"syscall"
 	"time"
 )
 
@@ -14,7 +13,6 @@ const (
 	// MinIOStartTimeout bounds a MinIO start, generous because a loaded
 	// machine brings MinIO up slowly.
 	MinIOStartTimeout = 60 * time.Second
-	minioStopTimeout  = 10 * time.Second
 )
 
 // MinIOOptions describe one MinIO server process.
@@ -35,17 +33,12 @@ type MinIOOptions struct {
 	Quiet    bool // --quiet: no startup banner in the log
 }
 
-// MinIO is a running MinIO server started by StartMinIO. Its methods are
-// for one goroutine.
-type MinIO struct {
-	proc *Process // nil once stopped
-}
-
 // StartMinIO starts MinIO and returns once it serves requests: its
 // liveness probe answers 200 and the object layer is up. A server that
 // exits, is not ready within MinIOStartTimeout or is still starting when
-// ctx is done is stopped, and the error says why.
-func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
+// ctx is done is stopped, and the error says why. Its Stop sends SIGTERM,
+// and SIGKILL after 10 s.
+func StartMinIO(ctx context.Context, o MinIOOptions) (*Server, error) {
 	if _, err := os.Stat(o.Bin); err != nil {
 		return nil, fmt.Errorf("minio binary %s: %w (run `go tool task setup`)", o.Bin, err)
 	}
@@ -82,57 +75,30 @@ func StartMinIO(ctx context.Context, o MinIOOptions) (*MinIO, error) {
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=on", // a data dir on the root disk is fine here
 	}
-	proc, err := StartProcess(o.Bin, args, env, o.Dir, o.LogPath, "starting minio on "+o.Addr)
+	srv, err := Start(ctx, Spec{
+		Name: "minio", Bin: o.Bin, Args: args, Env: env, Dir: o.Dir,
+		LogPath: o.LogPath, Banner: "starting minio on " + o.Addr,
+		StartTimeout: MinIOStartTimeout,
+		Ready: func(ctx context.Context, client *http.Client) error {
+			return ready(ctx, client, "http://"+o.Addr+"/minio/health/live")
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("start minio: %w", err)
-	}
-	m := &MinIO{proc: proc}
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		Timeout:   2 * time.Second,
-	}
-	url := "http://" + o.Addr + "/minio/health/live"
-	if err := proc.WaitReady(ctx, "minio", MinIOStartTimeout, func() error { return ready(ctx, client, url) }); err != nil {
-		m.Stop()
 		return nil, fmt.Errorf("%w; see %s", err, o.LogPath)
 	}
-	return m, nil
+	return srv, nil
 }
 
 // ready asks url, MinIO's liveness probe, once: 200 without
 // "x-minio-server-status: offline" (HTTP up, object layer not yet
 // initialised).
 func ready(ctx context.Context, client *http.Client, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	a, err := GetOK(ctx, client, "health", url)
 	if err != nil {
 		return err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Header.Get("x-minio-server-status") == "offline" {
-		return fmt.Errorf("health: %s", resp.Status)
+	if a.Header.Get("x-minio-server-status") == "offline" {
+		return errors.New("health: object layer offline")
 	}
 	return nil
-}
-
-// Stop terminates MinIO and waits for it: SIGTERM, SIGKILL after 10 s.
-// It is idempotent.
-func (m *MinIO) Stop() {
-	if m.proc == nil {
-		return
-	}
-	m.proc.Stop(syscall.SIGTERM, minioStopTimeout)
-	m.proc = nil
-}
-
-// Pid returns the server's process id, 0 once it is stopped.
-func (m *MinIO) Pid() int {
-	if m.proc == nil {
-		return 0
-	}
-	return m.proc.Pid()
 }

@@ -116,16 +116,9 @@ type ApplianceOptions struct {
 // stopped by t.Cleanup (SIGTERM) and its log printed if the test failed.
 func StartAppliance(t testing.TB, m *MinIO, o ApplianceOptions) *Appliance {
 	t.Helper()
-	a := StartApplianceOn(t, S3Server{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey}, o)
+	a := StartApplianceOn(t, m.S3Server, o)
 	a.MinIO = m
 	return a
-}
-
-// S3Server is where an appliance's bucket lives: any real S3 server a
-// test started (MinIO, versitygw).
-type S3Server struct {
-	Endpoint             string
-	AccessKey, SecretKey string
 }
 
 // StartApplianceOn is StartAppliance against any S3 server; the

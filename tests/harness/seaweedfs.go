@@ -20,7 +20,6 @@ const (
 	// weed server starts its S3 gateway 2 s after the rest, and the
 	// gateway waits for the filer.
 	seaweedStartTimeout = 60 * time.Second
-	seaweedStopTimeout  = 10 * time.Second
 	// seaweedSetupTask builds weed; `task setup` does not (the build is
 	// slow), so a missing binary names this task.
 	seaweedSetupTask = "go tool task setup-providers"
@@ -28,22 +27,20 @@ const (
 
 // SeaweedFS is a real SeaweedFS started for one test: `weed server -s3`,
 // a master, a volume server, a filer and the S3 gateway in one process,
-// a third independent S3 implementation next to MinIO and versitygw.
-// Endpoint, AccessKey and SecretKey are what a client needs (path-style
-// addressing, region us-east-1); the identity is an admin of every
-// bucket. DataDir holds the volumes, the master's state and the filer's
-// leveldb. Its methods are for the goroutine that runs the test.
+// a third independent S3 implementation next to MinIO and versitygw. Its
+// S3Server is what a client needs (path-style addressing, region
+// us-east-1, the S3 gateway's endpoint); the identity is an admin of
+// every bucket. DataDir holds the volumes, the master's state and the
+// filer's leveldb. Its methods are for the goroutine that runs the test.
 type SeaweedFS struct {
-	Endpoint  string // http://127.0.0.1:PORT of the S3 gateway
-	AccessKey string
-	SecretKey string
-	DataDir   string
+	S3Server
+	DataDir string
 
-	bin     string
-	dir     string
-	logPath string
-	ports   seaweedPorts
-	proc    *s3server.Process // nil when stopped
+	run   server
+	ports seaweedPorts
+	// launched says that start ran since the last Stop, so there may be
+	// sockets to remove.
+	launched bool
 }
 
 // seaweedPorts are the listeners of one weed server: every component has
@@ -69,30 +66,15 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 	if err != nil {
 		t.Fatalf("weed (SeaweedFS) not found in %s or PATH: run `%s` (%v)", BinDir(), seaweedSetupTask, err)
 	}
-	dir := t.TempDir()
-	s := &SeaweedFS{
-		AccessKey: "genesissync-" + randomHex(t, 4),
-		SecretKey: randomHex(t, 20),
-		DataDir:   filepath.Join(dir, "data"),
-		bin:       bin,
-		dir:       dir,
-		logPath:   filepath.Join(dir, "weed.log"),
-	}
+	s := &SeaweedFS{S3Server: newS3Server(t), run: newServer(t, "seaweedfs", bin, "weed.log")}
+	s.DataDir = s.run.dataDir()
 	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
 		t.Fatalf("seaweedfs: %v", err)
 	}
 	if err := s.writeS3Config(); err != nil {
 		t.Fatalf("seaweedfs: %v", err)
 	}
-	// Cleanups run last-registered first: stop, then print the log.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("weed log (%s):\n%s", s.logPath, tail(s.logPath, logTailBytes))
-		}
-	})
-	t.Cleanup(s.Stop)
-
-	for range 3 { // a free port can be taken between probing and binding
+	s.run.startOnFreePorts(t, s.Stop, func() error {
 		s.ports = seaweedPorts{
 			master: freePort(t), masterGRPC: freePort(t),
 			volume: freePort(t), volumeGRPC: freePort(t),
@@ -100,13 +82,9 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 			s3: freePort(t), s3GRPC: freePort(t),
 		}
 		s.Endpoint = fmt.Sprintf("http://127.0.0.1:%d", s.ports.s3)
-		if err = s.start(); err == nil {
-			return s
-		}
-		s.Stop()
-	}
-	t.Fatalf("start seaweedfs: %v\n%s", err, tail(s.logPath, logTailBytes))
-	return nil
+		return s.start()
+	})
+	return s
 }
 
 // Stop kills the server and removes the unix sockets it made in /tmp. The
@@ -114,18 +92,18 @@ func StartSeaweedFS(t testing.TB) *SeaweedFS {
 // gracefully, and weed's graceful stop waits out volume heartbeats and
 // filer peers. It is idempotent.
 func (s *SeaweedFS) Stop() {
-	if s.proc == nil {
+	if !s.launched {
 		return
 	}
-	s.proc.Stop(syscall.SIGKILL, seaweedStopTimeout)
-	s.proc = nil
+	s.run.stop()
 	for _, p := range s.sockets() {
 		_ = os.Remove(p)
 	}
+	s.launched = false
 }
 
 // LogPath returns the file the server logs to.
-func (s *SeaweedFS) LogPath() string { return s.logPath }
+func (s *SeaweedFS) LogPath() string { return s.run.logPath }
 
 // sockets are the unix sockets weed server creates for its components'
 // local traffic. The gRPC ones are always under /tmp (weed/command/
@@ -169,7 +147,7 @@ func (s *SeaweedFS) writeS3Config() error {
 	return os.WriteFile(s.s3ConfigPath(), b, 0o600)
 }
 
-func (s *SeaweedFS) s3ConfigPath() string { return filepath.Join(s.dir, "s3.json") }
+func (s *SeaweedFS) s3ConfigPath() string { return filepath.Join(s.run.dir, "s3.json") }
 
 // start launches the process and waits until it is ready or has exited.
 func (s *SeaweedFS) start() error {
@@ -200,48 +178,31 @@ func (s *SeaweedFS) start() error {
 	// reads master.toml, filer.toml and the others from the working
 	// directory first: the empty temp dir leaves the defaults.
 	env := []string{"WEED_MASTER_VOLUME_GROWTH_COPY_1=1"}
-	proc, err := s3server.StartProcess(s.bin, args, env, s.dir, s.logPath, fmt.Sprintf("starting weed server, S3 on 127.0.0.1:%d", p.s3))
-	if err != nil {
-		return err
-	}
-	s.proc = proc
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		Timeout:   2 * time.Second,
-	}
-	return proc.WaitReady(context.Background(), "seaweedfs", seaweedStartTimeout, func() error { return s.ready(client) })
+	s.launched = true
+	return s.run.start(s3server.Spec{
+		Args: args, Env: env, Banner: fmt.Sprintf("starting weed server, S3 on 127.0.0.1:%d", p.s3),
+		StartTimeout: seaweedStartTimeout,
+		StopSignal:   syscall.SIGKILL,
+		Ready:        s.ready,
+	})
 }
 
 // ready makes one round of the readiness requests: the master has a
 // volume server (else the first PUT finds no volume to write to), and the
 // S3 gateway answers its health check and refuses an anonymous
 // ListBuckets with an S3 error document (the identities are loaded).
-func (s *SeaweedFS) ready(client *http.Client) error {
-	status, body, err := httpGet(client, fmt.Sprintf("http://127.0.0.1:%d/dir/status", s.ports.master))
+func (s *SeaweedFS) ready(ctx context.Context, client *http.Client) error {
+	a, err := s3server.GetOK(ctx, client, "master /dir/status", fmt.Sprintf("http://127.0.0.1:%d/dir/status", s.ports.master))
 	if err != nil {
 		return err
 	}
-	if status != http.StatusOK {
-		return fmt.Errorf("master /dir/status: HTTP %d", status)
+	if !strings.Contains(a.Body, `"DataNodes":[{`) {
+		return fmt.Errorf("master has no volume server yet: %.300s", a.Body)
 	}
-	if !strings.Contains(body, `"DataNodes":[{`) {
-		return fmt.Errorf("master has no volume server yet: %.300s", body)
-	}
-	status, _, err = httpGet(client, s.Endpoint+"/healthz")
-	if err != nil {
+	if _, err := s3server.GetOK(ctx, client, "s3 /healthz", s.Endpoint+"/healthz"); err != nil {
 		return err
 	}
-	if status != http.StatusOK {
-		return fmt.Errorf("s3 /healthz: HTTP %d", status)
-	}
-	status, body, err = httpGet(client, s.Endpoint+"/")
-	if err != nil {
-		return err
-	}
-	if status != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") {
-		return fmt.Errorf("anonymous ListBuckets: HTTP %d %.200q, want 403 AccessDenied", status, body)
-	}
-	return nil
+	return s3server.RefusesAnonymous(ctx, client, s.Endpoint)
 }
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.

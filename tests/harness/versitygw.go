@@ -2,13 +2,10 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +15,6 @@ import (
 
 const (
 	versityStartTimeout = 30 * time.Second
-	versityStopTimeout  = 10 * time.Second
 	// versityHealthPath is the gateway's --health endpoint. An underscore
 	// cannot start a bucket name, so it never shadows a bucket.
 	versityHealthPath = "/_genesissync_health"
@@ -26,25 +22,20 @@ const (
 
 // VersityGW is a real Versity S3 Gateway (versitygw) started for one test,
 // serving S3 over a posix directory: a second, independent S3
-// implementation next to MinIO. Endpoint, AccessKey and SecretKey are what a
-// client needs (path-style addressing, region us-east-1). DataDir is the
-// posix root: every bucket is a directory in it, every object a file, and
-// object metadata (ETag, user metadata, checksums) lives in the files'
-// user.* extended attributes. VersioningDir is where old versions go when
-// the gateway was started WithVersioning, else empty. Its methods are for
-// the goroutine that runs the test.
+// implementation next to MinIO. Its S3Server is what a client needs
+// (path-style addressing, region us-east-1). DataDir is the posix root:
+// every bucket is a directory in it, every object a file, and object
+// metadata (ETag, user metadata, checksums) lives in the files' user.*
+// extended attributes. VersioningDir is where old versions go when the
+// gateway was started WithVersioning, else empty. Its methods are for the
+// goroutine that runs the test.
 type VersityGW struct {
-	Endpoint      string // http://127.0.0.1:PORT
-	AccessKey     string
-	SecretKey     string
+	S3Server
 	DataDir       string
 	VersioningDir string
 
-	bin     string
-	dir     string
-	logPath string
-	addr    string            // 127.0.0.1:PORT
-	proc    *s3server.Process // nil when stopped
+	run  server
+	addr string // 127.0.0.1:PORT
 }
 
 // VersityGWOption changes how StartVersityGW starts the gateway.
@@ -55,7 +46,7 @@ type VersityGWOption func(*VersityGW)
 // versioning on its buckets. Without it the gateway refuses to enable
 // versioning.
 func WithVersioning() VersityGWOption {
-	return func(g *VersityGW) { g.VersioningDir = filepath.Join(g.dir, "versions") }
+	return func(g *VersityGW) { g.VersioningDir = filepath.Join(g.run.dir, "versions") }
 }
 
 // StartVersityGW starts versitygw's posix backend on 127.0.0.1 with a free
@@ -67,16 +58,8 @@ func WithVersioning() VersityGWOption {
 // fails the test.
 func StartVersityGW(t testing.TB, opts ...VersityGWOption) *VersityGW {
 	t.Helper()
-	bin := RequireBinary(t, "versitygw")
-	dir := t.TempDir()
-	g := &VersityGW{
-		AccessKey: "genesissync-" + randomHex(t, 4),
-		SecretKey: randomHex(t, 20),
-		DataDir:   filepath.Join(dir, "data"),
-		bin:       bin,
-		dir:       dir,
-		logPath:   filepath.Join(dir, "versitygw.log"),
-	}
+	g := &VersityGW{S3Server: newS3Server(t), run: newServer(t, "versitygw", RequireBinary(t, "versitygw"), "versitygw.log")}
+	g.DataDir = g.run.dataDir()
 	for _, o := range opts {
 		o(g)
 	}
@@ -91,39 +74,20 @@ func StartVersityGW(t testing.TB, opts ...VersityGWOption) *VersityGW {
 			t.Fatalf("versitygw keeps object metadata in user xattrs, and %s has none (put the temp dir, $TMPDIR, on ext4, xfs, btrfs or zfs): %v", d, err)
 		}
 	}
-	// Cleanups run last-registered first: stop, then print the log.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("versitygw log (%s):\n%s", g.logPath, tail(g.logPath, logTailBytes))
-		}
-	})
-	t.Cleanup(g.Stop)
-
-	var err error
-	for range 3 { // a free port can be taken between probing and binding
+	g.run.startOnFreePorts(t, g.Stop, func() error {
 		g.addr = freeAddr(t)
 		g.Endpoint = "http://" + g.addr
-		if err = g.start(); err == nil {
-			return g
-		}
-		g.Stop()
-	}
-	t.Fatalf("start versitygw: %v\n%s", err, tail(g.logPath, logTailBytes))
-	return nil
+		return g.start()
+	})
+	return g
 }
 
 // Stop stops the gateway: SIGTERM, then SIGKILL after 10 s. It is
 // idempotent and keeps the directories.
-func (g *VersityGW) Stop() {
-	if g.proc == nil {
-		return
-	}
-	g.proc.Stop(syscall.SIGTERM, versityStopTimeout)
-	g.proc = nil
-}
+func (g *VersityGW) Stop() { g.run.stop() }
 
 // LogPath returns the file the gateway logs to.
-func (g *VersityGW) LogPath() string { return g.logPath }
+func (g *VersityGW) LogPath() string { return g.run.logPath }
 
 // start launches the process and waits until it is ready or has exited.
 func (g *VersityGW) start() error {
@@ -143,59 +107,20 @@ func (g *VersityGW) start() error {
 		"ROOT_ACCESS_KEY_ID=" + g.AccessKey,
 		"ROOT_SECRET_ACCESS_KEY=" + g.SecretKey,
 	}
-	proc, err := s3server.StartProcess(g.bin, args, env, g.dir, g.logPath, "starting versitygw on "+g.addr)
-	if err != nil {
-		return err
-	}
-	g.proc = proc
-	// Ready when it answers both its health endpoint (200) and an
-	// unsigned S3 request (ListBuckets) with an S3 error document: the
-	// HTTP server is up and the S3 router, with its posix backend, is
-	// behind it.
-	client := &http.Client{
-		Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true},
-		Timeout:   2 * time.Second,
-	}
-	return proc.WaitReady(context.Background(), "versitygw", versityStartTimeout, func() error { return g.ready(client) })
-}
-
-// ready makes one round of the readiness requests.
-func (g *VersityGW) ready(client *http.Client) error {
-	status, _, err := httpGet(client, g.Endpoint+versityHealthPath)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return fmt.Errorf("health: HTTP %d", status)
-	}
-	status, body, err := httpGet(client, g.Endpoint+"/")
-	if err != nil {
-		return err
-	}
-	// Anonymous ListBuckets: S3 refuses it with an XML error document.
-	if status != http.StatusForbidden || !strings.Contains(body, "<Code>AccessDenied</Code>") {
-		return fmt.Errorf("anonymous ListBuckets: HTTP %d %.200q, want 403 AccessDenied", status, body)
-	}
-	return nil
-}
-
-// httpGet fetches url and returns the status and up to 4 KiB of the body.
-func httpGet(client *http.Client, url string) (int, string, error) {
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-	if err != nil && !errors.Is(err, io.EOF) {
-		return 0, "", err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, string(b), nil
+	return g.run.start(s3server.Spec{
+		Args: args, Env: env, Banner: "starting versitygw on " + g.addr,
+		StartTimeout: versityStartTimeout,
+		// Ready when it answers both its health endpoint (200) and an
+		// unsigned S3 request (ListBuckets) with an S3 error document:
+		// the HTTP server is up and the S3 router, with its posix
+		// backend, is behind it.
+		Ready: func(ctx context.Context, client *http.Client) error {
+			if _, err := s3server.GetOK(ctx, client, "health", g.Endpoint+versityHealthPath); err != nil {
+				return err
+			}
+			return s3server.RefusesAnonymous(ctx, client, g.Endpoint)
+		},
+	})
 }
 
 // checkUserXattrs reports whether files in dir can carry user.* extended

@@ -352,8 +352,8 @@ func TestProbe(t *testing.T) {
 	g := harness.StartVersityGW(t, harness.WithVersioning())
 
 	versioned := func(t *testing.T, s *objstore.S3) { require.NoError(t, s.EnableVersioning(ctxT(t))) }
-	minio := func() objstore.S3Options { return minioOptions(m, newBucket()) }
-	versity := func() objstore.S3Options { return versityOptions(g, newBucket()) }
+	minio := func() objstore.S3Options { return s3Options(m.S3Server, newBucket()) }
+	versity := func() objstore.S3Options { return s3Options(g.S3Server, newBucket()) }
 	noBucketFeatures := map[string]objstore.Tri{"versioning": objstore.TriNo, "object_lock": objstore.TriNo}
 	tests := []probeTarget{
 		// MinIO does everything asked of a bucket that has it.
@@ -384,9 +384,9 @@ func TestProbe(t *testing.T) {
 			opts objstore.S3Options
 			want string
 		}{
-			{"no bucket", minioOptions(m, newBucket()), "bucket does not exist"},
+			{"no bucket", s3Options(m.S3Server, newBucket()), "bucket does not exist"},
 			{"no server", func() objstore.S3Options {
-				o := minioOptions(m, newBucket())
+				o := s3Options(m.S3Server, newBucket())
 				o.Endpoint, o.MaxAttempts = closedEndpoint(t), 1
 				return o
 			}(), "connect"},
@@ -402,7 +402,7 @@ func TestProbe(t *testing.T) {
 	// Default retention keeps every probe version: the probe cannot
 	// remove them and says so, naming only its own keys.
 	t.Run("RetainedLeftovers", func(t *testing.T) {
-		opts := minioOptions(m, newBucket())
+		opts := s3Options(m.S3Server, newBucket())
 		s := newS3(t, opts)
 		c, bucket := s.RawClient(), aws.String(s.Bucket())
 		_, err := c.CreateBucket(ctxT(t), &s3.CreateBucketInput{Bucket: bucket, ObjectLockEnabledForBucket: aws.Bool(true)})

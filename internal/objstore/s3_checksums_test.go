@@ -20,7 +20,7 @@ func TestChecksumHeadersRefused(t *testing.T) {
 	m := harness.StartMinIO(t)
 	p := harness.StartChecksumRefusingProxy(t, m.Endpoint)
 	bucket := newBucket()
-	opts := minioOptions(m, bucket)
+	opts := s3Options(m.S3Server, bucket)
 	require.NoError(t, newS3(t, opts).EnsureBucket(ctxT(t)))
 	opts.Endpoint = p.Endpoint
 

@@ -24,10 +24,10 @@ import (
 func TestCopyFrom(t *testing.T) {
 	m := harness.StartMinIO(t)
 	ctx := ctxT(t)
-	srcOpts := minioOptions(m, newBucket())
+	srcOpts := s3Options(m.S3Server, newBucket())
 	src := newS3(t, srcOpts)
 	require.NoError(t, src.EnsureBucket(ctx))
-	dstOpts := minioOptions(m, newBucket())
+	dstOpts := s3Options(m.S3Server, newBucket())
 	dstOpts.Prefix = "studio"
 	dst := newS3(t, dstOpts)
 	require.NoError(t, dst.EnsureBucket(ctx))

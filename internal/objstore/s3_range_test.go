@@ -15,7 +15,7 @@ import (
 // GetVersion, ErrNotFound for a missing key or version.
 func TestS3GetUnchecked(t *testing.T) {
 	m := harness.StartMinIO(t)
-	s := newS3(t, minioOptions(m, newBucket()))
+	s := newS3(t, s3Options(m.S3Server, newBucket()))
 	ctx := ctxT(t)
 	require.NoError(t, s.EnsureBucket(ctx))
 	require.NoError(t, s.EnableVersioning(ctx))

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
-	"genesissync/internal/objstore/storetest"
 	"genesissync/tests/harness"
 )
 
@@ -18,19 +17,6 @@ import (
 // `go tool task test-providers`, not the default suite. What it does
 // differently from MinIO is pinned here.
 
-func seaweedOptions(w *harness.SeaweedFS, bucket string) objstore.S3Options {
-	return objstore.S3Options{
-		Endpoint:        w.Endpoint,
-		Region:          "us-east-1",
-		Bucket:          bucket,
-		PathStyle:       true,
-		AccessKeyID:     w.AccessKey,
-		SecretAccessKey: w.SecretKey,
-		PartSize:        objstore.MinPartSize, // the suite's 12 MiB objects span 3 parts
-		PartConcurrency: 2,
-	}
-}
-
 // seaweedFacts are where SeaweedFS answers differently from S3 in
 // runFacts. x-amz-checksum-type is stored only by
 // CompleteMultipartUpload (weed/s3api/filer_multipart.go), and HEAD
@@ -39,46 +25,15 @@ func seaweedOptions(w *harness.SeaweedFS, bucket string) objstore.S3Options {
 // Nothing in the store reads the type.
 var seaweedFacts = serverFacts{SinglePartChecksumType: ""}
 
-// newSeaweedS3 returns a store on a new bucket of w.
-func newSeaweedS3(t *testing.T, w *harness.SeaweedFS, prefix string) *objstore.S3 {
-	t.Helper()
-	opts := seaweedOptions(w, newBucket())
-	opts.Prefix = prefix
-	s := newS3(t, opts)
-	require.NoError(t, s.EnsureBucket(ctxT(t)))
-	return s
-}
-
 // TestSeaweedFS runs everything that needs a real SeaweedFS against one
 // server.
 func TestSeaweedFS(t *testing.T) {
 	w := harness.StartSeaweedFS(t)
 
-	t.Run("Conformance", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) objstore.Store {
-			s := newSeaweedS3(t, w, "studio")
-			require.Equal(t, "studio/", s.Prefix())
-			return s
-		})
-	})
-
-	t.Run("CopyAndContentType", func(t *testing.T) { runCopyAndContentType(t, newSeaweedS3(t, w, "")) })
-	t.Run("ReplaceMetadata", func(t *testing.T) { runReplaceMetadata(t, newSeaweedS3(t, w, "")) })
-	t.Run("MultipartCopy", func(t *testing.T) {
-		runMultipartCopy(t, func(t *testing.T) *objstore.S3 { return newSeaweedS3(t, w, "studio") })
-	})
-
-	t.Run("Versions", func(t *testing.T) {
-		s := newSeaweedS3(t, w, "studio")
-		require.NoError(t, s.EnableVersioning(ctxT(t)))
-		on, err := s.Versioning(ctxT(t))
-		require.NoError(t, err)
-		require.True(t, on)
-		runListVersions(t, s)
-	})
+	runServerSuite(t, w.S3Server, "studio")
 
 	t.Run("Facts", func(t *testing.T) {
-		runFacts(t, harness.S3Server{Endpoint: w.Endpoint, AccessKey: w.AccessKey, SecretKey: w.SecretKey}, seaweedFacts)
+		runFacts(t, w.S3Server, seaweedFacts)
 	})
 
 	// SeaweedFS keeps an object's modification time in whole seconds
@@ -88,7 +43,7 @@ func TestSeaweedFS(t *testing.T) {
 	// after it within the same second therefore list with equal dates,
 	// and only the list's order and IsLatest say which came first.
 	t.Run("LastModifiedWholeSeconds", func(t *testing.T) {
-		s := newSeaweedS3(t, w, "")
+		s := newBucketS3(t, w.S3Server, "")
 		require.NoError(t, s.EnableVersioning(ctxT(t)))
 		var vs []objstore.Version
 		for range 3 { // three tries to land both writes in one second
@@ -112,7 +67,7 @@ func TestSeaweedFS(t *testing.T) {
 
 	t.Run("Probe", func(t *testing.T) {
 		versioned := func(t *testing.T, s *objstore.S3) { require.NoError(t, s.EnableVersioning(ctxT(t))) }
-		opts := func() objstore.S3Options { return seaweedOptions(w, newBucket()) }
+		opts := func() objstore.S3Options { return s3Options(w.S3Server, newBucket()) }
 		// Everything asked of a bucket that has it, as on MinIO:
 		// conditions are re-checked under a per-object lock at commit
 		// (seaweedfs/seaweedfs#8802), checksums are verified and kept

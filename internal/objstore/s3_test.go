@@ -29,17 +29,57 @@ func newBucket() string {
 	return fmt.Sprintf("gs-test-%d", bucketSeq.Add(1))
 }
 
-func minioOptions(m *harness.MinIO, bucket string) objstore.S3Options {
+// s3Options are the store's options for bucket on the test server srv.
+func s3Options(srv harness.S3Server, bucket string) objstore.S3Options {
 	return objstore.S3Options{
-		Endpoint:        m.Endpoint,
+		Endpoint:        srv.Endpoint,
 		Region:          "us-east-1",
 		Bucket:          bucket,
 		PathStyle:       true,
-		AccessKeyID:     m.AccessKey,
-		SecretAccessKey: m.SecretKey,
+		AccessKeyID:     srv.AccessKey,
+		SecretAccessKey: srv.SecretKey,
 		PartSize:        objstore.MinPartSize, // the suite's 12 MiB objects span 3 parts
 		PartConcurrency: 2,
 	}
+}
+
+// newBucketS3 returns a store under prefix on a new bucket of srv.
+func newBucketS3(t *testing.T, srv harness.S3Server, prefix string) *objstore.S3 {
+	t.Helper()
+	opts := s3Options(srv, newBucket())
+	opts.Prefix = prefix
+	s := newS3(t, opts)
+	require.NoError(t, s.EnsureBucket(ctxT(t)))
+	return s
+}
+
+// runServerSuite runs, against srv, what every S3 server next to MinIO
+// (versitygw, SeaweedFS) is held to the same way: the conformance suite,
+// copies, metadata replacement, multipart copy (stores under
+// multipartPrefix) and version listings on a versioned bucket.
+func runServerSuite(t *testing.T, srv harness.S3Server, multipartPrefix string) {
+	t.Run("Conformance", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) objstore.Store {
+			s := newBucketS3(t, srv, "studio")
+			require.Equal(t, "studio/", s.Prefix())
+			return s
+		})
+	})
+
+	t.Run("CopyAndContentType", func(t *testing.T) { runCopyAndContentType(t, newBucketS3(t, srv, "")) })
+	t.Run("ReplaceMetadata", func(t *testing.T) { runReplaceMetadata(t, newBucketS3(t, srv, "")) })
+	t.Run("MultipartCopy", func(t *testing.T) {
+		runMultipartCopy(t, func(t *testing.T) *objstore.S3 { return newBucketS3(t, srv, multipartPrefix) })
+	})
+
+	t.Run("Versions", func(t *testing.T) {
+		s := newBucketS3(t, srv, "studio")
+		require.NoError(t, s.EnableVersioning(ctxT(t)))
+		on, err := s.Versioning(ctxT(t))
+		require.NoError(t, err)
+		require.True(t, on)
+		runListVersions(t, s)
+	})
 }
 
 func newS3(t *testing.T, opts objstore.S3Options) *objstore.S3 {
@@ -66,18 +106,14 @@ func TestS3(t *testing.T) {
 
 	t.Run("Conformance", func(t *testing.T) {
 		storetest.Run(t, func(t *testing.T) objstore.Store {
-			opts := minioOptions(m, newBucket())
-			opts.Prefix = "studio"
-			s := newS3(t, opts)
+			s := newBucketS3(t, m.S3Server, "studio")
 			require.Equal(t, "studio/", s.Prefix())
-			require.NoError(t, s.EnsureBucket(ctxT(t)))
 			return s
 		})
 	})
 
 	t.Run("NoPrefix", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
-		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		s := newBucketS3(t, m.S3Server, "")
 		_, err := s.Put(ctxT(t), putInput("top.mp3", []byte("top")))
 		require.NoError(t, err)
 		var keys []string
@@ -90,7 +126,7 @@ func TestS3(t *testing.T) {
 
 	t.Run("PrefixIsolation", func(t *testing.T) {
 		bucket := newBucket()
-		a, b := minioOptions(m, bucket), minioOptions(m, bucket)
+		a, b := s3Options(m.S3Server, bucket), s3Options(m.S3Server, bucket)
 		a.Prefix, b.Prefix = "/a", "a2/"
 		sa, sb := newS3(t, a), newS3(t, b)
 		require.NoError(t, sa.EnsureBucket(ctxT(t)))
@@ -104,7 +140,7 @@ func TestS3(t *testing.T) {
 	})
 
 	t.Run("EnsureBucketAndPing", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
+		s := newS3(t, s3Options(m.S3Server, newBucket()))
 		require.Equal(t, m.Endpoint, s.Endpoint())
 		err := s.Ping(ctxT(t))
 		require.Error(t, err)
@@ -116,7 +152,7 @@ func TestS3(t *testing.T) {
 
 	t.Run("BadCredentials", func(t *testing.T) {
 		bucket := newBucket()
-		require.NoError(t, newS3(t, minioOptions(m, bucket)).EnsureBucket(ctxT(t)))
+		require.NoError(t, newS3(t, s3Options(m.S3Server, bucket)).EnsureBucket(ctxT(t)))
 		tests := []struct {
 			name, id, secret, code string
 		}{
@@ -125,7 +161,7 @@ func TestS3(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				opts := minioOptions(m, bucket)
+				opts := s3Options(m.S3Server, bucket)
 				opts.AccessKeyID, opts.SecretAccessKey = tc.id, tc.secret
 				s := newS3(t, opts)
 				_, err := s.Put(ctxT(t), putInput("k", []byte("x")))
@@ -139,7 +175,7 @@ func TestS3(t *testing.T) {
 
 	t.Run("CredentialSources", func(t *testing.T) {
 		bucket := newBucket()
-		require.NoError(t, newS3(t, minioOptions(m, bucket)).EnsureBucket(ctxT(t)))
+		require.NoError(t, newS3(t, s3Options(m.S3Server, bucket)).EnsureBucket(ctxT(t)))
 		credFile := filepath.Join(t.TempDir(), "credentials")
 		require.NoError(t, os.WriteFile(credFile, []byte(fmt.Sprintf(
 			"[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[studio]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
@@ -160,7 +196,7 @@ func TestS3(t *testing.T) {
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				opts := minioOptions(m, bucket)
+				opts := s3Options(m.S3Server, bucket)
 				opts.AccessKeyID, opts.SecretAccessKey = "", ""
 				opts.CredentialsFile, opts.Profile = tc.file, tc.prof
 				s, err := objstore.NewS3(context.Background(), opts, zerolog.Nop())
@@ -177,8 +213,7 @@ func TestS3(t *testing.T) {
 	})
 
 	t.Run("CancelledMultipartIsAborted", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
-		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		s := newBucketS3(t, m.S3Server, "")
 		b := bytes.Repeat([]byte("radio"), storetest.LargeSize/5)
 		in := putInput("cancelled.wav", b)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -194,42 +229,26 @@ func TestS3(t *testing.T) {
 		require.ErrorIs(t, err, objstore.ErrNotFound)
 	})
 
-	t.Run("CopyAndContentType", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
-		require.NoError(t, s.EnsureBucket(ctxT(t)))
-		runCopyAndContentType(t, s)
-	})
-
-	t.Run("ReplaceMetadata", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
-		require.NoError(t, s.EnsureBucket(ctxT(t)))
-		runReplaceMetadata(t, s)
-	})
+	t.Run("CopyAndContentType", func(t *testing.T) { runCopyAndContentType(t, newBucketS3(t, m.S3Server, "")) })
+	t.Run("ReplaceMetadata", func(t *testing.T) { runReplaceMetadata(t, newBucketS3(t, m.S3Server, "")) })
 
 	t.Run("MultipartCopy", func(t *testing.T) {
-		runMultipartCopy(t, func(t *testing.T) *objstore.S3 {
-			opts := minioOptions(m, newBucket())
-			opts.Prefix = "studio"
-			s := newS3(t, opts)
-			require.NoError(t, s.EnsureBucket(ctxT(t)))
-			return s
-		})
+		runMultipartCopy(t, func(t *testing.T) *objstore.S3 { return newBucketS3(t, m.S3Server, "studio") })
 	})
 
 	t.Run("Versions", func(t *testing.T) {
-		s := newS3(t, minioOptions(m, newBucket()))
-		require.NoError(t, s.EnsureBucket(ctxT(t)))
+		s := newBucketS3(t, m.S3Server, "")
 		require.NoError(t, s.EnableVersioning(ctxT(t)))
 		runListVersions(t, s)
 	})
 
 	t.Run("Facts", func(t *testing.T) {
-		runFacts(t, harness.S3Server{Endpoint: m.Endpoint, AccessKey: m.AccessKey, SecretKey: m.SecretKey}, s3Facts)
+		runFacts(t, m.S3Server, s3Facts)
 	})
 
 	// Last: it stops the server.
 	t.Run("StopAndRestart", func(t *testing.T) {
-		opts := minioOptions(m, newBucket())
+		opts := s3Options(m.S3Server, newBucket())
 		opts.MaxAttempts = 1 // classify the first failure, don't wait out backoff
 		s := newS3(t, opts)
 		require.NoError(t, s.EnsureBucket(ctxT(t)))

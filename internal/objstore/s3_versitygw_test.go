@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
-	"genesissync/internal/objstore/storetest"
 	"genesissync/tests/harness"
 )
 
@@ -23,47 +22,12 @@ import (
 // appliance at one in front of its own NAS. What it does differently from
 // MinIO is pinned here.
 
-func versityOptions(g *harness.VersityGW, bucket string) objstore.S3Options {
-	return objstore.S3Options{
-		Endpoint:        g.Endpoint,
-		Region:          "us-east-1",
-		Bucket:          bucket,
-		PathStyle:       true,
-		AccessKeyID:     g.AccessKey,
-		SecretAccessKey: g.SecretKey,
-		PartSize:        objstore.MinPartSize, // the suite's 12 MiB objects span 3 parts
-		PartConcurrency: 2,
-	}
-}
-
-// newVersityS3 returns a store on a new bucket of g.
-func newVersityS3(t *testing.T, g *harness.VersityGW, prefix string) *objstore.S3 {
-	t.Helper()
-	opts := versityOptions(g, newBucket())
-	opts.Prefix = prefix
-	s := newS3(t, opts)
-	require.NoError(t, s.EnsureBucket(ctxT(t)))
-	return s
-}
-
 // TestVersityGW runs everything that needs a real versitygw against one
 // gateway with a versioning directory.
 func TestVersityGW(t *testing.T) {
 	g := harness.StartVersityGW(t, harness.WithVersioning())
 
-	t.Run("Conformance", func(t *testing.T) {
-		storetest.Run(t, func(t *testing.T) objstore.Store {
-			s := newVersityS3(t, g, "studio")
-			require.Equal(t, "studio/", s.Prefix())
-			return s
-		})
-	})
-
-	t.Run("CopyAndContentType", func(t *testing.T) { runCopyAndContentType(t, newVersityS3(t, g, "")) })
-	t.Run("ReplaceMetadata", func(t *testing.T) { runReplaceMetadata(t, newVersityS3(t, g, "")) })
-	t.Run("MultipartCopy", func(t *testing.T) {
-		runMultipartCopy(t, func(t *testing.T) *objstore.S3 { return newVersityS3(t, g, "") })
-	})
+	runServerSuite(t, g.S3Server, "")
 
 	// versitygw v1.8.0 accepts encoding-type=url and ignores it: every
 	// listing answers with an empty EncodingType and the keys raw. The
@@ -71,7 +35,7 @@ func TestVersityGW(t *testing.T) {
 	// decoded because it asked would turn "+" into a space and fail on
 	// "100%".
 	t.Run("ListingsIgnoreURLEncoding", func(t *testing.T) {
-		s := newVersityS3(t, g, "studio")
+		s := newBucketS3(t, g.S3Server, "studio")
 		c, bucket := s.RawClient(), aws.String(s.Bucket())
 		const key = "enc/a+b 100%.txt é"
 		full := s.FullKey(key)
@@ -136,15 +100,6 @@ func TestVersityGW(t *testing.T) {
 		require.Equal(t, key, ups[0].Key)
 	})
 
-	t.Run("Versions", func(t *testing.T) {
-		s := newVersityS3(t, g, "studio")
-		require.NoError(t, s.EnableVersioning(ctxT(t)))
-		on, err := s.Versioning(ctxT(t))
-		require.NoError(t, err)
-		require.True(t, on)
-		runListVersions(t, s)
-	})
-
 	// versitygw v1.8.0 resumes a version listing at the marker version
 	// instead of after it, when that version is its key's current one
 	// (versity/versitygw#2178): every page after the first starts with
@@ -152,7 +107,7 @@ func TestVersityGW(t *testing.T) {
 	// per 1000 versions (Versions/Paging), and a listing one key per page
 	// never ends.
 	t.Run("ListObjectVersionsRepeatsMarker", func(t *testing.T) {
-		s := newVersityS3(t, g, "")
+		s := newBucketS3(t, g.S3Server, "")
 		require.NoError(t, s.EnableVersioning(ctxT(t)))
 		for _, k := range []string{"m/1", "m/2"} {
 			_, err := s.Put(ctxT(t), putInput(k, []byte(k)))
@@ -178,7 +133,7 @@ func TestVersityGW(t *testing.T) {
 	// a "folder" of another key (MinIO does not list both either). Both
 	// refusals are 409s that no retry fixes; a directory is no object.
 	t.Run("DirectoryConflicts", func(t *testing.T) {
-		s := newVersityS3(t, g, "")
+		s := newBucketS3(t, g.S3Server, "")
 		tests := []struct {
 			name, first, second, code string
 		}{
@@ -201,7 +156,7 @@ func TestVersityGW(t *testing.T) {
 
 	t.Run("VersioningNeedsDir", func(t *testing.T) {
 		plain := harness.StartVersityGW(t)
-		s := newVersityS3(t, plain, "")
+		s := newBucketS3(t, plain.S3Server, "")
 		err := s.EnableVersioning(ctxT(t))
 		require.ErrorContains(t, err, "VersioningNotConfigured")
 		require.ErrorContains(t, err, "StatusCode: 501")

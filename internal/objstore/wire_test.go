@@ -43,7 +43,7 @@ func (w *wireCounter) total() int {
 func TestWirePacer(t *testing.T) {
 	m := harness.StartMinIO(t)
 	w := &wireCounter{chunk: 64 << 10}
-	opts := minioOptions(m, newBucket())
+	opts := s3Options(m.S3Server, newBucket())
 	opts.Wire = w
 	s := newS3(t, opts)
 	ctx := ctxT(t)

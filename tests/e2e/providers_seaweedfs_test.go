@@ -13,10 +13,6 @@ import (
 // SeaweedFS (weed server -s3), behind the providers build tag (`go tool
 // task test-providers`): see runProvider.
 func TestSeaweedFS(t *testing.T) {
-	w := harness.StartSeaweedFS(t)
-	runProvider(t, harness.S3Server{Endpoint: w.Endpoint, AccessKey: w.AccessKey, SecretKey: w.SecretKey}, providerWant{
-		URLEncoding: objstore.TriYes,
-		// versioning and Object Lock off
-		Degradations: 2,
-	})
+	// Degraded: versioning and Object Lock.
+	runProvider(t, harness.StartSeaweedFS(t).S3Server, providerWant{URLEncoding: objstore.TriYes, Degradations: 2})
 }

@@ -22,12 +22,8 @@ import (
 // implementation (versitygw's posix backend, which lists keys raw
 // whatever encoding-type asks): see runProvider.
 func TestVersityGW(t *testing.T) {
-	g := harness.StartVersityGW(t)
-	runProvider(t, harness.S3Server{Endpoint: g.Endpoint, AccessKey: g.AccessKey, SecretKey: g.SecretKey}, providerWant{
-		URLEncoding: objstore.TriNo,
-		// url encoding; versioning and Object Lock off
-		Degradations: 3,
-	})
+	// Degraded: url encoding, versioning and Object Lock.
+	runProvider(t, harness.StartVersityGW(t).S3Server, providerWant{URLEncoding: objstore.TriNo, Degradations: 3})
 }
 
 // providerWant is what the capability probe reports for a server, where

@@ -38,6 +38,10 @@ const (
 	RulePoolDegraded         = "pool_degraded"
 	RulePoolCapacity         = "pool_capacity"
 	RulePoolUnchecked        = "pool_unchecked"
+	// RuleTrackMissing: a track a playlist will air within the horizon
+	// is not ready (missing, refused, not synced, a conflict, outside
+	// every share), or a playlist cannot be read.
+	RuleTrackMissing = "track_missing"
 )
 
 // Problem is one active problem found by Evaluate. It is a value.
@@ -208,11 +212,45 @@ func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 		add(Problem{Rule: RuleShareError, Subject: name, Share: name, Path: path, Severity: Critical, Message: msg, Details: d})
 	}
 
+	if rd := sh.Readiness; len(rd.Problems) > 0 {
+		add(trackMissing(name, rd))
+	}
+
 	if sh.Verify.Mismatches > 0 {
 		add(Problem{Rule: RuleVerifyMismatch, Subject: name, Share: name, Severity: Critical,
 			Message: fmt.Sprintf("share %s: the last verify found %d mismatch(es) between the share, the index and the bucket", name, sh.Verify.Mismatches),
 			Details: map[string]string{"mismatches": fmt.Sprint(sh.Verify.Mismatches)}})
 	}
+}
+
+// trackMissing is the readiness problem of share: one alert naming the
+// problem that airs first, with how many there are in all.
+func trackMissing(share string, rd model.Readiness) Problem {
+	p := rd.Problems[0] // soonest first
+	when := "unscheduled"
+	if !p.Air.IsZero() {
+		when = p.Air.Local().Format("2006-01-02 15:04")
+	}
+	what := strings.TrimSpace(strings.Trim(p.Artist+" - "+p.Title, " -"))
+	if what == "" {
+		what = p.Entry
+	}
+	msg := fmt.Sprintf("share %s: %s %s is %s (%s, line %d)", share, when, what, p.Reason, p.Playlist, p.Line)
+	if p.Path != "" {
+		msg = fmt.Sprintf("share %s: %s %s is %s (%s; %s, line %d)", share, when, what, p.Reason, p.Path, p.Playlist, p.Line)
+	}
+	if n := len(rd.Problems); n > 1 {
+		msg += fmt.Sprintf("; %d problems in all", n)
+	}
+	d := map[string]string{"playlist": p.Playlist, "line": fmt.Sprint(p.Line), "entry": p.Entry, "reason": p.Reason,
+		"problems": fmt.Sprint(len(rd.Problems))}
+	if !p.Air.IsZero() {
+		d["air"] = p.Air.UTC().Format(time.RFC3339)
+	}
+	if p.Detail != "" {
+		d["detail"] = p.Detail
+	}
+	return Problem{Rule: RuleTrackMissing, Subject: share, Share: share, Path: p.Path, Severity: Critical, Message: msg, Details: d}
 }
 
 // recentFileError is how old a file's error may be to still be named as

@@ -297,3 +297,32 @@ func TestCapacityThresholdsConfigurable(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Equal(t, Critical, got[0].Severity)
 }
+
+// TestTrackMissing: one alert per share, naming the problem that airs
+// first with its air time, artist and title, path and playlist line, and
+// how many problems there are; none when readiness finds nothing.
+func TestTrackMissing(t *testing.T) {
+	snap := healthy()
+	snap.Shares[0].Readiness = model.Readiness{Enabled: true, CheckedAt: t0, Tracks: 3, OK: 3}
+	require.Empty(t, Evaluate(snap, defaults, t0), "all ready: no alert")
+
+	air := time.Date(2026, 3, 1, 14, 5, 0, 0, time.Local)
+	snap.Shares[0].Readiness.Problems = []model.ReadinessProblem{
+		{Playlist: "Playlists/2026-03-01-14.m3u", Line: 3, Air: air, Artist: "Artist", Title: "Title",
+			Entry: `Z:\Music\Track.mp3`, Share: "studio", Path: "Music/Track.mp3", Reason: "missing"},
+		{Playlist: "Playlists/2026-03-01-15.m3u", Line: 1, Air: air.Add(time.Hour), Entry: "x.mp3", Reason: "refused-name"},
+	}
+	got := Evaluate(snap, defaults, t0)
+	require.Len(t, got, 1)
+	p := got[0]
+	require.Equal(t, "track_missing:studio", p.Key)
+	require.Equal(t, Critical, p.Severity)
+	require.Equal(t, "Music/Track.mp3", p.Path)
+	require.Equal(t, "share studio: 2026-03-01 14:05 Artist - Title is missing (Music/Track.mp3; Playlists/2026-03-01-14.m3u, line 3); 2 problems in all", p.Message)
+	require.Equal(t, air.UTC().Format(time.RFC3339), p.Details["air"])
+
+	// Without #EXTINF, unscheduled and unresolved: the entry as written.
+	snap.Shares[0].Readiness.Problems = []model.ReadinessProblem{{Playlist: "Playlists/rotation.m3u", Line: 7, Entry: `\\other\x.mp3`, Reason: "outside-share"}}
+	got = Evaluate(snap, defaults, t0)
+	require.Equal(t, `share studio: unscheduled \\other\x.mp3 is outside-share (Playlists/rotation.m3u, line 7)`, got[0].Message)
+}

@@ -8,21 +8,31 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/endpoints"
 	"genesissync/internal/model"
+	"genesissync/internal/onair"
 	"genesissync/internal/samba"
 	"genesissync/internal/sharehistory"
+	"genesissync/internal/station"
 )
 
 // newBox builds the watchers beside the pipelines from the running
 // shares: the targets' endpoint health, the SMB clients (when Samba is
-// managed) and each share's history (its charts kept in the index across
-// restarts). Run calls it before anything that reads the status starts.
-func (d *Daemon) newBox(ix sharehistory.Store) {
+// managed), each share's history (its charts kept in the index across
+// restarts) and the on-air readiness checks. Run calls it before anything
+// that reads the status starts.
+func (d *Daemon) newBox(ix sharehistory.Store) error {
 	log := d.log.With().Str("component", "box").Logger()
 	var stores []endpoints.Share
 	var shares []sharehistory.Share
+	var onAir []onair.Share
 	for _, rt := range d.runtimes {
 		stores = append(stores, endpoints.Share{Name: rt.name, Store: rt.store})
 		shares = append(shares, sharehistory.Share{Name: rt.name, Status: rt.share.Status})
+		checker, err := station.ReadinessChecker(rt.name, rt.cfg)
+		if err != nil {
+			return err
+		}
+		onAir = append(onAir, onair.Share{Name: rt.name, Root: rt.cfg.Path, Checker: checker, Interval: rt.cfg.Readiness.Interval,
+			Index: rt.index, Remote: rt.store, Status: rt.share.Status, Fetch: rt.share.Fetch})
 	}
 	d.endpoints = endpoints.New(stores, endpoints.Options{}, log, d.events)
 	if d.cfg.Samba.Mode != config.SambaOff {
@@ -30,6 +40,8 @@ func (d *Daemon) newBox(ix sharehistory.Store) {
 	}
 	d.history = sharehistory.New(shares)
 	d.history.Persist(ix, log)
+	d.onair = onair.New(onAir, d.log)
+	return nil
 }
 
 // startBox runs the box's watchers and the playout detector in g.
@@ -39,6 +51,7 @@ func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
 		g.Go(func() error { return d.clients.Run(ctx) })
 	}
 	g.Go(func() error { return d.history.Run(ctx) })
+	g.Go(func() error { return d.onair.Run(ctx) })
 	g.Go(func() error { return d.playout.Run(ctx) })
 	return nil
 }
@@ -54,5 +67,6 @@ func (d *Daemon) fillBox(snap *model.Snapshot) {
 			sh.StaleAfterSeconds = sc.StaleAfter.Seconds()
 		}
 		d.history.Fill(sh)
+		d.onair.Fill(sh)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
+	"genesissync/internal/onair"
 	"genesissync/internal/playout"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
@@ -53,6 +54,7 @@ type Daemon struct {
 	endpoints *endpoints.Set
 	clients   *samba.ClientsWatcher
 	history   *sharehistory.Watcher
+	onair     *onair.Runner
 	// alerts is the alert engine, set by startAlerts before anything
 	// reads it.
 	alerts *alert.Engine
@@ -154,7 +156,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return p.Janitor.Run(ctx) })
 	}
 
-	d.newBox(ix)
+	if err := d.newBox(ix); err != nil {
+		return abort(err)
+	}
 	for _, start := range []func(context.Context, *errgroup.Group) error{d.startSnapshots, d.startVerify, d.startAlerts, d.startBox} {
 		if err := start(ctx, g); err != nil {
 			return abort(err)

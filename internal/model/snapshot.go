@@ -80,6 +80,9 @@ type Share struct {
 	Snapshots Snapshots `json:"snapshots"`
 	// Verify is the share's last and running integrity checks (see verify.go).
 	Verify Verify `json:"verify"`
+	// Readiness is the last check of what the share's playlists will air
+	// (see readiness.go).
+	Readiness Readiness `json:"readiness"`
 }
 
 // Samba is smbd's state as the daemon sees it.

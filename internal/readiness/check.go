@@ -60,6 +60,10 @@ const (
 	ReasonUnreadable Reason = "unreadable"
 )
 
+// Reasons are every Reason, in a stable order (the metrics give each a
+// series, zero included).
+var Reasons = []Reason{ReasonMissing, ReasonRefusedName, ReasonNotSynced, ReasonConflict, ReasonOutsideShare, ReasonUnparsable, ReasonUnreadable}
+
 // Problem is one entry (or playlist) that would put dead air on.
 type Problem struct {
 	// Playlist is the playlist's share-relative path.

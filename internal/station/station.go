@@ -12,6 +12,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
+	"genesissync/internal/readiness"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/restore"
 	"genesissync/internal/samba"
@@ -256,4 +257,18 @@ func OpenPipeline(ctx context.Context, cfg *config.Config, name string, run Run,
 		Share:   reconcile.New(ro),
 		Janitor: transfer.NewJanitor(name, store, trash, sc.TrashRetention, run.Started, log),
 	}, nil
+}
+
+// ReadinessChecker is the share's on-air readiness checker from its
+// config, air times in the appliance's local time zone; nil when the share
+// names no playlists.
+func ReadinessChecker(name string, sc *config.Share) (*readiness.Checker, error) {
+	if !sc.Readiness.On() {
+		return nil, nil
+	}
+	c, err := readiness.New(sc.Readiness.Policy(name, time.Local))
+	if err != nil {
+		return nil, fmt.Errorf("share %s: readiness: %w", name, err)
+	}
+	return c, nil
 }

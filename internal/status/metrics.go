@@ -2,6 +2,10 @@ package status
 
 import (
 	"net/http"
+	"time"
+
+	"genesissync/internal/model"
+	"genesissync/internal/readiness"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,7 +28,8 @@ var (
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
 		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
-		playoutActive, playoutReads, adopted, adoptReadBytes, adoptHashedBytes, adoptPending, backfilled, listingFailing *prometheus.Desc
+		playoutActive, playoutReads, adopted, adoptReadBytes, adoptHashedBytes, adoptPending, backfilled, listingFailing,
+		readyTracks, readyOK, readyProblems, readyFirst *prometheus.Desc
 	}{
 		adopted:          prometheus.NewDesc("genesissync_reconcile_adopted_total", "Paths found on both sides without a base and proven equal (nothing transferred), by proof: metadata, etag, reading.", []string{"share", "proof"}, nil),
 		adoptReadBytes:   prometheus.NewDesc("genesissync_reconcile_adopt_read_bytes_total", "Object bytes read to prove or disprove equality with a local file.", shareLabels, nil),
@@ -76,6 +81,10 @@ var (
 		verifyLastRun:    prometheus.NewDesc("genesissync_verify_last_run_timestamp_seconds", "When the share's last verify finished.", shareLabels, nil),
 		verifyRunning:    prometheus.NewDesc("genesissync_verify_running", "1 while a verify or restore job of the share runs.", shareLabels, nil),
 		playoutActive:    prometheus.NewDesc("genesissync_playout_active", "1 while SMB clients play out and transfers are held to the playout rate.", nil, nil),
+		readyTracks:      prometheus.NewDesc("genesissync_readiness_tracks", "Playlist entries due within the horizon that the last readiness check checked.", shareLabels, nil),
+		readyOK:          prometheus.NewDesc("genesissync_readiness_tracks_ok", "Of those, the entries ready to air.", shareLabels, nil),
+		readyProblems:    prometheus.NewDesc("genesissync_readiness_problems", "Entries and playlists that would air dead air, by reason.", []string{"share", "reason"}, nil),
+		readyFirst:       prometheus.NewDesc("genesissync_readiness_seconds_until_problem", "Seconds until the first scheduled problem airs (absent when none is scheduled).", shareLabels, nil),
 		playoutReads:     prometheus.NewDesc("genesissync_playout_client_read_bytes_per_second", "Bytes per second smbd's clients read, as last sampled.", nil, nil),
 	}
 )
@@ -168,6 +177,27 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.adoptPending, float64(s.Adopted.Pending), n)
 		counter(descs.backfilled, float64(s.Backfilled), n)
 		gauge(descs.listingFailing, b2f(s.ListingFailing), n)
+		readinessMetrics(s.Readiness, n, snap.Now, gauge)
+	}
+}
+
+// readinessMetrics are the share's readiness series, once it has been
+// checked.
+func readinessMetrics(r model.Readiness, share string, now time.Time, gauge func(*prometheus.Desc, float64, ...string)) {
+	if !r.Enabled || r.CheckedAt.IsZero() {
+		return
+	}
+	gauge(descs.readyTracks, float64(r.Tracks), share)
+	gauge(descs.readyOK, float64(r.OK), share)
+	by := map[string]int{}
+	for _, p := range r.Problems {
+		by[p.Reason]++
+	}
+	for _, reason := range readiness.Reasons {
+		gauge(descs.readyProblems, float64(by[string(reason)]), share, string(reason))
+	}
+	if !r.FirstProblemAir.IsZero() {
+		gauge(descs.readyFirst, r.FirstProblemAir.Sub(now).Seconds(), share)
 	}
 }
 

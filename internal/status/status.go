@@ -46,6 +46,7 @@ var funcs = template.FuncMap{
 	"ubytes": func(n uint64) string { return model.HumanBytes(int64(min(n, 1<<62))) },
 	"ago":    ago,
 	"clock":  clock,
+	"air":    airTime,
 	"age":    func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
 	"dur":    humanDuration,
 	"pct":    func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
@@ -254,6 +255,14 @@ func clock(t time.Time) string {
 		return "never"
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// airTime is when a playlist entry airs, as the On air panel shows it.
+func airTime(t time.Time) string {
+	if t.IsZero() {
+		return "unscheduled"
+	}
+	return t.Local().Format("2006-01-02 15:04")
 }
 
 func humanDuration(d time.Duration) string {

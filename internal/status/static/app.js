@@ -52,6 +52,15 @@
       return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
         pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
     },
+    air: function (v) {
+      var t = parse(v);
+      if (t === null) { return "unscheduled"; }
+      var d = new Date(t);
+      return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    },
+    line: function (v) { return "line " + v; },
+    where: function (v, item) { return v || item.entry || ""; },
+    fetching: function (v) { return v && v.length ? ", fetching " + v.length + " from the bucket" : ""; },
     age: function (v) { return duration(v || 0); },
     left: function (v) { return v > 0 ? "about " + duration(v) + " left" : ""; },
     pending: function (v, scope) { return scope.oldest_pending ? duration(v || 0) + " old" : "none"; },

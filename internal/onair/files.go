@@ -73,7 +73,9 @@ func (f *files) Track(share, rel string) (readiness.TrackState, string) {
 		}
 	}
 	e, found, err := sf.index.Get(stored)
-	if err != nil || !found || reconcile.PlanLocal(st, &e) != reconcile.InSync {
+	// Indexed, not PlanLocal: a file just uploaded is racy (re-hashed
+	// once by the next scan), yet it is the version in the bucket.
+	if err != nil || !found || e.LocalGone || !reconcile.Indexed(st, e) {
 		return readiness.NotSynced, stored
 	}
 	return readiness.Ready, stored

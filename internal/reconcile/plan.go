@@ -33,16 +33,20 @@ func (d LocalDecision) String() string {
 // PlanLocal decides what a local file needs, given its base entry (nil if
 // the path was never synced). It is pure: no I/O, no clock.
 func PlanLocal(f scan.File, base *index.Entry) LocalDecision {
-	if base == nil {
-		return Check
-	}
-	if f.Size != base.Size || !f.Mtime.Equal(base.Mtime) || f.Inode != base.Inode {
+	if base == nil || !Indexed(f, *base) {
 		return Check
 	}
 	if Racy(*base) {
 		return Check
 	}
 	return InSync
+}
+
+// Indexed reports whether stat says f is the version the index entry
+// records (size, mtime and inode agree). A racy entry (Racy) is still to
+// be re-hashed once before the pipeline trusts it.
+func Indexed(f scan.File, e index.Entry) bool {
+	return f.Size == e.Size && f.Mtime.Equal(e.Mtime) && f.Inode == e.Inode
 }
 
 // Racy reports whether an entry's hash was taken so soon after its mtime

@@ -165,9 +165,11 @@ GenesisSync demo is running. Press Ctrl-C to stop it.
   Share on disk: %[7]s
   Bucket:        %[8]s/%[9]s/%[10]s
   Facts:         %[11]s
+  Config:        %[12]s
+  CLI:           %[13]s
 
 `, f.StatusURL, host, f.SMBShare, port, f.SMBUser, f.SMBPassword, f.SharePath,
-					f.S3Endpoint, f.S3Bucket, f.S3Prefix, filepath.Join(opts.Dir, "demo.env"))
+					f.S3Endpoint, f.S3Bucket, f.S3Prefix, filepath.Join(opts.Dir, "demo.env"), f.ConfigPath, f.CLI)
 			}
 			return demo.Run(cmd.Context(), opts, newLogger(cfg))
 		},

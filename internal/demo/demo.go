@@ -53,6 +53,9 @@ type Facts struct {
 	S3Endpoint, S3Bucket, S3Prefix          string
 	S3AccessKey, S3SecretKey                string
 	StatusURL                               string
+	// ConfigPath is the demo's effective config; CLI is a ready command
+	// that uses it.
+	ConfigPath, CLI string
 	// AdminUser and AdminPassword are the status page's demo login;
 	// empty when the config's admins do not use DemoAdminPassword.
 	AdminUser, AdminPassword string
@@ -68,7 +71,7 @@ func (f Facts) Env() string {
 		"SMB_ADDR": f.SMBAddr, "SMB_SHARE": f.SMBShare, "SMB_USER": f.SMBUser, "SMB_PASSWORD": f.SMBPassword,
 		"SHARE_PATH": f.SharePath, "S3_ENDPOINT": f.S3Endpoint, "S3_BUCKET": f.S3Bucket, "S3_PREFIX": f.S3Prefix,
 		"S3_ACCESS_KEY": f.S3AccessKey, "S3_SECRET_KEY": f.S3SecretKey, "STATUS_URL": f.StatusURL,
-		"ADMIN_USER": f.AdminUser, "ADMIN_PASSWORD": f.AdminPassword,
+		"ADMIN_USER": f.AdminUser, "ADMIN_PASSWORD": f.AdminPassword, "CONFIG": f.ConfigPath, "CLI": f.CLI,
 	}
 	keys := make([]string, 0, len(vars))
 	for k := range vars {
@@ -108,36 +111,26 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		return fmt.Errorf("demo config: %w", err)
 	}
 	// The example config names the share; the demo moves every path into
-	// its directory through the same environment overrides a station
-	// would use.
+	// its directory and writes the result as its effective config, which
+	// the daemon runs and the CLI can be pointed at.
 	probe, err := config.Parse(data, nil)
 	if err != nil {
 		return fmt.Errorf("demo config %s:\n%w", opts.ConfigPath, err)
 	}
-	env := append(os.Environ(),
-		"GENESISSYNC_STATE_DIR="+filepath.Join(dir, "state"),
-		"GENESISSYNC_SAMBA_RUN_DIR="+filepath.Join(dir, "samba"),
-		"GENESISSYNC_SAMBA_MODE=standalone",
-		// The demo serves the status page over plain HTTP on loopback:
-		// a Secure cookie would never be sent back.
-		"GENESISSYNC_STATUS_SECURE_COOKIE=false",
-	)
-	if opts.SMBPort != 0 {
-		env = append(env, "GENESISSYNC_SAMBA_PORT="+strconv.Itoa(opts.SMBPort))
-	}
-	if opts.StatusAddr != "" {
-		env = append(env, "GENESISSYNC_STATUS_LISTEN="+opts.StatusAddr)
-	}
-	for _, name := range probe.ShareNames() {
-		up := strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
-		env = append(env,
-			"GENESISSYNC_SHARES_"+up+"_PATH="+filepath.Join(dir, "shares", name),
-			"GENESISSYNC_SHARES_"+up+"_TARGET_ENDPOINT=http://"+opts.MinIOAddr,
-		)
-	}
-	cfg, err := config.Parse(data, env)
+	effective, err := effectiveConfig(data, demoOverrides(probe, dir, opts))
 	if err != nil {
-		return fmt.Errorf("demo config %s:\n%w", opts.ConfigPath, err)
+		return fmt.Errorf("demo config %s: %w", opts.ConfigPath, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	effectivePath := filepath.Join(dir, "genesissync.yaml")
+	if err := os.WriteFile(effectivePath, effective, 0o600); err != nil {
+		return err
+	}
+	cfg, err := config.Parse(effective, os.Environ())
+	if err != nil {
+		return fmt.Errorf("demo config %s:\n%w", effectivePath, err)
 	}
 	if cfg.Status.Listen == "" {
 		return errors.New("demo config: status.listen is empty; the demo needs the status page")
@@ -148,10 +141,6 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 			return errors.New("demo config: every share needs the same inline target keys; they become the demo MinIO's root credentials")
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-
 	minio, err := s3server.StartMinIO(ctx, s3server.MinIOOptions{
 		Bin:      filepath.Join(opts.BinDir, "minio"),
 		Addr:     opts.MinIOAddr,
@@ -189,13 +178,26 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		if err := waitHTTP(gctx, statusURL+"/healthz"); err != nil {
 			return err
 		}
+		// The sample playlist goes in once the daemon has made the
+		// service user, who must own it to change it over SMB.
+		if first.Readiness.On() {
+			uid, gid, err := station.Owner(cfg)
+			if err == nil {
+				err = seedOnAir(first.Path, uid, gid)
+			}
+			if err != nil {
+				return fmt.Errorf("demo playlist: %w", err)
+			}
+		}
 		facts := Facts{
 			SMBAddr:    net.JoinHostPort(cfg.Samba.Listen, strconv.Itoa(cfg.Samba.Port)),
 			SMBShare:   first.Name,
 			SharePath:  first.Path,
 			S3Endpoint: first.Target.Endpoint, S3Bucket: first.Target.Bucket, S3Prefix: first.Target.Prefix,
 			S3AccessKey: first.Target.AccessKeyID, S3SecretKey: first.Target.SecretAccessKey.Reveal(),
-			StatusURL: statusURL,
+			StatusURL:  statusURL,
+			ConfigPath: effectivePath,
+			CLI:        fmt.Sprintf("%s verify %s --config %s", cliPath(opts.BinDir), first.Name, effectivePath),
 		}
 		// The demo user is the first read-write user of the first share.
 		for _, u := range sortedKeys(first.Access) {
@@ -227,6 +229,40 @@ func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 		return nil
 	}
 	return err
+}
+
+// demoOverrides are the keys the demo changes in the example config:
+// everything it writes goes under dir, smbd is its own, the status page
+// is plain HTTP on loopback (a Secure cookie would never come back), and
+// every share's endpoint is the demo's MinIO.
+func demoOverrides(cfg *config.Config, dir string, opts Options) []override {
+	str := func(v string, path ...string) override { return override{path: path, tag: "!!str", value: v} }
+	o := []override{
+		str(filepath.Join(dir, "state"), "state_dir"),
+		str(filepath.Join(dir, "samba"), "samba", "run_dir"),
+		str(config.SambaStandalone, "samba", "mode"),
+		{path: []string{"status", "secure_cookie"}, tag: "!!bool", value: "false"},
+	}
+	if opts.SMBPort != 0 {
+		o = append(o, override{path: []string{"samba", "port"}, tag: "!!int", value: strconv.Itoa(opts.SMBPort)})
+	}
+	if opts.StatusAddr != "" {
+		o = append(o, str(opts.StatusAddr, "status", "listen"))
+	}
+	for _, name := range cfg.ShareNames() {
+		o = append(o, str(filepath.Join(dir, "shares", name), "shares", name, "path"),
+			str("http://"+opts.MinIOAddr, "shares", name, "target", "endpoint"))
+	}
+	return o
+}
+
+// cliPath is the genesissync binary a user runs beside the demo: the
+// running one, else the one in binDir.
+func cliPath(binDir string) string {
+	if exe, err := os.Executable(); err == nil {
+		return exe
+	}
+	return filepath.Join(binDir, "genesissync")
 }
 
 // demoAdmin returns the first admin whose hash is DemoAdminPassword's.

@@ -146,6 +146,28 @@ func TestBrowserStatusPage(t *testing.T) {
 	waitText(t, ctx, `[data-share="studio"] [data-b="last_upload.path"]`, func(s string) bool { return s == "live-check.mp3" },
 		"the upload shows without a reload")
 
+	// On air: the demo's sample playlist is ready; a playlist naming a
+	// track that is nowhere shows its problem live, and goes again.
+	onAir := func(b string) string { return `[data-share="studio"] [data-b="readiness.` + b + `"]` }
+	waitText(t, ctx, onAir("tracks"), func(s string) bool { return s == "2" }, "the demo playlist's tracks are checked")
+	waitText(t, ctx, onAir("ok"), func(s string) bool { return s == "2" }, "both are ready")
+	onAirProblems := `[data-share="studio"] [data-l="readiness.problems"]`
+	require.Equal(t, "nothing missing", textOf(t, ctx, onAirProblems))
+	live := filepath.Join(share, "Playlists", "live.m3u")
+	require.NoError(t, os.WriteFile(live, []byte("#EXTINF:200,Nobody - Nowhere\r\nZ:\\Music\\Nowhere.mp3\r\n"), 0o644))
+	waitText(t, ctx, onAirProblems, func(s string) bool { return strings.Contains(s, "Music/Nowhere.mp3") && strings.Contains(s, "missing") },
+		"the missing track shows without a reload")
+	require.NoError(t, os.Remove(live))
+	waitText(t, ctx, onAirProblems, func(s string) bool { return s == "nothing missing" }, "fixed: the problem goes")
+
+	// The last day's charts are drawn (SVG images from the server).
+	var charts struct{ Count, Drawn int }
+	eval(`(function () { var imgs = document.querySelectorAll('[data-share="studio"] img.chart'), n = 0;
+		imgs.forEach(function (i) { if (i.complete && i.naturalWidth > 0) { n++; } });
+		return {Count: imgs.length, Drawn: n}; })()`, &charts)
+	require.Equal(t, 4, charts.Count, "backlog, upload, download, recovery point")
+	require.Equal(t, 4, charts.Drawn, "every chart loaded under the CSP")
+
 	// A studio PC connects and opens a file: the box shows the session
 	// and the open file (smbstatus is asked every 10 s).
 	smb, err := samba.Connect(context.Background(), env["SMB_ADDR"], env["SMB_SHARE"], env["SMB_USER"], env["SMB_PASSWORD"])

@@ -84,6 +84,15 @@ func TestDemo(t *testing.T) {
 	waitObject(t, store, "demo/hello.mp3", time.Minute)
 	requireObject(t, store, "demo/hello.mp3", 42, 100<<10)
 
+	// The printed CLI command works as it is: the demo's effective config
+	// reaches its daemon.
+	require.Contains(t, string(printed), env["CLI"])
+	require.Equal(t, filepath.Join(dir, "genesissync.yaml"), env["CONFIG"])
+	args := strings.Fields(env["CLI"])
+	cli, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	require.NoError(t, err, "%s: %s", env["CLI"], cli)
+	require.Contains(t, string(cli), "clean", "the demo share verifies clean, its sample playlist and track included")
+
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	select {
 	case err := <-exited:

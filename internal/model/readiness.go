@@ -24,6 +24,19 @@ type Readiness struct {
 	// FirstProblemAir is when the first scheduled problem airs; zero
 	// when none does.
 	FirstProblemAir time.Time `json:"first_problem_air,omitzero"`
+	// Hours are the clock hours scheduled entries air in, soonest first:
+	// the panel's hour by hour view.
+	Hours []ReadinessHour `json:"hours"`
+}
+
+// ReadinessHour is one hour of scheduled air: how many entries air in it
+// and how many of those are problems. Level is "info" for a ready hour,
+// "error" for one with problems (the page colours it).
+type ReadinessHour struct {
+	Start    time.Time `json:"start"`
+	Tracks   int       `json:"tracks"`
+	Problems int       `json:"problems"`
+	Level    string    `json:"level"`
 }
 
 // ReadinessProblem is one entry or playlist that would put dead air on.

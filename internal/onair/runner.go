@@ -116,7 +116,7 @@ func (r *Runner) Check(ctx context.Context, share string, now time.Time) {
 	sf := f.shares[share]
 	if sf == nil {
 		r.keep(share, model.Readiness{Enabled: true, CheckedAt: now, Problems: []model.ReadinessProblem{{
-			Reason: string(readiness.ReasonUnreadable), Detail: "the share's folder cannot be opened"}}, Fetching: []string{}})
+			Reason: string(readiness.ReasonUnreadable), Detail: "the share's folder cannot be opened"}}, Fetching: []string{}, Hours: []model.ReadinessHour{}})
 		return
 	}
 	rep := self.Checker.Run(sf.root.FS(), now, f)
@@ -173,7 +173,7 @@ func (r *Runner) keep(share string, rd model.Readiness) {
 // Fill sets sh's Readiness: the last report, or enabled and not checked
 // yet, or off for a share without playlists. A nil *Runner is off.
 func (r *Runner) Fill(sh *model.Share) {
-	sh.Readiness = model.Readiness{Problems: []model.ReadinessProblem{}, Fetching: []string{}}
+	sh.Readiness = model.Readiness{Problems: []model.ReadinessProblem{}, Fetching: []string{}, Hours: []model.ReadinessHour{}}
 	if r == nil {
 		return
 	}
@@ -196,6 +196,13 @@ func toModel(rep readiness.Report) model.Readiness {
 	for i, p := range rep.Problems {
 		out.Problems[i] = model.ReadinessProblem{Playlist: p.Playlist, Line: p.Line, Air: p.Air, Artist: p.Artist, Title: p.Title,
 			Entry: p.Entry, Share: p.Share, Path: p.Path, Reason: string(p.Reason), Detail: p.Detail}
+	}
+	out.Hours = make([]model.ReadinessHour, len(rep.Hours))
+	for i, h := range rep.Hours {
+		out.Hours[i] = model.ReadinessHour{Start: h.Start, Tracks: h.Tracks, Problems: h.Problems, Level: "info"}
+		if h.Problems > 0 {
+			out.Hours[i].Level = "error"
+		}
 	}
 	for i, ft := range rep.Fetch {
 		out.Fetching[i] = ft.Path

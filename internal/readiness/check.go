@@ -117,6 +117,17 @@ type Report struct {
 	// FirstAir is the earliest air time of a scheduled problem; zero
 	// when there is none.
 	FirstAir time.Time
+	// Hours are the hours that scheduled entries air in, soonest first,
+	// with how many entries air in each and how many of those (and of
+	// the playlists starting in it) are problems: the On air panel's
+	// hour by hour view. Unscheduled entries are in no hour.
+	Hours []Hour
+}
+
+// Hour is one clock hour (in the schedule's time zone) of the check.
+type Hour struct {
+	Start            time.Time
+	Tracks, Problems int
 }
 
 // ByReason counts the problems by reason.
@@ -133,7 +144,7 @@ func (r *Report) ByReason() map[Reason]int {
 // entries of a due playlist whose known air time is past or beyond the
 // horizon. It does no I/O beyond Files and is safe for concurrent use.
 func (c *Checker) Check(now time.Time, lists []*Playlist, files Files) Report {
-	run := &run{c: c, now: now, files: files, seen: map[Target]result{}, fetch: map[Target]int{}}
+	run := &run{c: c, now: now, files: files, seen: map[Target]result{}, fetch: map[Target]int{}, hours: map[time.Time]*Hour{}}
 	run.rep = Report{Share: c.share, At: now}
 	for _, pl := range lists {
 		run.playlist(pl)
@@ -156,6 +167,30 @@ type run struct {
 	rep   Report
 	seen  map[Target]result
 	fetch map[Target]int // stored target -> index in rep.Fetch
+	hours map[time.Time]*Hour
+}
+
+// hour is the Hour that air falls in; nil for an unscheduled entry.
+func (r *run) hour(air time.Time) *Hour {
+	if air.IsZero() {
+		return nil
+	}
+	l := air.In(r.c.sched.loc)
+	start := time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, l.Location())
+	h := r.hours[start]
+	if h == nil {
+		h = &Hour{Start: start}
+		r.hours[start] = h
+	}
+	return h
+}
+
+// problem records p, counting it in its hour.
+func (r *run) problem(p Problem) {
+	r.rep.Problems = append(r.rep.Problems, p)
+	if h := r.hour(p.Air); h != nil {
+		h.Problems++
+	}
 }
 
 func (r *run) playlist(pl *Playlist) {
@@ -165,7 +200,7 @@ func (r *run) playlist(pl *Playlist) {
 	}
 	r.rep.Playlists++
 	if pl.Err != nil {
-		r.rep.Problems = append(r.rep.Problems, playlistProblem(pl, slot))
+		r.problem(playlistProblem(pl, slot))
 		return
 	}
 	var offset time.Duration
@@ -192,11 +227,14 @@ func (r *run) outside(air time.Time, d time.Duration) bool {
 
 func (r *run) entry(pl *Playlist, e *Entry, air time.Time) {
 	r.rep.Tracks++
+	if h := r.hour(air); h != nil {
+		h.Tracks++
+	}
 	p := Problem{Playlist: pl.Path, Line: e.Line, Air: air, Artist: e.Artist, Title: e.Title, Entry: e.Path}
 	t, ok := r.c.mapper.Resolve(pl.Path, e.Path)
 	if !ok {
 		p.Reason = ReasonOutsideShare
-		r.rep.Problems = append(r.rep.Problems, p)
+		r.problem(p)
 		return
 	}
 	res := r.lookup(t)
@@ -208,7 +246,7 @@ func (r *run) entry(pl *Playlist, e *Entry, air time.Time) {
 		r.addFetch(Fetch{Share: p.Share, Path: p.Path, Air: air})
 	default:
 		p.Reason = reasonOf(res.state)
-		r.rep.Problems = append(r.rep.Problems, p)
+		r.problem(p)
 	}
 }
 
@@ -276,6 +314,10 @@ func (r *run) finish() {
 			r.rep.FirstAir = p.Air
 		}
 	}
+	for _, h := range r.hours {
+		r.rep.Hours = append(r.rep.Hours, *h)
+	}
+	slices.SortFunc(r.rep.Hours, func(a, b Hour) int { return a.Start.Compare(b.Start) })
 }
 
 // boolCmp orders true before false.

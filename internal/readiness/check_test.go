@@ -100,6 +100,8 @@ func TestCheck(t *testing.T) {
 		{Share: "studio", Path: "Music/a.mp3", Air: at(15, 0)},
 	}, rep.Fetch)
 	require.True(t, rep.FirstAir.Equal(s14), "first scheduled problem: %s", rep.FirstAir)
+	require.Equal(t, []Hour{{Start: s14, Tracks: 6, Problems: 4}, {Start: at(15, 0), Tracks: 2, Problems: 1}}, rep.Hours,
+		"hour by hour, in the studio's zone; the unscheduled playlists in none")
 	require.Equal(t, map[Reason]int{ReasonUnparsable: 1, ReasonRefusedName: 1, ReasonConflict: 1, ReasonNotSynced: 1, ReasonOutsideShare: 2, ReasonMissing: 1}, rep.ByReason())
 }
 

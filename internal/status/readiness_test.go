@@ -23,7 +23,9 @@ func TestOnAirPanelAndMetrics(t *testing.T) {
 			{Playlist: "Playlists/a.m3u", Line: 4, Air: air, Artist: hostile, Title: "Title", Path: "Music/x.mp3", Reason: "missing"},
 			{Playlist: "Playlists/b.m3u", Line: 1, Entry: `\\elsewhere\y.mp3`, Reason: "outside-share"},
 		},
-		Fetching: []string{"Music/z.mp3"}}
+		Fetching: []string{"Music/z.mp3"},
+		Hours: []model.ReadinessHour{{Start: air.Truncate(time.Hour), Tracks: 6, Problems: 1, Level: "error"},
+			{Start: air.Truncate(time.Hour).Add(time.Hour), Tracks: 4, Level: "info"}}}
 	snap := model.Snapshot{Now: now, Samba: model.Samba{Mode: "off"}, Shares: []model.Share{
 		{Status: reconcile.Status{Name: "studio"}, Readiness: rd},
 		{Status: reconcile.Status{Name: "news"}}, // readiness off
@@ -37,6 +39,8 @@ func TestOnAirPanelAndMetrics(t *testing.T) {
 	require.Contains(t, body, airTime(air))
 	require.Contains(t, body, `\\elsewhere\y.mp3`, "an unresolved entry as written")
 	require.Contains(t, body, "fetching 1 from the bucket")
+	require.Contains(t, body, `<li class="lvl-error"><span class="f-start">`+air.Truncate(time.Hour).Local().Format("Mon 15:04")+`</span><span class="f-tracks">6 entries</span><span class="f-problems">1 problem</span>`)
+	require.Contains(t, body, `<span class="f-tracks">4 entries</span><span class="f-problems">ready</span>`, "an hour without problems")
 	require.NotContains(t, body, hostile, "escaped")
 
 	code, body = get(t, srv, "/api/status")

@@ -47,6 +47,7 @@ var funcs = template.FuncMap{
 	"ago":    ago,
 	"clock":  clock,
 	"air":    airTime,
+	"hour":   func(t time.Time) string { return t.Local().Format("Mon 15:04") },
 	"age":    func(sec float64) string { return humanDuration(time.Duration(sec * float64(time.Second))) },
 	"dur":    humanDuration,
 	"pct":    func(v float64) string { return fmt.Sprintf("%.0f%%", v) },

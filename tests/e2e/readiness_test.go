@@ -87,6 +87,9 @@ func TestReadiness(t *testing.T) {
 	wantAir := start.Add((180 + 200 + 190) * time.Second)
 	require.True(t, missing.Air.Equal(wantAir), "airs at %s, want %s", missing.Air, wantAir)
 	require.Equal(t, "refused-name", reasons["Music/CON.mp3"].Reason)
+	require.Len(t, rd.Hours, 1, "one hour of scheduled air")
+	require.True(t, rd.Hours[0].Start.Equal(start))
+	require.Equal(t, model.ReadinessHour{Start: rd.Hours[0].Start, Tracks: 4, Problems: 2, Level: "error"}, rd.Hours[0])
 
 	// The bucket-only track comes down without a listing, in the bucket's case.
 	require.Eventually(t, func() bool {

@@ -59,6 +59,14 @@
       return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
     },
     line: function (v) { return "line " + v; },
+    hour: function (v) {
+      var t = parse(v);
+      if (t === null) { return ""; }
+      var d = new Date(t);
+      return ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getDay()] + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+    },
+    entries: function (v) { return v + " entries"; },
+    verdict: function (v) { return v ? v + (v === 1 ? " problem" : " problems") : "ready"; },
     where: function (v, item) { return v || item.entry || ""; },
     fetching: function (v) { return v && v.length ? ", fetching " + v.length + " from the bucket" : ""; },
     age: function (v) { return duration(v || 0); },

@@ -31,7 +31,7 @@ type station struct {
 	status reconcile.Status
 }
 
-func newStation(t *testing.T) *station {
+func newStation(t testing.TB) *station {
 	t.Helper()
 	ix, err := index.Open(filepath.Join(t.TempDir(), "index.db"))
 	require.NoError(t, err)
@@ -40,7 +40,7 @@ func newStation(t *testing.T) *station {
 }
 
 // write puts a file on the share, an hour old.
-func (s *station) write(t *testing.T, rel, body string) {
+func (s *station) write(t testing.TB, rel, body string) {
 	t.Helper()
 	p := filepath.Join(s.root, filepath.FromSlash(rel))
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
@@ -50,7 +50,7 @@ func (s *station) write(t *testing.T, rel, body string) {
 }
 
 // synced writes a file and records it in the index as synced.
-func (s *station) synced(t *testing.T, rel, body string) {
+func (s *station) synced(t testing.TB, rel, body string) {
 	t.Helper()
 	s.write(t, rel, body)
 	f, err := scan.Stat(s.root, rel)
@@ -60,14 +60,14 @@ func (s *station) synced(t *testing.T, rel, body string) {
 		HashedAt: time.Now(), SyncedAt: time.Now()}))
 }
 
-func (s *station) inBucket(t *testing.T, key, body string) {
+func (s *station) inBucket(t testing.TB, key, body string) {
 	t.Helper()
 	sum := sha256.Sum256([]byte(body))
 	_, err := s.bucket.Put(context.Background(), objstore.PutInput{Key: key, Body: bytes.NewReader([]byte(body)), Size: int64(len(body)), SHA256: hex.EncodeToString(sum[:])})
 	require.NoError(t, err)
 }
 
-func (s *station) share(t *testing.T, c *readiness.Checker, fetch func(string)) Share {
+func (s *station) share(t testing.TB, c *readiness.Checker, fetch func(string)) Share {
 	return Share{Name: "studio", Root: s.root, Checker: c, Interval: time.Hour, Index: s.ix, Remote: s.bucket,
 		Status: func() reconcile.Status { return s.status }, Fetch: fetch}
 }

@@ -174,9 +174,9 @@ GenesisSync demo is running. Press Ctrl-C to stop it.
 			return demo.Run(cmd.Context(), opts, newLogger(cfg))
 		},
 	}
-	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", "configs/genesissync.example.yaml", "configuration file")
-	cmd.Flags().StringVar(&opts.Dir, "dir", "/tmp/genesissync-demo", "directory for everything the demo creates")
-	cmd.Flags().StringVar(&opts.MinIOAddr, "minio-addr", "127.0.0.1:9000", "MinIO's S3 address")
+	cmd.Flags().StringVarP(&opts.ConfigPath, "config", "c", demo.DefaultConfigPath, "configuration file")
+	cmd.Flags().StringVar(&opts.Dir, "dir", demo.DefaultDir, "directory for everything the demo creates")
+	cmd.Flags().StringVar(&opts.MinIOAddr, "minio-addr", demo.DefaultMinIOAddr, "MinIO's S3 address")
 	cmd.Flags().IntVar(&opts.SMBPort, "smb-port", 0, "override the config's SMB port")
 	cmd.Flags().StringVar(&opts.StatusAddr, "status-addr", "", "override the config's status address")
 	return cmd

@@ -25,16 +25,23 @@ import (
 	"genesissync/internal/station"
 )
 
+// The demo's defaults (the CLI's flags show them).
+const (
+	DefaultConfigPath = "configs/genesissync.example.yaml"
+	DefaultDir        = "/tmp/genesissync-demo"
+	DefaultMinIOAddr  = "127.0.0.1:9000"
+)
+
 // Options configure a demo run. Zero values mean the documented defaults.
 type Options struct {
 	// ConfigPath is the appliance config to run (the example config).
 	ConfigPath string
-	// Dir holds everything the demo creates. Default /tmp/genesissync-demo.
+	// Dir holds everything the demo creates. Default DefaultDir.
 	Dir string
 	// BinDir is where the minio binary is. Default: $GS_BIN_DIR,
 	// else ./.bin.
 	BinDir string
-	// MinIOAddr is the S3 endpoint's address. Default 127.0.0.1:9000.
+	// MinIOAddr is the S3 endpoint's address. Default DefaultMinIOAddr.
 	MinIOAddr string
 	// SMBPort and StatusAddr override the config's, for running a demo
 	// beside another one (tests). Zero/empty keep the config's.
@@ -91,10 +98,10 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 // started.
 func Run(ctx context.Context, opts Options, log zerolog.Logger) error {
 	if opts.Dir == "" {
-		opts.Dir = "/tmp/genesissync-demo"
+		opts.Dir = DefaultDir
 	}
 	if opts.MinIOAddr == "" {
-		opts.MinIOAddr = "127.0.0.1:9000"
+		opts.MinIOAddr = DefaultMinIOAddr
 	}
 	if opts.BinDir == "" {
 		opts.BinDir = os.Getenv("GS_BIN_DIR")

@@ -3,6 +3,7 @@ package daemon
 import (
 	"genesissync/internal/config"
 	"genesissync/internal/playout"
+	"genesissync/internal/samba"
 )
 
 // newPlayout builds the playout-aware pacing that every share's
@@ -18,7 +19,7 @@ func (d *Daemon) newPlayout() *playout.Pacing {
 	}
 	// The system's smbd listens on Samba's default "smb ports"; a
 	// standalone one on its configured port.
-	ports := []int{445, 139}
+	ports := samba.SystemPorts
 	if d.cfg.Samba.Mode == config.SambaStandalone {
 		ports = []int{d.cfg.Samba.Port}
 	}

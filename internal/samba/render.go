@@ -36,6 +36,11 @@ type Global struct {
 }
 
 // ConfigPath is where the standalone smb.conf lives: <RunDir>/smb.conf.
+
+// SystemPorts are the system smbd's default "smb ports" (Samba's own
+// default), which appliance mode leaves as they are.
+var SystemPorts = []int{445, 139}
+
 func (g Global) ConfigPath() string { return filepath.Join(g.RunDir, "smb.conf") }
 
 // PidDir is smbd's pid directory; samba-dcerpcd writes its pid file there.

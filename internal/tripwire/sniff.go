@@ -239,15 +239,27 @@ func checkMPEG(b []byte) (bool, string) {
 	if _, ok := id3Size(b); ok {
 		return true, fmt.Sprintf("ID3v2.%d tag", b[3])
 	}
+	ok, detail := frames(b, "MPEG", 4, mpegFrame)
+	if detail == "" {
+		detail = "no ID3 tag or MPEG frame sync"
+	}
+	return ok, detail
+}
+
+// frames accepts a frame header, as frame parses it, after at most a
+// little zero padding, when the next frame (if it falls within b) starts
+// with a header too. It returns an empty detail when b has no header at
+// all, for the caller to say what else it looked for.
+func frames(b []byte, format string, headerLen int, frame func([]byte) int) (bool, string) {
 	i := skipZeros(b, 512)
-	n := mpegFrame(b[i:])
+	n := frame(b[i:])
 	if n == 0 {
-		return false, "no ID3 tag or MPEG frame sync"
+		return false, ""
 	}
-	if next := i + n; next+4 <= len(b) && mpegFrame(b[next:]) == 0 {
-		return false, fmt.Sprintf("MPEG frame header at %d but none where the next frame starts (%d)", i, next)
+	if next := i + n; next+headerLen <= len(b) && frame(b[next:]) == 0 {
+		return false, fmt.Sprintf("%s frame header at %d but none where the next frame starts (%d)", format, i, next)
 	}
-	return true, fmt.Sprintf("MPEG frame sync at %d", i)
+	return true, fmt.Sprintf("%s frame sync at %d", format, i)
 }
 
 // adtsFrame parses an AAC ADTS header at the start of b and returns the
@@ -275,15 +287,11 @@ func checkAAC(b []byte) (bool, string) {
 	if _, ok := id3Size(b); ok {
 		return true, fmt.Sprintf("ID3v2.%d tag", b[3])
 	}
-	i := skipZeros(b, 512)
-	n := adtsFrame(b[i:])
-	if n == 0 {
-		return false, "no ftyp box, ID3 tag or ADTS frame sync"
+	ok, detail := frames(b, "ADTS", 7, adtsFrame)
+	if detail == "" {
+		detail = "no ftyp box, ID3 tag or ADTS frame sync"
 	}
-	if next := i + n; next+7 <= len(b) && adtsFrame(b[next:]) == 0 {
-		return false, fmt.Sprintf("ADTS header at %d but none where the next frame starts (%d)", i, next)
-	}
-	return true, fmt.Sprintf("ADTS frame sync at %d", i)
+	return ok, detail
 }
 
 // checkFtyp accepts an ISO base media file: an ftyp box first, with a

@@ -18,11 +18,14 @@ const mpegFrameLen = 417
 
 // mpegFrames returns n frames: each a header and zeroed side info and
 // audio data, as a silent encoder writes them.
-func mpegFrames(n int) []byte {
+func mpegFrames(n int) []byte { return frameRun(mpegHeader, mpegFrameLen, n) }
+
+// frameRun returns n frames of length bytes, each header then zeros.
+func frameRun(header []byte, length, n int) []byte {
 	var b []byte
 	for range n {
-		f := make([]byte, mpegFrameLen)
-		copy(f, mpegHeader)
+		f := make([]byte, length)
+		copy(f, header)
 		b = append(b, f...)
 	}
 	return b
@@ -81,13 +84,7 @@ func pngHeader() []byte {
 func adtsFrames(n int) []byte {
 	const length = 32
 	h := []byte{0xFF, 0xF1, 0x50, 0x80 | byte(length>>11&3), byte(length >> 3 & 0xFF), byte(length&7)<<5 | 0x1F, 0xFC}
-	var b []byte
-	for range n {
-		f := make([]byte, length)
-		copy(f, h)
-		b = append(b, f...)
-	}
-	return b
+	return frameRun(h, length, n)
 }
 
 // encrypted returns n random bytes, as encryption leaves a file.

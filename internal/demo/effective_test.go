@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
+	"genesissync/internal/tripwire"
 )
 
 // TestEffectiveConfig: the example config with the demo's overrides
@@ -49,6 +50,8 @@ func TestSeedOnAir(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []byte{0xFF, 0xFB}, track[:2], "an MPEG frame sync")
 	require.Equal(t, byte(0xFF), track[417], "the next frame follows")
+	v := tripwire.Sniff(demoTrack, track[:min(len(track), tripwire.HeadSize)])
+	require.True(t, v.Known && v.Matches, "the tripwire sees MPEG audio: %+v", v)
 	require.NoError(t, os.WriteFile(filepath.Join(share, demoPlaylist), []byte("edited"), 0o644))
 	require.NoError(t, seedOnAir(share, -1, -1))
 

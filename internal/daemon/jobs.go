@@ -102,13 +102,7 @@ func (d *Daemon) startVerifyJob(share string, deep bool, samplePercent float64) 
 			Concurrency: 4,
 			Progress:    h.Progress,
 		})
-		h.Finish(func(st *jobs.Job) {
-			st.Verify = &rep
-			st.State = jobs.Done
-			if err != nil {
-				st.State, st.Error = jobs.Failed, err.Error()
-			}
-		})
+		h.Finish(err, func(st *jobs.Job) { st.Verify = &rep })
 		d.verifyFinished(log, share, rep, err)
 	}()
 	return h.ID(), nil
@@ -180,13 +174,7 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 			Progress: h.Progress,
 			Log:      d.log,
 		})
-		h.Finish(func(st *jobs.Job) {
-			st.Restore = &res
-			st.State = jobs.Done
-			if err != nil {
-				st.State, st.Error = jobs.Failed, err.Error()
-			}
-		})
+		h.Finish(err, func(st *jobs.Job) { st.Restore = &res })
 		level, msg := eventlog.Info, fmt.Sprintf("restore: %d files restored, %d already present, %d skipped, %d failed", res.Restored, res.Present, res.Skipped, res.Failed)
 		if res.Snapshot != "" {
 			msg += "; snapshot " + res.Snapshot + " taken first"

@@ -57,12 +57,19 @@ func (h *Handle) Progress(p restore.Progress) {
 	h.st.Progress = p
 }
 
-// Finish records the job's end: update sets its outcome under the lock.
-func (h *Handle) Finish(update func(*Job)) {
+// Finish records the job's end: Done, or Failed with err's message; then
+// result (may be nil) sets its report under the lock.
+func (h *Handle) Finish(err error, result func(*Job)) {
 	t := h.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	update(h.st)
+	h.st.State = Done
+	if err != nil {
+		h.st.State, h.st.Error = Failed, err.Error()
+	}
+	if result != nil {
+		result(h.st)
+	}
 	delete(t.running, h.st.Share)
 	if h.st.Kind == Verify {
 		t.last[h.st.Share] = h.st

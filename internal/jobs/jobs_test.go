@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -32,7 +33,7 @@ func TestOneRunningJobPerShare(t *testing.T) {
 	_, ok = tb.Get("studio", Restore, h.ID())
 	require.False(t, ok)
 
-	h.Finish(func(j *Job) { j.State = Done; j.Verify = &restore.Report{Checked: 7} })
+	h.Finish(nil, func(j *Job) { j.Verify = &restore.Report{Checked: 7} })
 	s := tb.Share("studio")
 	require.Nil(t, s.Running)
 	require.NotNil(t, s.LastVerify)
@@ -45,8 +46,12 @@ func TestLastVerifyIsOnlyVerifies(t *testing.T) {
 	tb := New()
 	h, _, err := tb.Begin("studio", Restore)
 	require.NoError(t, err)
-	h.Finish(func(j *Job) { j.State = Failed; j.Error = "boom" })
+	h.Finish(errors.New("boom"), nil)
 	require.Nil(t, tb.Share("studio").LastVerify)
+	j, ok := tb.Get("studio", Restore, h.ID())
+	require.True(t, ok)
+	require.Equal(t, Failed, j.State)
+	require.Equal(t, "boom", j.Error, "Finish records the error")
 }
 
 func TestParentAndNext(t *testing.T) {
@@ -72,7 +77,7 @@ func TestForgetsOldestFinishedJobs(t *testing.T) {
 		if i == 0 {
 			first = h.ID()
 		}
-		h.Finish(func(j *Job) { j.State = Done })
+		h.Finish(nil, nil)
 	}
 	_, ok := tb.Get("share0", Verify, first)
 	require.False(t, ok, "the oldest finished job is forgotten past %d", keep)
@@ -87,7 +92,7 @@ func TestKeepsRunningJobs(t *testing.T) {
 	for i := range keep + 5 {
 		h2, _, err := tb.Begin(fmt.Sprint("share", i), Verify)
 		require.NoError(t, err)
-		h2.Finish(func(j *Job) { j.State = Done })
+		h2.Finish(nil, nil)
 	}
 	_, ok := tb.Get("long", Restore, h.ID())
 	require.True(t, ok, "a running job is never forgotten")

@@ -87,9 +87,12 @@ func (sf *shareFiles) absent(ctx context.Context, rel string) (readiness.TrackSt
 	if _, err := keymap.Key(rel); err != nil {
 		return readiness.RefusedName, rel
 	}
-	for _, r := range append(sf.status.Refused, sf.status.RefusedPaths...) {
-		if strings.EqualFold(r.Key, rel) {
-			return readiness.RefusedName, r.Key
+	// Status shares its slices with the pipeline: read them, never append.
+	for _, list := range [][]reconcile.Refused{sf.status.Refused, sf.status.RefusedPaths} {
+		for _, r := range list {
+			if strings.EqualFold(r.Key, rel) {
+				return readiness.RefusedName, r.Key
+			}
 		}
 	}
 	if _, err := sf.remote.Head(ctx, rel); err == nil {

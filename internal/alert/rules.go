@@ -235,10 +235,11 @@ func trackMissing(share string, rd model.Readiness) Problem {
 	if what == "" {
 		what = p.Entry
 	}
-	msg := fmt.Sprintf("share %s: %s %s is %s (%s, line %d)", share, when, what, p.Reason, p.Playlist, p.Line)
+	where := fmt.Sprintf("%s, line %d", p.Playlist, p.Line)
 	if p.Path != "" {
-		msg = fmt.Sprintf("share %s: %s %s is %s (%s; %s, line %d)", share, when, what, p.Reason, p.Path, p.Playlist, p.Line)
+		where = p.Path + "; " + where
 	}
+	msg := fmt.Sprintf("share %s: %s %s is %s (%s)", share, when, what, p.Reason, where)
 	if n := len(rd.Problems); n > 1 {
 		msg += fmt.Sprintf("; %d problems in all", n)
 	}

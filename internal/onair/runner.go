@@ -2,8 +2,8 @@ package onair
 
 import (
 	"context"
-	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,26 +75,31 @@ func (r *Runner) Run(ctx context.Context) error {
 // pipeline's fingerprint changed and minGap has passed since the last.
 func (r *Runner) watch(ctx context.Context, sh Share) {
 	var last time.Time
-	var seen string
+	var seen []activity
 	periodic.Run(ctx, watchEvery, func() {
 		fp := r.fingerprint()
 		now := time.Now()
-		if last.IsZero() || now.Sub(last) >= sh.Interval || (fp != seen && now.Sub(last) >= minGap) {
+		if last.IsZero() || now.Sub(last) >= sh.Interval || (!slices.Equal(fp, seen) && now.Sub(last) >= minGap) {
 			r.Check(ctx, sh.Name, now)
 			last, seen = now, fp
 		}
 	})
 }
 
-// fingerprint changes whenever any share's pipeline has moved something
-// a track's state depends on. Playlists may name tracks on other shares,
-// so every share counts.
-func (r *Runner) fingerprint() string {
-	fp := ""
-	for _, sh := range r.shares {
+// activity is what of a share's pipeline a track's state depends on;
+// a check is due sooner when it changes.
+type activity struct {
+	uploads, downloads, deletes, renames int64
+	conflicts, refused, refusedPaths     int
+}
+
+// fingerprint is every share's activity: playlists may name tracks on
+// other shares, so every share counts.
+func (r *Runner) fingerprint() []activity {
+	fp := make([]activity, len(r.shares))
+	for i, sh := range r.shares {
 		st := sh.Status()
-		fp += fmt.Sprintf("%d/%d/%d/%d/%d/%d/%d;", st.Uploads, st.Downloads, st.Deletes, st.Renames,
-			len(st.Conflicts), st.RefusedCount, len(st.RefusedPaths))
+		fp[i] = activity{st.Uploads, st.Downloads, st.Deletes, st.Renames, len(st.Conflicts), st.RefusedCount, len(st.RefusedPaths)}
 	}
 	return fp
 }

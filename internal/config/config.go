@@ -159,6 +159,8 @@ type Share struct {
 	// Readiness is the on-air readiness check of the playlists on the
 	// share (see readiness.go).
 	Readiness Readiness `mapstructure:"readiness"`
+	// Tripwire is the ransomware tripwire (see tripwire.go).
+	Tripwire TripwirePolicy `mapstructure:"tripwire"`
 }
 
 // ListingGrace is how long the share may go without a completed bucket

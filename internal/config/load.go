@@ -292,6 +292,7 @@ func (c *Config) applyDefaults() {
 		}
 		s.Snapshots.applyDefaults(s)
 		s.Verify.applyDefaults(s)
+		s.Tripwire.applyDefaults()
 		s.Readiness.applyDefaults(c.Samba.NetbiosName, c.ShareNames(), name)
 	}
 	c.Status.applyDefaults()

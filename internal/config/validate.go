@@ -196,6 +196,7 @@ func (c *Config) validate() Errors {
 		}
 		s.Snapshots.validate(key+".snapshots", s, add)
 		s.Verify.validate(key+".verify", s, add)
+		s.Tripwire.validate(key+".tripwire", add)
 		s.Readiness.validate(key+".readiness", c.Shares, add)
 	}
 	return errs

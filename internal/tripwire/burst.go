@@ -46,6 +46,9 @@ type Event struct {
 	// zero Verdict (not Known) is right for deletes and renames whose
 	// content was not read.
 	Format Verdict
+	// NewExtension says the share has never held a file with Path's
+	// extension (the caller keeps the set).
+	NewExtension bool
 }
 
 // DefaultMaxNames is how many offending paths a Burst keeps when
@@ -69,7 +72,9 @@ const DefaultNoteFolders = 3
 //     counts); more than MaxRewrites distinct counted paths within Window
 //     trip;
 //   - a rename or new file with a known ransomware extension counts toward
-//     the same burst;
+//     the same burst, and so does one with an extension the share never
+//     held whose content is not valid in a known format (a first folder
+//     of FLACs is not an attack);
 //   - a ransom-note name in NoteFolders or more distinct folders within
 //     Window trips.
 //
@@ -149,6 +154,10 @@ func (b *Burst) Observe(now time.Time, ev Event) (trip bool, reason string) {
 			b.firstBad = fmt.Sprintf("first %s to a ransomware extension: %s (%s)", ev.Kind, ev.Path, family)
 		}
 	}
+	if ev.NewExtension && (ev.Kind == Rename || ev.Kind == Create) && !(ev.Format.Known && ev.Format.Matches) {
+		b.counted.add(ev.Path, now)
+		b.offend(ev.Path)
+	}
 	if IsRansomNote(ev.Path) {
 		b.notes.add(folder(ev.Path), now)
 		b.offend(ev.Path)
@@ -157,7 +166,7 @@ func (b *Burst) Observe(now time.Time, ev Event) (trip bool, reason string) {
 		}
 	}
 	if n := b.counted.len(); n > b.MaxRewrites {
-		reason := fmt.Sprintf("%d files rewritten without a valid format or renamed to ransomware extensions within %s (max %d)", n, b.Window, b.MaxRewrites)
+		reason := fmt.Sprintf("%d files rewritten without a valid format, or new under ransomware or never-seen extensions, within %s (max %d)", n, b.Window, b.MaxRewrites)
 		if b.firstBad != "" {
 			reason += "; " + b.firstBad
 		}

@@ -39,7 +39,7 @@ func TestBurstMismatchedRewritesTripAfterMax(t *testing.T) {
 		trip, reason := b.Observe(now, rewrite(t, fmt.Sprintf("Music/%03d.mp3", i), encrypted(t, HeadSize)))
 		if trip && first == 0 {
 			first = i
-			require.Equal(t, "51 files rewritten without a valid format or renamed to ransomware extensions within 10m0s (max 50)", reason)
+			require.Equal(t, "51 files rewritten without a valid format, or new under ransomware or never-seen extensions, within 10m0s (max 50)", reason)
 		}
 	}
 	require.Equal(t, 51, first)
@@ -145,6 +145,30 @@ func TestBurstNewFiles(t *testing.T) {
 	require.Zero(t, s.Counted)
 	require.Equal(t, 5, s.Mismatches)
 	require.Equal(t, []string{"New/000.mp3", "New/100.mp3", "New/200.mp3", "New/300.mp3", "New/400.mp3"}, s.Offending)
+}
+
+func TestBurstNeverSeenExtensions(t *testing.T) {
+	b := &Burst{MaxRewrites: 10, Window: 10 * time.Minute}
+	// A first folder of FLACs is valid in its format: never counted.
+	for i := range 100 {
+		ev := Event{Path: fmt.Sprintf("Lossless/%03d.flac", i), Kind: Create, Format: Sniff("x.flac", flacHeader()), NewExtension: true}
+		trip, reason := b.Observe(t0.Add(time.Duration(i)*time.Second), ev)
+		require.False(t, trip, reason)
+	}
+	require.Zero(t, b.Stats().Counted)
+	// Random per-victim extensions are in no list: only "never seen" counts them.
+	for i := 1; i <= 11; i++ {
+		name := fmt.Sprintf("Music/%03d.mp3.x7k2q9", i)
+		ev := Event{Path: name, Kind: Rename, Format: Sniff(name, encrypted(t, HeadSize)), NewExtension: true}
+		trip, reason := b.Observe(t0.Add(time.Duration(200+i)*time.Second), ev)
+		require.Equal(t, i == 11, trip, "file %d: %s", i, reason)
+	}
+	// The same extension once seen (NewExtension false) counts nothing.
+	c := &Burst{MaxRewrites: 1, Window: time.Minute}
+	for i := range 5 {
+		trip, _ := c.Observe(t0, Event{Path: fmt.Sprintf("Docs/%d.x7k2q9", i), Kind: Create})
+		require.False(t, trip)
+	}
 }
 
 func TestBurstRansomNotes(t *testing.T) {

@@ -78,14 +78,20 @@ var notePatterns = []string{
 // ransomware's work, and why: an extension a ransomware family appends,
 // or the name of a ransom note. It is pure and safe for concurrent use.
 func SuspiciousName(name string) (reason string, ok bool) {
-	ext := Ext(name)
-	if family, bad := badExtensions[ext]; bad {
-		return "known ransomware extension " + ext + " (" + family + ")", true
+	if family, bad := BadExtension(name); bad {
+		return "known ransomware extension " + Ext(name) + " (" + family + ")", true
 	}
 	if IsRansomNote(name) {
 		return "ransom-note name", true
 	}
 	return "", false
+}
+
+// BadExtension reports whether name ends in an extension a ransomware
+// family appends, and which family. Pure, safe for concurrent use.
+func BadExtension(name string) (family string, ok bool) {
+	family, ok = badExtensions[Ext(name)]
+	return family, ok
 }
 
 // IsRansomNote reports whether the share-relative name is that of a

@@ -16,6 +16,7 @@ import (
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
+	"genesissync/internal/tripwire"
 )
 
 // putter is the part of the object store an upload needs.
@@ -29,7 +30,17 @@ type Uploader struct {
 	store   putter
 	limiter *rate.Limiter // nil: unlimited
 	pacer   Pacer
+	inspect Inspector // nil: every change leaves
 	now     func() time.Time
+}
+
+// Inspector judges a change before any byte of it leaves for the bucket:
+// the file's first bytes (up to tripwire.HeadSize, read by the hash pass)
+// and the base it replaces (nil for a new file). A non-nil error stops
+// the upload; Upload returns it wrapped. It is called from every upload
+// goroutine at once.
+type Inspector interface {
+	Inspect(rel string, head []byte, base *index.Entry) error
 }
 
 // NewUploader returns an uploader for the share rooted at root. A
@@ -49,6 +60,14 @@ func (u *Uploader) WithPacer(p Pacer) *Uploader {
 	if p != nil {
 		u.pacer = p
 	}
+	return u
+}
+
+// WithInspector makes every upload that would send bytes ask i first
+// (the share's ransomware tripwire). It returns u; call it before the
+// first Upload.
+func (u *Uploader) WithInspector(i Inspector) *Uploader {
+	u.inspect = i
 	return u
 }
 
@@ -105,7 +124,8 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	// SHA-256 is the content's identity; the CRC-32C (nearly free) lets
 	// the store check the stream without a second SHA-256 pass.
 	h, crc := sha256.New(), objstore.NewCRC32C()
-	if _, err := io.Copy(io.MultiWriter(h, crc), pacedReader{ctx, f, u.pacer}); err != nil {
+	head := headWriter{max: tripwire.HeadSize}
+	if _, err := io.Copy(io.MultiWriter(h, crc, &head), pacedReader{ctx, f, u.pacer}); err != nil {
 		return Result{}, fmt.Errorf("upload %q: hash: %w", rel, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -121,6 +141,11 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 		return Result{Entry: entry, Outcome: Unchanged}, nil
 	}
 
+	if u.inspect != nil {
+		if err := u.inspect.Inspect(rel, head.b, base); err != nil {
+			return Result{}, fmt.Errorf("upload %q: %w", rel, err)
+		}
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
 	}
@@ -150,6 +175,19 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	}
 	entry.ETag, entry.VersionID, entry.SyncedAt = obj.ETag, obj.VersionID, u.now()
 	return Result{Entry: entry, Outcome: Uploaded, Bytes: body.n}, nil
+}
+
+// headWriter keeps the first max bytes written to it.
+type headWriter struct {
+	b   []byte
+	max int
+}
+
+func (w *headWriter) Write(p []byte) (int, error) {
+	if n := w.max - len(w.b); n > 0 {
+		w.b = append(w.b, p[:min(n, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // unchangedSince re-stats both the open descriptor (in-place writes) and

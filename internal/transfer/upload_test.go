@@ -18,9 +18,11 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
+	"genesissync/internal/tripwire"
 	"genesissync/tests/harness"
 )
 
@@ -189,10 +191,55 @@ func TestUpload(t *testing.T) {
 		require.Equal(t, transfer.Uploaded, second.Outcome)
 	})
 
+	t.Run("the inspector sees the head before any byte leaves", func(t *testing.T) {
+		rel := "inspect/a.mp3"
+		data := writeFile(t, filepath.Join(root, rel), 8, 300<<10)
+		insp := &recordingInspector{err: errors.New("held: not audio")}
+		u := transfer.NewUploader(root, store, 0).WithInspector(insp)
+		_, err := u.Upload(ctx, rel, nil, transfer.Precondition{})
+		require.ErrorIs(t, err, insp.err)
+		require.Equal(t, data[:tripwire.HeadSize], insp.head, "the first bytes the hash pass read")
+		require.Nil(t, insp.base)
+		_, err = store.Head(ctx, rel)
+		require.ErrorIs(t, err, objstore.ErrNotFound, "a refused change sends nothing")
+
+		insp.err = nil
+		first, err := u.Upload(ctx, rel, nil, transfer.Precondition{})
+		require.NoError(t, err)
+		require.Equal(t, transfer.Uploaded, first.Outcome)
+
+		// Unchanged content sends nothing, so it is not inspected.
+		insp.calls = 0
+		_, err = u.Upload(ctx, rel, &first.Entry, transfer.Precondition{})
+		require.NoError(t, err)
+		require.Zero(t, insp.calls)
+
+		// A short file's head is all of it; a rewrite passes its base.
+		writeFile(t, filepath.Join(root, rel), 9, 100)
+		_, err = u.Upload(ctx, rel, &first.Entry, transfer.Precondition{})
+		require.NoError(t, err)
+		require.Len(t, insp.head, 100)
+		require.Equal(t, first.Entry.SHA256, insp.base.SHA256)
+	})
+
 	t.Run("missing file", func(t *testing.T) {
 		_, err := transfer.NewUploader(root, store, 0).Upload(ctx, "nope.mp3", nil, transfer.Precondition{})
 		require.True(t, errors.Is(err, fs.ErrNotExist), err)
 	})
+}
+
+// recordingInspector keeps what it was last asked and answers err.
+type recordingInspector struct {
+	err   error
+	head  []byte
+	base  *index.Entry
+	calls int
+}
+
+func (r *recordingInspector) Inspect(rel string, head []byte, base *index.Entry) error {
+	r.calls++
+	r.head, r.base = append([]byte(nil), head...), base
+	return r.err
 }
 
 // rewriteKeepMtime changes bytes near the end of p (not yet streamed when

@@ -18,11 +18,16 @@ type trasher interface {
 // paths it releases go to the workers, allowed to delete.
 func (s *Share) considerDeletes(now time.Time) {
 	idle := len(s.pend) == 0 && len(s.inflight) == 0
-	s.allow(s.guard.judge(now, idle, s.pausedReason() != "", func() int { return s.Status().FilesTracked }))
+	// A tripped tripwire pauses the guard too: no delete leaves.
+	paused := s.pausedReason() != "" || s.trip.tripped()
+	s.allow(s.guard.judge(now, idle, paused, func() int { return s.Status().FilesTracked }))
 }
 
 // approve releases the tripped batch named id. Loop goroutine only.
 func (s *Share) approve(id string) error {
+	if s.trip.tripped() {
+		return errors.New("the ransomware tripwire holds this share: release it (the changes are legitimate) or restore from before the trip first")
+	}
 	paths, err := s.guard.approve(id)
 	s.allow(paths)
 	return err

@@ -81,6 +81,10 @@ type Options struct {
 	// batch of more than one.
 	MaxDeletes       int
 	MaxDeletePercent float64
+	// Tripwire, if set, turns on the ransomware tripwire: the assembly
+	// must install Share.Inspector on the uploader. Nil lets every change
+	// leave.
+	Tripwire *TripwireOptions
 }
 
 // Share runs one share's pipeline (see the package doc). Run owns every
@@ -95,6 +99,8 @@ type Share struct {
 	scan  *scanner
 	watch *watchSupervisor
 	guard *deleteGuard
+	// trip: nil when the tripwire is off; safe for any goroutine.
+	trip *tripGuard
 
 	// owned by the loop goroutine
 	pend     map[string]*pending
@@ -118,7 +124,9 @@ type Share struct {
 	notify    chan string   // paths reported by bucket events
 	fetchReq  chan string   // paths to bring down ahead of all others (Fetch)
 	approvals chan approval
-	stopped   chan struct{}
+	// tripReleases carries ReleaseTripwire to the loop.
+	tripReleases chan releaseRequest
+	stopped      chan struct{}
 	ctl       control
 
 	mu     sync.Mutex
@@ -173,6 +181,7 @@ type result struct {
 	downBytes    int64        // a conflict: bytes of the bucket's version saved
 	conflictCopy string
 	trashedTo    string // where a deleted file or object can be recovered
+	heldReason   string // why the tripwire held the change
 	renamedFrom  string // the synced path a renamed file was copied from
 	proof        proof  // how an adopted path was proven equal
 	localCRC     string // the local file's CRC-32C, when its read took one
@@ -230,6 +239,11 @@ func New(opts Options) *Share {
 		fetchReq:  make(chan string, 64),
 		approvals: make(chan approval),
 		stopped:   make(chan struct{}),
+
+		tripReleases: make(chan releaseRequest),
+	}
+	if opts.Tripwire != nil {
+		s.trip = newTripGuard(*opts.Tripwire)
 	}
 	s.watch = &watchSupervisor{
 		root: opts.Root, matcher: opts.Matcher, retry: watcherRetry,
@@ -294,8 +308,16 @@ func (s *Share) Run(ctx context.Context) error {
 		return err
 	}
 	s.update(func(st2 *Status) { st2.FilesTracked, st2.BytesTracked = st.Files, st.Bytes })
+	if s.trip != nil {
+		if err := s.trip.learn(s.opts.Index); err != nil {
+			return err
+		}
+	}
 
 	g, ctx := errgroup.WithContext(ctx)
+	if s.trip != nil {
+		g.Go(func() error { return s.trip.serve(ctx) })
+	}
 	c := channels{
 		jobs:     make(chan job), // unbuffered: backpressure from the workers
 		results:  make(chan result),
@@ -401,6 +423,8 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			s.dispatch(ctx, c.jobs)
 		case a := <-s.approvals:
 			a.reply <- s.approve(a.batch)
+		case r := <-s.tripReleases:
+			r.reply <- s.releaseTrip()
 		case <-tick.C:
 			s.considerDeletes(time.Now())
 			if time.Since(walked) >= time.Second {
@@ -434,7 +458,7 @@ func (s *Share) tickEvery() time.Duration {
 // note records a candidate. A scan's candidate settles from its mtime
 // (an old file is eligible at once); a watcher event settles from now.
 func (s *Share) note(f found) {
-	if s.guard.holds(f.rel) && !f.event {
+	if (s.guard.holds(f.rel) || s.trip.holds(f.rel)) && !f.event {
 		// Held by the guard for a person: finding the same difference again
 		// changes nothing (and a re-plan in flight at an approval would hold
 		// it again). A watcher event or the release plans it afresh.
@@ -513,8 +537,17 @@ func (s *Share) finish(r result) {
 		} else {
 			delete(s.pend, r.rel)
 		}
+	case r.err == nil && r.out == outHeldTripwire:
+		// Listed by the tripwire until a person releases it, or a change
+		// brings it in line.
+		delete(s.pend, r.rel)
+		s.log.Warn().Str("path", r.rel).Str("reason", r.heldReason).Msg("change held by the ransomware tripwire: not sent to the bucket")
 	case r.err == nil:
 		s.guard.settled(r.rel)
+		s.trip.settled(r.rel)
+		if r.out == outDownloaded {
+			s.trip.saw(r.rel)
+		}
 		if p.lastEvent.After(r.started) {
 			// Changed while in flight: still pending, recovery point moves.
 			p.since, p.attempts = p.lastEvent, 0

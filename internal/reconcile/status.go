@@ -95,6 +95,8 @@ type Status struct {
 	// PausedReason says why transfers are paused (state paused); empty
 	// while they run.
 	PausedReason string `json:"paused_reason,omitempty"`
+	// Tripwire is the ransomware tripwire; nil when it is off.
+	Tripwire *TripwireStatus `json:"tripwire,omitempty"`
 }
 
 // maxListed bounds the lists in a Status.
@@ -189,6 +191,7 @@ func (s *Share) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.status
+	st.Tripwire = s.Tripwire()
 	if !st.OldestPending.IsZero() {
 		st.OldestPendingAgeSeconds = time.Since(st.OldestPending).Seconds()
 	}
@@ -258,7 +261,7 @@ func (s *Share) publish() {
 		switch {
 		case st.PausedReason != "":
 			st.State = StatePaused
-		case s.scanErr != nil, st.ListingFailing:
+		case s.scanErr != nil, st.ListingFailing, s.trip.alarmed():
 			st.State = StateError
 		case st.LastFullScan.IsZero():
 			st.State = StateStarting

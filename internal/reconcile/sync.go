@@ -52,6 +52,7 @@ const (
 	outDeleted
 	outRenamed
 	outRefused
+	outHeldTripwire
 )
 
 // errOpen marks a path that an SMB client holds open: the change waits.
@@ -303,10 +304,23 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		if r.err = s.root.ok(ctx); r.err != nil {
 			return
 		}
+		if s.trip != nil {
+			// Judged before the bucket's version is saved: a held local
+			// version must not leave a conflict copy on each attempt.
+			err := s.trip.inspectLocal(s.opts.Root, r.rel, in.Base)
+			if s.held(r, err) {
+				return
+			}
+			if err != nil {
+				r.err = err
+				return
+			}
+		}
 		s.conflict(ctx, r, in)
 	case DeleteLocal, DeleteRemote:
-		// Held until the guard releases it; never carried out without a trash.
-		if !r.allowDelete || s.opts.Trash == nil {
+		// Held until the guard releases it; never carried out without a
+		// trash; and not sent while the tripwire holds the share.
+		if !r.allowDelete || s.opts.Trash == nil || (a == DeleteRemote && s.trip.tripped()) {
 			r.out = outHeldDelete
 			return
 		}
@@ -327,6 +341,9 @@ func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre
 		}
 	}
 	res, err := s.opts.Uploader.Upload(ctx, r.rel, in.Base, s.only(pre))
+	if s.held(r, err) {
+		return
+	}
 	if err != nil {
 		r.err = err
 		return
@@ -337,6 +354,16 @@ func (s *Share) upload(ctx context.Context, r *result, in Input, key string, pre
 		r.out = outUploaded
 	}
 	r.record(s, res.Entry)
+}
+
+// held reports whether err is the tripwire's hold, and makes r say so.
+func (s *Share) held(r *result, err error) bool {
+	var h *heldError
+	if !errors.As(err, &h) {
+		return false
+	}
+	r.out, r.err, r.heldReason = outHeldTripwire, nil, h.change.Reason
+	return true
 }
 
 // record writes the new base entry, after the far side confirmed.
@@ -434,6 +461,9 @@ const RenameMinSize = 8 << 20
 // file moved on the share, and reports whether it did. The old path's
 // delete takes the normal, guarded way.
 func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string) bool {
+	if !s.trip.renameMayCopy(r.rel) {
+		return false // the upload's inspection judges it
+	}
 	var from string
 	var base index.Entry
 	err := s.opts.Index.ForEach(func(p string, e index.Entry) error {

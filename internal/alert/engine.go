@@ -120,7 +120,7 @@ func (e *Engine) Observe(problems []Problem) {
 		escalated := t.firing && rank(p.Severity) > rank(t.p.Severity)
 		t.p = p
 		switch {
-		case !t.firing && now.Sub(t.started) >= max(e.o.For, p.For):
+		case !t.firing && (p.Immediate || now.Sub(t.started) >= max(e.o.For, p.For)):
 			t.firing, t.lastSent = true, now
 			e.record(eventlog.Event{Level: level(p.Severity), Kind: "alert.raised", Share: p.Share, Message: p.Message})
 			e.enqueue(Notice{Status: Firing, Problem: p, StartedAt: t.started, SentAt: now})

@@ -192,6 +192,22 @@ func TestEngineNoticeContentAndEvents(t *testing.T) {
 	require.Empty(t, e.Firing())
 }
 
+// TestEngineImmediateSkipsFor: an Immediate problem fires on the first
+// evaluation that sees it, whatever the engine's "for".
+func TestEngineImmediateSkipsFor(t *testing.T) {
+	c := newClock()
+	e := NewEngine(Options{Senders: []Sender{&recorder{}}, For: time.Hour, Now: c.now, Log: zerolog.Nop()})
+	slow, urgent := problem("stale", Critical), problem("tripwire", Critical)
+	urgent.Immediate = true
+	e.Observe([]Problem{slow, urgent})
+	fire, ok := e.queues[0].pop()
+	require.True(t, ok)
+	require.Equal(t, urgent.Key, fire.Problem.Key)
+	require.Equal(t, t0, fire.SentAt)
+	_, ok = e.queues[0].pop()
+	require.False(t, ok, "the other waits out for")
+}
+
 func TestEngineDeliveryRetriesAndSurvivesFailures(t *testing.T) {
 	flaky := &recorder{fails: 2}
 	broken := &recorder{fails: 1 << 30}

@@ -42,6 +42,9 @@ const (
 	// is not ready (missing, refused, not synced, a conflict, outside
 	// every share), or a playlist cannot be read.
 	RuleTrackMissing = "track_missing"
+	// RuleTripwire: the share's ransomware tripwire tripped, or holds
+	// changes whose content no longer matches their format.
+	RuleTripwire = "tripwire"
 )
 
 // Problem is one active problem found by Evaluate. It is a value.
@@ -64,6 +67,10 @@ type Problem struct {
 	// of the engine's own "for" (the larger wins). The failure streak
 	// rule uses it: a failing file fires only after the streak.
 	For time.Duration `json:"-"`
+	// Immediate fires on the first evaluation that sees the problem,
+	// whatever the engine's "for": a tripped tripwire is never a blip,
+	// and minutes count while a PC encrypts.
+	Immediate bool `json:"-"`
 }
 
 // Targets are the rules' thresholds, which the snapshot does not carry
@@ -185,6 +192,10 @@ func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 			Details: map[string]string{"held_deletes": fmt.Sprint(sh.HeldDeleteCount), "held_conflicts": fmt.Sprint(sh.HeldConflictCount), "batch": sh.DeleteBatch}})
 	}
 
+	if p, ok := tripwireProblem(sh, now); ok {
+		add(p)
+	}
+
 	if sh.ListingFailing && sh.ListingError != nil {
 		le := sh.ListingError
 		down := now.Sub(le.Since).Truncate(time.Second)
@@ -199,11 +210,12 @@ func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 			}})
 	}
 
-	// The error state also covers failing files, a tripped guard and a
-	// failing listing, which have their own rules; what is left is
+	// The error state also covers failing files, a tripped guard, a
+	// failing listing and the tripwire, which have their own rules; what is left is
 	// share-wide: the root is unhealthy (dataset not mounted, marker
 	// missing) or the scan fails.
-	if sh.State == reconcile.StateError && sh.PendingFailures == 0 && !sh.DeleteGuardTripped && !sh.ListingFailing {
+	tripAlarm := sh.Tripwire != nil && (sh.Tripwire.Tripped || sh.Tripwire.HeldCount > 0)
+	if sh.State == reconcile.StateError && sh.PendingFailures == 0 && !sh.DeleteGuardTripped && !sh.ListingFailing && !tripAlarm {
 		path, d := lastErr(map[string]string{})
 		msg := fmt.Sprintf("share %s is in error: nothing syncs", name)
 		if sh.LastError != nil {
@@ -306,4 +318,69 @@ func poolRules(pool model.Pool, t Targets, add func(Problem)) {
 	add(Problem{Rule: RulePoolCapacity, Subject: pool.Name, Severity: sev,
 		Message: fmt.Sprintf("ZFS pool %s is %.0f%% full", pool.Name, pool.CapacityPercent),
 		Details: map[string]string{"capacity_percent": fmt.Sprintf("%.1f", pool.CapacityPercent)}})
+}
+
+// tripEvidenceWait is how long a trip's alert waits for its evidence (the
+// SMB clients, the held snapshot) before it goes out without.
+const tripEvidenceWait = 15 * time.Second
+
+// tripwireProblem is the share's tripwire problem, if any: critical when it
+// tripped (once its evidence is in, or tripEvidenceWait after the trip),
+// a warning when it holds single changes.
+func tripwireProblem(sh model.Share, now time.Time) (Problem, bool) {
+	tw := sh.Tripwire
+	if tw == nil || (!tw.Tripped && tw.HeldCount == 0) {
+		return Problem{}, false
+	}
+	name := sh.Name
+	d := map[string]string{
+		"held":       fmt.Sprint(tw.HeldCount),
+		"counted":    fmt.Sprint(tw.Counted),
+		"mismatches": fmt.Sprint(tw.Mismatches),
+	}
+	first := tw.Offending
+	if len(first) == 0 {
+		for _, h := range tw.Held {
+			first = append(first, h.Path)
+		}
+	}
+	files := strings.Join(first[:min(len(first), 5)], ", ")
+	if len(first) > 5 {
+		files += fmt.Sprintf(" and %d more", len(first)-5)
+	}
+	d["first_files"] = files
+	if !tw.Tripped {
+		return Problem{Rule: RuleTripwire, Subject: name, Share: name, Severity: Warning, Immediate: true,
+			Message: fmt.Sprintf("share %s: the ransomware tripwire holds %d change(s) back from the bucket: %s (%s); review them on the status page",
+				name, tw.HeldCount, files, tw.Held[0].Reason),
+			Details: d}, true
+	}
+	if tw.Evidence == nil && now.Sub(tw.TrippedAt) < tripEvidenceWait {
+		return Problem{}, false
+	}
+	d["tripped_at"] = tw.TrippedAt.UTC().Format(time.RFC3339)
+	d["rule"] = tw.Reason
+	who := "no SMB client could be named"
+	if ev := tw.Evidence; ev != nil {
+		if ev.Snapshot != "" {
+			d["snapshot"] = ev.Snapshot
+		}
+		if len(ev.Problems) > 0 {
+			d["problems"] = strings.Join(ev.Problems, "; ")
+		}
+		var names []string
+		for _, c := range ev.Clients {
+			names = append(names, fmt.Sprintf("%s on %s (%s)", c.User, c.Machine, c.Evidence))
+		}
+		if len(names) > 0 {
+			who = "SMB client(s): " + strings.Join(names[:min(len(names), 3)], "; ")
+			d["clients"] = strings.Join(names, "; ")
+		}
+	}
+	msg := fmt.Sprintf("share %s: RANSOMWARE TRIPWIRE TRIPPED at %s: %s. Changes and deletes of existing files are held back from the bucket (%d so far); first files: %s. %s: take that PC off the network, then on the status page release the hold (the changes are legitimate) or restore from before the trip",
+		name, tw.TrippedAt.Format("15:04:05"), tw.Reason, tw.HeldCount, files, who)
+	if snap := d["snapshot"]; snap != "" {
+		msg += "; held snapshot " + snap
+	}
+	return Problem{Rule: RuleTripwire, Subject: name, Share: name, Severity: Critical, Immediate: true, Message: msg, Details: d}, true
 }

@@ -326,3 +326,45 @@ func TestTrackMissing(t *testing.T) {
 	got = Evaluate(snap, defaults, t0)
 	require.Equal(t, `share studio: unscheduled \\other\x.mp3 is outside-share (Playlists/rotation.m3u, line 7)`, got[0].Message)
 }
+
+// TestTripwire: a trip is critical and immediate, waits for its evidence
+// (at most tripEvidenceWait), and names the rule, the first files, the
+// SMB client and the held snapshot; single held changes are a warning;
+// neither is also a share_error.
+func TestTripwire(t *testing.T) {
+	snap := healthy()
+	sh := &snap.Shares[0]
+	sh.State = reconcile.StateError
+	sh.Tripwire = &reconcile.TripwireStatus{
+		Tripped: true, TrippedAt: t0.Add(-5 * time.Second), Reason: "51 files rewritten without a valid format within 10m0s (max 50)",
+		Offending: []string{"Music/1.mp3", "Music/2.mp3", "Music/3.mp3", "Music/4.mp3", "Music/5.mp3", "Music/6.mp3"},
+		HeldCount: 12, Held: []reconcile.HeldChange{{Path: "Music/6.mp3", Reason: "tripped"}},
+	}
+	require.Empty(t, Evaluate(snap, defaults, t0), "waits for the evidence")
+	require.Len(t, Evaluate(snap, defaults, t0.Add(tripEvidenceWait)), 1, "but not for ever")
+
+	sh.Tripwire.Evidence = &reconcile.TripEvidence{Snapshot: "gs-pre-tripwire-2026-03-01-115955",
+		Clients: []reconcile.TripClient{{User: "playout", Machine: "192.168.1.23", Evidence: "had 3 of the changed files open for writing"}}}
+	got := Evaluate(snap, defaults, t0)
+	require.Len(t, got, 1)
+	p := got[0]
+	require.Equal(t, "tripwire:studio", p.Key)
+	require.Equal(t, Critical, p.Severity)
+	require.True(t, p.Immediate)
+	for _, want := range []string{"RANSOMWARE TRIPWIRE TRIPPED", "51 files rewritten", "(12 so far)",
+		"Music/1.mp3, Music/2.mp3, Music/3.mp3, Music/4.mp3, Music/5.mp3 and 1 more",
+		"playout on 192.168.1.23 (had 3 of the changed files open for writing)", "held snapshot gs-pre-tripwire-2026-03-01-115955"} {
+		require.Contains(t, p.Message, want)
+	}
+	require.Equal(t, "gs-pre-tripwire-2026-03-01-115955", p.Details["snapshot"])
+
+	sh.Tripwire = &reconcile.TripwireStatus{HeldCount: 1, Held: []reconcile.HeldChange{{Path: "Music/a.mp3", Reason: "the content no longer matches .mp3: no ID3 tag or MPEG frame sync"}}}
+	got = Evaluate(snap, defaults, t0)
+	require.Len(t, got, 1)
+	require.Equal(t, Warning, got[0].Severity)
+	require.Equal(t, "share studio: the ransomware tripwire holds 1 change(s) back from the bucket: Music/a.mp3 (the content no longer matches .mp3: no ID3 tag or MPEG frame sync); review them on the status page", got[0].Message)
+
+	sh.Tripwire = &reconcile.TripwireStatus{}
+	sh.State = reconcile.StateInSync
+	require.Empty(t, Evaluate(snap, defaults, t0), "an idle tripwire says nothing")
+}

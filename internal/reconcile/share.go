@@ -127,7 +127,7 @@ type Share struct {
 	// tripReleases carries ReleaseTripwire to the loop.
 	tripReleases chan releaseRequest
 	stopped      chan struct{}
-	ctl       control
+	ctl          control
 
 	mu     sync.Mutex
 	status Status
@@ -243,7 +243,7 @@ func New(opts Options) *Share {
 		tripReleases: make(chan releaseRequest),
 	}
 	if opts.Tripwire != nil {
-		s.trip = newTripGuard(*opts.Tripwire)
+		s.trip = newTripGuard(opts.Name, *opts.Tripwire)
 	}
 	s.watch = &watchSupervisor{
 		root: opts.Root, matcher: opts.Matcher, retry: watcherRetry,

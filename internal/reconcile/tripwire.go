@@ -106,6 +106,7 @@ func (e *heldError) Error() string {
 // safe for concurrent use, and the queries and settled/saw are no-ops on
 // a nil *tripGuard (the tripwire off).
 type tripGuard struct {
+	share string
 	opts  TripwireOptions
 	burst *tripwire.Burst
 	now   func() time.Time
@@ -122,8 +123,9 @@ type tripGuard struct {
 
 var _ transfer.Inspector = (*tripGuard)(nil)
 
-func newTripGuard(o TripwireOptions) *tripGuard {
+func newTripGuard(share string, o TripwireOptions) *tripGuard {
 	return &tripGuard{
+		share: share,
 		opts:  o,
 		burst: &tripwire.Burst{MaxRewrites: o.MaxRewrites, Window: o.Window, NoteFolders: o.NoteFolders},
 		now:   time.Now,
@@ -181,7 +183,7 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 	trip, reason := g.burst.Observe(now, tripwire.Event{Path: rel, Kind: kind, Format: v, NewExtension: !g.exts[ext]})
 	if trip && g.trippedAt.IsZero() {
 		g.trippedAt = now
-		t := Trip{At: now, Reason: reason, Paths: g.burst.Stats().Offending}
+		t := Trip{Share: g.share, At: now, Reason: reason, Paths: g.burst.Stats().Offending}
 		select {
 		case g.trips <- t:
 		default: // serve has one waiting already

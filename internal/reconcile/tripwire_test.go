@@ -19,7 +19,7 @@ import (
 func tripShare(t *testing.T, maxRewrites int) (*Share, *memBucket) {
 	t.Helper()
 	s, b := execShare(t)
-	s.trip = newTripGuard(TripwireOptions{MaxRewrites: maxRewrites, Window: time.Minute, NoteFolders: 3})
+	s.trip = newTripGuard(s.opts.Name, TripwireOptions{MaxRewrites: maxRewrites, Window: time.Minute, NoteFolders: 3})
 	s.opts.Uploader = transfer.NewUploader(s.opts.Root, b, 0).WithInspector(s.Inspector())
 	return s, b
 }

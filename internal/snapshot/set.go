@@ -232,6 +232,46 @@ func (s *Set) BeforeDeletes(ctx context.Context, share string) error {
 	return nil
 }
 
+// TripwireHold is the user hold tag on a tripwire's snapshot: no prune and
+// no `zfs destroy` removes it until the hold is released.
+const TripwireHold = "genesissync-tripwire"
+
+// AtTrip takes the share's pre-tripwire snapshot and holds it
+// (TripwireHold), returning its name. A share without snapshots fails
+// with ErrNoSnapshots; a snapshot taken but not held is returned with the
+// error. Safe for concurrent use.
+func (s *Set) AtTrip(ctx context.Context, share string) (string, error) {
+	m, err := s.Manager(share)
+	if err != nil {
+		return "", err
+	}
+	name, err := m.PreOp(ctx, zfs.PreTripwire)
+	if err != nil {
+		return "", fmt.Errorf("snapshot at the tripwire's trip: %w", err)
+	}
+	defer s.Refresh(ctx, share)
+	if err := zfs.Hold(ctx, m.Dataset(), name, TripwireHold); err != nil {
+		return name, fmt.Errorf("hold the tripwire's snapshot %s: %w", name, err)
+	}
+	s.log.Warn().Str("share", share).Str("snapshot", name).Str("hold", TripwireHold).Msg("snapshot taken and held at the tripwire's trip")
+	return name, nil
+}
+
+// ReleaseTrip releases the hold AtTrip placed on snap: the snapshot then
+// expires like any pre-operation snapshot. A hold already released
+// passes. Safe for concurrent use.
+func (s *Set) ReleaseTrip(ctx context.Context, share, snap string) error {
+	m, err := s.Manager(share)
+	if err != nil {
+		return err
+	}
+	defer s.Refresh(ctx, share)
+	if err := zfs.Release(ctx, m.Dataset(), snap, TripwireHold); err != nil && !errors.Is(err, zfs.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
 // Prune prunes the share's snapshots now (Manager.Prune).
 func (s *Set) Prune(ctx context.Context, share string) (pruned, expired []string, err error) {
 	m, err := s.Manager(share)

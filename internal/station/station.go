@@ -234,6 +234,9 @@ type Run struct {
 	Pacer    transfer.Pacer
 	Wire     objstore.WirePacer
 	Started  time.Time
+	// OnTrip gathers the evidence when a share's ransomware tripwire
+	// trips (reconcile.TripwireOptions.OnTrip); nil gathers none.
+	OnTrip func(ctx context.Context, t reconcile.Trip) reconcile.TripEvidence
 }
 
 // OpenPipeline assembles the share's pipeline from its config: store,
@@ -247,14 +250,25 @@ func OpenPipeline(ctx context.Context, cfg *config.Config, name string, run Run,
 	}
 	trash := transfer.NewTrash(sc.Path, store)
 	ro := PipelineOptions(name, sc, store, run.Index.Share(name), run.UID, run.GID, log)
-	ro.Uploader = transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(run.Pacer)
+	up := transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(run.Pacer)
+	ro.Uploader = up
 	ro.Downloader = transfer.NewDownloader(sc.Path, store, run.UID, run.GID).WithPacer(run.Pacer)
 	ro.Watch = true
 	ro.OpenFiles = OpenFiles(cfg, name, log)
 	ro.Trash = trash
+	if sc.Tripwire.On() {
+		ro.Tripwire = &reconcile.TripwireOptions{
+			MaxRewrites: sc.Tripwire.MaxRewrites, Window: sc.Tripwire.Window, NoteFolders: sc.Tripwire.NoteFolders,
+			OnTrip: run.OnTrip,
+		}
+	}
+	share := reconcile.New(ro)
+	if insp := share.Inspector(); insp != nil {
+		up.WithInspector(insp) // the share's tripwire, before its first upload
+	}
 	return Pipeline{
 		Store:   store,
-		Share:   reconcile.New(ro),
+		Share:   share,
 		Janitor: transfer.NewJanitor(name, store, trash, sc.TrashRetention, run.Started, log),
 	}, nil
 }

@@ -53,6 +53,9 @@ const (
 	PreRestore PreOp = "restore"
 	// PreDelete is taken before an approved mass delete runs.
 	PreDelete PreOp = "delete"
+	// PreTripwire is taken, and held, when a share's ransomware tripwire
+	// trips: the last state before a person decides.
+	PreTripwire PreOp = "tripwire"
 )
 
 // PreOpName is the name of the snapshot taken at t before op, e.g.

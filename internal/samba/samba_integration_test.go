@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -237,17 +238,36 @@ func TestSmbdIntegration(t *testing.T) {
 		require.NoError(t, err)
 		r, err := ro.Open("jingle.wav")
 		require.NoError(t, err)
-		files, err := OpenFiles(ctx, conf)
-		require.NoError(t, err)
-		require.Contains(t, files, OpenFile{SharePath: shareDir, Path: "jingle.wav", Write: true})
+		// Each open names its session, although with the share's force
+		// user both run as the service account.
+		type holder struct {
+			user, machine string
+			write         bool
+		}
+		jingle := func() (write bool, holders []holder) {
+			t.Helper()
+			files, err := OpenFiles(ctx, conf)
+			require.NoError(t, err)
+			i := slices.IndexFunc(files, func(f OpenFile) bool { return f.SharePath == shareDir && f.Path == "jingle.wav" })
+			require.GreaterOrEqual(t, i, 0, "jingle.wav not open: %+v", files)
+			for _, h := range files[i].Holders {
+				require.True(t, strings.HasPrefix(h.Remote, "127.0.0.1:"), h.Remote)
+				require.False(t, h.OpenedAt.IsZero())
+				holders = append(holders, holder{h.User, h.Machine, h.Write})
+			}
+			return files[i].Write, holders
+		}
+		write, holders := jingle()
+		require.True(t, write)
+		require.Equal(t, []holder{{itRW, "127.0.0.1", true}, {itRO, "127.0.0.1", false}}, holders)
 		require.NoError(t, f.Close())
 
-		files, err = OpenFiles(ctx, conf)
-		require.NoError(t, err)
-		require.Contains(t, files, OpenFile{SharePath: shareDir, Path: "jingle.wav", Write: false})
+		write, holders = jingle()
+		require.False(t, write)
+		require.Equal(t, []holder{{itRO, "127.0.0.1", false}}, holders)
 		require.NoError(t, r.Close())
 
-		files, err = OpenFiles(ctx, conf)
+		files, err := OpenFiles(ctx, conf)
 		require.NoError(t, err)
 		for _, f := range files {
 			require.NotEqual(t, "jingle.wav", f.Path, "closed file still listed: %+v", files)

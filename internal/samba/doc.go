@@ -1,8 +1,9 @@
 // Package samba owns everything Samba on the appliance: smb.conf text
 // rendered from share definitions and checked with testparm, the Unix and
 // Samba accounts, a private smbd (standalone mode) or reloads of the system
-// one (appliance mode), the clients and open files smbd reports
-// (ClientsWatcher), and probes of shares as a Windows client. Service runs
+// one (appliance mode), the clients and open files smbd reports and the
+// clients suspected of a share's suspicious changes (ClientsWatcher), and
+// probes of shares as a Windows client. Service runs
 // all of that from the config, restarts a private smbd with backoff, and
 // keeps its state and warnings for the status model. It never imports the
 // daemon or the HTTP status package.

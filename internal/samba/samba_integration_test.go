@@ -3,12 +3,15 @@ package samba
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,10 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hirochachacha/go-smb2"
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/config"
 	"genesissync/internal/hosttool"
+	"genesissync/internal/model"
 	"genesissync/internal/playout"
 )
 
@@ -237,21 +243,93 @@ func TestSmbdIntegration(t *testing.T) {
 		require.NoError(t, err)
 		r, err := ro.Open("jingle.wav")
 		require.NoError(t, err)
-		files, err := OpenFiles(ctx, conf)
-		require.NoError(t, err)
-		require.Contains(t, files, OpenFile{SharePath: shareDir, Path: "jingle.wav", Write: true})
+		// Each open names its session, although with the share's force
+		// user both run as the service account.
+		type holder struct {
+			user, machine string
+			write         bool
+		}
+		jingle := func() (write bool, holders []holder) {
+			t.Helper()
+			files, err := OpenFiles(ctx, conf)
+			require.NoError(t, err)
+			i := slices.IndexFunc(files, func(f OpenFile) bool { return f.SharePath == shareDir && f.Path == "jingle.wav" })
+			require.GreaterOrEqual(t, i, 0, "jingle.wav not open: %+v", files)
+			for _, h := range files[i].Holders {
+				require.True(t, strings.HasPrefix(h.Remote, "127.0.0.1:"), h.Remote)
+				require.False(t, h.OpenedAt.IsZero())
+				holders = append(holders, holder{h.User, h.Machine, h.Write})
+			}
+			return files[i].Write, holders
+		}
+		write, holders := jingle()
+		require.True(t, write)
+		require.Equal(t, []holder{{itRW, "127.0.0.1", true}, {itRO, "127.0.0.1", false}}, holders)
 		require.NoError(t, f.Close())
 
-		files, err = OpenFiles(ctx, conf)
-		require.NoError(t, err)
-		require.Contains(t, files, OpenFile{SharePath: shareDir, Path: "jingle.wav", Write: false})
+		write, holders = jingle()
+		require.False(t, write)
+		require.Equal(t, []holder{{itRO, "127.0.0.1", false}}, holders)
 		require.NoError(t, r.Close())
 
-		files, err = OpenFiles(ctx, conf)
+		files, err := OpenFiles(ctx, conf)
 		require.NoError(t, err)
 		for _, f := range files {
 			require.NotEqual(t, "jingle.wav", f.Path, "closed file still listed: %+v", files)
 		}
+	})
+
+	t.Run("suspects name the client that wrote", func(t *testing.T) {
+		cfg := &config.Config{Samba: config.Samba{Mode: config.SambaStandalone, RunDir: g.RunDir},
+			Shares: map[string]*config.Share{"media": {Name: "media", Path: shareDir}}}
+		w := NewClientsWatcher(cfg, log)
+		wctx, stopWatcher := context.WithCancel(ctx)
+		ran := make(chan error, 1)
+		go func() { ran <- w.Run(wctx) }()
+		defer func() { stopWatcher(); <-ran }()
+		w.Watch("media", time.Minute)
+
+		// A Windows client names its workstation in the NTLM log on.
+		c := dialWorkstation(t, ctx, addr, "media", itRW, itPwRW, "STUDIO-PC")
+		require.NoError(t, c.MkdirAll("spots", 0o755))
+		f, err := c.OpenFile("spots/a.mp3", os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+		require.NoError(t, err)
+		_, err = f.Write(bytes.Repeat([]byte{0x5a, 0xa5}, 4096))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(shareDir, "b.mp3"), []byte("ID3"), 0o644))
+		r, err := ro.Open("b.mp3")
+		require.NoError(t, err)
+		if *captureSmbstatus != "" {
+			out, _, err := (execRunner{}).run(ctx, nil, "smbstatus", confArgs(conf, "--json")...)
+			require.NoError(t, err)
+			var pretty bytes.Buffer
+			require.NoError(t, json.Indent(&pretty, bytes.TrimSpace(out), "", "    "))
+			pretty.WriteByte('\n')
+			require.NoError(t, os.WriteFile(*captureSmbstatus, pretty.Bytes(), 0o644))
+		}
+		// The fast poll sees the write open while it lasts.
+		require.Eventually(t, func() bool {
+			return slices.Contains(w.Status().OpenFiles, model.OpenFile{Share: "media", Path: "spots/a.mp3", Write: true})
+		}, 5*time.Second, 20*time.Millisecond)
+		require.NoError(t, f.Close())
+		require.NoError(t, r.Close())
+		require.NoError(t, c.Close())
+		files, err := OpenFiles(ctx, conf)
+		require.NoError(t, err)
+		require.Empty(t, files, "nothing open any more")
+
+		got := w.Suspects(ctx, "media", []string{"spots/a.mp3"})
+		require.Len(t, got, 2, "%+v", got)
+		require.Equal(t, itRW, got[0].User)
+		require.Equal(t, "127.0.0.1", got[0].Machine)
+		require.True(t, strings.HasPrefix(got[0].Remote, "127.0.0.1:"), got[0].Remote)
+		require.Equal(t, "media", got[0].Share)
+		require.Equal(t, SuspectChanged, got[0].Level)
+		require.Equal(t, "had one of the changed files open for writing", got[0].Evidence)
+		require.Equal(t, []string{"spots/a.mp3"}, got[0].Paths)
+		require.WithinDuration(t, time.Now(), got[0].LastSeen, 30*time.Second)
+		require.Equal(t, itRO, got[1].User, "the reader is still connected")
+		require.Equal(t, SuspectConnected, got[1].Level)
 	})
 
 	t.Run("share listing spawns samba-dcerpcd", func(t *testing.T) {
@@ -346,6 +424,37 @@ func TestSmbdIntegration(t *testing.T) {
 		require.NoError(t, s2.Stop(ctx))
 		require.Empty(t, procsMentioning(g.RunDir), "processes left after Stop")
 	})
+}
+
+// captureSmbstatus names a file for `smbstatus --json` as it is while one
+// client holds a file open for writing and another one open for reading
+// (testdata/smbstatus-write.json was taken so), indented.
+var captureSmbstatus = flag.String("capture-smbstatus", "", "write smbstatus --json, taken in TestSmbdIntegration while a client writes, to this file")
+
+// smbClient is a go-smb2 session with one share mounted.
+type smbClient struct {
+	*smb2.Share
+	session *smb2.Session
+}
+
+func (c *smbClient) Close() error {
+	return errors.Join(c.Umount(), c.session.Logoff())
+}
+
+// dialWorkstation logs on to addr as user, naming workstation in NTLM as
+// a Windows client does (Connect names none), and mounts share. The test
+// closes it; closing twice hangs go-smb2.
+func dialWorkstation(t *testing.T, ctx context.Context, addr, share, user, password, workstation string) *smbClient {
+	t.Helper()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	require.NoError(t, err)
+	sd := &smb2.Dialer{Initiator: &smb2.NTLMInitiator{User: user, Password: password, Workstation: workstation}}
+	sess, err := sd.DialContext(ctx, conn)
+	require.NoError(t, err)
+	fs, err := sess.Mount(`\\127.0.0.1\` + share)
+	require.NoError(t, err)
+	return &smbClient{Share: fs.WithContext(ctx), session: sess.WithContext(ctx)}
 }
 
 // procsMentioning lists live processes whose command line contains s

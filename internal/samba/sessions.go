@@ -3,7 +3,6 @@ package samba
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -14,6 +13,9 @@ import (
 type Session struct {
 	User    string
 	Machine string // the client's address, as smbd saw it
+	// Remote is the client end of the connection, host:port; empty when
+	// smbd did not say.
+	Remote  string
 	Dialect string // e.g. SMB3_11
 	// Shares are the share names the session has connected to, sorted.
 	Shares []string
@@ -44,40 +46,21 @@ func ListClients(ctx context.Context, conf string) (Clients, error) {
 	return c, nil
 }
 
-// smbstatusSessions is the sessions and tree connects part of
-// `smbstatus --json`.
-type smbstatusSessions struct {
-	Sessions map[string]struct {
-		SessionID     string `json:"session_id"`
-		Username      string `json:"username"`
-		RemoteMachine string `json:"remote_machine"`
-		Dialect       string `json:"session_dialect"`
-		Encryption    struct {
-			Degree string `json:"degree"`
-		} `json:"encryption"`
-	} `json:"sessions"`
-	Tcons map[string]struct {
-		Service     string `json:"service"`
-		SessionID   string `json:"session_id"`
-		ConnectedAt string `json:"connected_at"`
-	} `json:"tcons"`
-}
-
 func parseClients(out []byte) (Clients, error) {
-	files, err := parseSmbstatus(out)
+	st, err := decodeSmbstatus(out)
 	if err != nil {
 		return Clients{}, err
 	}
-	var st smbstatusSessions
-	if err := json.Unmarshal(out, &st); err != nil {
-		return Clients{}, fmt.Errorf("parse smbstatus --json output: %w", err)
+	files, err := st.openFiles()
+	if err != nil {
+		return Clients{}, err
 	}
 	sessions := make([]Session, 0, len(st.Sessions))
 	index := map[string]int{} // session id -> position in sessions
 	for key, s := range st.Sessions {
 		index[cmp.Or(s.SessionID, key)] = len(sessions)
 		sessions = append(sessions, Session{
-			User: s.Username, Machine: s.RemoteMachine, Dialect: s.Dialect,
+			User: s.Username, Machine: s.RemoteMachine, Remote: remoteAddr(s.Hostname), Dialect: s.Dialect,
 			Encrypted: s.Encryption.Degree != "" && s.Encryption.Degree != "none",
 		})
 	}

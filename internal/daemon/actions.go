@@ -69,6 +69,11 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 		}
 		res.Message = "Delete batch " + act.Batch + " of " + act.Share + " approved."
 		level = eventlog.Warning
+	case status.ActionTripwireRelease:
+		if res.Message, err = d.releaseTripwire(ctx, rt); err != nil {
+			return res, fmt.Errorf("release the tripwire of %s: %w", act.Share, err)
+		}
+		level = eventlog.Warning
 	case status.ActionSnapshot:
 		var name string
 		if name, err = d.snapshots.Create(ctx, act.Share); err != nil {

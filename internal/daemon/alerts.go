@@ -54,10 +54,21 @@ func (d *Daemon) startAlerts(ctx context.Context, g *errgroup.Group) error {
 				return nil
 			case <-t.C:
 				engine.Observe(alert.Evaluate(d.Snapshot(), targets, time.Now()))
+			case <-d.alertNow:
+				engine.Observe(alert.Evaluate(d.Snapshot(), targets, time.Now()))
 			}
 		}
 	})
 	return nil
+}
+
+// evaluateAlertsNow asks the alert loop for an evaluation at once. Safe
+// for concurrent use; never blocks.
+func (d *Daemon) evaluateAlertsNow() {
+	select {
+	case d.alertNow <- struct{}{}:
+	default: // one is asked for already
+	}
 }
 
 // alertTargets is what the rules need from the config beside the snapshot

@@ -56,8 +56,13 @@ type Daemon struct {
 	history   *sharehistory.Watcher
 	onair     *onair.Runner
 	// alerts is the alert engine, set by startAlerts before anything
-	// reads it.
-	alerts *alert.Engine
+	// reads it; alertNow asks it to evaluate at once (a trip's evidence
+	// is in).
+	alerts   *alert.Engine
+	alertNow chan struct{}
+	// partsReady is closed once the parts beside the pipelines are set:
+	// a pipeline's tripwire may trip before that, and waits for it.
+	partsReady chan struct{}
 
 	// samba is SMB as the appliance runs it, built by New.
 	samba sambaService
@@ -95,7 +100,8 @@ func (d *Daemon) runtime(name string) *shareRuntime {
 func New(cfg *config.Config, log zerolog.Logger, version string) *Daemon {
 	owner := func() (int, int, error) { return station.Owner(cfg) }
 	return &Daemon{cfg: cfg, log: log, version: version, started: time.Now(), events: eventlog.New(0),
-		jobs: jobs.New(), samba: samba.NewService(cfg, owner, log)}
+		jobs: jobs.New(), samba: samba.NewService(cfg, owner, log),
+		alertNow: make(chan struct{}, 1), partsReady: make(chan struct{})}
 }
 
 // Run starts the appliance and blocks until ctx is cancelled or a part
@@ -140,7 +146,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return abort(err)
 	}
 
-	run := station.Run{Index: ix, UID: uid, GID: gid, Pacer: pacer, Wire: wire, Started: d.started}
+	run := station.Run{Index: ix, UID: uid, GID: gid, Pacer: pacer, Wire: wire, Started: d.started,
+		OnTrip: d.onTrip, OnEvidence: func(string) { d.evaluateAlertsNow() }, OnSuspect: d.onSuspect}
 	var targets []bucketevents.Target // where bucket events go
 	for _, name := range d.cfg.ShareNames() {
 		sc := d.cfg.Shares[name]
@@ -164,6 +171,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return abort(err)
 		}
 	}
+	close(d.partsReady)
 
 	adminLn, err := d.listenAdmin()
 	if err != nil {

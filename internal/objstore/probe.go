@@ -175,7 +175,7 @@ func (c Capabilities) Degradations() []string {
 	add(c.ChecksumCRC32C, "CRC-32C checksum headers",
 		"the server does not verify multipart parts, so integrity relies on our sha256/crc32c metadata and the local hash pass only")
 	add(c.Versioning, "versioning",
-		"a delete or overwrite destroys the old bytes, so deleted objects are copied into the trash prefix first and point-in-time restore is refused")
+		"an overwrite cannot be undone in the bucket and a delete destroys the old bytes, so deleted objects are copied into the trash prefix first, point-in-time restore is refused, and ransomware that got past the tripwire would leave no clean copy there (docs/ransomware.md)")
 	add(c.ObjectLock, "Object Lock",
 		"whoever holds the appliance's credentials can delete every object and version, so the bucket's history is only as safe as those credentials")
 	add(c.URLEncoding, "URL-encoded listings",

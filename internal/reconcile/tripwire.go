@@ -28,7 +28,18 @@ type TripwireOptions struct {
 	// snapshot, the SMB clients that had the files open) and returns it
 	// to be shown with the trip. It must return when ctx ends.
 	OnTrip func(ctx context.Context, t Trip) TripEvidence
+	// OnEvidence, if set, is called once OnTrip's evidence is on the
+	// status (the daemon evaluates its alerts again at once).
+	OnEvidence func(share string)
+	// OnSuspect, if set, is called (at most every suspectEvery) when a
+	// change counts toward the burst or is held, from the upload
+	// goroutine: the daemon then watches the share's SMB clients closely,
+	// so that a trip can name who had the files open. It must not block.
+	OnSuspect func(share string)
 }
+
+// suspectEvery bounds how often OnSuspect is called.
+const suspectEvery = 30 * time.Second
 
 // Trip is a share's tripwire as it tripped.
 type Trip struct {
@@ -118,6 +129,7 @@ type tripGuard struct {
 	held      map[string]HeldChange
 	released  map[string]bool // let through once by a person, until synced
 	trippedAt time.Time
+	suspected time.Time // when OnSuspect was last called
 	evidence  *TripEvidence
 }
 
@@ -181,6 +193,9 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 	}
 	v := tripwire.Sniff(rel, head)
 	trip, reason := g.burst.Observe(now, tripwire.Event{Path: rel, Kind: kind, Format: v, NewExtension: !g.exts[ext]})
+	_, bad := tripwire.BadExtension(rel)
+	valid := v.Known && v.Matches
+	g.suspect(now, trip || bad || tripwire.IsRansomNote(rel) || v.Mismatch() || (!valid && (kind == tripwire.Rewrite || !g.exts[ext])))
 	if trip && g.trippedAt.IsZero() {
 		g.trippedAt = now
 		t := Trip{Share: g.share, At: now, Reason: reason, Paths: g.burst.Stats().Offending}
@@ -189,8 +204,7 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 		default: // serve has one waiting already
 		}
 	}
-	family, bad := tripwire.BadExtension(rel)
-	valid := v.Known && v.Matches
+	family, _ := tripwire.BadExtension(rel)
 	var why string
 	switch {
 	case trip && kind == tripwire.Rewrite:
@@ -209,6 +223,16 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 	c := HeldChange{Path: rel, Change: kind.String(), Reason: why, At: now}
 	g.held[rel] = c
 	return &heldError{change: c}
+}
+
+// suspect calls OnSuspect for a suspicious change at now, at most every
+// suspectEvery. Caller holds g.mu.
+func (g *tripGuard) suspect(now time.Time, suspicious bool) {
+	if !suspicious || g.opts.OnSuspect == nil || now.Sub(g.suspected) < suspectEvery {
+		return
+	}
+	g.suspected = now
+	g.opts.OnSuspect(g.share)
 }
 
 // tripped reports whether the share's tripwire tripped and waits for a
@@ -299,10 +323,14 @@ func (g *tripGuard) serve(ctx context.Context) error {
 			}
 			ev := g.opts.OnTrip(ctx, t)
 			g.mu.Lock()
-			if g.trippedAt.Equal(t.At) {
+			current := g.trippedAt.Equal(t.At)
+			if current {
 				g.evidence = &ev
 			}
 			g.mu.Unlock()
+			if current && g.opts.OnEvidence != nil {
+				g.opts.OnEvidence(g.share)
+			}
 		}
 	}
 }

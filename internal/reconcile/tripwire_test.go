@@ -29,6 +29,8 @@ func tripShare(t *testing.T, maxRewrites int) (*Share, *memBucket) {
 // burst; a re-tagged MP3 (new ID3, still MPEG) goes up as always.
 func TestTripwireHoldsAnEncryptedRewriteAlone(t *testing.T) {
 	s, b := tripShare(t, 50)
+	var suspected []string
+	s.trip.opts.OnSuspect = func(share string) { suspected = append(suspected, share) }
 	ctx := context.Background()
 	track := audio.MP3("Morning Jingle", 40, 1)
 	syncFile(t, s, "Music/a.mp3", track)
@@ -48,6 +50,7 @@ func TestTripwireHoldsAnEncryptedRewriteAlone(t *testing.T) {
 	require.NoError(t, r.err)
 	require.Equal(t, outUploaded, r.out, "a re-tag is not an attack")
 	runResult(s, r)
+	require.Equal(t, []string{s.opts.Name}, suspected, "the encrypted rewrite, not the re-tag, has the SMB clients watched")
 
 	st := s.Status()
 	require.Equal(t, StateError, st.State, "a held change is never silent")

@@ -237,6 +237,10 @@ type Run struct {
 	// OnTrip gathers the evidence when a share's ransomware tripwire
 	// trips (reconcile.TripwireOptions.OnTrip); nil gathers none.
 	OnTrip func(ctx context.Context, t reconcile.Trip) reconcile.TripEvidence
+	// OnEvidence is told when a trip's evidence is on the share's status.
+	OnEvidence func(share string)
+	// OnSuspect is told when a share's changes start to look suspicious.
+	OnSuspect func(share string)
 }
 
 // OpenPipeline assembles the share's pipeline from its config: store,
@@ -259,7 +263,7 @@ func OpenPipeline(ctx context.Context, cfg *config.Config, name string, run Run,
 	if sc.Tripwire.On() {
 		ro.Tripwire = &reconcile.TripwireOptions{
 			MaxRewrites: sc.Tripwire.MaxRewrites, Window: sc.Tripwire.Window, NoteFolders: sc.Tripwire.NoteFolders,
-			OnTrip: run.OnTrip,
+			OnTrip: run.OnTrip, OnEvidence: run.OnEvidence, OnSuspect: run.OnSuspect,
 		}
 	}
 	share := reconcile.New(ro)

@@ -22,11 +22,14 @@ const (
 	ActionVerify    = "verify"     // start a verify (Deep, SamplePercent)
 	ActionRestore   = "restore"    // restore Path from the bucket, or from Snapshot when set
 	ActionTestAlert = "test-alert" // send a test notice to every alert channel
+	// ActionTripwireRelease: the changes the ransomware tripwire holds are
+	// legitimate; they leave for the bucket and the trip is cleared.
+	ActionTripwireRelease = "tripwire-release"
 )
 
 var shareActions = map[string]bool{
 	ActionSync: true, ActionPause: true, ActionResume: true, ActionApprove: true,
-	ActionSnapshot: true, ActionVerify: true, ActionRestore: true,
+	ActionSnapshot: true, ActionVerify: true, ActionRestore: true, ActionTripwireRelease: true,
 }
 
 // Action is one admin request, validated for shape (not for meaning)

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 )
 
-
 // MP3 returns an MP3 of about frames*26 ms: an ID3v2.3 tag with title
 // (none when title is ""), then MPEG-1 Layer III frames at 128 kbit/s,
 // 44.1 kHz.

@@ -78,7 +78,7 @@ func root() *cobra.Command {
 		SilenceErrors: true,
 	}
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return configError{err} })
-	cmd.AddCommand(runCmd(), configCmd(), adoptCmd(), importCmd(), deletesCmd(), shareCmd(), snapshotCmd(), verifyCmd(), restoreCmd(), alertsCmd(), demoCmd(), versionCmd(), hashPasswordCmd())
+	cmd.AddCommand(runCmd(), configCmd(), adoptCmd(), importCmd(), deletesCmd(), tripwireCmd(), shareCmd(), snapshotCmd(), verifyCmd(), restoreCmd(), alertsCmd(), demoCmd(), versionCmd(), hashPasswordCmd())
 	return cmd
 }
 

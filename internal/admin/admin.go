@@ -24,6 +24,10 @@ type Service interface {
 	Deletes(share string) reconcile.DeleteBatch
 	// ApproveDeletes releases exactly the share's tripped batch id.
 	ApproveDeletes(ctx context.Context, share, batch string) error
+	// Tripwire is the share's ransomware tripwire (nil when it is off);
+	// ReleaseTripwire lets its held changes through and says what it did.
+	Tripwire(share string) *reconcile.TripwireStatus
+	ReleaseTripwire(ctx context.Context, share string) (string, error)
 	// Pause, Resume and SyncNow act on the share's pipeline.
 	Pause(share string)
 	Resume(share string)

@@ -39,6 +39,13 @@ func (f *fakeService) ApproveDeletes(_ context.Context, _, batch string) error {
 	f.calls = append(f.calls, "approve "+batch)
 	return f.approveErr
 }
+func (f *fakeService) Tripwire(string) *reconcile.TripwireStatus {
+	return &reconcile.TripwireStatus{Tripped: true, HeldCount: 3}
+}
+func (f *fakeService) ReleaseTripwire(_ context.Context, share string) (string, error) {
+	f.calls = append(f.calls, "release "+share)
+	return "released 3", f.approveErr
+}
 func (f *fakeService) Pause(s string)   { f.calls = append(f.calls, "pause "+s) }
 func (f *fakeService) Resume(s string)  { f.calls = append(f.calls, "resume "+s) }
 func (f *fakeService) SyncNow(s string) { f.calls = append(f.calls, "sync "+s) }
@@ -103,11 +110,23 @@ func TestClientAndHandler(t *testing.T) {
 	f.approveErr = errors.New("batch b1 is not the held batch")
 	require.ErrorContains(t, c.Approve(ctx, "studio", "b1"), "409 Conflict: batch b1 is not the held batch")
 
+	tw, err := c.Tripwire(ctx, "studio")
+	require.NoError(t, err)
+	require.Equal(t, 3, tw.HeldCount)
+	msg, err := c.ReleaseTripwire(ctx, "studio")
+	require.ErrorContains(t, err, "409 Conflict: batch b1 is not the held batch")
+	f.approveErr = nil
+	msg, err = c.ReleaseTripwire(ctx, "studio")
+	require.NoError(t, err)
+	require.Equal(t, "released 3", msg)
+	_, err = c.ReleaseTripwire(ctx, "nope")
+	require.ErrorContains(t, err, "404")
+
 	for _, verb := range []string{"pause", "resume", "sync"} {
 		require.NoError(t, c.ShareAction(ctx, "studio", verb))
 	}
 	require.ErrorContains(t, c.ShareAction(ctx, "nope", "pause"), "404")
-	require.Equal(t, []string{"approve b1", "approve b1", "pause studio", "resume studio", "sync studio"}, f.calls)
+	require.Equal(t, []string{"approve b1", "approve b1", "release studio", "release studio", "pause studio", "resume studio", "sync studio"}, f.calls)
 
 	l, err := c.Snapshots(ctx, "studio")
 	require.NoError(t, err)

@@ -54,6 +54,28 @@ func sharePath(share string, rest ...string) string {
 	return p
 }
 
+// Tripwire returns the share's ransomware tripwire; nil when it is off.
+func (a *Client) Tripwire(ctx context.Context, share string) (*reconcile.TripwireStatus, error) {
+	var tw *reconcile.TripwireStatus
+	return tw, a.getJSON(ctx, sharePath(share, "tripwire"), &tw)
+}
+
+// ReleaseTripwire lets the share's held changes through and returns what
+// the daemon did.
+func (a *Client) ReleaseTripwire(ctx context.Context, share string) (string, error) {
+	body, err := a.do(ctx, http.MethodPost, sharePath(share, "tripwire", "release"))
+	if err != nil {
+		return "", err
+	}
+	var res struct {
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return "", fmt.Errorf("tripwire release: %w", err)
+	}
+	return res.Message, nil
+}
+
 // Deletes returns the share's held delete batch.
 func (a *Client) Deletes(ctx context.Context, share string) (reconcile.DeleteBatch, error) {
 	var b reconcile.DeleteBatch

@@ -16,6 +16,8 @@ import (
 //
 //	GET  /v1/shares/{share}/deletes                  the held delete batch
 //	POST /v1/shares/{share}/deletes/approve?batch=ID release exactly batch ID
+//	GET  /v1/shares/{share}/tripwire                 the ransomware tripwire
+//	POST /v1/shares/{share}/tripwire/release         its held changes are legitimate
 //	POST /v1/shares/{share}/{pause,resume,sync}      act on the pipeline
 //	GET  /v1/shares/{share}/snapshots                list
 //	POST /v1/shares/{share}/snapshots                take one now
@@ -67,6 +69,18 @@ func Handler(svc Service, log zerolog.Logger) http.Handler {
 		}
 		log.Warn().Str("share", name).Str("batch", batch).Str("via", "admin socket").Msg("delete batch approved")
 		w.WriteHeader(http.StatusNoContent)
+	}))
+	mux.HandleFunc("GET /v1/shares/{share}/tripwire", share(func(w http.ResponseWriter, r *http.Request, name string) {
+		writeJSON(w, http.StatusOK, svc.Tripwire(name))
+	}))
+	mux.HandleFunc("POST /v1/shares/{share}/tripwire/release", share(func(w http.ResponseWriter, r *http.Request, name string) {
+		msg, err := svc.ReleaseTripwire(r.Context(), name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		log.Warn().Str("share", name).Str("result", msg).Str("via", "admin socket").Msg("tripwire released")
+		writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 	}))
 	for verb, act := range map[string]func(string){"pause": svc.Pause, "resume": svc.Resume, "sync": svc.SyncNow} {
 		mux.HandleFunc("POST /v1/shares/{share}/"+verb, share(func(w http.ResponseWriter, r *http.Request, name string) {

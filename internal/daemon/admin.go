@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"genesissync/internal/admin"
+	"genesissync/internal/eventlog"
 	"genesissync/internal/jobs"
 	"genesissync/internal/model"
 	"genesissync/internal/reconcile"
@@ -57,6 +58,18 @@ func (a adminService) ApproveDeletes(ctx context.Context, share, batch string) e
 		return err
 	}
 	return a.d.runtime(share).share.Approve(ctx, batch)
+}
+
+func (a adminService) Tripwire(share string) *reconcile.TripwireStatus {
+	return a.d.runtime(share).share.Tripwire()
+}
+
+func (a adminService) ReleaseTripwire(ctx context.Context, share string) (string, error) {
+	msg, err := a.d.releaseTripwire(ctx, a.d.runtime(share))
+	if err == nil {
+		a.d.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "admin.tripwire-release", Share: share, Message: "admin socket: " + msg})
+	}
+	return msg, err
 }
 
 func (a adminService) Pause(share string) {

@@ -211,7 +211,10 @@ func TestTripwireRenameToLocked(t *testing.T) {
 	}
 	st := tripReport(t, a, in, start)
 	require.Contains(t, st.Tripwire.Reason, ".locked")
-	require.Eventually(t, func() bool { st := a.Share(t); return st.HeldDeleteCount == len(lib) && st.Tripwire.HeldCount == len(lib) },
+	require.Eventually(t, func() bool {
+		st := a.Share(t)
+		return st.HeldDeleteCount == len(lib) && st.Tripwire.HeldCount == len(lib)
+	},
 		time.Minute, 200*time.Millisecond, "every delete waits, every .locked file is held")
 	time.Sleep(5 * time.Second) // well past the settle window and the guard's quiet period
 

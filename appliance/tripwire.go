@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"genesissync/internal/admin"
+	"genesissync/internal/jobs"
 	"genesissync/internal/reconcile"
 )
 
@@ -73,6 +74,54 @@ func tripwireCmd() *cobra.Command {
 	}
 	release.Flags().BoolVar(&yes, "yes", false, "release without asking")
 	cmd.AddCommand(release)
+
+	restoreCmd := &cobra.Command{
+		Use:   "restore SHARE",
+		Short: "Restore the share from the bucket as it was before the first suspicious change, then re-arm the tripwire (the attack's new files go to the share's trash)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw, client, err := show(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			if tw == nil || (!tw.Tripped && tw.HeldCount == 0) {
+				return errors.New("nothing to restore: the tripwire holds nothing")
+			}
+			if !yes {
+				fmt.Fprintf(cmd.OutOrStdout(), "Replace the share's changed files with the bucket's clean copies? Take the encrypting PC off the network first. Type yes: ")
+				var answer string
+				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || answer != "yes" {
+					return errors.New("not restored")
+				}
+			}
+			cfg, err := loadConfig(path)
+			if err != nil {
+				return err
+			}
+			var msg string
+			pr := newProgressPrinter(cmd.ErrOrStderr(), "restore", false)
+			st, err := runJob(cmd.Context(), cfg, args[0], jobs.Restore, pr, func(a *admin.Client) (string, error) {
+				id, m, err := a.RestoreBeforeTrip(cmd.Context(), args[0])
+				msg = m
+				return id, err
+			})
+			fmt.Fprintln(cmd.OutOrStdout(), msg)
+			if err != nil {
+				return err
+			}
+			if r := st.Restore; r != nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d files restored, %d already right, %d skipped (open over SMB or kept), %d failed.\n", r.Restored, r.Present, r.Skipped, r.Failed)
+			}
+			tw, err = client.Tripwire(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			printTripwire(cmd.OutOrStdout(), args[0], tw)
+			return nil
+		},
+	}
+	restoreCmd.Flags().BoolVar(&yes, "yes", false, "restore without asking")
+	cmd.AddCommand(restoreCmd)
 	return cmd
 }
 

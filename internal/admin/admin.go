@@ -28,6 +28,9 @@ type Service interface {
 	// ReleaseTripwire lets its held changes through and says what it did.
 	Tripwire(share string) *reconcile.TripwireStatus
 	ReleaseTripwire(ctx context.Context, share string) (string, error)
+	// RestoreBeforeTrip starts the restore from before the trip (a job
+	// of kind jobs.Restore) and says what it does.
+	RestoreBeforeTrip(share string) (id, msg string, err error)
 	// Pause, Resume and SyncNow act on the share's pipeline.
 	Pause(share string)
 	Resume(share string)

@@ -46,6 +46,10 @@ func (f *fakeService) ReleaseTripwire(_ context.Context, share string) (string, 
 	f.calls = append(f.calls, "release "+share)
 	return "released 3", f.approveErr
 }
+func (f *fakeService) RestoreBeforeTrip(share string) (string, string, error) {
+	f.calls = append(f.calls, "restore-before-trip "+share)
+	return "r-1", "restoring", nil
+}
 func (f *fakeService) Pause(s string)   { f.calls = append(f.calls, "pause "+s) }
 func (f *fakeService) Resume(s string)  { f.calls = append(f.calls, "resume "+s) }
 func (f *fakeService) SyncNow(s string) { f.calls = append(f.calls, "sync "+s) }
@@ -121,12 +125,16 @@ func TestClientAndHandler(t *testing.T) {
 	require.Equal(t, "released 3", msg)
 	_, err = c.ReleaseTripwire(ctx, "nope")
 	require.ErrorContains(t, err, "404")
+	id, msg, err := c.RestoreBeforeTrip(ctx, "studio")
+	require.NoError(t, err)
+	require.Equal(t, "r-1", id)
+	require.Equal(t, "restoring", msg)
 
 	for _, verb := range []string{"pause", "resume", "sync"} {
 		require.NoError(t, c.ShareAction(ctx, "studio", verb))
 	}
 	require.ErrorContains(t, c.ShareAction(ctx, "nope", "pause"), "404")
-	require.Equal(t, []string{"approve b1", "approve b1", "release studio", "release studio", "pause studio", "resume studio", "sync studio"}, f.calls)
+	require.Equal(t, []string{"approve b1", "approve b1", "release studio", "release studio", "restore-before-trip studio", "pause studio", "resume studio", "sync studio"}, f.calls)
 
 	l, err := c.Snapshots(ctx, "studio")
 	require.NoError(t, err)
@@ -154,7 +162,7 @@ func TestClientAndHandler(t *testing.T) {
 	v, err := c.VerifyStatus(ctx, "studio")
 	require.NoError(t, err)
 	require.Equal(t, 9, v.Checked)
-	id, err := c.StartVerify(ctx, "studio", true, 12.5)
+	id, err = c.StartVerify(ctx, "studio", true, 12.5)
 	require.NoError(t, err)
 	require.Equal(t, "v1", id)
 	require.True(t, f.verifyDeep)

@@ -76,6 +76,23 @@ func (a *Client) ReleaseTripwire(ctx context.Context, share string) (string, err
 	return res.Message, nil
 }
 
+// RestoreBeforeTrip starts the share's restore from before the trip and
+// returns the job's id and what it does.
+func (a *Client) RestoreBeforeTrip(ctx context.Context, share string) (id, msg string, err error) {
+	body, err := a.do(ctx, http.MethodPost, sharePath(share, "tripwire", "restore"))
+	if err != nil {
+		return "", "", err
+	}
+	var res struct {
+		ID      string `json:"id"`
+		Message string `json:"message"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		return "", "", fmt.Errorf("tripwire restore: %w", err)
+	}
+	return res.ID, res.Message, nil
+}
+
 // Deletes returns the share's held delete batch.
 func (a *Client) Deletes(ctx context.Context, share string) (reconcile.DeleteBatch, error) {
 	var b reconcile.DeleteBatch

@@ -18,6 +18,7 @@ import (
 //	POST /v1/shares/{share}/deletes/approve?batch=ID release exactly batch ID
 //	GET  /v1/shares/{share}/tripwire                 the ransomware tripwire
 //	POST /v1/shares/{share}/tripwire/release         its held changes are legitimate
+//	POST /v1/shares/{share}/tripwire/restore         restore from before the trip; answers {"id", "message"}
 //	POST /v1/shares/{share}/{pause,resume,sync}      act on the pipeline
 //	GET  /v1/shares/{share}/snapshots                list
 //	POST /v1/shares/{share}/snapshots                take one now
@@ -81,6 +82,15 @@ func Handler(svc Service, log zerolog.Logger) http.Handler {
 		}
 		log.Warn().Str("share", name).Str("result", msg).Str("via", "admin socket").Msg("tripwire released")
 		writeJSON(w, http.StatusOK, map[string]string{"message": msg})
+	}))
+	mux.HandleFunc("POST /v1/shares/{share}/tripwire/restore", share(func(w http.ResponseWriter, r *http.Request, name string) {
+		id, msg, err := svc.RestoreBeforeTrip(name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		log.Warn().Str("share", name).Str("job", id).Str("via", "admin socket").Msg("restore from before the trip started")
+		writeJSON(w, http.StatusOK, map[string]string{"id": id, "message": msg})
 	}))
 	for verb, act := range map[string]func(string){"pause": svc.Pause, "resume": svc.Resume, "sync": svc.SyncNow} {
 		mux.HandleFunc("POST /v1/shares/{share}/"+verb, share(func(w http.ResponseWriter, r *http.Request, name string) {

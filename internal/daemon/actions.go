@@ -74,6 +74,11 @@ func (a actions) Do(ctx context.Context, act status.Action) (status.Result, erro
 			return res, fmt.Errorf("release the tripwire of %s: %w", act.Share, err)
 		}
 		level = eventlog.Warning
+	case status.ActionTripwireRestore:
+		if res.Job, res.Message, err = d.startRestoreBeforeTrip(rt); err != nil {
+			return res, fmt.Errorf("restore %s from before the trip: %w", act.Share, err)
+		}
+		level = eventlog.Warning
 	case status.ActionSnapshot:
 		var name string
 		if name, err = d.snapshots.Create(ctx, act.Share); err != nil {

@@ -72,6 +72,14 @@ func (a adminService) ReleaseTripwire(ctx context.Context, share string) (string
 	return msg, err
 }
 
+func (a adminService) RestoreBeforeTrip(share string) (string, string, error) {
+	id, msg, err := a.d.startRestoreBeforeTrip(a.d.runtime(share))
+	if err == nil {
+		a.d.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "admin.tripwire-restore", Share: share, Message: "admin socket: " + msg})
+	}
+	return id, msg, err
+}
+
 func (a adminService) Pause(share string) {
 	a.d.runtime(share).share.Pause("paused by an administrator")
 }
@@ -120,7 +128,7 @@ func (a adminService) StartVerify(share string, deep bool, samplePercent float64
 }
 
 func (a adminService) StartRestore(share string, req admin.RestoreRequest) (string, error) {
-	return a.d.startRestore(share, req)
+	return a.d.startRestore(share, req, nil)
 }
 
 func (a adminService) Job(share, kind, id string) (jobs.Job, bool) {

@@ -136,7 +136,7 @@ func (d *Daemon) verifyFinished(log zerolog.Logger, share string, rep restore.Re
 // "" is everything) from the bucket into the live share in the
 // background, and returns its job id.
 func (d *Daemon) startRestoreJob(share, rel string) (string, error) {
-	return d.startRestore(share, admin.RestoreRequest{Path: rel})
+	return d.startRestore(share, admin.RestoreRequest{Path: rel}, nil)
 }
 
 // startRestore starts a restore into the live share: a ZFS snapshot
@@ -144,7 +144,10 @@ func (d *Daemon) startRestoreJob(share, rel string) (string, error) {
 // replaced. The pipeline adopts what it restores (equal content on both
 // sides), or uploads an older version restored to a point in time as the
 // new current one.
-func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, error) {
+//
+// after, if set, runs on the job's goroutine once the restore returned,
+// before the job finishes; what it says is added to the job's message.
+func (d *Daemon) startRestore(share string, req admin.RestoreRequest, after func(ctx context.Context, res restore.Result, err error) string) (string, error) {
 	rt := d.runtime(share)
 	if rt == nil {
 		return "", fmt.Errorf("no share %q", share)
@@ -174,10 +177,17 @@ func (d *Daemon) startRestore(share string, req admin.RestoreRequest) (string, e
 			Progress: h.Progress,
 			Log:      d.log,
 		})
+		var then string
+		if after != nil {
+			then = after(ctx, res, err)
+		}
 		h.Finish(err, func(st *jobs.Job) { st.Restore = &res })
 		level, msg := eventlog.Info, fmt.Sprintf("restore: %d files restored, %d already present, %d skipped, %d failed", res.Restored, res.Present, res.Skipped, res.Failed)
 		if res.Snapshot != "" {
 			msg += "; snapshot " + res.Snapshot + " taken first"
+		}
+		if then != "" {
+			msg += "; " + then
 		}
 		switch {
 		case err != nil:

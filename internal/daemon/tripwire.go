@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"genesissync/internal/admin"
 	"genesissync/internal/eventlog"
+	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
+	"genesissync/internal/restore"
 	"genesissync/internal/snapshot"
 )
 
@@ -104,4 +108,54 @@ func (d *Daemon) releaseTripwire(ctx context.Context, rt *shareRuntime) (string,
 		}
 	}
 	return msg, nil
+}
+
+// startRestoreBeforeTrip restores the share as it was just before its
+// first suspicious change, from the bucket, which the tripwire kept clean:
+// the versions current a second before it where the target keeps
+// versions, else the current ones (the held changes never reached them).
+// Files an SMB client holds open are skipped, and a ZFS share gets its
+// pre-restore snapshot, as every restore. Once the restore finished, the
+// tripwire is re-armed (reconcile.Share.Rearm): the files the attack
+// created go to the share's trash and every held change is judged again,
+// none let through. It returns the job's id and what it does.
+func (d *Daemon) startRestoreBeforeTrip(rt *shareRuntime) (id, msg string, err error) {
+	tw := rt.share.Tripwire()
+	switch {
+	case tw == nil:
+		return "", "", errors.New("the tripwire is off for this share (tripwire.enabled: false)")
+	case !tw.Tripped && tw.HeldCount == 0:
+		return "", "", errors.New("the tripwire holds nothing on this share")
+	}
+	req := admin.RestoreRequest{Overwrite: true}
+	from := "the bucket's current versions, which the held changes never reached"
+	if !tw.SuspectSince.IsZero() && d.versioned(rt.name) {
+		req.At = tw.SuspectSince.Add(-time.Second)
+		from = "the bucket's versions of " + req.At.Local().Format(time.DateTime) + ", just before the first suspicious change"
+	}
+	id, err = d.startRestore(rt.name, req, func(ctx context.Context, res restore.Result, err error) string {
+		if err != nil || res.Failed > 0 {
+			return "the tripwire stays tripped: the restore did not finish"
+		}
+		rr, err := rt.share.Rearm(ctx, true)
+		if err != nil {
+			return "the tripwire could not be re-armed: " + err.Error()
+		}
+		return fmt.Sprintf("tripwire re-armed: %d held change(s) judged again, %d file(s) the attack created moved to the share's trash", len(rr.Rejudged), len(rr.Trashed))
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return id, fmt.Sprintf("Restore of %s from %s started (job %s); the tripwire re-arms when it is done.", rt.name, from, id), nil
+}
+
+// versioned reports whether the share's target keeps versions, as its
+// last capability probe found.
+func (d *Daemon) versioned(share string) bool {
+	for _, ep := range d.endpoints.Status() {
+		if slices.Contains(ep.Shares, share) && ep.Capabilities != nil && ep.Capabilities.Versioning.State == objstore.TriYes {
+			return true
+		}
+	}
+	return false
 }

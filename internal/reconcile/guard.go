@@ -121,6 +121,12 @@ func (g *deleteGuard) judge(now time.Time, idle, paused bool, tracked func() int
 		// A grown tripped batch is a new batch: the old ID must not release it.
 		g.batch, g.batchAt = batchID(g.held), g.lastAdd
 	}
+	if g.tripped && len(g.held) == 0 {
+		// Every held delete was settled otherwise (the files came back,
+		// or the bucket's objects changed): nothing waits for a person.
+		g.tripped, g.batch = false, ""
+		g.log.Info().Msg("delete guard: every held delete was settled otherwise; nothing waits for approval")
+	}
 	if len(g.held) == 0 {
 		g.forced(now, idle) // lets a hold request with nothing to hold expire
 	}

@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -78,6 +79,29 @@ func TestReleaseIsNotUndoneByAJobInFlight(t *testing.T) {
 	s.finish(result{job: job{rel: "b.mp3"}, action: DeleteRemote, out: outHeldDelete})
 	s.note(found{rel: "b.mp3", event: true})
 	require.Contains(t, s.pend, "b.mp3")
+}
+
+// TestTrippedBatchThatEmptiesIsNoLongerTripped: when every held delete of
+// a tripped batch is settled otherwise (a restore brought the files back),
+// nothing is left for a person to approve and the guard says so.
+func TestTrippedBatchThatEmptiesIsNoLongerTripped(t *testing.T) {
+	s, now := guardShare(t)
+	for i := range 60 {
+		holdOne(s, fmt.Sprintf("%02d.mp3", i), now)
+	}
+	s.considerDeletes(now)
+	require.True(t, s.guard.tripped)
+	for i := range 60 {
+		s.guard.settled(fmt.Sprintf("%02d.mp3", i))
+	}
+	s.publish()
+	require.True(t, s.Status().DeleteGuardTripped, "until the next judgement")
+	s.considerDeletes(now.Add(time.Second))
+	s.publish()
+	st := s.Status()
+	require.False(t, st.DeleteGuardTripped)
+	require.Empty(t, st.DeleteBatch)
+	require.NotEqual(t, StateError, st.State)
 }
 
 func TestOneDeleteIsReleasedByDefault(t *testing.T) {

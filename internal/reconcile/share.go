@@ -124,8 +124,10 @@ type Share struct {
 	notify    chan string   // paths reported by bucket events
 	fetchReq  chan string   // paths to bring down ahead of all others (Fetch)
 	approvals chan approval
-	// tripReleases carries ReleaseTripwire to the loop.
+	// tripReleases and tripRearms carry ReleaseTripwire and Rearm to the
+	// loop.
 	tripReleases chan releaseRequest
+	tripRearms   chan rearmRequest
 	stopped      chan struct{}
 	ctl          control
 
@@ -241,6 +243,7 @@ func New(opts Options) *Share {
 		stopped:   make(chan struct{}),
 
 		tripReleases: make(chan releaseRequest),
+		tripRearms:   make(chan rearmRequest),
 	}
 	if opts.Tripwire != nil {
 		s.trip = newTripGuard(opts.Name, *opts.Tripwire)
@@ -425,6 +428,8 @@ func (s *Share) loop(ctx context.Context, c channels) error {
 			a.reply <- s.approve(a.batch)
 		case r := <-s.tripReleases:
 			r.reply <- s.releaseTrip()
+		case r := <-s.tripRearms:
+			r.reply <- s.rearm(ctx, r.trash)
 		case <-tick.C:
 			s.considerDeletes(time.Now())
 			if time.Since(walked) >= time.Second {

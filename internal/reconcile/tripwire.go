@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"genesissync/internal/index"
+	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
 	"genesissync/internal/tripwire"
 )
@@ -94,6 +96,10 @@ type TripwireStatus struct {
 	WindowSeconds float64 `json:"window_seconds"`
 	// Evidence is what OnTrip gathered; nil until it returned.
 	Evidence *TripEvidence `json:"evidence,omitempty"`
+	// SuspectSince is the first suspicious change since the tripwire was
+	// last released or reset: a restore "from before the trip" restores
+	// the share as it was just before it.
+	SuspectSince time.Time `json:"suspect_since,omitzero"`
 }
 
 // HeldChange is a change the tripwire keeps from the bucket.
@@ -129,6 +135,7 @@ type tripGuard struct {
 	held      map[string]HeldChange
 	released  map[string]bool // let through once by a person, until synced
 	trippedAt time.Time
+	since     time.Time // the first suspicious change since the last reset
 	suspected time.Time // when OnSuspect was last called
 	evidence  *TripEvidence
 }
@@ -228,6 +235,9 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 // suspect calls OnSuspect for a suspicious change at now, at most every
 // suspectEvery. Caller holds g.mu.
 func (g *tripGuard) suspect(now time.Time, suspicious bool) {
+	if suspicious && g.since.IsZero() {
+		g.since = now
+	}
 	if !suspicious || g.opts.OnSuspect == nil || now.Sub(g.suspected) < suspectEvery {
 		return
 	}
@@ -305,9 +315,30 @@ func (g *tripGuard) release() []string {
 		g.released[p] = true
 	}
 	clear(g.held)
-	g.trippedAt, g.evidence = time.Time{}, nil
+	g.trippedAt, g.evidence, g.since = time.Time{}, nil, time.Time{}
 	sort.Strings(paths)
 	return paths
+}
+
+// rearm clears the trip after a restore: the burst starts over, and the
+// held changes are returned by kind to be judged again (a restored file
+// is in line; one still encrypted is held again), none let through.
+func (g *tripGuard) rearm() (rewrites, creates []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.burst.Reset()
+	for p, c := range g.held {
+		if c.Change == tripwire.Create.String() {
+			creates = append(creates, p)
+		} else {
+			rewrites = append(rewrites, p)
+		}
+	}
+	clear(g.held)
+	g.trippedAt, g.evidence, g.since = time.Time{}, nil, time.Time{}
+	sort.Strings(rewrites)
+	sort.Strings(creates)
+	return rewrites, creates
 }
 
 // serve runs OnTrip for each trip until ctx ends, and keeps its evidence
@@ -345,6 +376,7 @@ func (g *tripGuard) view(n int) *TripwireStatus {
 		Offending: st.Offending, HeldCount: len(g.held),
 		Counted: st.Counted, Mismatches: st.Mismatches, BadExtensions: st.BadExtensions, NoteFolders: st.NoteFolders,
 		MaxRewrites: g.opts.MaxRewrites, WindowSeconds: g.opts.Window.Seconds(),
+		SuspectSince: g.since,
 	}
 	if g.evidence != nil {
 		ev := *g.evidence
@@ -430,6 +462,90 @@ func (s *Share) ReleaseTripwire(ctx context.Context) ([]string, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// Rearm is what follows a restore from before the trip: the trip is
+// cleared and every held change is judged again, none let through (a
+// restored file is in line, a file still encrypted is held again). The
+// files the attack created (held new files) are moved to the share's
+// trash when trashCreates, recoverable there. It returns what it judged
+// again and what it moved. Safe for concurrent use.
+func (s *Share) Rearm(ctx context.Context, trashCreates bool) (RearmResult, error) {
+	if s.trip == nil {
+		return RearmResult{}, errors.New("the tripwire is off for this share")
+	}
+	r := rearmRequest{trash: trashCreates, reply: make(chan RearmResult, 1)}
+	select {
+	case s.tripRearms <- r:
+	case <-s.stopped:
+		return RearmResult{}, errors.New("share is not running")
+	case <-ctx.Done():
+		return RearmResult{}, ctx.Err()
+	}
+	select {
+	case res := <-r.reply:
+		return res, nil
+	case <-ctx.Done():
+		return RearmResult{}, ctx.Err()
+	}
+}
+
+// RearmResult is what Rearm did.
+type RearmResult struct {
+	// Rejudged are the held paths planned again.
+	Rejudged []string `json:"rejudged"`
+	// Trashed are the new files moved to the share's trash, with where;
+	// TrashFailed those that could not be (they are judged again).
+	Trashed     map[string]string `json:"trashed"`
+	TrashFailed map[string]string `json:"trash_failed,omitempty"`
+}
+
+type rearmRequest struct {
+	trash bool
+	reply chan RearmResult
+}
+
+// rearm carries out Rearm on the loop goroutine. Moving a few files to
+// the trash is quick: the attack's new files are bounded by how long the
+// share held.
+func (s *Share) rearm(ctx context.Context, trash bool) RearmResult {
+	rewrites, creates := s.trip.rearm()
+	res := RearmResult{Trashed: map[string]string{}}
+	again := rewrites
+	for _, rel := range creates {
+		if !trash || s.opts.Trash == nil {
+			again = append(again, rel)
+			continue
+		}
+		f, err := scan.Stat(s.opts.Root, rel)
+		if err == nil {
+			var where string
+			if where, err = s.opts.Trash.TrashLocal(ctx, rel, f); err == nil {
+				res.Trashed[rel] = where
+				continue
+			}
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // removed already
+		}
+		if res.TrashFailed == nil {
+			res.TrashFailed = map[string]string{}
+		}
+		res.TrashFailed[rel] = err.Error()
+		again = append(again, rel)
+	}
+	for _, rel := range again {
+		p := s.pend[rel]
+		if p == nil {
+			p = &pending{since: time.Now()}
+			s.pend[rel] = p
+		}
+		p.notBefore, p.lane = time.Time{}, laneUnknown
+	}
+	res.Rejudged = again
+	s.log.Warn().Int("rejudged", len(again)).Int("trashed", len(res.Trashed)).Int("trash_failed", len(res.TrashFailed)).
+		Msg("tripwire re-armed after a restore: held changes judged again, the attack's new files moved to the trash")
+	return res
 }
 
 // releaseTrip carries out a release on the loop goroutine.

@@ -206,3 +206,53 @@ func TestTripwireConflictIsJudgedFirst(t *testing.T) {
 	require.Len(t, entries, 1, "no conflict copy on the share")
 	require.Equal(t, "the web app's version", b.body(t, "Music/a.mp3"))
 }
+
+// TestTripwireRearmAfterARestore: once the station restored the files,
+// Rearm clears the trip without letting anything through: a restored file
+// is in line, one still encrypted is held again, and the attack's new
+// files go to the share's trash.
+func TestTripwireRearmAfterARestore(t *testing.T) {
+	s, b := tripShare(t, 2)
+	ctx := context.Background()
+	orig := map[string][]byte{}
+	for i := range 3 {
+		rel := fmt.Sprintf("Music/%d.mp3", i)
+		orig[rel] = audio.MP3(fmt.Sprintf("T%d", i), 20, uint64(20+i))
+		syncFile(t, s, rel, orig[rel])
+	}
+	for rel, data := range orig {
+		writeAged(t, s.opts.Root, rel, audio.Encrypt(data, 1))
+		runResult(s, s.process(ctx, job{rel: rel}))
+	}
+	writeAged(t, s.opts.Root, "Music/HOW_TO_DECRYPT.txt", []byte("pay"))
+	runResult(s, s.process(ctx, job{rel: "Music/HOW_TO_DECRYPT.txt"}))
+	require.True(t, s.trip.tripped())
+	require.Equal(t, 4, s.Tripwire().HeldCount)
+
+	// The restore brought two of the three back.
+	writeAged(t, s.opts.Root, "Music/0.mp3", orig["Music/0.mp3"])
+	writeAged(t, s.opts.Root, "Music/1.mp3", orig["Music/1.mp3"])
+	res := s.rearm(ctx, true)
+	require.Equal(t, []string{"Music/0.mp3", "Music/1.mp3", "Music/2.mp3"}, res.Rejudged)
+	require.Contains(t, res.Trashed, "Music/HOW_TO_DECRYPT.txt")
+	require.False(t, localExists(s, "Music/HOW_TO_DECRYPT.txt"), "the note is in the trash")
+	require.Equal(t, "pay", readLocal(t, s, res.Trashed["Music/HOW_TO_DECRYPT.txt"]), "recoverable there")
+	require.False(t, s.trip.tripped())
+
+	for _, rel := range res.Rejudged {
+		r := s.process(ctx, job{rel: rel})
+		require.NoError(t, r.err)
+		if rel == "Music/2.mp3" {
+			require.Equal(t, outHeldTripwire, r.out, "still encrypted: held again, not let through")
+		} else {
+			require.NotEqual(t, outHeldTripwire, r.out, rel)
+		}
+		runResult(s, r)
+	}
+	for rel, data := range orig {
+		require.Equal(t, string(data), b.body(t, rel), "%s: the bucket never saw the encrypted bytes", rel)
+	}
+	st := s.Status()
+	require.False(t, st.Tripwire.Tripped)
+	require.Equal(t, 1, st.Tripwire.HeldCount)
+}

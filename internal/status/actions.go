@@ -25,11 +25,15 @@ const (
 	// ActionTripwireRelease: the changes the ransomware tripwire holds are
 	// legitimate; they leave for the bucket and the trip is cleared.
 	ActionTripwireRelease = "tripwire-release"
+	// ActionTripwireRestore: restore the share from the bucket as it was
+	// before the first suspicious change, then re-arm the tripwire.
+	ActionTripwireRestore = "tripwire-restore"
 )
 
 var shareActions = map[string]bool{
 	ActionSync: true, ActionPause: true, ActionResume: true, ActionApprove: true,
 	ActionSnapshot: true, ActionVerify: true, ActionRestore: true, ActionTripwireRelease: true,
+	ActionTripwireRestore: true,
 }
 
 // Action is one admin request, validated for shape (not for meaning)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/alert"
@@ -190,6 +191,43 @@ func TestTripwireInPlaceEncryption(t *testing.T) {
 	require.Len(t, keys, len(lib), "nothing added, nothing deleted")
 	t.Logf("in-place attack on %d files: %d damaged files reached the bucket", len(lib), damaged)
 	require.Zero(t, damaged)
+
+	restoreBeforeTrip(t, a, c, lib, in)
+}
+
+// restoreBeforeTrip restores the share from before the trip with the CLI
+// and checks the share holds the library again, read over SMB, with the
+// tripwire re-armed, the attack's files gone and the alert resolved.
+func restoreBeforeTrip(t *testing.T, a *harness.Appliance, c *samba.Client, lib map[string][]byte, in *alertInbox) {
+	t.Helper()
+	start := time.Now()
+	out := a.CLI(t, "tripwire", "restore", "studio", "--yes")
+	require.Contains(t, out, "the tripwire re-arms when it is done")
+	require.Contains(t, out, "armed;", "re-armed once the restore finished:\n%s", out)
+	for _, p := range sortedPaths(lib) {
+		got, err := c.ReadFile(p)
+		require.NoError(t, err, p)
+		require.Equal(t, sha(lib[p]), sha(got), "%s: restored over the encrypted bytes", p)
+	}
+	var st model.Share
+	if !assert.Eventually(t, func() bool {
+		st = a.Share(t)
+		return !st.Tripwire.Tripped && st.Tripwire.HeldCount == 0 && st.HeldDeleteCount == 0 && st.PendingUploads == 0 && st.State == "in-sync"
+	}, time.Minute, 200*time.Millisecond, "the share is in sync and armed again") {
+		t.Fatalf("state %s, tripwire %+v, held deletes %d %+v (tripped %v), pending %d, failing %+v", st.State, *st.Tripwire, st.HeldDeleteCount, st.HeldDeletes, st.DeleteGuardTripped, st.PendingUploads, st.Failing)
+	}
+	entries, err := os.ReadDir(a.SharePath + "/Music/Artist 0")
+	require.NoError(t, err)
+	for _, e := range entries {
+		require.False(t, strings.HasSuffix(e.Name(), ".locked"), "%s: the attack's files are in the trash", e.Name())
+	}
+	keys := bucketKeys(t, a.Store)
+	require.Len(t, keys, len(lib), "the bucket holds the library and nothing else")
+	for p, b := range lib {
+		require.Equal(t, sha(b), keys[p], p)
+	}
+	require.Eventually(t, func() bool { _, ok := in.hook("resolved", "tripwire:studio", 0); return ok }, 30*time.Second, 100*time.Millisecond)
+	t.Logf("restored from before the trip and re-armed in %.1f s", time.Since(start).Seconds())
 }
 
 // TestTripwireRenameToLocked: a client writes each file encrypted under
@@ -231,6 +269,8 @@ func TestTripwireRenameToLocked(t *testing.T) {
 	t.Logf("rename attack on %d files: %d .locked objects reached the bucket, %d originals deleted from it", len(lib), locked, len(lib)-(len(keys)-locked))
 	require.Zero(t, locked)
 	require.Len(t, keys, len(lib))
+
+	restoreBeforeTrip(t, a, c, lib, in)
 }
 
 // TestTripwireRansomNotes: a client drops a ransom note in every folder.

@@ -25,6 +25,7 @@ var (
 		up, smbdUp, filesTracked, bytesTracked, pending, inFlight, oldestAge, lastScan,
 		uploads, uploadedBytes, downloads, downloadedBytes, deletes, renames, errors,
 		conflicts, refused, heldDeletes, guardTripped, state,
+		tripwireTripped, tripwireHeld, tripwireCounted,
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
 		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
@@ -56,6 +57,9 @@ var (
 		refused:          prometheus.NewDesc("genesissync_reconcile_refused_keys", "Object keys refused in the last bucket listing.", shareLabels, nil),
 		heldDeletes:      prometheus.NewDesc("genesissync_reconcile_held_deletes", "Deletes waiting for the delete guard or an approval.", shareLabels, nil),
 		guardTripped:     prometheus.NewDesc("genesissync_reconcile_delete_guard_tripped", "1 while deletes are paused for approval.", shareLabels, nil),
+		tripwireTripped:  prometheus.NewDesc("genesissync_tripwire_tripped", "1 while the share's ransomware tripwire holds its changes for a person.", shareLabels, nil),
+		tripwireHeld:     prometheus.NewDesc("genesissync_tripwire_held_changes", "Changes the ransomware tripwire holds back from the bucket.", shareLabels, nil),
+		tripwireCounted:  prometheus.NewDesc("genesissync_tripwire_counted_changes", "Suspicious changes within the tripwire's window (it trips past max_rewrites).", shareLabels, nil),
 		state:            prometheus.NewDesc("genesissync_share_state", "1 for the share's current state.", []string{"share", "state"}, nil),
 
 		info:             prometheus.NewDesc("genesissync_build_info", "1, labelled with the running version.", []string{"version"}, nil),
@@ -152,6 +156,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descs.refused, float64(s.RefusedCount), n)
 		gauge(descs.heldDeletes, float64(s.HeldDeleteCount), n)
 		gauge(descs.guardTripped, b2f(s.DeleteGuardTripped), n)
+		if tw := s.Tripwire; tw != nil {
+			gauge(descs.tripwireTripped, b2f(tw.Tripped), n)
+			gauge(descs.tripwireHeld, float64(tw.HeldCount), n)
+			gauge(descs.tripwireCounted, float64(tw.Counted), n)
+		}
 		gauge(descs.state, 1, n, s.State)
 		gauge(descs.stale, b2f(s.Stale), n)
 		gauge(descs.staleAfter, s.StaleAfterSeconds, n)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path"
@@ -145,6 +146,11 @@ func tripReport(t *testing.T, a *harness.Appliance, in *alertInbox, attackStart 
 	require.Equal(t, alert.Critical, fired.Severity)
 	require.Contains(t, fired.Message, "RANSOMWARE TRIPWIRE TRIPPED")
 	require.Contains(t, fired.Message, "studio on 127.0.0.1", "the alert names the SMB client: user and address")
+	resp, err := http.Get(a.StatusURL + "/metrics")
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Contains(t, string(body), `genesissync_tripwire_tripped{share="studio"} 1`)
 	t.Logf("tripped %.1f s after the attack began: %s", st.Tripwire.TrippedAt.Sub(attackStart).Seconds(), st.Tripwire.Reason)
 	t.Logf("alert sent %.2f s after the trip: %s", fired.SentAt.Sub(st.Tripwire.TrippedAt).Seconds(), fired.Message)
 	return st

@@ -89,8 +89,8 @@ func (r *Runner) watch(ctx context.Context, sh Share) {
 // activity is what of a share's pipeline a track's state depends on;
 // a check is due sooner when it changes.
 type activity struct {
-	uploads, downloads, deletes, renames int64
-	conflicts, refused, refusedPaths     int
+	uploads, downloads, deletes, renames, recorded int64
+	conflicts, refused, refusedPaths               int
 }
 
 // fingerprint is every share's activity: playlists may name tracks on
@@ -99,7 +99,7 @@ func (r *Runner) fingerprint() []activity {
 	fp := make([]activity, len(r.shares))
 	for i, sh := range r.shares {
 		st := sh.Status()
-		fp[i] = activity{st.Uploads, st.Downloads, st.Deletes, st.Renames, len(st.Conflicts), st.RefusedCount, len(st.RefusedPaths)}
+		fp[i] = activity{st.Uploads, st.Downloads, st.Deletes, st.Renames, st.Recorded, len(st.Conflicts), st.RefusedCount, len(st.RefusedPaths)}
 	}
 	return fp
 }

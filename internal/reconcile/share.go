@@ -604,6 +604,9 @@ func (s *Share) recount() {
 // account updates the status with a finished job and logs what changed.
 func (s *Share) account(r result, now time.Time, p *pending) {
 	s.update(func(st *Status) {
+		if r.entry != nil {
+			st.Recorded++
+		}
 		switch {
 		case r.entry != nil && r.base == nil:
 			st.FilesTracked++

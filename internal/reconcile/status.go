@@ -85,6 +85,10 @@ type Status struct {
 	Deletes int64 `json:"deletes"`
 	// Renames counts renamed files copied server-side instead of uploaded.
 	Renames int64 `json:"renames"`
+	// Recorded counts index entries written once the far side confirmed:
+	// every transfer, adoption and file saved again with unchanged
+	// content (which changes no other counter).
+	Recorded int64 `json:"recorded"`
 	// Adopted counts paths on both sides without a base proven equal,
 	// by proof; nothing was transferred.
 	Adopted Adoption `json:"adopted"`

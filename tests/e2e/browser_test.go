@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/samba"
+	"genesissync/tests/audio"
 	"genesissync/tests/harness"
 )
 
@@ -159,6 +160,22 @@ func TestBrowserStatusPage(t *testing.T) {
 		"the missing track shows without a reload")
 	require.NoError(t, os.Remove(live))
 	waitText(t, ctx, onAirProblems, func(s string) bool { return s == "nothing missing" }, "fixed: the problem goes")
+
+	// The tripwire is armed; a track rewritten with bytes that are no
+	// longer audio is held, shown live, and goes once put right.
+	tripRow := `[data-share="studio"] tr.tripwire`
+	require.Contains(t, textOf(t, ctx, tripRow), "armed")
+	station := filepath.Join(share, "Music", "Station ID.mp3")
+	good, err := os.ReadFile(station)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(station, audio.Encrypt(good, 3), 0o644))
+	heldList := `[data-share="studio"] [data-l="tripwire.held"]`
+	waitText(t, ctx, heldList, func(s string) bool { return strings.Contains(s, "Music/Station ID.mp3") && strings.Contains(s, "no longer matches .mp3") },
+		"the held change shows without a reload")
+	waitText(t, ctx, `[data-share="studio"] [data-b="tripwire.held_count"]`, func(s string) bool { return s == "1" }, "one change held")
+	require.NoError(t, os.WriteFile(station, good, 0o644))
+	waitText(t, ctx, `[data-share="studio"] [data-b="tripwire.held_count"]`, func(s string) bool { return s == "0" }, "put right: nothing held")
+	waitText(t, ctx, onAir("ok"), func(s string) bool { return s == "2" }, "and on air again: the track saved unchanged is ready")
 
 	// The last day's charts are drawn (SVG images from the server).
 	var charts struct{ Count, Drawn int }

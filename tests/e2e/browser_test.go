@@ -159,6 +159,15 @@ func TestBrowserStatusPage(t *testing.T) {
 	waitText(t, ctx, onAirProblems, func(s string) bool { return strings.Contains(s, "Music/Nowhere.mp3") && strings.Contains(s, "missing") },
 		"the missing track shows without a reload")
 	require.NoError(t, os.Remove(live))
+	defer func() {
+		if t.Failed() { // what the pipeline and readiness said, for the failure
+			if resp, err := http.Get(statusURL + "/api/status"); err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				t.Logf("status API at the failure: %s", b)
+			}
+		}
+	}()
 	waitText(t, ctx, onAirProblems, func(s string) bool { return s == "nothing missing" }, "fixed: the problem goes")
 
 	// The tripwire is armed; a track rewritten with bytes that are no

@@ -179,7 +179,9 @@ func TestBrowserStatusPage(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(station, audio.Encrypt(good, 3), 0o644))
 	heldList := `[data-share="studio"] [data-l="tripwire.held"]`
-	waitText(t, ctx, heldList, func(s string) bool { return strings.Contains(s, "Music/Station ID.mp3") && strings.Contains(s, "no longer matches .mp3") },
+	waitText(t, ctx, heldList, func(s string) bool {
+		return strings.Contains(s, "Music/Station ID.mp3") && strings.Contains(s, "no longer matches .mp3")
+	},
 		"the held change shows without a reload")
 	waitText(t, ctx, `[data-share="studio"] [data-b="tripwire.held_count"]`, func(s string) bool { return s == "1" }, "one change held")
 	require.NoError(t, os.WriteFile(station, good, 0o644))

@@ -339,7 +339,10 @@ func tripwireProblem(sh model.Share, now time.Time) (Problem, bool) {
 		"mismatches": fmt.Sprint(tw.Mismatches),
 	}
 	first := tw.Offending
-	if len(first) == 0 {
+	if !tw.Tripped || len(first) == 0 {
+		// Single holds: the held paths (Offending also lists new files
+		// that went up).
+		first = nil
 		for _, h := range tw.Held {
 			first = append(first, h.Path)
 		}

@@ -39,6 +39,10 @@ type Entry struct {
 	// share's "keep" delete policy left in the bucket: it is not
 	// downloaded again unless it changes there.
 	LocalGone bool `json:"local_gone,omitempty"`
+	// NotFormat marks content that was already not valid in its
+	// extension's known format when recorded (tripwire.Sniff): a later
+	// rewrite that is not valid either is no sign of encryption.
+	NotFormat bool `json:"not_format,omitempty"`
 }
 
 // Index is the open index file.

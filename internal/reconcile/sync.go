@@ -275,6 +275,7 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 		e := index.Entry{
 			Size: in.Local.Size, Mtime: in.Local.Mtime, Inode: in.Local.Inode,
 			SHA256: sum, HashedAt: time.Now(), SyncedAt: time.Now(),
+			NotFormat: localNotFormat(s.opts.Root, r.rel),
 		}
 		if in.Remote != nil {
 			e.ETag, e.VersionID = in.Remote.ETag, in.Remote.VersionID
@@ -494,11 +495,22 @@ func (s *Share) renamed(ctx context.Context, r *result, f scan.File, key string)
 	}
 	e := index.Entry{
 		Size: f.Size, Mtime: f.Mtime, Inode: f.Inode, SHA256: sum, HashedAt: time.Now(),
-		ETag: o.ETag, VersionID: o.VersionID, SyncedAt: time.Now(),
+		ETag: o.ETag, VersionID: o.VersionID, SyncedAt: time.Now(), NotFormat: base.NotFormat,
 	}
 	r.out, r.renamedFrom = outRenamed, from
 	r.record(s, e)
 	return true
+}
+
+// localNotFormat is transfer.NotFormat of the share file rel; false
+// when it cannot be read (no opinion).
+func localNotFormat(root, rel string) bool {
+	f, err := os.Open(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return transfer.NotFormat(rel, f)
 }
 
 // errStop ends an index walk early.

@@ -199,10 +199,11 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 		kind = tripwire.Rewrite
 	}
 	v := tripwire.Sniff(rel, head)
-	trip, reason := g.burst.Observe(now, tripwire.Event{Path: rel, Kind: kind, Format: v, NewExtension: !g.exts[ext]})
+	wasInvalid := kind == tripwire.Rewrite && base.NotFormat
+	trip, reason := g.burst.Observe(now, tripwire.Event{Path: rel, Kind: kind, Format: v, NewExtension: !g.exts[ext], WasInvalid: wasInvalid})
 	_, bad := tripwire.BadExtension(rel)
 	valid := v.Known && v.Matches
-	g.suspect(now, trip || bad || tripwire.IsRansomNote(rel) || v.Mismatch() || (!valid && (kind == tripwire.Rewrite || !g.exts[ext])))
+	g.suspect(now, trip || bad || tripwire.IsRansomNote(rel) || (v.Mismatch() && !wasInvalid) || (!valid && !wasInvalid && (kind == tripwire.Rewrite || !g.exts[ext])))
 	if trip && g.trippedAt.IsZero() {
 		g.trippedAt = now
 		t := Trip{Share: g.share, At: now, Reason: reason, Paths: g.burst.Stats().Offending}
@@ -218,7 +219,7 @@ func (g *tripGuard) Inspect(rel string, head []byte, base *index.Entry) error {
 		why = "the share's tripwire tripped (" + reason + "): changes of existing files wait for a person"
 	case trip && (!valid || tripwire.IsRansomNote(rel)):
 		why = "the share's tripwire tripped (" + reason + "): a new file leaves only when valid in its format"
-	case kind == tripwire.Rewrite && v.Mismatch():
+	case kind == tripwire.Rewrite && v.Mismatch() && !wasInvalid:
 		why = "the content no longer matches " + ext + ": " + v.Detail
 	case bad:
 		why = "a ransomware extension (" + ext + ", " + family + ")"

@@ -256,3 +256,29 @@ func TestTripwireRearmAfterARestore(t *testing.T) {
 	require.False(t, st.Tripwire.Tripped)
 	require.Equal(t, 1, st.Tripwire.HeldCount)
 }
+
+// TestTripwireFileThatWasNeverAudio: a .wav that was never valid WAVE
+// (recorded NotFormat) rewritten with other bytes that are not WAVE
+// either changes nothing the tripwire can judge: uploaded, not counted.
+func TestTripwireFileThatWasNeverAudio(t *testing.T) {
+	s, b := tripShare(t, 1)
+	ctx := context.Background()
+	for i := range 3 {
+		rel := fmt.Sprintf("Takes/%d.wav", i)
+		syncFile(t, s, rel, audio.Encrypt(make([]byte, 5000), uint64(i)))
+		e, _, err := s.opts.Index.Get(rel)
+		require.NoError(t, err)
+		require.True(t, e.NotFormat, "recorded as not WAVE")
+		next := audio.Encrypt(make([]byte, 5000), uint64(10+i))
+		writeAged(t, s.opts.Root, rel, next)
+		r := s.process(ctx, job{rel: rel})
+		require.NoError(t, r.err)
+		require.Equal(t, outUploaded, r.out, rel)
+		runResult(s, r)
+		require.Equal(t, string(next), b.body(t, rel))
+	}
+	st := s.Status().Tripwire
+	require.False(t, st.Tripped)
+	require.Equal(t, 1, st.Counted, "only the first file, new under .wav and not WAVE; none of the rewrites")
+	require.Zero(t, st.HeldCount)
+}

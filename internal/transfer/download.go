@@ -184,7 +184,8 @@ func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, ob
 		Size: st.Size, Mtime: st.Mtime, Inode: st.Inode,
 		SHA256: sum, HashedAt: hashedAt,
 		ETag: obj.ETag, VersionID: obj.VersionID,
-		SyncedAt: d.now(),
+		SyncedAt:  d.now(),
+		NotFormat: NotFormat(rel, f.OSFile()),
 	}, nil
 }
 

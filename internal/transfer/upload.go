@@ -135,6 +135,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	entry := index.Entry{
 		Size: before.Size, Mtime: before.Mtime, Inode: before.Inode,
 		SHA256: sum, HashedAt: hashedAt,
+		NotFormat: tripwire.Sniff(rel, head.b).Mismatch(),
 	}
 	if base != nil && base.SHA256 == sum && base.Size == before.Size {
 		entry.ETag, entry.VersionID, entry.SyncedAt = base.ETag, base.VersionID, base.SyncedAt
@@ -175,6 +176,18 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	}
 	entry.ETag, entry.VersionID, entry.SyncedAt = obj.ETag, obj.VersionID, u.now()
 	return Result{Entry: entry, Outcome: Uploaded, Bytes: body.n}, nil
+}
+
+// NotFormat reports whether the first bytes of the file at r are not
+// valid in the format rel's extension promises (tripwire.Sniff), for
+// index.Entry.NotFormat. A read error counts as valid (no opinion).
+func NotFormat(rel string, r io.ReaderAt) bool {
+	head := make([]byte, tripwire.HeadSize)
+	n, err := r.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false
+	}
+	return tripwire.Sniff(rel, head[:n]).Mismatch()
 }
 
 // headWriter keeps the first max bytes written to it.

@@ -49,6 +49,10 @@ type Event struct {
 	// NewExtension says the share has never held a file with Path's
 	// extension (the caller keeps the set).
 	NewExtension bool
+	// WasInvalid says the rewritten file's previous content was already
+	// not valid in its known format: a rewrite that is not valid either
+	// changes nothing the tripwire can judge, and is not counted.
+	WasInvalid bool
 }
 
 // DefaultMaxNames is how many offending paths a Burst keeps when
@@ -137,11 +141,11 @@ func (b *Burst) Observe(now time.Time, ev Event) (trip bool, reason string) {
 	if ev.Kind == Delete {
 		return b.reason != "", b.reason
 	}
-	if (ev.Kind == Rewrite || ev.Kind == Create) && ev.Format.Mismatch() {
+	if (ev.Kind == Rewrite || ev.Kind == Create) && ev.Format.Mismatch() && !ev.WasInvalid {
 		b.mismatches++
 		b.offend(ev.Path)
 	}
-	if ev.Kind == Rewrite && !(ev.Format.Known && ev.Format.Matches) {
+	if ev.Kind == Rewrite && !(ev.Format.Known && ev.Format.Matches) && !ev.WasInvalid {
 		b.counted.add(ev.Path, now)
 		b.offend(ev.Path)
 	}

@@ -158,6 +158,9 @@ func TestBrowserStatusPage(t *testing.T) {
 	require.NoError(t, os.WriteFile(live, []byte("#EXTINF:200,Nobody - Nowhere\r\nZ:\\Music\\Nowhere.mp3\r\n"), 0o644))
 	waitText(t, ctx, onAirProblems, func(s string) bool { return strings.Contains(s, "Music/Nowhere.mp3") && strings.Contains(s, "missing") },
 		"the missing track shows without a reload")
+	// Removed once synced: its delete is what rechecks at once (a playlist
+	// removed before it ever synced waits for the readiness timer).
+	waitText(t, ctx, `[data-share="studio"] [data-b="last_upload.path"]`, func(s string) bool { return s == "Playlists/live.m3u" }, "the playlist is synced")
 	require.NoError(t, os.Remove(live))
 	defer func() {
 		if t.Failed() { // what the pipeline and readiness said, for the failure

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -23,6 +25,7 @@ import (
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/samba"
+	"genesissync/internal/zfs/zfstest"
 	"genesissync/tests/audio"
 	"genesissync/tests/harness"
 )
@@ -283,7 +286,7 @@ func TestTripwireRenameToLocked(t *testing.T) {
 // Notes in three folders trip the share; the notes after that wait; a
 // person's release (the CLI) sends what was held and re-arms the share.
 func TestTripwireRansomNotes(t *testing.T) {
-	a, in := tripwireAppliance(t, "")
+	a, in := tripwireAppliance(t, "    tripwire: {enabled: true}\n")
 	c := a.SMB(t)
 	lib := stationLibrary()
 	copyIn(t, c, lib)
@@ -338,7 +341,7 @@ func TestTripwireRansomNotes(t *testing.T) {
 // and a day of saves, edits, recordings and deletes. Nothing trips and
 // nothing is held.
 func TestTripwireNoFalseAlarms(t *testing.T) {
-	a, in := tripwireAppliance(t, "")
+	a, in := tripwireAppliance(t, "    tripwire: {enabled: true}\n") // the defaults
 	c := a.SMB(t)
 	maxCounted := 0
 	quiet := func(step string) {
@@ -405,4 +408,53 @@ func TestTripwireNoFalseAlarms(t *testing.T) {
 	if _, err := a.Store.Head(context.Background(), "Jingles/ID 0.mp3"); errors.Is(err, objstore.ErrNotFound) {
 		t.Fatal("the day's jingles did not reach the bucket")
 	}
+}
+
+// TestTripwireHeldSnapshot: on a ZFS dataset (zfs-fuse) a trip takes a
+// snapshot and holds it, so that neither pruning nor `zfs destroy` can
+// remove it; "these changes are legitimate" releases the hold.
+func TestTripwireHeldSnapshot(t *testing.T) {
+	pool := zfstest.NewPool(t)
+	dataset, mountpoint := pool.Dataset(t, "studio")
+	m := harness.StartMinIO(t)
+	a := harness.StartAppliance(t, m, harness.ApplianceOptions{
+		SharePath: mountpoint, Dataset: dataset, RemoteInterval: time.Second, ScanInterval: time.Hour,
+		ShareConfig: "    snapshots: {interval: 24h, previous_versions: false}\n    tripwire: {enabled: true}",
+	})
+	for i := range 3 {
+		writeLocal(t, filepath.Join(mountpoint, fmt.Sprintf("Music/Artist %d/Track.mp3", i)), uint64(i), 8<<10)
+	}
+	require.Eventually(t, func() bool { st := a.Share(t); return st.FilesTracked == 3 && st.State == "in-sync" }, time.Minute, 200*time.Millisecond)
+
+	for i := range 3 {
+		p := filepath.Join(mountpoint, fmt.Sprintf("Music/Artist %d/!!!RESTORE_FILES!!!.txt", i))
+		require.NoError(t, os.WriteFile(p, []byte("Your files are encrypted."), 0o644))
+		time.Sleep(attackEvery)
+	}
+	var snap string
+	require.Eventually(t, func() bool {
+		tw := a.Share(t).Tripwire
+		if tw.Evidence != nil {
+			snap = tw.Evidence.Snapshot
+		}
+		return tw.Tripped && snap != ""
+	}, time.Minute, 200*time.Millisecond, "no snapshot at the trip")
+	require.True(t, strings.HasPrefix(snap, "gs-pre-tripwire-"), snap)
+	held := func() bool {
+		for _, s := range a.Share(t).Snapshots.Recent {
+			if s.Name == snap {
+				return s.Held
+			}
+		}
+		t.Fatalf("snapshot %s is not listed", snap)
+		return false
+	}
+	require.True(t, held(), "the trip's snapshot is held")
+	out, err := exec.Command("zfs", "destroy", dataset+"@"+snap).CombinedOutput()
+	require.Error(t, err, "a held snapshot cannot be destroyed: %s", out)
+
+	out2 := a.CLI(t, "tripwire", "release", "studio", "--yes")
+	require.Contains(t, out2, "Snapshot "+snap+" is no longer held")
+	require.Eventually(t, func() bool { return !held() }, 30*time.Second, 200*time.Millisecond, "the hold is released")
+	require.False(t, a.Share(t).Tripwire.Tripped)
 }

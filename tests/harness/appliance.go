@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -181,6 +182,13 @@ func StartApplianceOn(t testing.TB, m S3Server, o ApplianceOptions) *Appliance {
 		a.EventsToken = randomHex(t, 16)
 		events = fmt.Sprintf("events: {listen: %q, token: %q}\n", addr, a.EventsToken)
 	}
+	// The ransomware tripwire runs only in tests that configure it: the
+	// other tests write random bytes under audio names and rewrite them,
+	// which the tripwire rightly holds (their content is not audio).
+	shareConfig := o.ShareConfig
+	if !strings.Contains(shareConfig, "tripwire:") {
+		shareConfig += "\n    tripwire: {enabled: false}"
+	}
 	cfg := fmt.Sprintf(`
 state_dir: %s/state
 log: {level: debug, format: json}
@@ -209,7 +217,7 @@ shares:
 %s
 %s
 `, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
-		endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.ShareConfig, o.Config)
+		endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, shareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

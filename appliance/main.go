@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -182,6 +183,15 @@ GenesisSync demo is running. Press Ctrl-C to stop it.
 	return cmd
 }
 
+// confirmed asks prompt on the command's output and reports whether the
+// person typed yes.
+func confirmed(cmd *cobra.Command, prompt string) bool {
+	fmt.Fprint(cmd.OutOrStdout(), prompt+" Type yes: ")
+	var answer string
+	_, err := fmt.Fscanln(cmd.InOrStdin(), &answer)
+	return err == nil && strings.TrimSpace(answer) == "yes"
+}
+
 func deletesCmd() *cobra.Command {
 	var path string
 	var yes bool
@@ -244,12 +254,8 @@ func deletesCmd() *cobra.Command {
 			if !b.Tripped {
 				return errors.New("nothing to approve")
 			}
-			if !yes {
-				fmt.Fprintf(cmd.OutOrStdout(), "Approve these %d deletes? Type yes: ", len(b.Deletes))
-				var answer string
-				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || answer != "yes" {
-					return errors.New("not approved")
-				}
+			if !yes && !confirmed(cmd, fmt.Sprintf("Approve these %d deletes?", len(b.Deletes))) {
+				return errors.New("not approved")
 			}
 			if err := client.Approve(cmd.Context(), args[0], b.Batch); err != nil {
 				return err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -160,9 +159,7 @@ func snapshotCmd() *cobra.Command {
 				if destroyNewer {
 					what += " and every newer snapshot"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "Roll %s (%s) back to %s, discarding %s? Type yes: ", share, sc.Dataset, snap, what)
-				var answer string
-				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || strings.TrimSpace(answer) != "yes" {
+				if !confirmed(cmd, fmt.Sprintf("Roll %s (%s) back to %s, discarding %s?", share, sc.Dataset, snap, what)) {
 					return errors.New("not rolled back")
 				}
 			}

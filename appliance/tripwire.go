@@ -57,12 +57,8 @@ func tripwireCmd() *cobra.Command {
 			if tw == nil || (!tw.Tripped && tw.HeldCount == 0) {
 				return errors.New("nothing to release")
 			}
-			if !yes {
-				fmt.Fprintf(cmd.OutOrStdout(), "Send these %d held changes to the bucket? Only if no PC is encrypting files. Type yes: ", tw.HeldCount)
-				var answer string
-				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || answer != "yes" {
-					return errors.New("not released")
-				}
+			if !yes && !confirmed(cmd, fmt.Sprintf("Send these %d held changes to the bucket? Only if no PC is encrypting files.", tw.HeldCount)) {
+				return errors.New("not released")
 			}
 			msg, err := client.ReleaseTripwire(cmd.Context(), args[0])
 			if err != nil {
@@ -87,12 +83,8 @@ func tripwireCmd() *cobra.Command {
 			if tw == nil || (!tw.Tripped && tw.HeldCount == 0) {
 				return errors.New("nothing to restore: the tripwire holds nothing")
 			}
-			if !yes {
-				fmt.Fprintf(cmd.OutOrStdout(), "Replace the share's changed files with the bucket's clean copies? Take the encrypting PC off the network first. Type yes: ")
-				var answer string
-				if _, err := fmt.Fscanln(cmd.InOrStdin(), &answer); err != nil || answer != "yes" {
-					return errors.New("not restored")
-				}
+			if !yes && !confirmed(cmd, "Replace the share's changed files with the bucket's clean copies? Take the encrypting PC off the network first.") {
+				return errors.New("not restored")
 			}
 			cfg, err := loadConfig(path)
 			if err != nil {

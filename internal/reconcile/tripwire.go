@@ -309,16 +309,22 @@ func (g *tripGuard) settled(rel string) {
 func (g *tripGuard) release() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.burst.Reset()
 	paths := make([]string, 0, len(g.held))
 	for p := range g.held {
 		paths = append(paths, p)
 		g.released[p] = true
 	}
-	clear(g.held)
-	g.trippedAt, g.evidence, g.since = time.Time{}, nil, time.Time{}
+	g.clearTrip()
 	sort.Strings(paths)
 	return paths
+}
+
+// clearTrip forgets the trip, its evidence, the held changes and the
+// burst. Caller holds g.mu.
+func (g *tripGuard) clearTrip() {
+	g.burst.Reset()
+	clear(g.held)
+	g.trippedAt, g.evidence, g.since = time.Time{}, nil, time.Time{}
 }
 
 // rearm clears the trip after a restore: the burst starts over, and the
@@ -327,7 +333,6 @@ func (g *tripGuard) release() []string {
 func (g *tripGuard) rearm() (rewrites, creates []string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.burst.Reset()
 	for p, c := range g.held {
 		if c.Change == tripwire.Create.String() {
 			creates = append(creates, p)
@@ -335,8 +340,7 @@ func (g *tripGuard) rearm() (rewrites, creates []string) {
 			rewrites = append(rewrites, p)
 		}
 	}
-	clear(g.held)
-	g.trippedAt, g.evidence, g.since = time.Time{}, nil, time.Time{}
+	g.clearTrip()
 	sort.Strings(rewrites)
 	sort.Strings(creates)
 	return rewrites, creates
@@ -535,23 +539,16 @@ func (s *Share) rearm(ctx context.Context, trash bool) RearmResult {
 		res.TrashFailed[rel] = err.Error()
 		again = append(again, rel)
 	}
-	for _, rel := range again {
-		p := s.pend[rel]
-		if p == nil {
-			p = &pending{since: time.Now()}
-			s.pend[rel] = p
-		}
-		p.notBefore, p.lane = time.Time{}, laneUnknown
-	}
+	s.replan(again)
 	res.Rejudged = again
 	s.log.Warn().Int("rejudged", len(again)).Int("trashed", len(res.Trashed)).Int("trash_failed", len(res.TrashFailed)).
 		Msg("tripwire re-armed after a restore: held changes judged again, the attack's new files moved to the trash")
 	return res
 }
 
-// releaseTrip carries out a release on the loop goroutine.
-func (s *Share) releaseTrip() []string {
-	paths := s.trip.release()
+// replan makes paths pending, due at once and judged afresh. Loop
+// goroutine only.
+func (s *Share) replan(paths []string) {
 	for _, rel := range paths {
 		p := s.pend[rel]
 		if p == nil {
@@ -560,6 +557,12 @@ func (s *Share) releaseTrip() []string {
 		}
 		p.notBefore, p.lane = time.Time{}, laneUnknown
 	}
+}
+
+// releaseTrip carries out a release on the loop goroutine.
+func (s *Share) releaseTrip() []string {
+	paths := s.trip.release()
+	s.replan(paths)
 	s.log.Warn().Int("released", len(paths)).Msg("tripwire released by a person: the held changes are legitimate and leave for the bucket")
 	return paths
 }

@@ -69,8 +69,21 @@ const (
 // selects its documented default.
 type S3Options struct {
 	// Endpoint is the service URL, http:// or https://, for MinIO and other
-	// S3-compatible stores; empty means AWS S3 for Region.
+	// S3-compatible stores; empty means AWS S3 for Region. It is the
+	// one-endpoint form of Endpoints; setting both is an error.
 	Endpoint string
+	// Endpoints are the target's endpoints, nearest first, when it has
+	// several: replicas of one bucket (MinIO's bucket or site
+	// replication, or two regions). Requests go to the first healthy one
+	// (writes to the first healthy writable one) and fail over down the
+	// list; see S3Endpoint for what each may override.
+	Endpoints []S3Endpoint
+	// EndpointTimeout bounds the wait for a response from one endpoint of
+	// several before the request fails over to the next: the connection,
+	// and the response of a request without a large body. 0 means
+	// DefaultEndpointTimeout. A target with one endpoint waits
+	// ResponseTimeout, as before.
+	EndpointTimeout time.Duration
 	// Region signs requests; empty means the SDK's environment and shared
 	// config, and us-east-1 if they name none (MinIO's default).
 	Region string
@@ -127,6 +140,31 @@ type S3Options struct {
 	// outside tests.
 	copyTuning *copyTuning
 }
+
+// S3Endpoint is one endpoint of a target with several
+// (S3Options.Endpoints). Empty fields take the target's value (its
+// S3Options); PathStyle nil means the target's.
+type S3Endpoint struct {
+	// URL is the service URL, http:// or https://; required.
+	URL string
+	// Region signs requests to this endpoint (a replica in another
+	// region).
+	Region string
+	// PathStyle overrides the target's addressing for this endpoint.
+	PathStyle *bool
+	// Credentials for this endpoint: inline keys, or a shared credentials
+	// file and profile; all empty means the target's.
+	AccessKeyID     string
+	SecretAccessKey string
+	CredentialsFile string
+	Profile         string
+	// ReadOnly keeps writes (PUT, multipart, copy, delete) off this
+	// endpoint: a read replica.
+	ReadOnly bool
+}
+
+// DefaultEndpointTimeout is S3Options.EndpointTimeout's default.
+const DefaultEndpointTimeout = 5 * time.Second
 
 // normalized validates o and fills its defaults.
 func (o S3Options) normalized() (S3Options, error) {

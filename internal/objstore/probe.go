@@ -609,6 +609,11 @@ func (e CopyEvidence) Classify() Capability {
 // which case the Capabilities are incomplete. Safe for concurrent use;
 // concurrent probes use different folders.
 func (s *S3) Probe(ctx context.Context) (caps Capabilities, err error) {
+	if s.members != nil {
+		// What the target can do is what its writes meet: the first
+		// healthy endpoint that takes them.
+		return via(ctx, s, true, nil, func(ctx context.Context, e *S3) (Capabilities, error) { return e.Probe(ctx) })
+	}
 	if err := s.Ping(ctx); err != nil {
 		return Capabilities{}, fmt.Errorf("probe: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -78,11 +79,12 @@ type S3Options struct {
 	// (writes to the first healthy writable one) and fail over down the
 	// list; see S3Endpoint for what each may override.
 	Endpoints []S3Endpoint
-	// EndpointTimeout bounds the wait for a response from one endpoint of
-	// several before the request fails over to the next: the connection,
-	// and the response of a request without a large body. 0 means
-	// DefaultEndpointTimeout. A target with one endpoint waits
-	// ResponseTimeout, as before.
+	// EndpointTimeout bounds, on a target with several endpoints, the
+	// wait for a connection, and for the answer to a request sent while
+	// another endpoint is in line behind, before the request goes to that
+	// one. 0 means DefaultEndpointTimeout. The last endpoint in line, like
+	// a target's only one, waits ResponseTimeout. On a slow uplink it must
+	// exceed the time to drain a part's last socket buffers (about 4 MiB).
 	EndpointTimeout time.Duration
 	// Region signs requests; empty means the SDK's environment and shared
 	// config, and us-east-1 if they name none (MinIO's default).
@@ -181,6 +183,40 @@ func (o S3Options) normalized() (S3Options, error) {
 	if (o.AccessKeyID == "") != (o.SecretAccessKey == "") {
 		return o, errors.New("access key ID and secret access key must be set together")
 	}
+	if len(o.Endpoints) > 0 {
+		if o.Endpoint != "" {
+			return o, errors.New("set either Endpoint or Endpoints, not both")
+		}
+		eps := make([]S3Endpoint, len(o.Endpoints))
+		writable := false
+		for i, e := range o.Endpoints {
+			u, err := url.Parse(e.URL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return o, fmt.Errorf("endpoint %d %q: want an http:// or https:// URL", i+1, e.URL)
+			}
+			if (e.AccessKeyID == "") != (e.SecretAccessKey == "") {
+				return o, fmt.Errorf("endpoint %d %s: access key ID and secret access key must be set together", i+1, e.URL)
+			}
+			e.URL = strings.TrimSuffix(e.URL, "/")
+			for _, prev := range eps[:i] {
+				if prev.URL == e.URL {
+					return o, fmt.Errorf("endpoint %d %s: listed twice", i+1, e.URL)
+				}
+			}
+			writable = writable || !e.ReadOnly
+			eps[i] = e
+		}
+		if !writable {
+			return o, errors.New("endpoints: none takes writes")
+		}
+		o.Endpoints = eps
+	}
+	switch {
+	case o.EndpointTimeout == 0:
+		o.EndpointTimeout = DefaultEndpointTimeout
+	case o.EndpointTimeout < 0:
+		return o, fmt.Errorf("endpoint timeout %s: must not be negative", o.EndpointTimeout)
+	}
 	o.Prefix = strings.TrimLeft(o.Prefix, "/")
 	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
 		o.Prefix += "/"
@@ -230,12 +266,26 @@ type S3 struct {
 	// nil while they do. Set once the server refuses them (see
 	// isChecksumHeaderRefusal): uploads are then verified by the local hash
 	// pass and our sha256/crc32c metadata only.
-	checksumsOff atomic.Pointer[string]
+	checksumsOff *atomic.Pointer[string]
+
+	// members are the endpoints of a target with several
+	// (S3Options.Endpoints), nearest first, each a one-endpoint S3 that
+	// every method hands its requests to (s3_endpoints.go); nil for a
+	// target with one endpoint, whose requests this S3 sends itself.
+	members []*S3
+	// member is this endpoint's state when it is one of several; nil
+	// otherwise.
+	member *member
 }
 
 // ChecksumHeaders reports whether requests carry checksum headers, and if
 // not, why. Safe for concurrent use.
 func (s *S3) ChecksumHeaders() (bool, string) {
+	for _, e := range s.members {
+		if ok, why := e.ChecksumHeaders(); !ok {
+			return false, e.endpoint + ": " + why
+		}
+	}
 	if why := s.checksumsOff.Load(); why != nil {
 		return false, *why
 	}
@@ -293,22 +343,39 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		return nil, fmt.Errorf("s3 options: %w", err)
 	}
 	log = log.With().Str("component", "objstore").Str("bucket", opts.Bucket).Logger()
+	if len(opts.Endpoints) > 0 {
+		return newSeveral(ctx, opts, log)
+	}
+	return newEndpoint(ctx, opts, nil, log)
+}
+
+// newEndpoint builds the store of one endpoint: the whole store of a
+// target with one, or one member (m non-nil) of a target with several,
+// whose requests time out after EndpointTimeout instead of
+// ResponseTimeout.
+func newEndpoint(ctx context.Context, opts S3Options, m *member, log zerolog.Logger) (*S3, error) {
 
 	// The SDK's buildable client, not a plain *http.Client: LoadDefaultConfig
 	// installs AWS_CA_BUNDLE into it and rejects any other client type when
 	// that variable is set.
 	conns := max(2*opts.PartConcurrency, 16)
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.MaxIdleConns = conns
-		tr.MaxIdleConnsPerHost = conns
-		tr.ResponseHeaderTimeout = opts.ResponseTimeout
-		if opts.Wire != nil {
-			tr.DialContext = pacedDialer(tr.DialContext, opts.Wire)
+	httpClient := func(responseTimeout time.Duration) *awshttp.BuildableClient {
+		c := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = conns
+			tr.MaxIdleConnsPerHost = conns
+			tr.ResponseHeaderTimeout = responseTimeout
+			if opts.Wire != nil {
+				tr.DialContext = pacedDialer(tr.DialContext, opts.Wire)
+			}
+		})
+		if m != nil {
+			c = c.WithDialerOptions(func(d *net.Dialer) { d.Timeout = opts.EndpointTimeout })
 		}
-	})
+		return c
+	}
 	maxAttempts := opts.MaxAttempts
 	load := []func(*config.LoadOptions) error{
-		config.WithHTTPClient(httpClient),
+		config.WithHTTPClient(httpClient(opts.ResponseTimeout)),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = maxAttempts
@@ -353,7 +420,7 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		cfg.Region = "us-east-1"
 	}
 
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+	clientOptions := func(o *s3.Options) {
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
@@ -365,8 +432,12 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 			o.APIOptions = append(o.APIOptions, addUnsignedBodies)
 		}
 		o.APIOptions = append(o.APIOptions, addConditions)
-	})
-	tm := transfermanager.New(client, func(o *transfermanager.Options) {
+		if m != nil {
+			o.APIOptions = append(o.APIOptions, m.observe)
+		}
+	}
+	client := s3.NewFromConfig(cfg, clientOptions)
+	tmOptions := func(o *transfermanager.Options) {
 		o.PartSizeBytes = opts.PartSize
 		o.MultipartUploadThreshold = opts.PartSize
 		o.Concurrency = opts.PartConcurrency
@@ -377,7 +448,8 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		o.ChecksumAlgorithm = tmtypes.ChecksumAlgorithmCrc32c
 		// A cancelled Put must not leave its upload open.
 		o.FailTimeout = cleanupTimeout
-	})
+	}
+	tm := transfermanager.New(client, tmOptions)
 
 	endpoint := opts.Endpoint
 	if endpoint == "" {
@@ -388,7 +460,24 @@ func NewS3(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error)
 		Int64("part_size", opts.PartSize).Int("part_concurrency", opts.PartConcurrency).
 		Int("max_attempts", opts.MaxAttempts).Msg("s3 store configured")
 
-	return &S3{client: client, tm: tm, opts: opts, endpoint: endpoint, log: log, verifyLocally: true}, nil
+	s := &S3{client: client, tm: tm, opts: opts, endpoint: endpoint, log: log, verifyLocally: true,
+		checksumsOff: new(atomic.Pointer[string]), member: m}
+	if m != nil {
+		// The view of this endpoint that a request uses while another
+		// endpoint is in line behind: one attempt, and EndpointTimeout
+		// for the answer, then the next endpoint, rather than the whole
+		// retry budget and ResponseTimeout here. The last endpoint in line
+		// is as patient as a target's only one.
+		impatient := func(o *s3.Options) {
+			o.Retryer = retry.AddWithMaxAttempts(o.Retryer, 1)
+			o.HTTPClient = httpClient(opts.EndpointTimeout)
+		}
+		v := *s
+		v.client = s3.NewFromConfig(cfg, clientOptions, impatient)
+		v.tm = transfermanager.New(v.client, tmOptions)
+		m.impatient = &v
+	}
+	return s, nil
 }
 
 // addUnsignedBodies makes PutObject and UploadPart over plain http://
@@ -471,6 +560,10 @@ func (s *S3) fullKey(key string) string { return s.opts.Prefix + key }
 // the body is checked against in.Size and in.CRC32C (else in.SHA256) while
 // it streams, and a mismatch or body error aborts the upload.
 func (s *S3) Put(ctx context.Context, in PutInput) (Object, error) {
+	if s.members != nil {
+		return s.putVia(ctx, in)
+	}
+
 	if err := checkKey(s.opts.Prefix, in.Key); err != nil {
 		return Object{}, fmt.Errorf("put %q: %w", in.Key, err)
 	}
@@ -566,6 +659,10 @@ func (s *S3) abortUpload(ctx context.Context, key, uploadID string) {
 
 // Head implements Store.
 func (s *S3) Head(ctx context.Context, key string) (Object, error) {
+	if s.members != nil {
+		return via(ctx, s, false, nil, func(ctx context.Context, e *S3) (Object, error) { return e.Head(ctx, key) })
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return Object{}, fmt.Errorf("head %q: %w", key, err)
 	}
@@ -591,6 +688,10 @@ func encryption(sse s3types.ServerSideEncryption, customer *string) string {
 // full-object checksum (single-part objects) as it is read; a mismatch
 // surfaces as an error from the body's Read.
 func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error) {
+	if s.members != nil {
+		return s.getVia(ctx, func(ctx context.Context, e *S3) (io.ReadCloser, Object, error) { return e.Get(ctx, key) })
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return nil, Object{}, fmt.Errorf("get %q: %w", key, err)
 	}
@@ -619,6 +720,10 @@ func (s *S3) readErr(op, key string, err error) error {
 // says it encoded them: some servers return raw keys, which decoding would
 // corrupt ("+" becomes a space).
 func (s *S3) List(ctx context.Context, prefix string, fn func(Object) error) error {
+	if s.members != nil {
+		return listVia(ctx, s, func(ctx context.Context, e *S3, fn func(Object) error) error { return e.List(ctx, prefix, fn) }, fn)
+	}
+
 	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
 		Bucket:       aws.String(s.opts.Bucket),
 		Prefix:       aws.String(s.fullKey(prefix)),
@@ -665,6 +770,11 @@ func decodeKey(enc s3types.EncodingType, key string) (string, error) {
 // Delete implements Store. Deleting an absent key succeeds; on a versioned
 // bucket it adds a delete marker and keeps the old versions.
 func (s *S3) Delete(ctx context.Context, key string) error {
+	if s.members != nil {
+		_, err := via(ctx, s, true, nil, func(ctx context.Context, e *S3) (struct{}, error) { return struct{}{}, e.Delete(ctx, key) })
+		return err
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)
 	}
@@ -682,6 +792,11 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 // Ping checks that the bucket exists and the credentials may use it
 // (HeadBucket). For health checks; safe for concurrent use.
 func (s *S3) Ping(ctx context.Context) error {
+	if s.members != nil {
+		_, err := via(ctx, s, false, nil, func(ctx context.Context, e *S3) (struct{}, error) { return struct{}{}, e.Ping(ctx) })
+		return err
+	}
+
 	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opts.Bucket)})
 	switch {
 	case err == nil:
@@ -697,6 +812,10 @@ func (s *S3) Ping(ctx context.Context) error {
 // tests; production buckets are made by their owners). Safe for concurrent
 // use.
 func (s *S3) EnsureBucket(ctx context.Context) error {
+	if s.members != nil {
+		return s.onEach(false, func(e *S3) error { return e.EnsureBucket(ctx) })
+	}
+
 	_, err := s.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(s.opts.Bucket)})
 	if err == nil {
 		return nil

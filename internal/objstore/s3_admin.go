@@ -15,6 +15,10 @@ import (
 // Enabled): a plain delete then only adds a delete marker and the data
 // stays recoverable. Safe for concurrent use.
 func (s *S3) Versioning(ctx context.Context) (bool, error) {
+	if s.members != nil {
+		return via(ctx, s, false, nil, func(ctx context.Context, e *S3) (bool, error) { return e.Versioning(ctx) })
+	}
+
 	out, err := s.client.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(s.opts.Bucket)})
 	if err != nil {
 		return false, fmt.Errorf("bucket %q versioning: %w", s.opts.Bucket, err)
@@ -24,6 +28,10 @@ func (s *S3) Versioning(ctx context.Context) (bool, error) {
 
 // EnableVersioning turns versioning on for the bucket (tests, demo).
 func (s *S3) EnableVersioning(ctx context.Context) error {
+	if s.members != nil {
+		return s.onEach(false, func(e *S3) error { return e.EnableVersioning(ctx) })
+	}
+
 	_, err := s.client.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{
 		Bucket:                  aws.String(s.opts.Bucket),
 		VersioningConfiguration: &s3types.VersioningConfiguration{Status: s3types.BucketVersioningStatusEnabled},
@@ -47,6 +55,10 @@ func (s *S3) EnableVersioning(ctx context.Context) error {
 // Content-Type; LastModified only after a single CopyObject
 // (CompleteMultipartUpload does not return it). Safe for concurrent use.
 func (s *S3) Copy(ctx context.Context, src, dst, ifMatch string) (Object, error) {
+	if s.members != nil {
+		return via(ctx, s, true, nil, func(ctx context.Context, e *S3) (Object, error) { return e.Copy(ctx, src, dst, ifMatch) })
+	}
+
 	what := fmt.Sprintf("copy %q to %q", src, dst)
 	for _, k := range []string{src, dst} {
 		if err := checkKey(s.opts.Prefix, k); err != nil {
@@ -126,6 +138,10 @@ type Metadata struct {
 // size; LastModified only after a single CopyObject. Safe for concurrent
 // use.
 func (s *S3) ReplaceMetadata(ctx context.Context, key, ifMatch string, size int64, m Metadata) (Object, error) {
+	if s.members != nil {
+		return via(ctx, s, true, nil, func(ctx context.Context, e *S3) (Object, error) { return e.ReplaceMetadata(ctx, key, ifMatch, size, m) })
+	}
+
 	what := fmt.Sprintf("replace metadata of %q", key)
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return Object{}, fmt.Errorf("%s: %w", what, err)

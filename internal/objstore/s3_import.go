@@ -30,6 +30,12 @@ import (
 // CopyObject cannot copy them, and there is no multipart copy here).
 // Safe for concurrent use.
 func (s *S3) CopyFrom(ctx context.Context, srcBucket, srcKey, srcETag, dstKey string, size int64, m Metadata) (Object, error) {
+	if s.members != nil {
+		return via(ctx, s, true, nil, func(ctx context.Context, e *S3) (Object, error) {
+			return e.CopyFrom(ctx, srcBucket, srcKey, srcETag, dstKey, size, m)
+		})
+	}
+
 	op := fmt.Sprintf("copy s3://%s/%s to %q", srcBucket, srcKey, dstKey)
 	if err := checkKey(s.opts.Prefix, dstKey); err != nil {
 		return Object{}, fmt.Errorf("%s: %w", op, err)

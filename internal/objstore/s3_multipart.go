@@ -24,6 +24,16 @@ type Upload struct {
 // filters here, because MinIO treats a ListMultipartUploads prefix as an
 // exact key (see the package documentation). Safe for concurrent use.
 func (s *S3) ListMultipartUploads(ctx context.Context) ([]Upload, error) {
+	if s.members != nil {
+		var all []Upload
+		err := s.onEach(true, func(e *S3) error {
+			ups, err := e.ListMultipartUploads(ctx)
+			all = append(all, ups...)
+			return err
+		})
+		return all, err
+	}
+
 	var (
 		uploads             []Upload
 		keyMarker, idMarker *string
@@ -74,6 +84,18 @@ func (s *S3) ListMultipartUploads(ctx context.Context) ([]Upload, error) {
 // still be running (an hour is safe). It returns how many it aborted; an
 // upload that vanished meanwhile is not an error. Safe for concurrent use.
 func (s *S3) AbortStale(ctx context.Context, olderThan time.Duration) (int, error) {
+	if s.members != nil {
+		// Each endpoint keeps its own uploads: one left on an endpoint
+		// that went down is aborted once it answers again.
+		var n int
+		err := s.onEach(true, func(e *S3) error {
+			k, err := e.AbortStale(ctx, olderThan)
+			n += k
+			return err
+		})
+		return n, err
+	}
+
 	uploads, err := s.ListMultipartUploads(ctx)
 	if err != nil {
 		return 0, err

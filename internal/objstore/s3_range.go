@@ -19,6 +19,12 @@ import (
 // nothing better to check against and should use Get instead. Safe for
 // concurrent use.
 func (s *S3) GetUnchecked(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
+	if s.members != nil {
+		return s.getVia(ctx, func(ctx context.Context, e *S3) (io.ReadCloser, Object, error) {
+			return e.GetUnchecked(ctx, key, versionID)
+		})
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return nil, Object{}, fmt.Errorf("get %q: %w", key, err)
 	}

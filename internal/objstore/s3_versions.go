@@ -37,6 +37,10 @@ type Version struct {
 // page's own marker is dropped: versitygw v1.8.0 repeats the marker version
 // when it is its key's current one (versity/versitygw#2178).
 func (s *S3) ListVersions(ctx context.Context, prefix string, fn func(Version) error) error {
+	if s.members != nil {
+		return listVia(ctx, s, func(ctx context.Context, e *S3, fn func(Version) error) error { return e.ListVersions(ctx, prefix, fn) }, fn)
+	}
+
 	in := &s3.ListObjectVersionsInput{
 		Bucket:       aws.String(s.opts.Bucket),
 		Prefix:       aws.String(s.fullKey(prefix)),
@@ -136,6 +140,12 @@ func versionLess(a, b Version) bool {
 // GetVersion is Get of one version of key. ErrNotFound when the version
 // does not exist. Safe for concurrent use.
 func (s *S3) GetVersion(ctx context.Context, key, versionID string) (io.ReadCloser, Object, error) {
+	if s.members != nil {
+		return s.getVia(ctx, func(ctx context.Context, e *S3) (io.ReadCloser, Object, error) {
+			return e.GetVersion(ctx, key, versionID)
+		})
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return nil, Object{}, fmt.Errorf("get %q version %q: %w", key, versionID, err)
 	}
@@ -155,6 +165,10 @@ func (s *S3) GetVersion(ctx context.Context, key, versionID string) (io.ReadClos
 
 // HeadVersion is Head of one version of key. Safe for concurrent use.
 func (s *S3) HeadVersion(ctx context.Context, key, versionID string) (Object, error) {
+	if s.members != nil {
+		return via(ctx, s, false, nil, func(ctx context.Context, e *S3) (Object, error) { return e.HeadVersion(ctx, key, versionID) })
+	}
+
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return Object{}, fmt.Errorf("head %q version %q: %w", key, versionID, err)
 	}

@@ -151,7 +151,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 		return Result{}, fmt.Errorf("upload %q: %w", rel, err)
 	}
 	body := &verifyingReader{
-		ctx: ctx, r: f, size: before.Size,
+		ctx: ctx, r: f, file: f, size: before.Size,
 		limiter: u.limiter,
 		atEOF:   func() error { return u.unchangedSince(f, rel, before) },
 	}
@@ -227,6 +227,7 @@ func (u *Uploader) unchangedSince(f *os.File, rel string, before scan.File) erro
 type verifyingReader struct {
 	ctx     context.Context
 	r       io.Reader
+	file    io.Seeker // r's file, for Rewind
 	size    int64
 	limiter *rate.Limiter
 	atEOF   func() error
@@ -235,6 +236,22 @@ type verifyingReader struct {
 	done bool
 	err  error
 }
+
+// Rewind starts the body again at the file's first byte, for a store
+// that sends it to another endpoint after one failed
+// (objstore.Rewinder). A body that found the file changed stays failed.
+func (v *verifyingReader) Rewind() error {
+	if v.err != nil {
+		return v.err
+	}
+	if _, err := v.file.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	v.n, v.done = 0, false
+	return nil
+}
+
+var _ objstore.Rewinder = (*verifyingReader)(nil)
 
 func (v *verifyingReader) Read(p []byte) (int, error) {
 	if v.err != nil {

@@ -149,6 +149,29 @@ func TestErrorsNameTheKey(t *testing.T) {
 	}
 }
 
+// TestKeyPath: mapstructure's names in the config's notation, map entries
+// as keys and list entries as indexes.
+func TestKeyPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"bogus":                                  "bogus",
+		"shares[studio].settle":                  "shares.studio.settle",
+		"shares[1].path":                         "shares.1.path",
+		"shares[studio].exclude[2]":              "shares.studio.exclude[2]",
+		"alerts.webhooks[0].bogus":               "alerts.webhooks[0].bogus",
+		"status.admins[ops].bogus":               "status.admins.ops.bogus",
+		`shares[studio].readiness.path_map[z:\]`: `shares.studio.readiness.path_map.z:\`,
+		"shares[studio].bogus[3].x":              "shares.studio.bogus.3.x",
+		"Shares[Studio].Settle":                  "shares.studio.settle",
+	} {
+		require.Equal(t, want, keyPath(in), in)
+	}
+}
+
+func TestUnknownKeyInAListEntry(t *testing.T) {
+	_, err := Parse([]byte(minimal+`alerts: {webhooks: [{url: "https://a.example", bogus: 1}]}`+"\n"), nil)
+	require.ErrorContains(t, err, "alerts.webhooks[0].bogus: unknown key")
+}
+
 func TestAllErrorsAtOnce(t *testing.T) {
 	y := strings.NewReplacer("bucket: station", "bucket: X", "/srv/studio", "rel").Replace(minimal)
 	_, err := Parse([]byte(y), nil)

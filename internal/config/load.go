@@ -300,8 +300,64 @@ func (c *Config) applyDefaults() {
 	c.Playout.applyDefaults()
 }
 
-// keyPath turns mapstructure's "shares[studio].settle" into the config's
-// own notation, "shares.studio.settle".
+// keyPath turns mapstructure's field names into the config's own
+// notation: a map entry is a key ("shares[studio].settle" is
+// "shares.studio.settle") and a list entry keeps its index
+// ("alerts.webhooks[0].url"), as validation names them.
 func keyPath(name string) string {
-	return strings.ToLower(strings.NewReplacer("[", ".", "]", "").Replace(name))
+	var b strings.Builder
+	t := reflect.TypeOf(Config{}) // the type at the path so far; nil once unknown
+	for name != "" {
+		var seg string
+		indexed := name[0] == '['
+		if indexed {
+			end := strings.IndexByte(name, ']')
+			if end < 0 {
+				end = len(name)
+			}
+			seg, name = name[1:end], name[min(end+1, len(name)):]
+		} else {
+			name = strings.TrimPrefix(name, ".")
+			end := strings.IndexAny(name, ".[")
+			if end < 0 {
+				end = len(name)
+			}
+			seg, name = name[:end], name[end:]
+		}
+		for t != nil && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch {
+		case indexed && t != nil && t.Kind() == reflect.Slice:
+			b.WriteString("[" + seg + "]")
+			t = t.Elem()
+		case indexed && t != nil && t.Kind() == reflect.Map:
+			b.WriteString("." + seg)
+			t = t.Elem()
+		default:
+			if b.Len() > 0 {
+				b.WriteString(".")
+			}
+			b.WriteString(seg)
+			t = fieldType(t, seg)
+			if indexed {
+				t = nil // an index into something that is no list or map
+			}
+		}
+	}
+	return strings.ToLower(b.String())
+}
+
+// fieldType is the type of struct t's field whose mapstructure tag is
+// tag, or nil.
+func fieldType(t reflect.Type, tag string) reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if f := t.Field(i); f.Tag.Get("mapstructure") == tag {
+			return f.Type
+		}
+	}
+	return nil
 }

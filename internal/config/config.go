@@ -194,8 +194,26 @@ const (
 
 // Target is the S3 location a share is reconciled with.
 type Target struct {
-	// Endpoint is the S3 endpoint URL; empty means AWS S3.
+	// Endpoint is the S3 endpoint URL; empty means AWS S3. It is the
+	// one-endpoint form of Endpoints: set one or the other, not both.
 	Endpoint string `mapstructure:"endpoint"`
+	// Endpoints are the target's endpoints when it has several, nearest
+	// first: replicas of one bucket (MinIO's bucket or site replication,
+	// or two regions). Requests go to the first healthy one, writes to the
+	// first healthy one with write true, and fail over down the list. An
+	// entry is a URL, or a map whose keys left out take the target's
+	// value. An environment override replaces the whole list with
+	// comma-separated URLs.
+	Endpoints []Endpoint `mapstructure:"endpoints"`
+	// ProbeInterval is how often each endpoint of several is probed, so a
+	// failed one is skipped, and a recovered one used again, without
+	// waiting for a request to find out.
+	ProbeInterval time.Duration `mapstructure:"probe_interval"`
+	// EndpointTimeout bounds the wait for one endpoint of several (the
+	// connection, and the response of a request without a large body)
+	// before the request fails over to the next. A target with one
+	// endpoint waits ResponseTimeout instead.
+	EndpointTimeout time.Duration `mapstructure:"endpoint_timeout"`
 	// Region is the bucket's region (MinIO accepts any).
 	Region string `mapstructure:"region"`
 	// Bucket is the bucket's name.

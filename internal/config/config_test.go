@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/layout"
@@ -193,17 +195,38 @@ func TestOverlappingShares(t *testing.T) {
 func TestSecretsNeverPrint(t *testing.T) {
 	// A password that no field name contains ("pw" is in "Tripwire").
 	y := strings.Replace(minimal, "{password: pw}", "{password: pw-6e1f0c}", 1)
+	// A second share whose target has several endpoints, one with its
+	// own keys.
+	y += `  news:
+    path: /srv/news
+    target:
+      bucket: news
+      endpoints:
+        - http://a:9000
+        - {url: "http://b:9000", access_key_id: kb, secret_access_key: ep-secret-3b9d71}
+`
 	cfg, err := Parse([]byte(y+"events: {listen: \"127.0.0.1:9100\", token: events-token-0123456789}\n"), nil)
 	require.NoError(t, err)
+	ep := cfg.Shares["news"].Target.Endpoints[1]
+	require.Equal(t, "ep-secret-3b9d71", ep.SecretAccessKey.Reveal())
+	var logged bytes.Buffer
+	log := zerolog.New(&logged)
+	log.Info().Interface("config", cfg).Interface("target", cfg.Shares["news"].Target).Interface("endpoint", ep).Msg("loaded")
 	for _, out := range []string{
 		fmt.Sprintf("%v %+v %#v %s", cfg, *cfg, *cfg, cfg.Users["studio"].Password),
+		// The shares are pointers, which %v of the config does not follow.
+		fmt.Sprintf("%v %+v %#v", *cfg.Shares["studio"], *cfg.Shares["news"], *cfg.Shares["news"]),
+		fmt.Sprintf("%v %+v %#v %s", ep, ep, ep, ep.SecretAccessKey),
 		mustJSON(t, cfg),
+		logged.String(),
 	} {
 		require.NotContains(t, out, ": s,")
 		require.NotContains(t, out, `"s"`)
 		require.NotContains(t, out, "pw-6e1f0c")
 		require.NotContains(t, out, "events-token")
+		require.NotContains(t, out, "ep-secret")
 	}
+	require.Contains(t, logged.String(), `"SecretAccessKey":"********"`, "the log shows the mask")
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -95,6 +95,7 @@ func Parse(data []byte, environ []string) (*Config, error) {
 		Metadata:         &mapstructure.Metadata{},
 		DecodeHook: mapstructure.ComposeDecodeHookFunc(
 			pathMapHook,
+			endpointsHook,
 			mapstructure.StringToTimeDurationHookFunc(),
 			mapstructure.TextUnmarshallerHookFunc(),
 			mapstructure.StringToSliceHookFunc(","),
@@ -287,6 +288,7 @@ func (c *Config) applyDefaults() {
 		if s.Target.Region == "" {
 			s.Target.Region = "us-east-1"
 		}
+		s.Target.applyEndpointDefaults()
 		if s.StaleAfter == 0 {
 			s.StaleAfter = DefaultStaleAfter
 		}

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -209,19 +208,7 @@ func validateTarget(key string, t *Target, add addFunc) {
 	if t.ResponseTimeout < 0 || (t.ResponseTimeout > 0 && t.ResponseTimeout < time.Second) {
 		add(key+".response_timeout", "must be 0 (the default, 2m) or at least 1s; got %s", t.ResponseTimeout)
 	}
-	if t.Endpoint != "" {
-		u, err := url.Parse(t.Endpoint)
-		switch {
-		case err != nil:
-			add(key+".endpoint", "not a URL: %v", err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			add(key+".endpoint", "must be an http:// or https:// URL; got %q", t.Endpoint)
-		case u.Host == "":
-			add(key+".endpoint", "has no host: %q", t.Endpoint)
-		case u.Path != "" && u.Path != "/":
-			add(key+".endpoint", "must not have a path (put it in prefix): %q", t.Endpoint)
-		}
-	}
+	t.validateEndpoints(key, add)
 	if t.Bucket == "" {
 		add(key+".bucket", "required")
 	} else if !bucketRE.MatchString(t.Bucket) || strings.Contains(t.Bucket, "..") {

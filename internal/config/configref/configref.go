@@ -46,20 +46,33 @@ var wordedDefaults = map[string]string{
 	"samba.run_dir":                    "`<state_dir>/samba`",
 	"shares.<name>.snapshots.enabled":  "`true` with a `dataset`, else `false`",
 	"shares.<name>.readiness.path_map": "with `playlists`, `\\\\<netbios_name>\\<share>\\` of every share",
+	// An endpoint's keys left out take the target's value.
+	"shares.<name>.target.endpoints[].region":            "the target's",
+	"shares.<name>.target.endpoints[].path_style":        "the target's",
+	"shares.<name>.target.endpoints[].access_key_id":     endpointCredentials,
+	"shares.<name>.target.endpoints[].secret_access_key": endpointCredentials,
+	"shares.<name>.target.endpoints[].credentials_file":  endpointCredentials,
+	"shares.<name>.target.endpoints[].profile":           endpointCredentials,
 }
+
+// endpointCredentials is the default of an endpoint's credential keys.
+const endpointCredentials = "the target's credentials, when the entry sets none"
 
 // accessorDefaults are defaults that Parse leaves unset (nil) and an
 // accessor applies, taken from the accessor itself so they cannot drift.
 var accessorDefaults = map[string]string{
-	"status.public":                         fmt.Sprintf("`%v`", (&config.Status{}).IsPublic()),
-	"status.secure_cookie":                  fmt.Sprintf("`%v`", (&config.Status{}).IsSecureCookie()),
-	"shares.<name>.adopt.backfill_metadata": fmt.Sprintf("`%v`", config.AdoptPolicy{}.Backfill()),
+	"status.public":                          fmt.Sprintf("`%v`", (&config.Status{}).IsPublic()),
+	"status.secure_cookie":                   fmt.Sprintf("`%v`", (&config.Status{}).IsSecureCookie()),
+	"shares.<name>.adopt.backfill_metadata":  fmt.Sprintf("`%v`", config.AdoptPolicy{}.Backfill()),
+	"shares.<name>.target.endpoints[].write": fmt.Sprintf("`%v`", config.Endpoint{}.Writable()),
 }
 
 // requiredKeys have no default: Parse rejects a file without them.
 var requiredKeys = map[string]bool{
 	"shares.<name>.path":          true,
 	"shares.<name>.target.bucket": true,
+	// Required in each entry of the list, which itself is optional.
+	"shares.<name>.target.endpoints[].url": true,
 }
 
 // Generate returns docs/config.md for the config package whose Go files are

@@ -45,6 +45,30 @@ func TestExampleConfigIsValid(t *testing.T) {
 	require.Equal(t, 4455, cfg.Samba.Port)
 }
 
+// TestExampleEndpointsAreValid: the example's commented endpoints, put in
+// place of its endpoint, are a valid config too.
+func TestExampleEndpointsAreValid(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "configs", "genesissync.example.yaml"))
+	require.NoError(t, err)
+	const endpoint, comment = "      endpoint: ", "      # "
+	lines := strings.Split(string(data), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, endpoint) })
+	require.GreaterOrEqual(t, i, 0, "the example's target has an endpoint")
+	lines = slices.Delete(lines, i, i+1)
+	for ; strings.HasPrefix(lines[i], comment); i++ {
+		lines[i] = "      " + strings.TrimPrefix(lines[i], comment)
+	}
+	cfg, err := Parse([]byte(strings.Join(lines, "\n")), nil)
+	require.NoError(t, err)
+	tg := cfg.Shares["studio"].Target
+	require.Len(t, tg.Endpoints, 2)
+	require.True(t, tg.Endpoints[0].Writable())
+	require.False(t, tg.Endpoints[1].Writable())
+	require.Equal(t, "genesisdr-secret", tg.Endpoints[1].SecretAccessKey.Reveal())
+	require.Equal(t, time.Minute, tg.ProbeInterval)
+}
+
 func TestDefaults(t *testing.T) {
 	cfg, err := Parse([]byte(minimal), nil)
 	require.NoError(t, err)

@@ -27,6 +27,8 @@ import (
 func S3Options(t config.Target) objstore.S3Options {
 	return objstore.S3Options{
 		Endpoint:        t.Endpoint,
+		Endpoints:       s3Endpoints(t.Endpoints),
+		EndpointTimeout: t.EndpointTimeout,
 		Region:          t.Region,
 		Bucket:          t.Bucket,
 		Prefix:          t.Prefix,
@@ -38,6 +40,33 @@ func S3Options(t config.Target) objstore.S3Options {
 		ResponseTimeout: t.ResponseTimeout,
 		SignPayload:     t.SignPayload,
 	}
+}
+
+// s3Endpoints maps a target's endpoints to the object store's, in order;
+// nil for none. Empty fields stay empty: the store takes the target's.
+func s3Endpoints(eps []config.Endpoint) []objstore.S3Endpoint {
+	if len(eps) == 0 {
+		return nil
+	}
+	out := make([]objstore.S3Endpoint, len(eps))
+	for i, e := range eps {
+		var pathStyle *bool // a copy: the config is shared and read-only
+		if e.PathStyle != nil {
+			v := *e.PathStyle
+			pathStyle = &v
+		}
+		out[i] = objstore.S3Endpoint{
+			URL:             e.URL,
+			Region:          e.Region,
+			PathStyle:       pathStyle,
+			AccessKeyID:     e.AccessKeyID,
+			SecretAccessKey: e.SecretAccessKey.Reveal(),
+			CredentialsFile: e.CredentialsFile,
+			Profile:         e.Profile,
+			ReadOnly:        !e.Writable(),
+		}
+	}
+	return out
 }
 
 // OpenStore opens the share's object store; wire paces its transfers

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/config"
+	"genesissync/internal/objstore"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/zfs"
 )
@@ -42,6 +43,50 @@ func TestS3OptionsFromTarget(t *testing.T) {
 	require.Equal(t, "k", o.AccessKeyID)
 	require.Equal(t, "s3cret", o.SecretAccessKey, "the store gets the secret itself")
 	require.Equal(t, 7*time.Second, o.ResponseTimeout)
+}
+
+func TestS3OptionsFromTargetEndpoints(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+users: {studio: {password: pw}}
+shares:
+  studio:
+    path: /srv/studio
+    access: {studio: rw}
+    target:
+      bucket: station
+      access_key_id: k
+      secret_access_key: s3cret
+      endpoint_timeout: 3s
+      endpoints:
+        - http://minio-a.lan:9000
+        - url: https://minio-b.example.net
+          region: eu-west-1
+          path_style: false
+          access_key_id: kb
+          secret_access_key: sb-s3cret
+          write: false
+        - url: https://minio-c.example.net
+          credentials_file: /etc/genesissync/c.credentials
+          profile: replica
+          path_style: true
+`), nil)
+	require.NoError(t, err)
+	o := S3Options(cfg.Shares["studio"].Target)
+	require.Empty(t, o.Endpoint)
+	require.Equal(t, 3*time.Second, o.EndpointTimeout)
+	require.Equal(t, "k", o.AccessKeyID, "the target's own keys stay for the endpoints that take them")
+	no, yes := false, true
+	require.Equal(t, []objstore.S3Endpoint{
+		{URL: "http://minio-a.lan:9000"},
+		{URL: "https://minio-b.example.net", Region: "eu-west-1", PathStyle: &no,
+			AccessKeyID: "kb", SecretAccessKey: "sb-s3cret", ReadOnly: true},
+		{URL: "https://minio-c.example.net", PathStyle: &yes,
+			CredentialsFile: "/etc/genesissync/c.credentials", Profile: "replica"},
+	}, o.Endpoints, "in order; write false is read-only; empty keys stay empty for the store to fill from the target")
+
+	one := S3Options(parse(t, "off", "").Shares["studio"].Target)
+	require.Nil(t, one.Endpoints, "one endpoint: the endpoint key alone")
+	require.Equal(t, config.DefaultEndpointTimeout, one.EndpointTimeout)
 }
 
 func TestOwnerAndOpenFilesBySambaMode(t *testing.T) {

@@ -112,7 +112,7 @@ func (t *Target) validateEndpoints(key string, add addFunc) {
 		writable = writable || e.Writable()
 	}
 	if len(t.Endpoints) > 0 && !writable {
-		add(key+".endpoints", "at least one endpoint must have write: true (all %d are read-only)", len(t.Endpoints))
+		add(key+".endpoints", "at least one endpoint must have write: true; every one has write: false")
 	}
 	if t.ProbeInterval < 0 {
 		add(key+".probe_interval", "must be positive; got %s", t.ProbeInterval)

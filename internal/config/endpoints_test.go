@@ -139,7 +139,7 @@ func TestEndpointErrorsNameTheKey(t *testing.T) {
 		{"profile alone", `{bucket: station, endpoints: [{url: "http://a:9000", profile: p}]}`,
 			k + ".endpoints[0].profile", "only applies with this endpoint's credentials_file"},
 		{"none writable", `{bucket: station, endpoints: [{url: "http://a:9000", write: false}, {url: "http://b:9000", write: false}]}`,
-			k + ".endpoints", "at least one endpoint must have write: true (all 2 are read-only)"},
+			k + ".endpoints", "at least one endpoint must have write: true; every one has write: false"},
 		{"duplicate", `{bucket: station, endpoints: ["http://a:9000", "http://b:9000", "HTTP://A:9000/"]}`,
 			k + ".endpoints[2].url", `same URL as endpoints[0]: "HTTP://A:9000/"`},
 		{"unknown entry key", `{bucket: station, endpoints: [{url: "http://a:9000", regoin: eu-1}]}`,

@@ -15,6 +15,30 @@ type Endpoint struct {
 	LatencyMs float64   `json:"latency_ms"`
 	Error     string    `json:"error,omitempty"`
 	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// Of a target with several endpoints (target.endpoints), the rest:
+	// Order is the endpoint's place in the target's list from 1 (0 for
+	// a target with one endpoint); Several says the target has several;
+	// ReadOnly that it takes no writes (write: false); Writes that it
+	// takes the target's writes now (the first reachable one that takes
+	// writes); FirstWriter that it is the first in the list that takes
+	// writes (writes elsewhere have failed over). Reachable is kept by
+	// every request as well as by the probes: false from the first
+	// failure of the endpoint's own, with DownSince when it began and
+	// Error, until it answers again. Requests counts the requests sent
+	// to it, Failures those that failed for its reason, Misses the reads
+	// it answered with 404 that the next endpoint was asked; BytesRead
+	// and BytesWritten the object bytes it served and took.
+	Order        int       `json:"order,omitempty"`
+	Several      bool      `json:"several,omitempty"`
+	ReadOnly     bool      `json:"read_only,omitempty"`
+	Writes       bool      `json:"writes,omitempty"`
+	FirstWriter  bool      `json:"first_writer,omitempty"`
+	DownSince    time.Time `json:"down_since,omitzero"`
+	Requests     int64     `json:"requests,omitempty"`
+	Failures     int64     `json:"failures,omitempty"`
+	Misses       int64     `json:"misses,omitempty"`
+	BytesRead    int64     `json:"bytes_read,omitempty"`
+	BytesWritten int64     `json:"bytes_written,omitempty"`
 	// Capabilities is what the last capability probe (at start, then
 	// hourly) found the target can do; nil before the first one ends.
 	// Degradations say, a sentence each, what the appliance does without

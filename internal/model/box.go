@@ -28,6 +28,9 @@ type Endpoint struct {
 	// to it, Failures those that failed for its reason, Misses the reads
 	// it answered with 404 that the next endpoint was asked; BytesRead
 	// and BytesWritten the object bytes it served and took.
+	// Target names the target the endpoint belongs to, the same for all
+	// its endpoints: the first endpoint's URL and the bucket.
+	Target       string    `json:"target,omitempty"`
 	Order        int       `json:"order,omitempty"`
 	Several      bool      `json:"several,omitempty"`
 	ReadOnly     bool      `json:"read_only,omitempty"`

@@ -84,6 +84,16 @@ func (m *Memory) Head(ctx context.Context, key string) (Object, error) {
 	return o, err
 }
 
+// HeadLatest is Head: one store has one version of each key.
+func (m *Memory) HeadLatest(ctx context.Context, key, _ string) (Object, error) {
+	return m.Head(ctx, key)
+}
+
+// GetMatching is Get: one store has one version of each key.
+func (m *Memory) GetMatching(ctx context.Context, key, _ string) (io.ReadCloser, Object, error) {
+	return m.Get(ctx, key)
+}
+
 // Get implements Store.
 func (m *Memory) Get(ctx context.Context, key string) (io.ReadCloser, Object, error) {
 	data, o, err := m.lookup(ctx, "get", key)

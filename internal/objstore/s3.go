@@ -692,13 +692,23 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 		return s.getVia(ctx, func(ctx context.Context, e *S3) (io.ReadCloser, Object, error) { return e.Get(ctx, key) })
 	}
 
+	return s.get(ctx, key, "")
+}
+
+// get is Get on one endpoint, of the object only while its ETag is
+// ifMatch when that is set (else ErrPreconditionFailed).
+func (s *S3) get(ctx context.Context, key, ifMatch string) (io.ReadCloser, Object, error) {
 	if err := checkKey(s.opts.Prefix, key); err != nil {
 		return nil, Object{}, fmt.Errorf("get %q: %w", key, err)
 	}
-	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{
+	in := &s3.GetObjectInput{
 		Bucket: aws.String(s.opts.Bucket),
 		Key:    aws.String(s.fullKey(key)),
-	}, s.getOptions()...)
+	}
+	if ifMatch != "" {
+		in.IfMatch = aws.String(`"` + ifMatch + `"`)
+	}
+	out, err := s.client.GetObject(ctx, in, s.getOptions()...)
 	if err != nil {
 		if rerr := s.refusedChecksums("get", key, err); rerr != nil {
 			return nil, Object{}, rerr
@@ -711,6 +721,9 @@ func (s *S3) Get(ctx context.Context, key string) (io.ReadCloser, Object, error)
 func (s *S3) readErr(op, key string, err error) error {
 	if isNotFound(err) {
 		return fmt.Errorf("%s %q: %w", op, key, ErrNotFound)
+	}
+	if isPreconditionFailure(err) {
+		return fmt.Errorf("%s %q: %w: %w", op, key, ErrPreconditionFailed, err)
 	}
 	return fmt.Errorf("%s %q%s: %w", op, key, hint(err), err)
 }

@@ -285,7 +285,7 @@ func (f final) Unwrap() error { return f.err }
 
 // via runs fn on the endpoints of s in line (see order) until one
 // answers: it moves on after a failure of the endpoint's own, and for a
-// read (write false) after a 404. It returns the last endpoint's result;
+// read (write false) after a 404 or a 412 (another version than asked). It returns the last endpoint's result;
 // a 404 there while an endpoint before could not answer is that
 // endpoint's failure instead (a 404 proves nothing while another
 // endpoint may hold the object). fn gets the store to use: the
@@ -326,8 +326,9 @@ func via[T any](ctx context.Context, s *S3, write bool, again func() bool, fn fu
 			if !last {
 				continue
 			}
-		case !write && errors.Is(err, ErrNotFound):
-			// Not proof of absence while another endpoint may have it.
+		case !write && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed)):
+			// Not proof of absence (or of another version) while another
+			// endpoint may have it.
 			// When the endpoints behind cannot answer, their failure is
 			// what the caller sees, not this 404.
 			if !last {
@@ -446,4 +447,65 @@ func listVia[T any](ctx context.Context, s *S3, list func(context.Context, *S3, 
 		return struct{}{}, err
 	})
 	return err
+}
+
+// HeadLatest is Head as the target's endpoints agree, for deciding what
+// to sync: known is the ETag the caller last recorded for key ("" for
+// none). An endpoint holding known answers at once (nothing changed, or
+// the change has not reached it yet: it is seen once it has). Otherwise
+// every endpoint that answers is asked, and the newest version among
+// them (LastModified) wins over older ones and over absence: a replica
+// that lags, or an endpoint that was down while the caller wrote
+// elsewhere, never turns the caller's last write back into the older
+// version, and a delete is believed only once every answering endpoint
+// lacks the object. Endpoints that cannot answer are passed over; when
+// none can, it fails. A target with one endpoint is one Head.
+func (s *S3) HeadLatest(ctx context.Context, key, known string) (Object, error) {
+	if s.members == nil {
+		return s.Head(ctx, key)
+	}
+	var (
+		best   *Object
+		absent bool
+	)
+	for _, e := range s.members {
+		if e.member.isDown() {
+			continue
+		}
+		o, err := e.member.impatient.Head(ctx, key)
+		switch {
+		case err == nil:
+			if known != "" && o.ETag == known {
+				return o, nil
+			}
+			if best == nil || o.LastModified.After(best.LastModified) {
+				best = &o
+			}
+		case errors.Is(err, ErrNotFound):
+			absent = true
+		case ctx.Err() != nil:
+			return Object{}, err
+		}
+	}
+	switch {
+	case best != nil:
+		return *best, nil
+	case absent:
+		return Object{}, fmt.Errorf("head %q: %w", key, ErrNotFound)
+	}
+	// None up answered: the whole line, the down ones too, as Head.
+	return s.Head(ctx, key)
+}
+
+// GetMatching is Get of the object at key while its ETag is etag: the
+// version a caller decided on (HeadLatest). On a target with several
+// endpoints, one holding another version (a replica that lags) is passed
+// over for the next; ErrPreconditionFailed when none holds it any more.
+// A target with one endpoint gets the current object, whose bytes are
+// verified against its own metadata as with Get.
+func (s *S3) GetMatching(ctx context.Context, key, etag string) (io.ReadCloser, Object, error) {
+	if s.members == nil || etag == "" {
+		return s.Get(ctx, key)
+	}
+	return s.getVia(ctx, func(ctx context.Context, e *S3) (io.ReadCloser, Object, error) { return e.get(ctx, key, etag) })
 }

@@ -145,6 +145,61 @@ func TestSeveralEndpoints(t *testing.T) {
 		require.ErrorIs(t, err, objstore.ErrNotFound, "absent everywhere is absent")
 	})
 
+	t.Run("StaleReplicaNeverWins", func(t *testing.T) {
+		s := e.store(t, nil)
+		// The near endpoint was down while the appliance wrote v2 to the
+		// far one; it came back holding v1.
+		old, err := e.nearDirect.Put(ctxT(t), putInput("stale/show.mp3", []byte("version 1")))
+		require.NoError(t, err)
+		time.Sleep(1100 * time.Millisecond) // LastModified has whole seconds
+		cur, err := e.farDirect.Put(ctxT(t), putInput("stale/show.mp3", []byte("version 2")))
+		require.NoError(t, err)
+		require.NotEqual(t, old.ETag, cur.ETag)
+
+		o, err := s.Head(ctxT(t), "stale/show.mp3")
+		require.NoError(t, err)
+		require.Equal(t, old.ETag, o.ETag, "a plain Head takes the nearest answer")
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		require.NoError(t, err)
+		require.Equal(t, cur.ETag, o.ETag, "the endpoint holding what the index recorded answers")
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", "")
+		require.NoError(t, err)
+		require.Equal(t, cur.ETag, o.ETag, "with nothing recorded, the newest version wins")
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", "0123456789abcdef0123456789abcdef")
+		require.NoError(t, err)
+		require.Equal(t, cur.ETag, o.ETag, "with another version recorded, the newest still wins")
+
+		r, got, err := s.GetMatching(ctxT(t), "stale/show.mp3", cur.ETag)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(r)
+		r.Close()
+		require.Equal(t, "version 2", string(body), "the stale replica's bytes are passed over")
+		require.Equal(t, cur.ETag, got.ETag)
+		_, _, err = s.GetMatching(ctxT(t), "stale/show.mp3", "0123456789abcdef0123456789abcdef")
+		require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "no endpoint holds that version")
+
+		// Deleted on the far endpoint, not yet on the near one: not
+		// believed deleted while an endpoint still holds it.
+		require.NoError(t, e.farDirect.Delete(ctxT(t), "stale/show.mp3"))
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		require.NoError(t, err)
+		require.Equal(t, old.ETag, o.ETag)
+		require.NoError(t, e.nearDirect.Delete(ctxT(t), "stale/show.mp3"))
+		_, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		require.ErrorIs(t, err, objstore.ErrNotFound, "gone everywhere is gone")
+
+		// One endpoint down: the others decide.
+		_, err = e.farDirect.Put(ctxT(t), putInput("stale/far.mp3", []byte("far")))
+		require.NoError(t, err)
+		e.nearProxy.Set(t, harness.Refuse, 0, 0)
+		defer e.nearProxy.Set(t, harness.Pass, 0, 0)
+		_, err = s.Head(ctxT(t), "stale/far.mp3") // finds the near endpoint down
+		require.NoError(t, err)
+		o, err = s.HeadLatest(ctxT(t), "stale/far.mp3", "")
+		require.NoError(t, err)
+		require.Equal(t, int64(3), o.Size)
+	})
+
 	t.Run("RefusingNearFailsOverAtOnce", func(t *testing.T) {
 		s := e.store(t, nil)
 		e.nearProxy.Set(t, harness.Refuse, 0, 0)

@@ -34,6 +34,11 @@ func (r *racingRemote) Head(ctx context.Context, key string) (objstore.Object, e
 	return o, err
 }
 
+// HeadLatest is the decision's HEAD (Share.head): the race follows it too.
+func (r *racingRemote) HeadLatest(ctx context.Context, key, _ string) (objstore.Object, error) {
+	return r.Head(ctx, key)
+}
+
 // writeAged writes a file whose mtime is past the settle window.
 func writeAged(t *testing.T, root, rel string, data []byte) {
 	t.Helper()

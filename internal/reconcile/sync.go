@@ -25,6 +25,9 @@ type remote interface {
 	Put(ctx context.Context, in objstore.PutInput) (objstore.Object, error)
 	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
 	Head(ctx context.Context, key string) (objstore.Object, error)
+	// HeadLatest is the object's state as the target's endpoints agree
+	// (objstore.S3.HeadLatest), known the ETag the index recorded.
+	HeadLatest(ctx context.Context, key, known string) (objstore.Object, error)
 	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 }
 
@@ -32,6 +35,7 @@ type remote interface {
 type downloader interface {
 	Download(ctx context.Context, rel string, expect *scan.File) (index.Entry, error)
 	DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error)
+	DownloadSeen(ctx context.Context, rel string, seen objstore.Object, expect *scan.File) (index.Entry, error)
 	HashObject(ctx context.Context, key string, want objstore.Object) (string, error)
 }
 
@@ -124,7 +128,11 @@ func (s *Share) gather(j job) (r result, in Input, key string, ok bool) {
 // false when r.err says why it could not.
 func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (Action, bool) {
 	var err error
-	if in.Remote, err = s.head(ctx, key); err != nil {
+	known := ""
+	if in.Base != nil {
+		known = in.Base.ETag
+	}
+	if in.Remote, err = s.head(ctx, key, known); err != nil {
 		r.err = err
 		return Nothing, false
 	}
@@ -218,8 +226,11 @@ func (s *Share) only(pre transfer.Precondition) transfer.Precondition {
 	return pre
 }
 
-func (s *Share) head(ctx context.Context, key string) (*objstore.Object, error) {
-	o, err := s.opts.Remote.Head(ctx, key)
+// head is the bucket's side of key for a decision, known the ETag the
+// index recorded: on a target with several endpoints, a replica that
+// lags never overrules the newest version (objstore.S3.HeadLatest).
+func (s *Share) head(ctx context.Context, key, known string) (*objstore.Object, error) {
+	o, err := s.opts.Remote.HeadLatest(ctx, key, known)
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, nil
 	}
@@ -252,7 +263,15 @@ func (s *Share) execute(ctx context.Context, r *result, a Action, in Input, key 
 				return
 			}
 		}
-		e, err := s.opts.Downloader.Download(ctx, r.rel, in.Local)
+		download := s.opts.Downloader.Download
+		if in.Remote != nil {
+			// The version the plan saw, not an older one a replica holds.
+			seen := *in.Remote
+			download = func(ctx context.Context, rel string, expect *scan.File) (index.Entry, error) {
+				return s.opts.Downloader.DownloadSeen(ctx, rel, seen, expect)
+			}
+		}
+		e, err := download(ctx, r.rel, in.Local)
 		if err != nil {
 			r.err = err
 			return

@@ -29,6 +29,15 @@ type getter interface {
 
 var _ getter = (*objstore.S3)(nil)
 
+// matchingGetter is a store that can get the version a caller decided
+// on (objstore.S3.GetMatching): with several endpoints, a replica that
+// lags is passed over.
+type matchingGetter interface {
+	GetMatching(ctx context.Context, key, etag string) (io.ReadCloser, objstore.Object, error)
+}
+
+var _ matchingGetter = (*objstore.S3)(nil)
+
 const (
 	// fileMode is chmodded on every published file, whatever the umask:
 	// the Samba service user and group must be able to replace it.
@@ -120,10 +129,23 @@ func (d *Downloader) Download(ctx context.Context, rel string, expect *scan.File
 	return d.DownloadAs(ctx, rel, rel, expect)
 }
 
+// DownloadSeen is Download of the version the caller decided on, seen
+// (its HEAD): a store that can get one version by its ETag
+// (matchingGetter) is asked for that one, so that a replica that lags
+// behind the decision is passed over; others give their current object.
+func (d *Downloader) DownloadSeen(ctx context.Context, rel string, seen objstore.Object, expect *scan.File) (index.Entry, error) {
+	return d.download(ctx, rel, rel, seen.ETag, expect)
+}
+
 // DownloadAs is Download of the object key published at rel (a conflict
 // copy's new name). key goes only to the store, which validates it; expect
 // describes rel.
 func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *scan.File) (index.Entry, error) {
+	return d.download(ctx, key, rel, "", expect)
+}
+
+// download is DownloadAs of the version etag ("" for the current one).
+func (d *Downloader) download(ctx context.Context, key, rel, etag string, expect *scan.File) (index.Entry, error) {
 	op := fmt.Sprintf("download %q", rel)
 	if key != rel {
 		op = fmt.Sprintf("download %q as %q", key, rel)
@@ -139,7 +161,13 @@ func (d *Downloader) DownloadAs(ctx context.Context, key, rel string, expect *sc
 		return index.Entry{}, fmt.Errorf("%s: %w", op, err)
 	}
 	defer release()
-	body, obj, err := d.store.Get(ctx, key)
+	get := d.store.Get
+	if m, ok := d.store.(matchingGetter); ok && etag != "" {
+		get = func(ctx context.Context, key string) (io.ReadCloser, objstore.Object, error) {
+			return m.GetMatching(ctx, key, etag)
+		}
+	}
+	body, obj, err := get(ctx, key)
 	if err != nil {
 		return index.Entry{}, err
 	}

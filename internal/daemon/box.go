@@ -8,6 +8,7 @@ import (
 	"genesissync/internal/config"
 	"genesissync/internal/endpoints"
 	"genesissync/internal/model"
+	"genesissync/internal/objstore"
 	"genesissync/internal/onair"
 	"genesissync/internal/samba"
 	"genesissync/internal/sharehistory"
@@ -25,7 +26,7 @@ func (d *Daemon) newBox(ix sharehistory.Store) error {
 	var shares []sharehistory.Share
 	var onAir []onair.Share
 	for _, rt := range d.runtimes {
-		stores = append(stores, endpoints.Share{Name: rt.name, Store: rt.store})
+		stores = append(stores, endpointsShare(rt.name, rt.store, rt.cfg.Target))
 		shares = append(shares, sharehistory.Share{Name: rt.name, Status: rt.share.Status})
 		checker, err := station.ReadinessChecker(rt.name, rt.cfg)
 		if err != nil {
@@ -69,4 +70,17 @@ func (d *Daemon) fillBox(snap *model.Snapshot) {
 		d.history.Fill(sh)
 		d.onair.Fill(sh)
 	}
+}
+
+// endpointsShare is what the endpoints' prober needs of a share's store:
+// with several endpoints, each one's store and their health.
+func endpointsShare(name string, store *objstore.S3, t config.Target) endpoints.Share {
+	sh := endpoints.Share{Name: name, Store: store, ProbeEvery: t.ProbeInterval, Timeout: t.EndpointTimeout}
+	if eps := store.Endpoints(); len(eps) > 1 {
+		for _, e := range eps {
+			sh.Endpoints = append(sh.Endpoints, e)
+		}
+		sh.Health = store.Health
+	}
+	return sh
 }

@@ -16,8 +16,11 @@ import (
 
 // Periods of the probes when Options leave them zero.
 const (
-	defaultPingEvery   = 30 * time.Second
+	defaultPingEvery   = time.Minute
 	defaultPingTimeout = 10 * time.Second
+	// An endpoint found down is probed again after firstRetry, then
+	// after twice as long each time, up to its probe period.
+	firstRetry = time.Second
 	// A capability probe writes and removes a dozen small objects under
 	// the reserved prefix: hourly is enough to notice a changed server.
 	defaultCapabilitiesEvery   = time.Hour
@@ -41,12 +44,24 @@ var _ Store = (*objstore.S3)(nil)
 type Share struct {
 	Name  string
 	Store Store
+	// Endpoints are the store of each endpoint of a target with several
+	// (objstore.S3.Endpoints), nearest first; a probe of one keeps its
+	// health. Nil for a target with one endpoint: Store is probed.
+	Endpoints []Store
+	// Health is each endpoint's health as the target's requests and the
+	// probes keep it (objstore.S3.Health), with Endpoints.
+	Health func() []objstore.EndpointHealth
+	// ProbeEvery and Timeout are the target's probe_interval and
+	// endpoint_timeout; zero means Options' PingEvery and PingTimeout.
+	ProbeEvery, Timeout time.Duration
 }
 
 // Options set the periods of the probes; zero values mean the defaults.
 type Options struct {
 	// PingEvery is how often each endpoint is asked whether the bucket
-	// answers (0: 30 s); PingTimeout bounds one ask (0: 10 s).
+	// answers (0: a minute), and PingTimeout bounds one ask (0: 10 s),
+	// where the share leaves them zero. A down endpoint is asked again
+	// sooner, with backoff from a second.
 	PingEvery, PingTimeout time.Duration
 	// CapabilitiesEvery is how often each target's capabilities are
 	// probed after the first probe at start (0: an hour);
@@ -76,6 +91,13 @@ func orDefault(d, def time.Duration) time.Duration {
 type Target struct {
 	bucket string
 	shares []string
+	// store is the target's own, whose capabilities are probed: with
+	// several endpoints, what its writes meet.
+	store Store
+	// health is the endpoints' health as requests keep it, for a target
+	// with several; nil for one.
+	health         func() []objstore.EndpointHealth
+	every, timeout time.Duration
 
 	mu        sync.Mutex
 	endpoints []*endpoint // in the order of the target's config
@@ -89,6 +111,13 @@ type endpoint struct {
 	// and CheckedAt are set.
 	reach model.Endpoint
 	caps  capState
+	// next is when the endpoint is due to be probed again; retry is the
+	// backoff while it is down (0 while up).
+	next  time.Time
+	retry time.Duration
+	// down is whether it was last known down (from its health, for a
+	// target with several), for telling each change once.
+	down, known bool
 }
 
 // capState is an endpoint's last capability probe.
@@ -101,13 +130,30 @@ type capState struct {
 // Status is the target's endpoints as people see them, one per
 // endpoint, each naming the target's shares.
 func (t *Target) Status() []model.Endpoint {
+	var hs []objstore.EndpointHealth
+	if t.health != nil {
+		hs = t.health()
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]model.Endpoint, 0, len(t.endpoints))
-	for _, e := range t.endpoints {
+	firstWriter := slices.IndexFunc(hs, func(h objstore.EndpointHealth) bool { return !h.ReadOnly })
+	for i, e := range t.endpoints {
 		st := e.reach
 		st.URL, st.Bucket, st.Shares = e.store.Endpoint(), t.bucket, t.shares
+		st.Target = t.endpoints[0].store.Endpoint() + "/" + t.bucket
 		st.Capabilities, st.Degradations, st.CapabilitiesError = e.caps.caps, e.caps.degradations, e.caps.err
+		if i < len(hs) {
+			h := hs[i]
+			st.Several, st.Order, st.ReadOnly, st.Writes, st.FirstWriter = true, h.Order, h.ReadOnly, h.Writes, i == firstWriter
+			// The requests know better than the last probe.
+			st.Reachable, st.Error = !h.Down, ""
+			if h.Down {
+				st.Error, st.DownSince = h.LastError, h.Since
+			}
+			st.Requests, st.Failures, st.Misses = h.Requests, h.Failures, h.Misses
+			st.BytesRead, st.BytesWritten = h.BytesRead, h.BytesWritten
+		}
 		out = append(out, st)
 	}
 	return out
@@ -135,7 +181,17 @@ func New(shares []Share, opts Options, log zerolog.Logger, events *eventlog.Log)
 			return e.Endpoint() == sh.Store.Endpoint() && t.bucket == sh.Store.Bucket()
 		})
 		if i < 0 {
-			s.targets = append(s.targets, &Target{bucket: sh.Store.Bucket(), endpoints: []*endpoint{{store: sh.Store}}})
+			t := &Target{store: sh.Store, bucket: sh.Store.Bucket(), every: orDefault(sh.ProbeEvery, s.opts.PingEvery),
+				timeout: orDefault(sh.Timeout, s.opts.PingTimeout)}
+			if len(sh.Endpoints) > 0 && sh.Health != nil {
+				t.health = sh.Health
+				for _, e := range sh.Endpoints {
+					t.endpoints = append(t.endpoints, &endpoint{store: e})
+				}
+			} else {
+				t.endpoints = []*endpoint{{store: sh.Store}}
+			}
+			s.targets = append(s.targets, t)
 			i = len(s.targets) - 1
 		}
 		s.targets[i].shares = append(s.targets[i].shares, sh.Name)
@@ -156,50 +212,133 @@ func (s *Set) Status() []model.Endpoint {
 }
 
 // Run probes every endpoint's reachability and every target's
-// capabilities, at once and then periodically, until ctx ends. It
-// always returns nil.
+// capabilities, at once and then periodically, until ctx ends: each
+// endpoint every probe period while it answers, and with backoff from a
+// second while it is down, whether a probe or a request found it down.
+// It always returns nil.
 func (s *Set) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Go(func() { periodic.Run(ctx, s.opts.PingEvery, func() { s.ping(ctx) }) })
+	for _, t := range s.targets {
+		tick := min(time.Second, t.every)
+		wg.Go(func() { periodic.Run(ctx, tick, func() { s.probeDue(ctx, t, time.Now()) }) })
+	}
 	wg.Go(func() { periodic.Run(ctx, s.opts.CapabilitiesEvery, func() { s.probeCapabilities(ctx) }) })
 	wg.Wait()
 	return nil
 }
 
-// ping asks each endpoint in turn whether its bucket answers, and logs
-// and records each change between reachable and unreachable (the first
-// probe counts as a change only when it fails).
+// ping probes every endpoint of every target now.
 func (s *Set) ping(ctx context.Context) {
 	for _, t := range s.targets {
 		for _, e := range t.endpoints {
-			pctx, cancel := context.WithTimeout(ctx, s.opts.PingTimeout)
-			start := time.Now()
-			err := e.store.Ping(pctx)
-			cancel()
 			if ctx.Err() != nil {
 				return
 			}
-			now := model.Endpoint{CheckedAt: time.Now(), LatencyMs: float64(time.Since(start).Microseconds()) / 1000, Reachable: err == nil}
-			if err != nil {
-				now.Error = err.Error()
-			}
-			t.mu.Lock()
-			was := e.reach
-			e.reach = now
-			t.mu.Unlock()
-			url, bucket := e.store.Endpoint(), t.bucket
-			switch {
-			case err != nil && (was.Reachable || was.CheckedAt.IsZero()):
-				s.log.Warn().Err(err).Str("endpoint", url).Str("bucket", bucket).Msg("bucket endpoint unreachable")
-				s.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "endpoint.unreachable",
-					Message: "bucket " + bucket + " at " + url + " is unreachable: " + err.Error()})
-			case err == nil && !was.Reachable && !was.CheckedAt.IsZero():
-				s.log.Info().Str("endpoint", url).Str("bucket", bucket).Msg("bucket endpoint reachable again")
-				s.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "endpoint.reachable",
-					Message: "bucket " + bucket + " at " + url + " is reachable again"})
-			}
+			s.pingOne(ctx, t, e, time.Now())
 		}
 	}
+}
+
+// probeDue probes the target's endpoints that are due at now, and tells
+// the changes its requests found between probes.
+func (s *Set) probeDue(ctx context.Context, t *Target, now time.Time) {
+	s.tellHealth(t, now)
+	for _, e := range t.endpoints {
+		t.mu.Lock()
+		due := !now.Before(e.next)
+		t.mu.Unlock()
+		if due && ctx.Err() == nil {
+			s.pingOne(ctx, t, e, now)
+		}
+	}
+}
+
+// pingOne asks one endpoint whether its bucket answers, schedules its
+// next probe from at, and logs and records each change between reachable and
+// unreachable (the first probe counts as a change only when it fails).
+func (s *Set) pingOne(ctx context.Context, t *Target, e *endpoint, at time.Time) {
+	pctx, cancel := context.WithTimeout(ctx, t.timeout)
+	start := time.Now()
+	err := e.store.Ping(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	now := model.Endpoint{CheckedAt: time.Now(), LatencyMs: float64(time.Since(start).Microseconds()) / 1000, Reachable: err == nil}
+	if err != nil {
+		now.Error = err.Error()
+	}
+	t.mu.Lock()
+	was := e.reach
+	e.reach = now
+	e.schedule(err == nil, at, t.every)
+	t.mu.Unlock()
+	if t.health != nil {
+		s.tellHealth(t, at) // the probe went through the store: its health has it
+		return
+	}
+	url, bucket := e.store.Endpoint(), t.bucket
+	switch {
+	case err != nil && (was.Reachable || was.CheckedAt.IsZero()):
+		s.tellDown(url, bucket, err.Error())
+	case err == nil && !was.Reachable && !was.CheckedAt.IsZero():
+		s.tellUp(url, bucket)
+	}
+}
+
+// schedule sets when e is probed next: after every while it answers,
+// else after a backoff doubling from firstRetry up to every. The
+// caller holds the target's mu.
+func (e *endpoint) schedule(up bool, at time.Time, every time.Duration) {
+	if up {
+		e.retry = 0
+		e.next = at.Add(every)
+		return
+	}
+	e.retry = min(max(2*e.retry, firstRetry), every)
+	e.next = at.Add(e.retry)
+}
+
+// tellHealth tells each change of a several-endpoint target's
+// endpoints between down and up, as its requests and probes found it;
+// an endpoint found down by a request is probed again a second later.
+func (s *Set) tellHealth(t *Target, now time.Time) {
+	if t.health == nil {
+		return
+	}
+	hs := t.health()
+	for i, e := range t.endpoints {
+		if i >= len(hs) {
+			break
+		}
+		h := hs[i]
+		t.mu.Lock()
+		was, known := e.down, e.known
+		e.down, e.known = h.Down, true
+		if h.Down && e.retry == 0 {
+			// Down since the last probe found it up: back off from now.
+			e.retry, e.next = firstRetry, now.Add(firstRetry)
+		}
+		t.mu.Unlock()
+		switch {
+		case h.Down && (!was || !known):
+			s.tellDown(h.URL, t.bucket, h.LastError)
+		case !h.Down && was && known:
+			s.tellUp(h.URL, t.bucket)
+		}
+	}
+}
+
+func (s *Set) tellDown(url, bucket, why string) {
+	s.log.Warn().Str("error", why).Str("endpoint", url).Str("bucket", bucket).Msg("bucket endpoint unreachable")
+	s.events.Add(eventlog.Event{Level: eventlog.Warning, Kind: "endpoint.unreachable",
+		Message: "bucket " + bucket + " at " + url + " is unreachable: " + why})
+}
+
+func (s *Set) tellUp(url, bucket string) {
+	s.log.Info().Str("endpoint", url).Str("bucket", bucket).Msg("bucket endpoint reachable again")
+	s.events.Add(eventlog.Event{Level: eventlog.Info, Kind: "endpoint.reachable",
+		Message: "bucket " + bucket + " at " + url + " is reachable again"})
 }
 
 // probeCapabilities finds out what each target can do (Store.Probe, on
@@ -208,14 +347,14 @@ func (s *Set) ping(ctx context.Context) {
 // warnings. A failed probe keeps the last good result beside its error.
 func (s *Set) probeCapabilities(ctx context.Context) {
 	for _, t := range s.targets {
-		e := t.endpoints[0]
+		e := t.endpoints[0] // where the page shows them
 		pctx, cancel := context.WithTimeout(ctx, s.opts.CapabilitiesTimeout)
-		caps, err := e.store.Probe(pctx)
+		caps, err := t.store.Probe(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			return
 		}
-		tlog := s.log.With().Str("endpoint", e.store.Endpoint()).Str("bucket", t.bucket).Logger()
+		tlog := s.log.With().Str("endpoint", t.store.Endpoint()).Str("bucket", t.bucket).Logger()
 		if err != nil {
 			tlog.Warn().Err(err).Dur("retry_in", s.opts.CapabilitiesEvery).Msg("capability probe failed; tried again at the next probe")
 			t.mu.Lock()

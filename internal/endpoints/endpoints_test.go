@@ -3,6 +3,7 @@ package endpoints
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -167,7 +168,142 @@ func TestRunProbesAtOnceAndStops(t *testing.T) {
 
 func TestOptionsDefaults(t *testing.T) {
 	o := Options{}.withDefaults()
-	require.Equal(t, Options{PingEvery: 30 * time.Second, PingTimeout: 10 * time.Second,
+	require.Equal(t, Options{PingEvery: time.Minute, PingTimeout: 10 * time.Second,
 		CapabilitiesEvery: time.Hour, CapabilitiesTimeout: 2 * time.Minute}, o)
 	require.Equal(t, time.Second, Options{PingEvery: time.Second}.withDefaults().PingEvery)
+}
+
+// fakeHealth is a several-endpoint target's health as its requests
+// would keep it; safe for concurrent use.
+type fakeHealth struct {
+	mu sync.Mutex
+	hs []objstore.EndpointHealth
+}
+
+func (f *fakeHealth) get() []objstore.EndpointHealth {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.hs)
+}
+
+func (f *fakeHealth) down(i int, why string, since time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hs[i].Down, f.hs[i].LastError, f.hs[i].Since = true, why, since
+	f.hs[i].Writes = false
+	for j := range f.hs {
+		if j != i && !f.hs[j].ReadOnly && !f.hs[j].Down {
+			f.hs[j].Writes = true
+			break
+		}
+	}
+}
+
+func (f *fakeHealth) up(i int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hs[i].Down, f.hs[i].LastError = false, ""
+}
+
+func TestSeveralEndpointsStatusProbesAndBackoff(t *testing.T) {
+	near := &fakeStore{url: "http://minio.lan:9000", bucket: "station"}
+	replica := &fakeStore{url: "https://replica.example", bucket: "station"}
+	far := &fakeStore{url: "https://s3.example", bucket: "station"}
+	health := &fakeHealth{hs: []objstore.EndpointHealth{
+		{URL: near.url, Order: 1, Writes: true, Requests: 7, BytesWritten: 1 << 20},
+		{URL: replica.url, Order: 2, ReadOnly: true},
+		{URL: far.url, Order: 3},
+	}}
+	events := eventlog.New(0)
+	// The target's store, named by its first endpoint: its capabilities
+	// are what its writes meet.
+	outer := &fakeStore{url: near.url, bucket: "station", caps: objstore.Capabilities{
+		Versioning: objstore.Capability{State: objstore.TriYes}}}
+	s := New([]Share{{Name: "studio", Store: outer, Endpoints: []Store{near, replica, far}, Health: health.get,
+		ProbeEvery: time.Minute, Timeout: time.Second}}, Options{}, zerolog.Nop(), events)
+	ctx := context.Background()
+	t0 := time.Now()
+
+	s.probeDue(ctx, s.targets[0], t0)
+	s.probeCapabilities(ctx)
+	st := s.Status()
+	require.Len(t, st, 3, "one entry per endpoint")
+	for i, e := range st {
+		require.True(t, e.Several)
+		require.Equal(t, i+1, e.Order)
+		require.Equal(t, "http://minio.lan:9000/station", e.Target)
+		require.Equal(t, []string{"studio"}, e.Shares)
+		require.True(t, e.Reachable)
+		require.False(t, e.CheckedAt.IsZero(), "every endpoint is probed")
+	}
+	require.True(t, st[0].Writes)
+	require.True(t, st[0].FirstWriter)
+	require.Equal(t, int64(7), st[0].Requests)
+	require.Equal(t, int64(1<<20), st[0].BytesWritten)
+	require.True(t, st[1].ReadOnly)
+	require.False(t, st[1].FirstWriter)
+	require.False(t, st[2].FirstWriter)
+	require.NotNil(t, st[0].Capabilities, "the target's capabilities, once")
+	require.Equal(t, objstore.TriYes, st[0].Capabilities.Versioning.State)
+	require.Nil(t, st[1].Capabilities)
+	require.Equal(t, 1, near.pings)
+	require.Zero(t, outer.pings, "the endpoints are probed, not the target's store")
+
+	// Not due again before the probe period.
+	s.probeDue(ctx, s.targets[0], t0.Add(30*time.Second))
+	require.Equal(t, 1, near.pings)
+
+	// A request finds the near endpoint down between probes: told once,
+	// shown, and probed again a second later, then with backoff.
+	health.down(0, "dial tcp: connection refused", t0.Add(31*time.Second))
+	near.set(errors.New("dial tcp: connection refused"), nil)
+	s.probeDue(ctx, s.targets[0], t0.Add(31*time.Second))
+	st = s.Status()
+	require.False(t, st[0].Reachable)
+	require.Equal(t, "dial tcp: connection refused", st[0].Error)
+	require.Equal(t, t0.Add(31*time.Second), st[0].DownSince)
+	require.False(t, st[0].Writes)
+	require.True(t, st[2].Writes, "writes went to the far endpoint")
+	require.False(t, st[2].FirstWriter)
+	require.Equal(t, []string{"endpoint.unreachable"}, kinds(events.Recent(0)))
+	require.Equal(t, "bucket station at http://minio.lan:9000 is unreachable: dial tcp: connection refused", events.Recent(1)[0].Message)
+
+	pingsAt := func(at time.Duration) int {
+		s.probeDue(ctx, s.targets[0], t0.Add(at))
+		near.mu.Lock()
+		defer near.mu.Unlock()
+		return near.pings
+	}
+	require.Equal(t, 1, pingsAt(31*time.Second+900*time.Millisecond), "not before a second")
+	require.Equal(t, 2, pingsAt(32*time.Second), "a second after the request found it down")
+	require.Equal(t, 2, pingsAt(33*time.Second+900*time.Millisecond), "then two seconds")
+	require.Equal(t, 3, pingsAt(34*time.Second))
+	require.Equal(t, 4, pingsAt(38*time.Second), "then four")
+	require.Equal(t, []string{"endpoint.unreachable"}, kinds(events.Recent(0)), "told once")
+
+	// It answers again: back in its place, told once.
+	near.set(nil, nil)
+	health.up(0)
+	require.Equal(t, 5, pingsAt(46*time.Second))
+	st = s.Status()
+	require.True(t, st[0].Reachable)
+	require.Empty(t, st[0].Error)
+	require.Equal(t, []string{"endpoint.reachable", "endpoint.unreachable"}, kinds(events.Recent(0)))
+	require.Equal(t, 5, pingsAt(47*time.Second), "the probe period again")
+	require.Equal(t, 6, pingsAt(46*time.Second+time.Minute))
+}
+
+func TestBackoffIsCappedAtTheProbePeriod(t *testing.T) {
+	var e endpoint
+	at := time.Unix(0, 0)
+	var waits []time.Duration
+	for range 8 {
+		e.schedule(false, at, 10*time.Second)
+		waits = append(waits, e.next.Sub(at))
+	}
+	require.Equal(t, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second,
+		10 * time.Second, 10 * time.Second, 10 * time.Second, 10 * time.Second}, waits)
+	e.schedule(true, at, 10*time.Second)
+	require.Equal(t, 10*time.Second, e.next.Sub(at))
+	require.Zero(t, e.retry)
 }

@@ -120,7 +120,8 @@ func SourceOptions(target objstore.S3Options, f From) (src objstore.S3Options, s
 	endpoint := strings.TrimSuffix(f.Endpoint, "/")
 	same = endpoint == "" || endpoint == strings.TrimSuffix(target.Endpoint, "/")
 	if !same {
-		src.Endpoint, src.PathStyle = endpoint, true
+		// One endpoint, named: not the target's list of replicas.
+		src.Endpoint, src.Endpoints, src.PathStyle = endpoint, nil, true
 	}
 	if f.CredentialsFile != "" {
 		if !filepath.IsAbs(f.CredentialsFile) {

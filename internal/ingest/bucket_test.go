@@ -352,4 +352,19 @@ func TestSourceOptions(t *testing.T) {
 			require.Equal(t, c.want, got)
 		})
 	}
+
+	t.Run("a target with several endpoints", func(t *testing.T) {
+		several := target
+		several.Endpoint = ""
+		several.Endpoints = []objstore.S3Endpoint{{URL: "http://minio.lan:9000"}, {URL: "https://s3.example"}}
+		got, same, err := SourceOptions(several, From{URL: "s3://old"})
+		require.NoError(t, err)
+		require.True(t, same)
+		require.Equal(t, several.Endpoints, got.Endpoints, "read through the target's endpoints")
+		got, same, err = SourceOptions(several, From{URL: "s3://old", Endpoint: "http://nas:9000"})
+		require.NoError(t, err)
+		require.False(t, same)
+		require.Equal(t, "http://nas:9000", got.Endpoint)
+		require.Nil(t, got.Endpoints, "the named endpoint alone")
+	})
 }

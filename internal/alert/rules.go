@@ -34,10 +34,19 @@ const (
 	RuleBucketListingFailing = "bucket_listing_failing"
 	RuleVerifyMismatch       = "verify_mismatch"
 	RuleSmbdDown             = "smbd_down"
-	RuleBucketUnreachable    = "bucket_unreachable"
-	RulePoolDegraded         = "pool_degraded"
-	RulePoolCapacity         = "pool_capacity"
-	RulePoolUnchecked        = "pool_unchecked"
+	// RuleBucketUnreachable: a bucket endpoint is unreachable; of a
+	// target with several endpoints, every one of them.
+	RuleBucketUnreachable = "bucket_unreachable"
+	// RuleEndpointDown: one endpoint of a target with several stays
+	// unreachable while another answers: the target still serves, with
+	// less redundancy or from farther away.
+	RuleEndpointDown = "endpoint_down"
+	// RuleWritesFailedOver: a target's writes go to an endpoint other
+	// than the first in its list that takes writes.
+	RuleWritesFailedOver = "writes_failed_over"
+	RulePoolDegraded     = "pool_degraded"
+	RulePoolCapacity     = "pool_capacity"
+	RulePoolUnchecked    = "pool_unchecked"
 	// RuleTrackMissing: a track a playlist will air within the horizon
 	// is not ready (missing, refused, not synced, a conflict, outside
 	// every share), or a playlist cannot be read.
@@ -53,7 +62,7 @@ type Problem struct {
 	// Subject. The engine deduplicates on it.
 	Key      string   `json:"key"`
 	Rule     string   `json:"rule"`
-	Subject  string   `json:"subject"` // share, pool, endpoint or "smbd"
+	Subject  string   `json:"subject"` // share, pool, endpoint, target or "smbd"
 	Severity Severity `json:"severity"`
 	// Share is the share concerned, empty for box-wide problems.
 	Share string `json:"share,omitempty"`
@@ -110,24 +119,7 @@ func Evaluate(snap model.Snapshot, t Targets, now time.Time) []Problem {
 		shareRules(sh, t, now, add)
 	}
 
-	for _, ep := range snap.Endpoints {
-		if ep.Reachable || ep.CheckedAt.IsZero() {
-			continue // reachable, or not probed yet: nothing known
-		}
-		subject := ep.URL
-		if ep.Bucket != "" {
-			subject += "/" + ep.Bucket
-		}
-		msg := fmt.Sprintf("bucket %s at %s is unreachable", ep.Bucket, ep.URL)
-		if len(ep.Shares) > 0 {
-			msg += " (shares " + strings.Join(ep.Shares, ", ") + " cannot sync)"
-		}
-		d := map[string]string{"checked_at": ep.CheckedAt.UTC().Format(time.RFC3339)}
-		if ep.Error != "" {
-			d["error"] = ep.Error
-		}
-		add(Problem{Rule: RuleBucketUnreachable, Subject: subject, Severity: Critical, Message: msg, Details: d})
-	}
+	endpointRules(snap.Endpoints, now, add)
 
 	for _, pool := range snap.Pools {
 		poolRules(pool, t, add)
@@ -288,6 +280,207 @@ func failingFile(sh model.Share, now time.Time) *reconcile.Failure {
 		}
 	}
 	return nil
+}
+
+// endpointDownAfter is how long an endpoint of a target with several
+// endpoints must stay unreachable before endpoint_down: the target still
+// serves from another, so a replica's restart or a short outage of the
+// line to it (a few probe intervals, target.probe_interval 1m) is not
+// worth a notice.
+const endpointDownAfter = 5 * time.Minute
+
+// endpointRules are the rules of the bucket endpoints: bucket_unreachable
+// per endpoint of a target with one endpoint; per target with several,
+// bucket_unreachable when none answers, else endpoint_down for each that
+// has been down past endpointDownAfter and writes_failed_over when its
+// writes have left the first endpoint that takes them.
+func endpointRules(eps []model.Endpoint, now time.Time, add func(Problem)) {
+	var targets [][]model.Endpoint // of several endpoints, in the snapshot's order
+	at := map[string]int{}
+	for _, ep := range eps {
+		if !ep.Several {
+			if p, ok := endpointUnreachable(ep); ok {
+				add(p)
+			}
+			continue
+		}
+		key := targetName(ep)
+		i, ok := at[key]
+		if !ok {
+			i = len(targets)
+			at[key] = i
+			targets = append(targets, nil)
+		}
+		targets[i] = append(targets[i], ep)
+	}
+	for _, t := range targets {
+		sort.SliceStable(t, func(i, j int) bool { return t[i].Order < t[j].Order })
+		targetRules(t, now, add)
+	}
+}
+
+// endpointUnreachable is bucket_unreachable of a target with one endpoint.
+func endpointUnreachable(ep model.Endpoint) (Problem, bool) {
+	if ep.Reachable || ep.CheckedAt.IsZero() {
+		return Problem{}, false // reachable, or not probed yet: nothing known
+	}
+	msg := fmt.Sprintf("bucket %s at %s is unreachable", ep.Bucket, ep.URL)
+	if len(ep.Shares) > 0 {
+		msg += " (shares " + strings.Join(ep.Shares, ", ") + " cannot sync)"
+	}
+	d := map[string]string{"checked_at": ep.CheckedAt.UTC().Format(time.RFC3339)}
+	if ep.Error != "" {
+		d["error"] = ep.Error
+	}
+	return Problem{Rule: RuleBucketUnreachable, Subject: endpointName(ep), Severity: Critical, Message: msg, Details: d}, true
+}
+
+// targetRules are the rules of one target with several endpoints, eps in
+// their order.
+func targetRules(eps []model.Endpoint, now time.Time, add func(Problem)) {
+	var reads, writes *model.Endpoint // where requests go now
+	known := false
+	for i := range eps {
+		ep := &eps[i]
+		if ep.Reachable && reads == nil {
+			reads = ep
+		}
+		if ep.Writes && writes == nil {
+			writes = ep
+		}
+		if !downSince(*ep).IsZero() {
+			known = true
+		}
+	}
+	if reads == nil {
+		if known {
+			add(targetUnreachable(eps))
+		}
+		return // nothing answers: no endpoint is down "while another answers"
+	}
+
+	instead := fmt.Sprintf("requests go to %s instead", place(*reads))
+	switch {
+	case writes == nil:
+		instead = fmt.Sprintf("reads go to %s instead; no endpoint takes writes", place(*reads))
+	case writes != reads:
+		instead = fmt.Sprintf("reads go to %s instead, writes to %s", place(*reads), place(*writes))
+	}
+	for _, ep := range eps {
+		since := downSince(ep)
+		if ep.Reachable || since.IsZero() || now.Sub(since) <= endpointDownAfter {
+			continue
+		}
+		msg := fmt.Sprintf("bucket %s at %s (endpoint %d of %d) is unreachable since %s", ep.Bucket, ep.URL, ep.Order, len(eps), when(since, now))
+		if ep.Error != "" {
+			msg += ": " + ep.Error
+		}
+		d := map[string]string{"down_since": since.UTC().Format(time.RFC3339), "order": fmt.Sprint(ep.Order), "target": targetName(ep)}
+		if ep.Error != "" {
+			d["error"] = ep.Error
+		}
+		add(Problem{Rule: RuleEndpointDown, Subject: endpointName(ep), Severity: Warning, Message: msg + "; " + instead, Details: d})
+	}
+
+	if writes == nil || writes.FirstWriter {
+		return
+	}
+	msg := fmt.Sprintf("writes of bucket %s go to %s", writes.Bucket, place(*writes))
+	d := map[string]string{"writer": writes.URL, "writer_order": fmt.Sprint(writes.Order)}
+	for _, ep := range eps {
+		if !ep.FirstWriter {
+			continue
+		}
+		d["first_writer"], d["first_writer_order"] = ep.URL, fmt.Sprint(ep.Order)
+		switch since := downSince(ep); {
+		case ep.Reachable:
+			msg += fmt.Sprintf(": %s takes no writes now", place(ep))
+		case since.IsZero():
+			msg += fmt.Sprintf(": %s is down", place(ep))
+		default:
+			msg += fmt.Sprintf(": %s is down since %s", place(ep), when(since, now))
+			d["down_since"] = since.UTC().Format(time.RFC3339)
+		}
+		if ep.Error != "" {
+			msg += ": " + ep.Error
+			d["first_writer_error"] = ep.Error
+		}
+		break
+	}
+	add(Problem{Rule: RuleWritesFailedOver, Subject: targetName(*writes), Severity: Warning, Message: msg, Details: d})
+}
+
+// targetUnreachable is bucket_unreachable of a target none of whose
+// several endpoints answers: one problem for the target, naming each.
+func targetUnreachable(eps []model.Endpoint) Problem {
+	var each, shares []string
+	seen := map[string]bool{}
+	d := map[string]string{"endpoints": fmt.Sprint(len(eps))}
+	var checked time.Time
+	for _, ep := range eps {
+		why := ep.Error
+		switch {
+		case downSince(ep).IsZero():
+			why = "not probed yet"
+		case why == "":
+			why = "unreachable"
+		}
+		each = append(each, fmt.Sprintf("%s (endpoint %d): %s", ep.URL, ep.Order, why))
+		d[fmt.Sprintf("endpoint_%d", ep.Order)] = ep.URL + ": " + why
+		if ep.CheckedAt.After(checked) {
+			checked = ep.CheckedAt
+		}
+		for _, s := range ep.Shares {
+			if !seen[s] {
+				seen[s] = true
+				shares = append(shares, s)
+			}
+		}
+	}
+	if !checked.IsZero() {
+		d["checked_at"] = checked.UTC().Format(time.RFC3339)
+	}
+	msg := fmt.Sprintf("bucket %s is unreachable at every endpoint: %s", eps[0].Bucket, strings.Join(each, "; "))
+	if len(shares) > 0 {
+		msg += " (shares " + strings.Join(shares, ", ") + " cannot sync)"
+	}
+	return Problem{Rule: RuleBucketUnreachable, Subject: targetName(eps[0]), Severity: Critical, Message: msg, Details: d}
+}
+
+// endpointName is an endpoint's subject: its URL and bucket.
+func endpointName(ep model.Endpoint) string {
+	if ep.Bucket == "" {
+		return ep.URL
+	}
+	return ep.URL + "/" + ep.Bucket
+}
+
+// targetName is the subject of a target's problems: the model's Target,
+// or, from a snapshot without it, the bucket alone.
+func targetName(ep model.Endpoint) string {
+	if ep.Target != "" {
+		return ep.Target
+	}
+	return ep.Bucket
+}
+
+// downSince is when the endpoint was last known down, from its
+// DownSince or, without it, its last check; zero while nothing is known.
+func downSince(ep model.Endpoint) time.Time {
+	if !ep.DownSince.IsZero() {
+		return ep.DownSince
+	}
+	return ep.CheckedAt
+}
+
+// place names an endpoint of a target with several: its URL and order.
+func place(ep model.Endpoint) string {
+	return fmt.Sprintf("%s (endpoint %d)", ep.URL, ep.Order)
+}
+
+// when is a time in the past as a message gives it: UTC, and how long ago.
+func when(t, now time.Time) string {
+	return fmt.Sprintf("%s (%s)", t.UTC().Format("2006-01-02 15:04 UTC"), now.Sub(t).Truncate(time.Second))
 }
 
 func poolRules(pool model.Pool, t Targets, add func(Problem)) {

@@ -368,3 +368,169 @@ func TestTripwire(t *testing.T) {
 	sh.State = reconcile.StateInSync
 	require.Empty(t, Evaluate(snap, defaults, t0), "an idle tripwire says nothing")
 }
+
+// several is a target with two endpoints, both answering, writes on the
+// first: the snapshot the daemon fills for target.endpoints.
+func several() model.Snapshot {
+	snap := healthy()
+	ep := func(order int, url string) model.Endpoint {
+		return model.Endpoint{URL: url, Bucket: "station", Shares: []string{"studio"}, Reachable: true, CheckedAt: t0,
+			Target: "http://near:9000/station", Order: order, Several: true, FirstWriter: order == 1, Writes: order == 1}
+	}
+	snap.Endpoints = []model.Endpoint{ep(1, "http://near:9000"), ep(2, "http://far:9000")}
+	return snap
+}
+
+// down takes endpoint i of the snapshot down since d before t0.
+func down(s *model.Snapshot, i int, d time.Duration, err string) {
+	ep := &s.Endpoints[i]
+	ep.Reachable, ep.DownSince, ep.Error, ep.Writes = false, t0.Add(-d), err, false
+}
+
+// TestEndpointRules: of a target with several endpoints, endpoint_down
+// past 5 minutes while another answers, writes_failed_over when writes
+// leave the first writer, bucket_unreachable only when none answers (one
+// problem for the target); targets with one endpoint are as before.
+func TestEndpointRules(t *testing.T) {
+	type want struct {
+		key      string
+		severity Severity
+		message  string
+		details  map[string]string
+	}
+	tests := []struct {
+		name   string
+		modify func(*model.Snapshot)
+		want   []want
+	}{
+		{name: "both answering: nothing", modify: func(*model.Snapshot) {}},
+		{
+			name:   "the second down 4m59s: not yet",
+			modify: func(s *model.Snapshot) { down(s, 1, 5*time.Minute-time.Second, "dial tcp: connection refused") },
+		},
+		{
+			name:   "the second down exactly 5m: not yet, it must be longer",
+			modify: func(s *model.Snapshot) { down(s, 1, 5*time.Minute, "dial tcp: connection refused") },
+		},
+		{
+			name:   "the second down 5m01s: endpoint_down, requests stay on the first; not bucket_unreachable",
+			modify: func(s *model.Snapshot) { down(s, 1, 5*time.Minute+time.Second, "dial tcp: connection refused") },
+			want: []want{{key: "endpoint_down:http://far:9000/station", severity: Warning,
+				message: "bucket station at http://far:9000 (endpoint 2 of 2) is unreachable since 2026-03-01 11:54 UTC (5m1s): dial tcp: connection refused; requests go to http://near:9000 (endpoint 1) instead",
+				details: map[string]string{"error": "dial tcp: connection refused", "down_since": "2026-03-01T11:54:59Z", "order": "2", "target": "http://near:9000/station"}}},
+		},
+		{
+			name: "without DownSince, the last check counts",
+			modify: func(s *model.Snapshot) {
+				s.Endpoints[1].Reachable, s.Endpoints[1].CheckedAt = false, t0.Add(-6*time.Minute)
+			},
+			want: []want{{key: "endpoint_down:http://far:9000/station", severity: Warning,
+				message: "bucket station at http://far:9000 (endpoint 2 of 2) is unreachable since 2026-03-01 11:54 UTC (6m0s); requests go to http://near:9000 (endpoint 1) instead",
+				details: map[string]string{"down_since": "2026-03-01T11:54:00Z", "order": "2", "target": "http://near:9000/station"}}},
+		},
+		{
+			name: "the first writer down 4m59s, writes on the second: writes_failed_over alone",
+			modify: func(s *model.Snapshot) {
+				down(s, 0, 5*time.Minute-time.Second, "timeout")
+				s.Endpoints[1].Writes = true
+			},
+			want: []want{{key: "writes_failed_over:http://near:9000/station", severity: Warning,
+				message: "writes of bucket station go to http://far:9000 (endpoint 2): http://near:9000 (endpoint 1) is down since 2026-03-01 11:55 UTC (4m59s): timeout",
+				details: map[string]string{"writer": "http://far:9000", "writer_order": "2", "first_writer": "http://near:9000", "first_writer_order": "1",
+					"first_writer_error": "timeout", "down_since": "2026-03-01T11:55:01Z"}}},
+		},
+		{
+			name: "the first writer down 5m01s, writes on the second: both, sorted by key",
+			modify: func(s *model.Snapshot) {
+				down(s, 0, 5*time.Minute+time.Second, "timeout")
+				s.Endpoints[1].Writes = true
+			},
+			want: []want{
+				{key: "endpoint_down:http://near:9000/station", severity: Warning,
+					message: "bucket station at http://near:9000 (endpoint 1 of 2) is unreachable since 2026-03-01 11:54 UTC (5m1s): timeout; requests go to http://far:9000 (endpoint 2) instead"},
+				{key: "writes_failed_over:http://near:9000/station", severity: Warning,
+					message: "writes of bucket station go to http://far:9000 (endpoint 2): http://near:9000 (endpoint 1) is down since 2026-03-01 11:54 UTC (5m1s): timeout"},
+			},
+		},
+		{
+			name: "a read-only replica answers, the only writer is down: reads go there, no endpoint takes writes",
+			modify: func(s *model.Snapshot) {
+				down(s, 0, 10*time.Minute, "timeout")
+				s.Endpoints[1].ReadOnly = true
+			},
+			want: []want{{key: "endpoint_down:http://near:9000/station", severity: Warning,
+				message: "bucket station at http://near:9000 (endpoint 1 of 2) is unreachable since 2026-03-01 11:50 UTC (10m0s): timeout; reads go to http://far:9000 (endpoint 2) instead; no endpoint takes writes"}},
+		},
+		{
+			name: "reads on the first, writes failed over to the third",
+			modify: func(s *model.Snapshot) {
+				third := s.Endpoints[1]
+				third.URL, third.Order = "http://third:9000", 3
+				s.Endpoints[0].ReadOnly, s.Endpoints[0].Writes, s.Endpoints[0].FirstWriter = true, false, false
+				s.Endpoints[1].FirstWriter = true
+				down(s, 1, 6*time.Minute, "timeout")
+				third.Writes = true
+				s.Endpoints = append(s.Endpoints, third)
+			},
+			want: []want{
+				{key: "endpoint_down:http://far:9000/station", severity: Warning,
+					message: "bucket station at http://far:9000 (endpoint 2 of 3) is unreachable since 2026-03-01 11:54 UTC (6m0s): timeout; reads go to http://near:9000 (endpoint 1) instead, writes to http://third:9000 (endpoint 3)"},
+				{key: "writes_failed_over:http://near:9000/station", severity: Warning,
+					message: "writes of bucket station go to http://third:9000 (endpoint 3): http://far:9000 (endpoint 2) is down since 2026-03-01 11:54 UTC (6m0s): timeout"},
+			},
+		},
+		{
+			name: "both down: bucket_unreachable for the target, naming each, and nothing else",
+			modify: func(s *model.Snapshot) {
+				down(s, 0, time.Hour, "dial tcp: connection refused")
+				down(s, 1, 2*time.Minute, "timeout")
+			},
+			want: []want{{key: "bucket_unreachable:http://near:9000/station", severity: Critical,
+				message: "bucket station is unreachable at every endpoint: http://near:9000 (endpoint 1): dial tcp: connection refused; http://far:9000 (endpoint 2): timeout (shares studio cannot sync)",
+				details: map[string]string{"endpoints": "2", "endpoint_1": "http://near:9000: dial tcp: connection refused", "endpoint_2": "http://far:9000: timeout",
+					"checked_at": "2026-03-01T12:00:00Z"}}},
+		},
+		{
+			name: "nothing probed yet: nothing known",
+			modify: func(s *model.Snapshot) {
+				for i := range s.Endpoints {
+					s.Endpoints[i].Reachable, s.Endpoints[i].CheckedAt = false, time.Time{}
+				}
+			},
+		},
+		{
+			name: "a target with one endpoint next to one with several: each by its own rule",
+			modify: func(s *model.Snapshot) {
+				s.Endpoints = append(s.Endpoints, model.Endpoint{URL: "http://minio:9000", Bucket: "archive", Reachable: false, CheckedAt: t0,
+					Error: "dial tcp: connection refused", Shares: []string{"archive"}})
+				down(s, 1, 5*time.Minute+time.Second, "timeout")
+			},
+			want: []want{
+				{key: "bucket_unreachable:http://minio:9000/archive", severity: Critical,
+					message: "bucket archive at http://minio:9000 is unreachable (shares archive cannot sync)",
+					details: map[string]string{"checked_at": "2026-03-01T12:00:00Z", "error": "dial tcp: connection refused"}},
+				{key: "endpoint_down:http://far:9000/station", severity: Warning},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := several()
+			tt.modify(&snap)
+			got := Evaluate(snap, defaults, t0)
+			require.Len(t, got, len(tt.want), "%+v", got)
+			for i, w := range tt.want {
+				require.Equal(t, w.key, got[i].Key)
+				require.Equal(t, w.severity, got[i].Severity)
+				require.Empty(t, got[i].Share, "a bucket's problem is box-wide")
+				if w.message != "" {
+					require.Equal(t, w.message, got[i].Message)
+				}
+				if w.details != nil {
+					require.Equal(t, w.details, got[i].Details)
+				}
+			}
+			require.Equal(t, got, Evaluate(snap, defaults, t0))
+		})
+	}
+}

@@ -714,3 +714,116 @@ func TestFailingFilesShowAsText(t *testing.T) {
 	require.Contains(t, page, "&lt;i&gt;news&lt;/i&gt;.mp3")
 	require.Contains(t, page, "put: connection refused")
 }
+
+// severalSnapshot has a target with three endpoints: the first down
+// (writes failed over to the second), a read-only replica third.
+func severalSnapshot() model.Snapshot {
+	snap := hostileSnapshot()
+	down := time.Date(2026, 3, 1, 11, 54, 0, 0, time.Local)
+	ep := model.Endpoint{Bucket: "station", Shares: []string{"studio"}, CheckedAt: snap.Now, Target: "http://near:9000/station", Several: true}
+	near, far, replica := ep, ep, ep
+	near.URL, near.Order, near.FirstWriter, near.DownSince = "http://near:9000", 1, true, down
+	near.Error, near.Requests, near.Failures = "dial tcp: <b>refused</b>", 12, 3
+	far.URL, far.Order, far.Reachable, far.Writes, far.LatencyMs = "http://far:9000", 2, true, true, 40
+	far.Requests, far.Misses, far.BytesRead, far.BytesWritten = 40, 2, 1536, 2<<20
+	replica.URL, replica.Order, replica.Reachable, replica.ReadOnly, replica.LatencyMs = "http://replica:9000", 3, true, true, 7
+	snap.Endpoints = []model.Endpoint{near, far, replica}
+	return snap
+}
+
+// listItem is one <li> of a data-l list as the server rendered it: its
+// spans' fields and texts.
+type listItem struct{ fields, texts []string }
+
+var (
+	listRE = regexp.MustCompile(`<ul class="[^"]*" data-l="([^"]+)" data-i="([^"]*)"[^>]*>(.*?)</ul>`)
+	itemRE = regexp.MustCompile(`<li[^>]*>(.*?)</li>`)
+	spanRE = regexp.MustCompile(`<span class="f-([^"]+)">(.*?)</span>`)
+)
+
+// lists are the page's data-l lists: their data-i specs and items.
+func lists(t *testing.T, page string) (map[string]string, map[string][]listItem) {
+	t.Helper()
+	specs, items := map[string]string{}, map[string][]listItem{}
+	for _, m := range listRE.FindAllStringSubmatch(page, -1) {
+		specs[m[1]] = m[2]
+		for _, li := range itemRE.FindAllStringSubmatch(m[3], -1) {
+			var it listItem
+			for _, sp := range spanRE.FindAllStringSubmatch(li[1], -1) {
+				it.fields, it.texts = append(it.fields, sp[1]), append(it.texts, sp[2])
+			}
+			if it.fields != nil {
+				items[m[1]] = append(items[m[1]], it)
+			}
+		}
+	}
+	require.NotEmpty(t, specs)
+	return specs, items
+}
+
+// TestListsMatchTheirSpecs: every item the server renders in a data-l
+// list has one span per field of its data-i spec, in order, as app.js
+// renders it live; and every format a spec names is one of app.js's.
+func TestListsMatchTheirSpecs(t *testing.T) {
+	_, js := get(t, New(fixed(model.Snapshot{}), zerolog.Nop(), Options{}), "/static/app.js")
+	for name, snap := range map[string]model.Snapshot{"hostile": hostileSnapshot(), "several endpoints": severalSnapshot()} {
+		t.Run(name, func(t *testing.T) {
+			_, page := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/")
+			specs, items := lists(t, page)
+			require.NotEmpty(t, items["endpoints"])
+			for list, spec := range specs {
+				var fields []string
+				for _, f := range strings.Fields(spec) {
+					name, format, _ := strings.Cut(f, ":")
+					fields = append(fields, name)
+					if format != "" {
+						require.True(t, regexp.MustCompile(`(?m)^\s+`+format+`: `).MatchString(js), "list %s: format %s is not in app.js", list, format)
+					}
+				}
+				for _, it := range items[list] {
+					require.Equal(t, fields, it.fields, "list %s", list)
+				}
+			}
+		})
+	}
+}
+
+// TestSeveralEndpoints: of a target with several endpoints the Buckets
+// row shows each one's order, state, since when it is down, whether it
+// takes the writes (failed over) or is read-only, its latency, error,
+// requests and bytes, escaped; a target with one endpoint shows what it
+// did before.
+func TestSeveralEndpoints(t *testing.T) {
+	_, page := get(t, New(fixed(severalSnapshot()), zerolog.Nop(), Options{Public: true}), "/")
+	require.NotContains(t, page, "<b>refused</b>")
+	_, items := lists(t, page)
+	var shown []string
+	for _, it := range items["endpoints"] {
+		var nonEmpty []string
+		for i, text := range it.texts {
+			if text != "" && it.fields[i] != "checked_at" { // checked_at is "… ago", moving with the clock
+				nonEmpty = append(nonEmpty, text)
+			}
+		}
+		shown = append(shown, strings.Join(nonEmpty, " · "))
+	}
+	require.Equal(t, []string{
+		"http://near:9000 · station · endpoint 1 · unreachable · down since 2026-03-01 11:54:00 · 0 ms · dial tcp: &lt;b&gt;refused&lt;/b&gt; · 12 requests, 3 failed · 0 B read, 0 B written",
+		"http://far:9000 · station · endpoint 2 · reachable · takes writes (failed over) · 40 ms · 40 requests, 2 missed · 1.5 KiB read, 2.0 MiB written",
+		"http://replica:9000 · station · endpoint 3 · reachable · read-only · 7 ms · 0 requests · 0 B read, 0 B written",
+	}, shown)
+
+	_, page = get(t, New(fixed(hostileSnapshot()), zerolog.Nop(), Options{Public: true}), "/")
+	_, items = lists(t, page)
+	one := items["endpoints"][0]
+	for i, f := range one.fields {
+		switch f {
+		case "url", "bucket", "reachable", "latency_ms", "checked_at":
+			require.NotEmpty(t, one.texts[i], f)
+		default:
+			require.Empty(t, one.texts[i], "a target with one endpoint shows no %s", f)
+		}
+	}
+	require.Equal(t, []string{"http://127.0.0.1:9000", "station", "reachable", "4 ms"},
+		[]string{one.texts[0], one.texts[1], one.texts[3], one.texts[7]})
+}

@@ -77,6 +77,18 @@
     ms: function (v) { return Math.round(v || 0) + " ms"; },
     up: function (v) { return v ? "up" : "down"; },
     reach: function (v) { return v ? "reachable" : "unreachable"; },
+    // An endpoint of a target with several (the rest say nothing for a
+    // target with one): its order, since when it is down, whether it
+    // takes the writes now or is read-only, its requests and bytes.
+    order: function (v, item) { return item.several ? "endpoint " + v : ""; },
+    down: function (v, item) { return item.several && !item.reachable && parse(v) !== null ? "down since " + formats.clock(v) : ""; },
+    writes: function (v, item) { return item.several && v ? "takes writes" + (item.first_writer ? "" : " (failed over)") : ""; },
+    ro: function (v, item) { return item.several && v ? "read-only" : ""; },
+    requests: function (v, item) {
+      if (!item.several) { return ""; }
+      return (v || 0) + " requests" + (item.failures ? ", " + item.failures + " failed" : "") + (item.misses ? ", " + item.misses + " missed" : "");
+    },
+    served: function (v, item) { return item.several ? bytes(v) + " read, " + bytes(item.bytes_written) + " written" : ""; },
     rw: function (v) { return v ? "read-write" : "read"; },
     state: function (v) { return v || ""; }
   };

@@ -20,14 +20,16 @@ type collector struct {
 }
 
 var (
-	shareLabels = []string{"share"}
-	descs       = struct {
+	shareLabels    = []string{"share"}
+	endpointLabels = []string{"endpoint", "bucket"}
+	descs          = struct {
 		up, smbdUp, filesTracked, bytesTracked, pending, inFlight, oldestAge, lastScan,
 		uploads, uploadedBytes, downloads, downloadedBytes, deletes, renames, errors,
 		conflicts, refused, heldDeletes, guardTripped, state,
 		tripwireTripped, tripwireHeld, tripwireCounted,
 		info, started, sessions, openFiles, stale, staleAfter, paused, upRate, downRate,
 		poolHealthy, poolHealth, poolCapacity, endpointUp, endpointLatency,
+		endpointOrder, endpointWrites, endpointRequests, endpointFailures, endpointMisses, endpointReadBytes, endpointWrittenBytes,
 		snapEnabled, snapCount, snapAvailable, poolFree, verifyMismatches, verifyWarnings, verifyLastRun, verifyRunning,
 		playoutActive, playoutReads, adopted, adoptReadBytes, adoptHashedBytes, adoptPending, backfilled, listingFailing,
 		readyTracks, readyOK, readyProblems, readyFirst *prometheus.Desc
@@ -90,6 +92,15 @@ var (
 		readyProblems:    prometheus.NewDesc("genesissync_readiness_problems", "Entries and playlists that would air dead air, by reason.", []string{"share", "reason"}, nil),
 		readyFirst:       prometheus.NewDesc("genesissync_readiness_seconds_until_problem", "Seconds until the first scheduled problem airs (absent when none is scheduled).", shareLabels, nil),
 		playoutReads:     prometheus.NewDesc("genesissync_playout_client_read_bytes_per_second", "Bytes per second smbd's clients read, as last sampled.", nil, nil),
+
+		// Of a target with several endpoints (target.endpoints) only.
+		endpointOrder:        prometheus.NewDesc("genesissync_objstore_endpoint_order", "The endpoint's place in its target's list, from 1 (nearest first).", endpointLabels, nil),
+		endpointWrites:       prometheus.NewDesc("genesissync_objstore_endpoint_writes", "1 while the endpoint takes its target's writes.", endpointLabels, nil),
+		endpointRequests:     prometheus.NewDesc("genesissync_objstore_endpoint_requests_total", "Requests sent to the endpoint.", endpointLabels, nil),
+		endpointFailures:     prometheus.NewDesc("genesissync_objstore_endpoint_failures_total", "Requests to the endpoint that failed for its own reason (it was then passed over).", endpointLabels, nil),
+		endpointMisses:       prometheus.NewDesc("genesissync_objstore_endpoint_misses_total", "Reads the endpoint answered with 404 that the next endpoint was asked (a lagging replica).", endpointLabels, nil),
+		endpointReadBytes:    prometheus.NewDesc("genesissync_objstore_endpoint_read_bytes_total", "Object bytes the endpoint served.", endpointLabels, nil),
+		endpointWrittenBytes: prometheus.NewDesc("genesissync_objstore_endpoint_written_bytes_total", "Object bytes the endpoint took.", endpointLabels, nil),
 	}
 )
 
@@ -134,6 +145,18 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descs.endpointUp, b2f(e.Reachable), e.URL, e.Bucket)
 		gauge(descs.endpointLatency, e.LatencyMs/1000, e.URL, e.Bucket)
+	}
+	for _, e := range snap.Endpoints {
+		if !e.Several {
+			continue
+		}
+		gauge(descs.endpointOrder, float64(e.Order), e.URL, e.Bucket)
+		gauge(descs.endpointWrites, b2f(e.Writes), e.URL, e.Bucket)
+		counter(descs.endpointRequests, float64(e.Requests), e.URL, e.Bucket)
+		counter(descs.endpointFailures, float64(e.Failures), e.URL, e.Bucket)
+		counter(descs.endpointMisses, float64(e.Misses), e.URL, e.Bucket)
+		counter(descs.endpointReadBytes, float64(e.BytesRead), e.URL, e.Bucket)
+		counter(descs.endpointWrittenBytes, float64(e.BytesWritten), e.URL, e.Bucket)
 	}
 	for _, s := range snap.Shares {
 		n := s.Name

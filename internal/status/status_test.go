@@ -827,3 +827,35 @@ func TestSeveralEndpoints(t *testing.T) {
 	require.Equal(t, []string{"http://127.0.0.1:9000", "station", "reachable", "4 ms"},
 		[]string{one.texts[0], one.texts[1], one.texts[3], one.texts[7]})
 }
+
+// TestEndpointMetrics: every endpoint has its up and latency; one of a
+// target with several also its order, whether it takes the writes, and
+// its counters; one of a target with one endpoint does not.
+func TestEndpointMetrics(t *testing.T) {
+	_, body := get(t, New(fixed(severalSnapshot()), zerolog.Nop(), Options{}), "/metrics")
+	for _, want := range []string{
+		`genesissync_objstore_endpoint_up{bucket="station",endpoint="http://near:9000"} 0`,
+		`genesissync_objstore_endpoint_up{bucket="station",endpoint="http://far:9000"} 1`,
+		`genesissync_objstore_endpoint_latency_seconds{bucket="station",endpoint="http://far:9000"} 0.04`,
+		`genesissync_objstore_endpoint_order{bucket="station",endpoint="http://near:9000"} 1`,
+		`genesissync_objstore_endpoint_order{bucket="station",endpoint="http://replica:9000"} 3`,
+		`genesissync_objstore_endpoint_writes{bucket="station",endpoint="http://near:9000"} 0`,
+		`genesissync_objstore_endpoint_writes{bucket="station",endpoint="http://far:9000"} 1`,
+		`genesissync_objstore_endpoint_requests_total{bucket="station",endpoint="http://near:9000"} 12`,
+		`genesissync_objstore_endpoint_failures_total{bucket="station",endpoint="http://near:9000"} 3`,
+		`genesissync_objstore_endpoint_misses_total{bucket="station",endpoint="http://far:9000"} 2`,
+		`genesissync_objstore_endpoint_read_bytes_total{bucket="station",endpoint="http://far:9000"} 1536`,
+		`genesissync_objstore_endpoint_written_bytes_total{bucket="station",endpoint="http://far:9000"} 2.097152e+06`,
+		`genesissync_objstore_endpoint_requests_total{bucket="station",endpoint="http://replica:9000"} 0`,
+		"# TYPE genesissync_objstore_endpoint_requests_total counter",
+		"# TYPE genesissync_objstore_endpoint_writes gauge",
+	} {
+		require.Contains(t, body, want)
+	}
+
+	_, body = get(t, New(fixed(hostileSnapshot()), zerolog.Nop(), Options{}), "/metrics")
+	require.Contains(t, body, `genesissync_objstore_endpoint_up{bucket="station",endpoint="http://127.0.0.1:9000"} 1`)
+	for _, name := range []string{"order", "writes", "requests_total", "failures_total", "misses_total", "read_bytes_total", "written_bytes_total"} {
+		require.NotContains(t, body, "genesissync_objstore_endpoint_"+name, "a target with one endpoint")
+	}
+}

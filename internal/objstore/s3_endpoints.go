@@ -285,10 +285,11 @@ func (f final) Unwrap() error { return f.err }
 
 // via runs fn on the endpoints of s in line (see order) until one
 // answers: it moves on after a failure of the endpoint's own, and for a
-// read (write false) after a 404 or a 412 (another version than asked). It returns the last endpoint's result;
-// a 404 there while an endpoint before could not answer is that
-// endpoint's failure instead (a 404 proves nothing while another
-// endpoint may hold the object). fn gets the store to use: the
+// read (write false) after a 404 or a 412 (another version than asked).
+// It returns the last endpoint's result; a 404 there while an endpoint
+// before could not answer is that endpoint's failure instead (a 404
+// proves nothing while another endpoint may hold the object). fn gets
+// the store to use: the
 // endpoint's impatient view while another endpoint is in line behind,
 // its own (full retries) on the last. again, when not nil, is asked
 // before each further endpoint and stops the walk by returning false (a
@@ -328,9 +329,8 @@ func via[T any](ctx context.Context, s *S3, write bool, again func() bool, fn fu
 			}
 		case !write && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrPreconditionFailed)):
 			// Not proof of absence (or of another version) while another
-			// endpoint may have it.
-			// When the endpoints behind cannot answer, their failure is
-			// what the caller sees, not this 404.
+			// endpoint may have it; when the endpoints behind cannot
+			// answer, their failure is what the caller sees.
 			if !last {
 				e.member.misses.Add(1)
 				continue

@@ -104,12 +104,45 @@ type ApplianceOptions struct {
 	// FaultProxy in front of it); the Appliance's Store still talks to
 	// MinIO directly.
 	Endpoint string
+	// Endpoints, when set, are the target's endpoints (target.endpoints)
+	// instead of one; the Appliance's Store talks to the server given to
+	// StartApplianceOn directly.
+	Endpoints []TargetEndpoint
+	// TargetConfig is extra YAML for the share's target, each line
+	// indented by six spaces (e.g. "      endpoint_timeout: 2s").
+	TargetConfig string
 	// Env are extra KEY=VALUE variables for the daemon (GENESISSYNC_*
 	// overrides), which, unlike t.Setenv, parallel tests may use.
 	Env []string
 	// BeforeStart, if set, runs once the config is written and the bucket
 	// exists, before the daemon's first start (e.g. a CLI dry run).
 	BeforeStart func(a *Appliance)
+}
+
+// TargetEndpoint is one endpoint of a target with several.
+type TargetEndpoint struct {
+	URL                  string
+	AccessKey, SecretKey string // empty: the target's
+	ReadOnly             bool   // write: false
+}
+
+// endpointsYAML is the target's endpoints: list, or its endpoint: line.
+func endpointsYAML(one string, several []TargetEndpoint) string {
+	if len(several) == 0 {
+		return "endpoint: " + one
+	}
+	y := "endpoints:"
+	for _, e := range several {
+		y += fmt.Sprintf("\n        - {url: %q", e.URL)
+		if e.AccessKey != "" {
+			y += fmt.Sprintf(", access_key_id: %q, secret_access_key: %q", e.AccessKey, e.SecretKey)
+		}
+		if e.ReadOnly {
+			y += ", write: false"
+		}
+		y += "}"
+	}
+	return y
 }
 
 // StartAppliance creates a share directory and bucket, writes a config,
@@ -208,7 +241,7 @@ shares:
     delete_guard: {max_percent: %g}
     dataset: %q
     target:
-      endpoint: %s
+      %s
       bucket: %s
       prefix: %s
       path_style: true
@@ -216,8 +249,9 @@ shares:
       secret_access_key: %s
 %s
 %s
+%s
 `, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
-		endpoint, a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, shareConfig, o.Config)
+		endpointsYAML(endpoint, o.Endpoints), a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.TargetConfig, shareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

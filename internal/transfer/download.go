@@ -20,6 +20,7 @@ import (
 	"genesissync/internal/index"
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
+	"genesissync/internal/tripwire"
 )
 
 // getter is the part of the object store a download needs.
@@ -192,7 +193,8 @@ func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, ob
 		return index.Entry{}, err
 	}
 	defer f.Close()
-	sum, err := receive(ctx, f, body, obj)
+	head := headWriter{max: tripwire.HeadSize}
+	sum, err := receive(ctx, io.MultiWriter(f, &head), body, obj)
 	if err != nil {
 		return index.Entry{}, err
 	}
@@ -213,7 +215,8 @@ func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, ob
 		SHA256: sum, HashedAt: hashedAt,
 		ETag: obj.ETag, VersionID: obj.VersionID,
 		SyncedAt:  d.now(),
-		NotFormat: NotFormat(rel, f.OSFile()),
+		// From the bytes as they came: the temp file is write-only.
+		NotFormat: tripwire.Sniff(rel, head.b).Mismatch(),
 	}, nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
+	"genesissync/tests/audio"
 )
 
 // serviceUser is the owner downloads get in these tests: nobody when the
@@ -132,6 +133,27 @@ func TestDownload(t *testing.T) {
 	ctx := context.Background()
 	owner := serviceUser()
 	mtime := time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC)
+
+	t.Run("records whether the content is valid in its format", func(t *testing.T) {
+		// The tripwire judges a later rewrite by it (index.Entry.NotFormat).
+		root := t.TempDir()
+		for _, tc := range []struct {
+			rel       string
+			data      []byte
+			notFormat bool
+		}{
+			{"real.mp3", audio.MP3("Station ID", 40, 1), false},
+			{"real.wav", audio.WAV(4800, 2), false},
+			{"noise.mp3", randomData(3, 64<<10), true},
+			{"noise.wav", randomData(4, 64<<10), true},
+			{"notes.bin", randomData(5, 1000), false}, // no rule: no opinion
+		} {
+			putObject(t, store, "format/"+tc.rel, tc.data, mtime)
+			e, err := transfer.NewDownloader(root, store, owner, owner).DownloadAs(ctx, "format/"+tc.rel, tc.rel, nil)
+			require.NoError(t, err)
+			require.Equal(t, tc.notFormat, e.NotFormat, tc.rel)
+		}
+	})
 
 	t.Run("round trip", func(t *testing.T) {
 		for _, tc := range []struct {

@@ -214,7 +214,7 @@ func (d *Downloader) publish(ctx context.Context, rel string, body io.Reader, ob
 		Size: st.Size, Mtime: st.Mtime, Inode: st.Inode,
 		SHA256: sum, HashedAt: hashedAt,
 		ETag: obj.ETag, VersionID: obj.VersionID,
-		SyncedAt:  d.now(),
+		SyncedAt: d.now(),
 		// From the bytes as they came: the temp file is write-only.
 		NotFormat: tripwire.Sniff(rel, head.b).Mismatch(),
 	}, nil

@@ -9,6 +9,8 @@ package audio
 import (
 	"encoding/binary"
 	"math/rand/v2"
+	"path"
+	"strings"
 )
 
 // MP3 returns an MP3 of about frames*26 ms: an ID3v2.3 tag with title
@@ -84,4 +86,21 @@ func Encrypt(data []byte, seed uint64) []byte {
 	out := make([]byte, len(data))
 	_, _ = rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 0xC0}).Read(out)
 	return out
+}
+
+// Sized returns a file of about size bytes (at least its format's
+// smallest) in the format that name's extension promises: MP3 (and MP2),
+// WAV or FLAC. It panics for other extensions: a test must say what it
+// writes.
+func Sized(name string, size int, seed uint64) []byte {
+	switch ext := strings.ToLower(path.Ext(name)); ext {
+	case ".mp3", ".mp2":
+		return MP3("", max(1, size/417), seed)
+	case ".wav":
+		return WAV(max(0, size-44)/4, seed)
+	case ".flac":
+		return FLAC(max(0, size-42), seed)
+	default:
+		panic("audio.Sized: no format for " + ext)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
+	"genesissync/tests/audio"
 	"genesissync/tests/harness"
 )
 
@@ -112,13 +113,20 @@ func (w *workload) size() int64 {
 	}
 }
 
+// content is what the workload saves at rel: real-looking audio of
+// rel's format, as a station's files are (the ransomware tripwire, on as
+// shipped, judges them).
+func (w *workload) content(rel string) []byte {
+	return audio.Sized(rel, int(w.size()), w.rng.Uint64())
+}
+
 func (w *workload) localWrite(rel string) {
 	w.n++
 	p := filepath.Join(w.a.SharePath, filepath.FromSlash(rel))
 	require.NoError(w.t, os.MkdirAll(filepath.Dir(p), 0o755))
 	f, err := os.Create(p)
 	require.NoError(w.t, err)
-	_, err = io.Copy(f, newContent(w.rng.Uint64(), w.size()))
+	_, err = f.Write(w.content(rel))
 	require.NoError(w.t, err)
 	require.NoError(w.t, f.Close())
 }
@@ -163,12 +171,13 @@ func (w *workload) randomOp(trial, i int) {
 	case op == 6: // a delete on the share (few: the guard would hold more)
 		_ = os.Remove(filepath.Join(w.a.SharePath, pick()))
 	case op == 7: // a web app writes into the bucket
-		data := contentBytes(w.rng.Uint64(), w.size())
-		w.m.MC(w.t, data, "pipe", "t/"+w.a.Bucket+"/"+w.a.Prefix+fmt.Sprintf("web/t%d-%d.mp3", trial, i))
+		key := fmt.Sprintf("web/t%d-%d.mp3", trial, i)
+		w.m.MC(w.t, w.content(key), "pipe", "t/"+w.a.Bucket+"/"+w.a.Prefix+key)
 	case op == 8: // a web app replaces a file in the bucket
-		data := contentBytes(w.rng.Uint64(), w.size())
+		key := pick()
+		data := w.content(key)
 		sum := sha256.Sum256(data)
-		_, _ = w.a.Store.Put(ctx, objstore.PutInput{Key: pick(), Body: bytes.NewReader(data), Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Mtime: time.Now()})
+		_, _ = w.a.Store.Put(ctx, objstore.PutInput{Key: key, Body: bytes.NewReader(data), Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Mtime: time.Now()})
 	default: // a web app deletes from the bucket
 		_ = w.a.Store.Delete(ctx, pick())
 	}

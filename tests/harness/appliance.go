@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -215,13 +214,10 @@ func StartApplianceOn(t testing.TB, m S3Server, o ApplianceOptions) *Appliance {
 		a.EventsToken = randomHex(t, 16)
 		events = fmt.Sprintf("events: {listen: %q, token: %q}\n", addr, a.EventsToken)
 	}
-	// The ransomware tripwire runs only in tests that configure it: the
-	// other tests write random bytes under audio names and rewrite them,
-	// which the tripwire rightly holds (their content is not audio).
+	// The ransomware tripwire is on, as shipped: a test that writes
+	// random bytes under audio names gets them recorded as not valid in
+	// their format, whose rewrites are neither counted nor held.
 	shareConfig := o.ShareConfig
-	if !strings.Contains(shareConfig, "tripwire:") {
-		shareConfig += "\n    tripwire: {enabled: false}"
-	}
 	cfg := fmt.Sprintf(`
 state_dir: %s/state
 log: {level: debug, format: json}

@@ -150,12 +150,19 @@ func (d *Daemon) startRestoreBeforeTrip(rt *shareRuntime) (id, msg string, err e
 }
 
 // versioned reports whether the share's target keeps versions, as its
-// last capability probe found.
+// last capability probes found: every probed endpoint of it (a replica
+// without versions would answer a restore of an old version with
+// nothing).
 func (d *Daemon) versioned(share string) bool {
+	yes := false
 	for _, ep := range d.endpoints.Status() {
-		if slices.Contains(ep.Shares, share) && ep.Capabilities != nil && ep.Capabilities.Versioning.State == objstore.TriYes {
-			return true
+		if !slices.Contains(ep.Shares, share) || ep.Capabilities == nil {
+			continue
 		}
+		if ep.Capabilities.Versioning.State != objstore.TriYes {
+			return false
+		}
+		yes = true
 	}
-	return false
+	return yes
 }

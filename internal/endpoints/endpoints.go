@@ -91,8 +91,8 @@ func orDefault(d, def time.Duration) time.Duration {
 type Target struct {
 	bucket string
 	shares []string
-	// store is the target's own, whose capabilities are probed: with
-	// several endpoints, what its writes meet.
+	// store is the target's own, whose capabilities are probed when it
+	// has one endpoint (each endpoint of several is probed on its own).
 	store Store
 	// health is the endpoints' health as requests keep it, for a target
 	// with several; nil for one.
@@ -341,39 +341,67 @@ func (s *Set) tellUp(url, bucket string) {
 		Message: "bucket " + bucket + " at " + url + " is reachable again"})
 }
 
-// probeCapabilities finds out what each target can do (Store.Probe, on
-// its first endpoint), for the status page, the API and the log: each
-// capability once, and what degrades without the missing ones as
-// warnings. A failed probe keeps the last good result beside its error.
+// probeCapabilities finds out what each target can do (Store.Probe; on
+// each endpoint of a target with several), for the status page, the API
+// and the log: each capability once, and what degrades without the
+// missing ones as warnings. A failed probe keeps the last good result
+// beside its error.
 func (s *Set) probeCapabilities(ctx context.Context) {
 	for _, t := range s.targets {
-		e := t.endpoints[0] // where the page shows them
-		pctx, cancel := context.WithTimeout(ctx, s.opts.CapabilitiesTimeout)
-		caps, err := t.store.Probe(pctx)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		tlog := s.log.With().Str("endpoint", t.store.Endpoint()).Str("bucket", t.bucket).Logger()
-		if err != nil {
-			tlog.Warn().Err(err).Dur("retry_in", s.opts.CapabilitiesEvery).Msg("capability probe failed; tried again at the next probe")
-			t.mu.Lock()
-			e.caps.err = err.Error()
-			t.mu.Unlock()
+		if t.health == nil {
+			s.probeOne(ctx, t, t.endpoints[0], t.store)
 			continue
 		}
-		caps.Evidence = objstore.ProbeEvidence{} // in the debug log only
-		st := capState{caps: &caps, degradations: caps.Degradations()}
-		ev := tlog.Info()
-		for _, c := range caps.Named() {
-			ev = ev.Str(c.Name, string(c.State))
+		// Each endpoint of several may be another server (a LAN MinIO, a
+		// cloud provider): each is probed on its own, but for those that
+		// take no writes, since the probe writes.
+		hs := t.health()
+		for i, e := range t.endpoints {
+			if ctx.Err() != nil {
+				return
+			}
+			if i < len(hs) && hs[i].ReadOnly {
+				t.mu.Lock()
+				e.caps.err = notProbedReadOnly
+				t.mu.Unlock()
+				continue
+			}
+			s.probeOne(ctx, t, e, e.store)
 		}
-		ev.Strs("leftovers", caps.Leftovers).Msg("target capabilities probed")
-		for _, dg := range st.degradations {
-			tlog.Warn().Msg(dg)
-		}
-		t.mu.Lock()
-		e.caps = st
-		t.mu.Unlock()
 	}
+}
+
+// notProbedReadOnly is the capabilities error of an endpoint with write:
+// false.
+const notProbedReadOnly = "not probed: the endpoint takes no writes (write: false) and the probe writes test objects"
+
+// probeOne probes store's capabilities and records them on e.
+func (s *Set) probeOne(ctx context.Context, t *Target, e *endpoint, store Store) {
+	pctx, cancel := context.WithTimeout(ctx, s.opts.CapabilitiesTimeout)
+	caps, err := store.Probe(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	tlog := s.log.With().Str("endpoint", store.Endpoint()).Str("bucket", t.bucket).Logger()
+	if err != nil {
+		tlog.Warn().Err(err).Dur("retry_in", s.opts.CapabilitiesEvery).Msg("capability probe failed; tried again at the next probe")
+		t.mu.Lock()
+		e.caps.err = err.Error()
+		t.mu.Unlock()
+		return
+	}
+	caps.Evidence = objstore.ProbeEvidence{} // in the debug log only
+	st := capState{caps: &caps, degradations: caps.Degradations()}
+	ev := tlog.Info()
+	for _, c := range caps.Named() {
+		ev = ev.Str(c.Name, string(c.State))
+	}
+	ev.Strs("leftovers", caps.Leftovers).Msg("target capabilities probed")
+	for _, dg := range st.degradations {
+		tlog.Warn().Msg(dg)
+	}
+	t.mu.Lock()
+	e.caps = st
+	t.mu.Unlock()
 }

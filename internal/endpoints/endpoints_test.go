@@ -206,19 +206,19 @@ func (f *fakeHealth) up(i int) {
 }
 
 func TestSeveralEndpointsStatusProbesAndBackoff(t *testing.T) {
-	near := &fakeStore{url: "http://minio.lan:9000", bucket: "station"}
+	near := &fakeStore{url: "http://minio.lan:9000", bucket: "station", caps: objstore.Capabilities{
+		Versioning: objstore.Capability{State: objstore.TriYes}}}
 	replica := &fakeStore{url: "https://replica.example", bucket: "station"}
-	far := &fakeStore{url: "https://s3.example", bucket: "station"}
+	far := &fakeStore{url: "https://s3.example", bucket: "station", caps: objstore.Capabilities{
+		Versioning: objstore.Capability{State: objstore.TriNo}}}
 	health := &fakeHealth{hs: []objstore.EndpointHealth{
 		{URL: near.url, Order: 1, Writes: true, Requests: 7, BytesWritten: 1 << 20},
 		{URL: replica.url, Order: 2, ReadOnly: true},
 		{URL: far.url, Order: 3},
 	}}
 	events := eventlog.New(0)
-	// The target's store, named by its first endpoint: its capabilities
-	// are what its writes meet.
-	outer := &fakeStore{url: near.url, bucket: "station", caps: objstore.Capabilities{
-		Versioning: objstore.Capability{State: objstore.TriYes}}}
+	// The target's store, named by its first endpoint.
+	outer := &fakeStore{url: near.url, bucket: "station", probeErr: errors.New("the target's store is not probed")}
 	s := New([]Share{{Name: "studio", Store: outer, Endpoints: []Store{near, replica, far}, Health: health.get,
 		ProbeEvery: time.Minute, Timeout: time.Second}}, Options{}, zerolog.Nop(), events)
 	ctx := context.Background()
@@ -243,9 +243,13 @@ func TestSeveralEndpointsStatusProbesAndBackoff(t *testing.T) {
 	require.True(t, st[1].ReadOnly)
 	require.False(t, st[1].FirstWriter)
 	require.False(t, st[2].FirstWriter)
-	require.NotNil(t, st[0].Capabilities, "the target's capabilities, once")
+	require.NotNil(t, st[0].Capabilities, "each endpoint's own capabilities")
 	require.Equal(t, objstore.TriYes, st[0].Capabilities.Versioning.State)
-	require.Nil(t, st[1].Capabilities)
+	require.Nil(t, st[1].Capabilities, "a read-only endpoint is not probed: the probe writes")
+	require.Contains(t, st[1].CapabilitiesError, "takes no writes")
+	require.NotNil(t, st[2].Capabilities)
+	require.Equal(t, objstore.TriNo, st[2].Capabilities.Versioning.State)
+	require.Empty(t, st[0].CapabilitiesError)
 	require.Equal(t, 1, near.pings)
 	require.Zero(t, outer.pings, "the endpoints are probed, not the target's store")
 

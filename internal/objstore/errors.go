@@ -128,7 +128,7 @@ func IsRetryable(err error) bool {
 			return false
 		}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrReplicasBehind) {
 		return true
 	}
 

@@ -85,7 +85,7 @@ func (m *Memory) Head(ctx context.Context, key string) (Object, error) {
 }
 
 // HeadLatest is Head: one store has one version of each key.
-func (m *Memory) HeadLatest(ctx context.Context, key, _ string) (Object, error) {
+func (m *Memory) HeadLatest(ctx context.Context, key string, _ Known) (Object, error) {
 	return m.Head(ctx, key)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -449,33 +450,55 @@ func listVia[T any](ctx context.Context, s *S3, list func(context.Context, *S3, 
 	return err
 }
 
+// Known is the version of a key a caller last recorded (its index
+// entry): its ETag and when it was recorded. The zero value is none.
+type Known struct {
+	ETag string
+	At   time.Time
+}
+
+// ErrReplicasBehind is returned (wrapped) by HeadLatest when the
+// endpoints that answer cannot show the key's current state: all hold a
+// version older than the caller's record, or none holds it while an
+// endpoint that did not answer may. It is transient: the endpoint comes
+// back, or the replication catches up.
+var ErrReplicasBehind = errors.New("the endpoints that answer are behind the index's record")
+
+// clockSkew is how far a server's LastModified may run behind the
+// appliance's clock before a version counts as older than a record.
+const clockSkew = 2 * time.Second
+
 // HeadLatest is Head as the target's endpoints agree, for deciding what
-// to sync: known is the ETag the caller last recorded for key ("" for
-// none). An endpoint holding known answers at once (nothing changed, or
-// the change has not reached it yet: it is seen once it has). Otherwise
-// every endpoint that answers is asked, and the newest version among
-// them (LastModified) wins over older ones and over absence: a replica
-// that lags, or an endpoint that was down while the caller wrote
-// elsewhere, never turns the caller's last write back into the older
-// version, and a delete is believed only once every answering endpoint
-// lacks the object. Endpoints that cannot answer are passed over; when
-// none can, it fails. A target with one endpoint is one Head.
-func (s *S3) HeadLatest(ctx context.Context, key, known string) (Object, error) {
+// to sync, known the caller's record of key. An endpoint holding
+// known.ETag answers at once (nothing changed, or the change has not
+// reached it yet: it is seen once it has). Otherwise every endpoint that
+// is up is asked, and the newest version among them (LastModified) wins
+// over older ones and over absence. So a replica that lags, or an
+// endpoint that was down while the caller wrote elsewhere, never turns
+// the caller's last write back into an older version, and absence is
+// believed only from every endpoint. When the answers cannot show the
+// current state (every version older than known.At, or absence of a
+// recorded key while an endpoint did not answer) it fails with
+// ErrReplicasBehind. When none that is up answers, it is Head. A target
+// with one endpoint is one Head.
+func (s *S3) HeadLatest(ctx context.Context, key string, known Known) (Object, error) {
 	if s.members == nil {
 		return s.Head(ctx, key)
 	}
 	var (
-		best   *Object
-		absent bool
+		best       *Object
+		absent     bool
+		unanswered []string
 	)
 	for _, e := range s.members {
 		if e.member.isDown() {
+			unanswered = append(unanswered, e.endpoint+" (down)")
 			continue
 		}
 		o, err := e.member.impatient.Head(ctx, key)
 		switch {
 		case err == nil:
-			if known != "" && o.ETag == known {
+			if known.ETag != "" && o.ETag == known.ETag {
 				return o, nil
 			}
 			if best == nil || o.LastModified.After(best.LastModified) {
@@ -485,11 +508,21 @@ func (s *S3) HeadLatest(ctx context.Context, key, known string) (Object, error) 
 			absent = true
 		case ctx.Err() != nil:
 			return Object{}, err
+		default:
+			unanswered = append(unanswered, e.endpoint+": "+err.Error())
 		}
 	}
+	behind := func(what string) error {
+		return fmt.Errorf("head %q: %w: %s; not answered: %s", key, ErrReplicasBehind, what, strings.Join(unanswered, "; "))
+	}
 	switch {
+	case best != nil && known.ETag != "" && !known.At.IsZero() && best.LastModified.Add(clockSkew).Before(known.At):
+		return Object{}, behind(fmt.Sprintf("the newest version answered (%s, %s) is older than the one recorded (%s, %s)",
+			best.ETag, best.LastModified.UTC().Format(time.RFC3339), known.ETag, known.At.UTC().Format(time.RFC3339)))
 	case best != nil:
 		return *best, nil
+	case absent && known.ETag != "" && len(unanswered) > 0:
+		return Object{}, behind("absent where asked, but recorded")
 	case absent:
 		return Object{}, fmt.Errorf("head %q: %w", key, ErrNotFound)
 	}

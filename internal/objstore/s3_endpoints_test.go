@@ -159,13 +159,13 @@ func TestSeveralEndpoints(t *testing.T) {
 		o, err := s.Head(ctxT(t), "stale/show.mp3")
 		require.NoError(t, err)
 		require.Equal(t, old.ETag, o.ETag, "a plain Head takes the nearest answer")
-		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", objstore.Known{ETag: cur.ETag})
 		require.NoError(t, err)
 		require.Equal(t, cur.ETag, o.ETag, "the endpoint holding what the index recorded answers")
-		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", "")
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", objstore.Known{})
 		require.NoError(t, err)
 		require.Equal(t, cur.ETag, o.ETag, "with nothing recorded, the newest version wins")
-		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", "0123456789abcdef0123456789abcdef")
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", objstore.Known{ETag: "0123456789abcdef0123456789abcdef"})
 		require.NoError(t, err)
 		require.Equal(t, cur.ETag, o.ETag, "with another version recorded, the newest still wins")
 
@@ -181,11 +181,11 @@ func TestSeveralEndpoints(t *testing.T) {
 		// Deleted on the far endpoint, not yet on the near one: not
 		// believed deleted while an endpoint still holds it.
 		require.NoError(t, e.farDirect.Delete(ctxT(t), "stale/show.mp3"))
-		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		o, err = s.HeadLatest(ctxT(t), "stale/show.mp3", objstore.Known{ETag: cur.ETag})
 		require.NoError(t, err)
 		require.Equal(t, old.ETag, o.ETag)
 		require.NoError(t, e.nearDirect.Delete(ctxT(t), "stale/show.mp3"))
-		_, err = s.HeadLatest(ctxT(t), "stale/show.mp3", cur.ETag)
+		_, err = s.HeadLatest(ctxT(t), "stale/show.mp3", objstore.Known{ETag: cur.ETag})
 		require.ErrorIs(t, err, objstore.ErrNotFound, "gone everywhere is gone")
 
 		// One endpoint down: the others decide.
@@ -195,9 +195,41 @@ func TestSeveralEndpoints(t *testing.T) {
 		defer e.nearProxy.Set(t, harness.Pass, 0, 0)
 		_, err = s.Head(ctxT(t), "stale/far.mp3") // finds the near endpoint down
 		require.NoError(t, err)
-		o, err = s.HeadLatest(ctxT(t), "stale/far.mp3", "")
+		o, err = s.HeadLatest(ctxT(t), "stale/far.mp3", objstore.Known{})
 		require.NoError(t, err)
 		require.Equal(t, int64(3), o.Size)
+	})
+
+	t.Run("BehindWhileTheNewestCannotAnswer", func(t *testing.T) {
+		s := e.store(t, nil)
+		// The appliance wrote v2 to the far endpoint and recorded it; the
+		// near one holds v1 and the far one is now down.
+		_, err := e.nearDirect.Put(ctxT(t), putInput("behind/show.mp3", []byte("version 1")))
+		require.NoError(t, err)
+		time.Sleep(2100 * time.Millisecond) // past the clock skew allowance
+		cur, err := e.farDirect.Put(ctxT(t), putInput("behind/show.mp3", []byte("version 2")))
+		require.NoError(t, err)
+		_, err = e.farDirect.Put(ctxT(t), putInput("behind/new.mp3", []byte("only on far")))
+		require.NoError(t, err)
+		recorded := objstore.Known{ETag: cur.ETag, At: time.Now()}
+		e.farProxy.Set(t, harness.Refuse, 0, 0)
+		defer e.farProxy.Set(t, harness.Pass, 0, 0)
+		_, err = s.Endpoints()[1].Head(ctxT(t), "behind/show.mp3") // finds the far endpoint down
+		require.Error(t, err)
+
+		_, err = s.HeadLatest(ctxT(t), "behind/show.mp3", recorded)
+		require.ErrorIs(t, err, objstore.ErrReplicasBehind, "v1 is older than the record: not the current state")
+		require.True(t, objstore.IsRetryable(err), "it passes once the far endpoint answers")
+		_, err = s.HeadLatest(ctxT(t), "behind/new.mp3", objstore.Known{ETag: "0123456789abcdef0123456789abcdef", At: time.Now()})
+		require.ErrorIs(t, err, objstore.ErrReplicasBehind, "a recorded key absent where asked, while the far endpoint did not answer: no proof of a delete")
+		_, err = s.HeadLatest(ctxT(t), "behind/new.mp3", objstore.Known{})
+		require.ErrorIs(t, err, objstore.ErrNotFound, "a key never recorded is simply not there yet")
+
+		e.farProxy.Set(t, harness.Pass, 0, 0)
+		require.NoError(t, s.Endpoints()[1].Ping(ctxT(t)))
+		o, err := s.HeadLatest(ctxT(t), "behind/show.mp3", recorded)
+		require.NoError(t, err)
+		require.Equal(t, cur.ETag, o.ETag)
 	})
 
 	t.Run("RefusingNearFailsOverAtOnce", func(t *testing.T) {

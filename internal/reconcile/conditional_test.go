@@ -35,7 +35,7 @@ func (r *racingRemote) Head(ctx context.Context, key string) (objstore.Object, e
 }
 
 // HeadLatest is the decision's HEAD (Share.head): the race follows it too.
-func (r *racingRemote) HeadLatest(ctx context.Context, key, _ string) (objstore.Object, error) {
+func (r *racingRemote) HeadLatest(ctx context.Context, key string, _ objstore.Known) (objstore.Object, error) {
 	return r.Head(ctx, key)
 }
 

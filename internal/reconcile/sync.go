@@ -26,8 +26,8 @@ type remote interface {
 	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
 	Head(ctx context.Context, key string) (objstore.Object, error)
 	// HeadLatest is the object's state as the target's endpoints agree
-	// (objstore.S3.HeadLatest), known the ETag the index recorded.
-	HeadLatest(ctx context.Context, key, known string) (objstore.Object, error)
+	// (objstore.S3.HeadLatest), known the index's record of it.
+	HeadLatest(ctx context.Context, key string, known objstore.Known) (objstore.Object, error)
 	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 }
 
@@ -128,9 +128,9 @@ func (s *Share) gather(j job) (r result, in Input, key string, ok bool) {
 // false when r.err says why it could not.
 func (s *Share) decide(ctx context.Context, r *result, in *Input, key string) (Action, bool) {
 	var err error
-	known := ""
+	var known objstore.Known
 	if in.Base != nil {
-		known = in.Base.ETag
+		known = objstore.Known{ETag: in.Base.ETag, At: in.Base.SyncedAt}
 	}
 	if in.Remote, err = s.head(ctx, key, known); err != nil {
 		r.err = err
@@ -226,10 +226,11 @@ func (s *Share) only(pre transfer.Precondition) transfer.Precondition {
 	return pre
 }
 
-// head is the bucket's side of key for a decision, known the ETag the
-// index recorded: on a target with several endpoints, a replica that
-// lags never overrules the newest version (objstore.S3.HeadLatest).
-func (s *Share) head(ctx context.Context, key, known string) (*objstore.Object, error) {
+// head is the bucket's side of key for a decision, known the index's
+// record of it: on a target with several endpoints, a replica that lags
+// never overrules the newest version nor proves a delete
+// (objstore.S3.HeadLatest).
+func (s *Share) head(ctx context.Context, key string, known objstore.Known) (*objstore.Object, error) {
 	o, err := s.opts.Remote.HeadLatest(ctx, key, known)
 	if errors.Is(err, objstore.ErrNotFound) {
 		return nil, nil

@@ -457,11 +457,11 @@ type Known struct {
 	At   time.Time
 }
 
-// ErrReplicasBehind is returned (wrapped) by HeadLatest when the
-// endpoints that answer cannot show the key's current state: all hold a
-// version older than the caller's record, or none holds it while an
-// endpoint that did not answer may. It is transient: the endpoint comes
-// back, or the replication catches up.
+// ErrReplicasBehind is returned (wrapped) by HeadLatest when an
+// endpoint does not answer and those that do cannot show the key's
+// current state: all hold a version older than the caller's record, or
+// none holds the key. It is transient: the endpoint comes back, or the
+// replication catches up.
 var ErrReplicasBehind = errors.New("the endpoints that answer are behind the index's record")
 
 // clockSkew is how far a server's LastModified may run behind the
@@ -476,11 +476,12 @@ const clockSkew = 2 * time.Second
 // over older ones and over absence. So a replica that lags, or an
 // endpoint that was down while the caller wrote elsewhere, never turns
 // the caller's last write back into an older version, and absence is
-// believed only from every endpoint. When the answers cannot show the
-// current state (every version older than known.At, or absence of a
-// recorded key while an endpoint did not answer) it fails with
-// ErrReplicasBehind. When none that is up answers, it is Head. A target
-// with one endpoint is one Head.
+// believed only from every endpoint. While an endpoint does not answer
+// and the others cannot show the current state (every version they hold
+// is older than known.At, or a recorded key is absent), it fails with
+// ErrReplicasBehind; when every endpoint answers, the newest version is
+// the state, whenever it was written. When none that is up answers, it
+// is Head. A target with one endpoint is one Head.
 func (s *S3) HeadLatest(ctx context.Context, key string, known Known) (Object, error) {
 	if s.members == nil {
 		return s.Head(ctx, key)
@@ -516,7 +517,7 @@ func (s *S3) HeadLatest(ctx context.Context, key string, known Known) (Object, e
 		return fmt.Errorf("head %q: %w: %s; not answered: %s", key, ErrReplicasBehind, what, strings.Join(unanswered, "; "))
 	}
 	switch {
-	case best != nil && known.ETag != "" && !known.At.IsZero() && best.LastModified.Add(clockSkew).Before(known.At):
+	case best != nil && len(unanswered) > 0 && known.ETag != "" && !known.At.IsZero() && best.LastModified.Add(clockSkew).Before(known.At):
 		return Object{}, behind(fmt.Sprintf("the newest version answered (%s, %s) is older than the one recorded (%s, %s)",
 			best.ETag, best.LastModified.UTC().Format(time.RFC3339), known.ETag, known.At.UTC().Format(time.RFC3339)))
 	case best != nil:

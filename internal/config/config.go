@@ -15,6 +15,8 @@ import (
 // Config is the whole appliance configuration, as loaded and validated by
 // Load. A Config is read-only after Load returns: any goroutine may read it.
 type Config struct {
+	// Appliance is this appliance's identity on shared prefixes.
+	Appliance Appliance `mapstructure:"appliance"`
 	// StateDir holds the index and the daemon's runtime state.
 	StateDir string `mapstructure:"state_dir"`
 	Log      Log    `mapstructure:"log"`

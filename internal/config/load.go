@@ -298,6 +298,7 @@ func (c *Config) applyDefaults() {
 		s.Readiness.applyDefaults(c.Samba.NetbiosName, c.ShareNames(), name)
 	}
 	c.Status.applyDefaults()
+	c.Appliance.applyDefaults()
 	c.Alerts.applyDefaults()
 	c.Playout.applyDefaults()
 }

@@ -54,6 +54,7 @@ func (c *Config) validate() Errors {
 		add("log.format", "must be json or console; got %q", c.Log.Format)
 	}
 	c.Status.validate("status", add)
+	c.Appliance.validate(add)
 	c.Alerts.validate("alerts", add)
 	c.Playout.validate("playout", add)
 	if c.Events.Listen != "" {

@@ -9,6 +9,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,6 +29,10 @@ type Object struct {
 	CRC32C       string    // 8 lowercase hex digits, from user metadata "crc32c"; empty if absent
 	Mtime        time.Time // from user metadata "mtime" (RFC3339Nano); zero if absent
 	ContentType  string    // from Put, Head and Get (ContentType of the key at upload); empty from listings
+	// Writer is the appliance that wrote the object, from user metadata
+	// "writer" (PutInput.Writer); empty for other tools' objects and for
+	// a value that is no valid appliance name (ValidWriter).
+	Writer string
 	// Encryption is the server-side encryption Head and Get report:
 	// "AES256" (SSE-S3), "aws:kms", "aws:kms:dsse", "SSE-C"; empty for
 	// none or unknown. The ETag of an SSE-KMS or SSE-C object is not an MD5.
@@ -76,6 +81,9 @@ type PutInput struct {
 	// ErrPreconditionFailed and writes nothing. At most one may be set.
 	IfAbsent bool
 	IfMatch  string
+	// Writer, when set, names the appliance writing the object (stored as
+	// metadata "writer"; see Object.Writer). It must be a ValidWriter.
+	Writer string
 }
 
 // Store is the object-store contract the appliance programs against. All
@@ -131,6 +139,7 @@ const (
 	metaSHA256 = "sha256"
 	metaCRC32C = "crc32c"
 	metaMtime  = "mtime"
+	metaWriter = "writer"
 )
 
 // maxKeyLen is S3's limit on the UTF-8 length of a full key.
@@ -162,6 +171,8 @@ func checkPut(in PutInput) error {
 		return fmt.Errorf("%w: crc32c %q is not 8 lowercase hex digits", ErrInvalidInput, in.CRC32C)
 	case in.IfAbsent && in.IfMatch != "":
 		return fmt.Errorf("%w: both IfAbsent and IfMatch", ErrInvalidInput)
+	case in.Writer != "" && !ValidWriter(in.Writer):
+		return fmt.Errorf("%w: writer %q is no appliance name", ErrInvalidInput, in.Writer)
 	}
 	return nil
 }
@@ -191,10 +202,21 @@ func putMetadata(in PutInput) map[string]string {
 	if !in.Mtime.IsZero() {
 		m[metaMtime] = in.Mtime.UTC().Format(time.RFC3339Nano)
 	}
+	if in.Writer != "" {
+		m[metaWriter] = in.Writer
+	}
 	return m
 }
 
-// applyMetadata fills o.SHA256, o.CRC32C and o.Mtime from user metadata,
+// writerRE is what an appliance name (PutInput.Writer) may be: it goes
+// into object metadata and into the names of conflict copies.
+var writerRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidWriter reports whether name may name an appliance: lower-case
+// letters, digits and hyphens, up to 63, starting with a letter or digit.
+func ValidWriter(name string) bool { return writerRE.MatchString(name) }
+
+// applyMetadata fills o.SHA256, o.CRC32C, o.Mtime and o.Writer from user metadata,
 // matching keys case-insensitively as stores differ in how they return
 // them. A malformed value is ignored rather than failing the read: the
 // object is still there, it just lacks the field.
@@ -212,6 +234,10 @@ func applyMetadata(o *Object, meta map[string]string) {
 		case metaMtime:
 			if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v)); err == nil {
 				o.Mtime = t.UTC()
+			}
+		case metaWriter:
+			if v = strings.TrimSpace(v); ValidWriter(v) {
+				o.Writer = v
 			}
 		}
 	}

@@ -3,6 +3,8 @@ package reconcile
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -185,6 +187,33 @@ func TestConflictKeepsBothVersions(t *testing.T) {
 	}
 }
 
+// TestConflictCopyNamesTheOtherAppliance: the bucket's version written by
+// another appliance on the prefix is kept under a name that says which;
+// this appliance's own older version, and another tool's, say "bucket".
+func TestConflictCopyNamesTheOtherAppliance(t *testing.T) {
+	for _, tc := range []struct{ writer, from string }{
+		{"studio-b", "studio-b"},
+		{"studio-a", "bucket"}, // its own (after the index was lost)
+		{"", "bucket"},         // a web app's
+	} {
+		s, b := execShare(t)
+		s.opts.Writer = "studio-a"
+		syncFile(t, s, "Music/a.mp3", []byte("the synced version"))
+		data := []byte("the other side's version")
+		sum := sha256.Sum256(data)
+		_, err := b.Put(context.Background(), objstore.PutInput{Key: "Music/a.mp3", Body: bytes.NewReader(data), Size: int64(len(data)),
+			SHA256: hex.EncodeToString(sum[:]), Writer: tc.writer})
+		require.NoError(t, err)
+		writeAged(t, s.opts.Root, "Music/a.mp3", []byte("the studio's version, longer"))
+		r := s.process(context.Background(), job{rel: "Music/a.mp3"})
+		require.NoError(t, r.err)
+		require.Equal(t, outConflict, r.out)
+		require.Regexp(t, `^Music/a \(conflict \d{4}-\d{2}-\d{2} \d{4} from `+tc.from+`\)\.mp3$`, r.conflictCopy, "writer %q", tc.writer)
+		require.True(t, IsConflictCopy(r.conflictCopy))
+		require.Equal(t, "the other side's version", readLocal(t, s, r.conflictCopy))
+	}
+}
+
 // TestConflictSavesTheBucketsVersionFirst: the path's object is replaced
 // only once the bucket's version is safe under its conflict name; when
 // that fails, the bucket still holds its version at the path.
@@ -208,21 +237,27 @@ func TestConflictSavesTheBucketsVersionFirst(t *testing.T) {
 func TestConflictNameIsFreeAndVisible(t *testing.T) {
 	s, _ := execShare(t)
 	at := time.Date(2026, 11, 21, 23, 10, 0, 0, time.Local)
-	name, err := conflictName(s.opts.Root, "Music/Jingle.mp3", at)
+	name, err := conflictName(s.opts.Root, "Music/Jingle.mp3", at, "bucket")
 	require.NoError(t, err)
 	require.Equal(t, "Music/Jingle (conflict 2026-11-21 2310 from bucket).mp3", name)
 
 	writeAged(t, s.opts.Root, name, []byte("an earlier conflict's copy"))
-	name, err = conflictName(s.opts.Root, "Music/Jingle.mp3", at)
+	name, err = conflictName(s.opts.Root, "Music/Jingle.mp3", at, "bucket")
 	require.NoError(t, err)
 	require.Equal(t, "Music/Jingle (conflict 2026-11-21 2310 from bucket 2).mp3", name, "an existing copy is never overwritten")
 
-	name, err = conflictName(s.opts.Root, "README", at)
+	name, err = conflictName(s.opts.Root, "README", at, "bucket")
 	require.NoError(t, err)
 	require.Equal(t, "README (conflict 2026-11-21 2310 from bucket)", name)
 	require.True(t, IsConflictCopy(name), "IsConflictCopy knows every name conflictName makes")
 	require.True(t, IsConflictCopy("Music/Jingle (conflict 2026-11-21 2310 from bucket 2).mp3"))
-	for _, plain := range []string{"Music/Jingle.mp3", "Music/Jingle (conflict).mp3", "Music/Jingle (conflict 2026-11-21 2310 from bucket).mp3/x.mp3", "Live (conflict 2026-11-21 2310 from studio-b).mp3"} {
+
+	// Another appliance's version is named after it.
+	name, err = conflictName(s.opts.Root, "Music/Jingle.mp3", at, "studio-b")
+	require.NoError(t, err)
+	require.Equal(t, "Music/Jingle (conflict 2026-11-21 2310 from studio-b).mp3", name)
+	require.True(t, IsConflictCopy(name))
+	for _, plain := range []string{"Music/Jingle.mp3", "Music/Jingle (conflict).mp3", "Music/Jingle (conflict 2026-11-21 2310 from bucket).mp3/x.mp3", "Live (conflict 2026-11-21 2310 from Studio B).mp3"} {
 		require.False(t, IsConflictCopy(plain), plain)
 	}
 }

@@ -32,6 +32,9 @@ var _ uploader = (*transfer.Uploader)(nil)
 type Options struct {
 	Name string
 	Root string
+	// Writer is this appliance's name (appliance.name): a conflict copy
+	// of a version another appliance wrote is named after that one.
+	Writer string
 	// Matcher decides the excluded names; nil excludes nothing.
 	Matcher *scan.Matcher
 	// Settle is the quiet time after a file's last change before it is

@@ -405,7 +405,7 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 		r.err = fmt.Errorf("conflict on %q without both versions", r.rel)
 		return
 	}
-	name, err := conflictName(s.opts.Root, r.rel, time.Now())
+	name, err := conflictName(s.opts.Root, r.rel, time.Now(), s.otherWriter(*in.Remote))
 	if err != nil {
 		r.err = err
 		return
@@ -440,12 +440,24 @@ func (s *Share) conflict(ctx context.Context, r *result, in Input) {
 	r.out, r.conflictCopy = outConflict, name
 }
 
+// otherWriter is what a conflict copy of the bucket's version o says it
+// came from: the appliance that wrote it when that is another one, else
+// "bucket" (another tool, or this appliance's own older version).
+func (s *Share) otherWriter(o objstore.Object) string {
+	if o.Writer != "" && o.Writer != s.opts.Writer {
+		return o.Writer
+	}
+	return "bucket"
+}
+
 // conflictName returns a name for the bucket's version of rel that is
-// visible, dated and free on the share at root: "Jingle (conflict
-// 2026-11-21 2310 from bucket).mp3".
+// visible, dated and free on the share at root, from naming where it
+// came from: "Jingle (conflict 2026-11-21 2310 from bucket).mp3", or
+// "… from studio-b)" for another appliance's version.
 // conflictCopyRE matches the file names conflictName makes: the stem,
-// then " (conflict YYYY-MM-DD HHMM from bucket[ N])", then the extension.
-var conflictCopyRE = regexp.MustCompile(` \(conflict \d{4}-\d{2}-\d{2} \d{4} from bucket( \d+)?\)(\.[^./]*)?$`)
+// then " (conflict YYYY-MM-DD HHMM from <bucket or an appliance>[ N])",
+// then the extension.
+var conflictCopyRE = regexp.MustCompile(` \(conflict \d{4}-\d{2}-\d{2} \d{4} from [a-z0-9][a-z0-9-]{0,62}( \d+)?\)(\.[^./]*)?$`)
 
 // IsConflictCopy reports whether rel's file name is one conflictName
 // makes: the bucket's side of a conflict, kept beside the local file.
@@ -453,7 +465,7 @@ func IsConflictCopy(rel string) bool {
 	return conflictCopyRE.MatchString(path.Base(rel))
 }
 
-func conflictName(root, rel string, now time.Time) (string, error) {
+func conflictName(root, rel string, now time.Time, from string) (string, error) {
 	dir, file := path.Split(rel)
 	ext := path.Ext(file)
 	stem := strings.TrimSuffix(file, ext)
@@ -463,7 +475,7 @@ func conflictName(root, rel string, now time.Time) (string, error) {
 		if i > 1 {
 			suffix = fmt.Sprintf(" %d", i)
 		}
-		name := dir + stem + " (conflict " + stamp + " from bucket" + suffix + ")" + ext
+		name := dir + stem + " (conflict " + stamp + " from " + from + suffix + ")" + ext
 		if _, err := keymap.Key(name); err != nil {
 			return "", fmt.Errorf("conflict name for %q: %w", rel, err)
 		}

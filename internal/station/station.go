@@ -283,8 +283,9 @@ func OpenPipeline(ctx context.Context, cfg *config.Config, name string, run Run,
 	}
 	trash := transfer.NewTrash(sc.Path, store)
 	ro := PipelineOptions(name, sc, store, run.Index.Share(name), run.UID, run.GID, log)
-	up := transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(run.Pacer)
+	up := transfer.NewUploader(sc.Path, store, int64(sc.BandwidthLimit)).WithPacer(run.Pacer).WithWriter(cfg.Appliance.Name)
 	ro.Uploader = up
+	ro.Writer = cfg.Appliance.Name
 	ro.Downloader = transfer.NewDownloader(sc.Path, store, run.UID, run.GID).WithPacer(run.Pacer)
 	ro.Watch = true
 	ro.OpenFiles = OpenFiles(cfg, name, log)

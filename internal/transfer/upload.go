@@ -31,6 +31,7 @@ type Uploader struct {
 	limiter *rate.Limiter // nil: unlimited
 	pacer   Pacer
 	inspect Inspector // nil: every change leaves
+	writer  string    // the appliance's name, in each object's metadata
 	now     func() time.Time
 }
 
@@ -68,6 +69,14 @@ func (u *Uploader) WithPacer(p Pacer) *Uploader {
 // first Upload.
 func (u *Uploader) WithInspector(i Inspector) *Uploader {
 	u.inspect = i
+	return u
+}
+
+// WithWriter names the appliance in the metadata of every object u
+// writes (objstore.PutInput.Writer). It returns u; call it before the
+// first Upload.
+func (u *Uploader) WithWriter(name string) *Uploader {
+	u.writer = name
 	return u
 }
 
@@ -157,7 +166,7 @@ func (u *Uploader) Upload(ctx context.Context, rel string, base *index.Entry, pr
 	}
 	obj, err := u.store.Put(ctx, objstore.PutInput{
 		Key: rel, Body: body, Size: before.Size, SHA256: sum, CRC32C: hex.EncodeToString(crc.Sum(nil)),
-		Mtime: before.Mtime, IfAbsent: pre.Absent, IfMatch: pre.ETag,
+		Mtime: before.Mtime, IfAbsent: pre.Absent, IfMatch: pre.ETag, Writer: u.writer,
 	})
 	if err != nil {
 		// A changed file is the cause, whichever layer noticed: the caller

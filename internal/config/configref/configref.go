@@ -43,6 +43,7 @@ const sample = "sample"
 // everywhere and true for every file.
 var wordedDefaults = map[string]string{
 	"alerts.name":                      "the host name",
+	"appliance.name":                   "the host name's first label, lower-cased",
 	"samba.run_dir":                    "`<state_dir>/samba`",
 	"shares.<name>.snapshots.enabled":  "`true` with a `dataset`, else `false`",
 	"shares.<name>.readiness.path_map": "with `playlists`, `\\\\<netbios_name>\\<share>\\` of every share",

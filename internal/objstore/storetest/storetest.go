@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"CRC32C", testCRC32C},
 		{"ConditionalPut", testConditionalPut},
 		{"AwkwardKeys", testAwkwardKeys},
+		{"Writer", testWriter},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -161,6 +162,32 @@ func testRoundTrip(t *testing.T, s objstore.Store) {
 			require.Equal(t, head.ETag, got.ETag)
 			require.True(t, head.LastModified.Equal(got.LastModified))
 		})
+	}
+}
+
+// testWriter: the appliance that wrote an object is in its metadata,
+// and a name that could not be an appliance's is refused.
+func testWriter(t *testing.T, s objstore.Store) {
+	in := input("studio-b.mp3", data(7, 500))
+	in.Writer = "studio-b"
+	put, err := s.Put(ctxT(t), in)
+	require.NoError(t, err)
+	require.Equal(t, "studio-b", put.Writer)
+	head, err := s.Head(ctxT(t), in.Key)
+	require.NoError(t, err)
+	require.Equal(t, "studio-b", head.Writer)
+	got := requireContent(t, s, in.Key, data(7, 500))
+	require.Equal(t, "studio-b", got.Writer)
+
+	plain, err := s.Put(ctxT(t), input("plain.mp3", data(8, 10)))
+	require.NoError(t, err)
+	require.Empty(t, plain.Writer)
+
+	for _, bad := range []string{"Studio B", "../x", "studio_b"} {
+		in := input("bad.mp3", data(9, 10))
+		in.Writer = bad
+		_, err := s.Put(ctxT(t), in)
+		require.ErrorIs(t, err, objstore.ErrInvalidInput, bad)
 	}
 }
 

@@ -55,6 +55,7 @@ func Binary(t testing.TB) string {
 // smbd on a free loopback port and a bucket on a real MinIO. Its fields
 // are what tests need to play the studio PC and the bucket's other users.
 type Appliance struct {
+	Name       string // appliance.name
 	Dir        string // everything of this appliance
 	SharePath  string
 	ConfigPath string
@@ -107,6 +108,9 @@ type ApplianceOptions struct {
 	// instead of one; the Appliance's Store talks to the server given to
 	// StartApplianceOn directly.
 	Endpoints []TargetEndpoint
+	// Name is the appliance's name (appliance.name); empty means a new
+	// random one, so that appliances of one test never share a name.
+	Name string
 	// TargetConfig is extra YAML for the share's target, each line
 	// indented by six spaces (e.g. "      endpoint_timeout: 2s").
 	TargetConfig string
@@ -218,7 +222,12 @@ func StartApplianceOn(t testing.TB, m S3Server, o ApplianceOptions) *Appliance {
 	// random bytes under audio names gets them recorded as not valid in
 	// their format, whose rewrites are neither counted nor held.
 	shareConfig := o.ShareConfig
+	if o.Name == "" {
+		o.Name = "appliance-" + randomHex(t, 4)
+	}
+	a.Name = o.Name
 	cfg := fmt.Sprintf(`
+appliance: {name: %q}
 state_dir: %s/state
 log: {level: debug, format: json}
 status: {listen: %q}
@@ -246,7 +255,7 @@ shares:
 %s
 %s
 %s
-`, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
+`, o.Name, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
 		endpointsYAML(endpoint, o.Endpoints), a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.TargetConfig, shareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 

@@ -158,6 +158,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"malformed yaml", "shares: [\n", "parse YAML"},
 		{"bad mode", minimal + "samba: {mode: cluster}\n", "samba.mode: must be standalone"},
 		{"bad port", minimal + "samba: {port: 70000}\n", "samba.port: must be 1-65535"},
+		{"run dir too long for smbd's sockets", minimal + "samba: {run_dir: /tmp/TestRacesBetweenTwoAppliancesedit_vs_delete_the_edit_survives3933289952/002/state/samba}\n",
+			"samba.run_dir: is 92 bytes long (from state_dir unless set): smbd's sockets under it (lock/msg.sock/PID) would pass the 108-byte limit of a Unix socket path and smbd would not start; use at most 85"},
 		{"bad delete policy", strings.Replace(minimal, "path: /srv/studio", "path: /srv/studio\n    delete: everything", 1), "shares.studio.delete: must be mirror, keep or upload-only"},
 		{"state inside share", strings.Replace(minimal, "/var/lib/gs", "/srv/studio/.state", 1), "overlaps state_dir"},
 		{"events without token", minimal + "events: {listen: \"127.0.0.1:9100\"}\n", "events.token: required when events.listen is set"},

@@ -88,6 +88,9 @@ func (c *Config) validate() Errors {
 		add("samba.port", "must be 1-65535; got %d", c.Samba.Port)
 	}
 	checkPath("samba.run_dir", c.Samba.RunDir, true)
+	if n := len(c.Samba.RunDir); c.Samba.Mode != SambaOff && n > maxSambaRunDir {
+		add("samba.run_dir", "is %d bytes long (from state_dir unless set): smbd's sockets under it (lock/msg.sock/PID) would pass the 108-byte limit of a Unix socket path and smbd would not start; use at most %d", n, maxSambaRunDir)
+	}
 	checkPath("samba.include_file", c.Samba.IncludeFile, c.Samba.Mode == SambaAppliance)
 	if !nameRE.MatchString(c.Samba.ServiceUser) {
 		add("samba.service_user", "must match %s; got %q", nameRE, c.Samba.ServiceUser)

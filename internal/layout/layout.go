@@ -38,6 +38,11 @@ const (
 	// ProbePrefix is the folder under InternalPrefix in which the
 	// capability probe writes: one random subfolder per run.
 	ProbePrefix = InternalPrefix + "probe/"
+	// AppliancesPrefix is the folder under InternalPrefix of the
+	// appliances' heartbeats: one object per appliance on the prefix,
+	// named after it (AppliancesPrefix + appliance.name), kept current
+	// by that appliance and read by the others.
+	AppliancesPrefix = InternalPrefix + "appliances/"
 )
 
 // IndexFile is the name of the index database in the state directory.

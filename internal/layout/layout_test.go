@@ -26,6 +26,7 @@ func TestIsInternal(t *testing.T) {
 		{".genesissync/probe/0123456789abcdef/race", true, true},
 		{".genesissync/", true, true},
 		{".genesissync/lease", true, true},
+		{".genesissync/appliances/studio-a", true, true},
 
 		// case variants of the appliance's names: not its objects
 		{".GENESISSYNC-SHARE", false, true},
@@ -67,7 +68,7 @@ func TestIsInternal(t *testing.T) {
 // it.
 func TestNamesReserved(t *testing.T) {
 	for _, name := range []string{layout.ShareMarker, layout.TrashDir, layout.TempPrefix + layout.ImportTempTag,
-		layout.SnapshotDir, layout.InternalPrefix, layout.ProbePrefix} {
+		layout.SnapshotDir, layout.InternalPrefix, layout.ProbePrefix, layout.AppliancesPrefix} {
 		require.True(t, strings.HasPrefix(name, layout.ReservedPrefix), name)
 		require.Equal(t, layout.ReservedPrefix+"*", layout.ReservedPattern)
 		require.False(t, layout.IsInternal(strings.ToUpper(name)), name)

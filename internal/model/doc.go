@@ -1,9 +1,10 @@
 // Package model owns the snapshot of the appliance's state that people
 // see: shares (pipeline status, recovery point target, recent errors,
-// rates, ZFS snapshots, verify), ZFS pools, running jobs, firing alerts,
-// standing warnings, bucket endpoints, SMB clients, smbd and playout. The
-// daemon fills a Snapshot; the status page, the JSON API, the metrics and
-// the alert rules read it. Its field comments are the JSON API's contract.
+// rates, ZFS snapshots, verify, the appliances on the share's bucket
+// prefix), ZFS pools, running jobs, firing alerts, standing warnings,
+// bucket endpoints, SMB clients, smbd and playout. The daemon fills a
+// Snapshot; the status page, the JSON API, the metrics and the alert
+// rules read it. Its field comments are the JSON API's contract.
 //
 // It also owns the pure rules that are facts about that state: whether a
 // share is stale (Share.StalenessAt, applied by Snapshot.MarkStale) and

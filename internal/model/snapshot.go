@@ -83,6 +83,9 @@ type Share struct {
 	// Readiness is the last check of what the share's playlists will air
 	// (see readiness.go).
 	Readiness Readiness `json:"readiness"`
+	// Peers are the appliances on the share's bucket prefix (see
+	// peers.go); nil where the daemon keeps no heartbeat for the share.
+	Peers *Peers `json:"peers,omitempty"`
 }
 
 // Samba is smbd's state as the daemon sees it.

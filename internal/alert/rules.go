@@ -54,6 +54,13 @@ const (
 	// RuleTripwire: the share's ransomware tripwire tripped, or holds
 	// changes whose content no longer matches their format.
 	RuleTripwire = "tripwire"
+	// RuleApplianceStale: another appliance on a share's bucket prefix
+	// has written no heartbeat for longer than appliance.stale_after and
+	// did not say it stopped.
+	RuleApplianceStale = "appliance_stale"
+	// RuleApplianceDuplicate: another appliance with this one's name is
+	// live on a share's bucket prefix.
+	RuleApplianceDuplicate = "appliance_duplicate"
 )
 
 // Problem is one active problem found by Evaluate. It is a value.
@@ -220,10 +227,40 @@ func shareRules(sh model.Share, t Targets, now time.Time, add func(Problem)) {
 		add(trackMissing(name, rd))
 	}
 
+	if ps := sh.Peers; ps != nil {
+		peerRules(name, *ps, now, add)
+	}
+
 	if sh.Verify.Mismatches > 0 {
 		add(Problem{Rule: RuleVerifyMismatch, Subject: name, Share: name, Severity: Critical,
 			Message: fmt.Sprintf("share %s: the last verify found %d mismatch(es) between the share, the index and the bucket", name, sh.Verify.Mismatches),
 			Details: map[string]string{"mismatches": fmt.Sprint(sh.Verify.Mismatches)}})
+	}
+}
+
+// peerRules are the rules of the appliances on the prefix of share:
+// appliance_stale for each other one silent past its stale_after without
+// having stopped, appliance_duplicate while another has this one's name.
+func peerRules(share string, ps model.Peers, now time.Time, add func(Problem)) {
+	for _, pe := range ps.Appliances {
+		if pe.Self || pe.Stopped || !pe.Stale {
+			continue
+		}
+		silent := now.Sub(pe.LastSeen).Truncate(time.Second)
+		d := map[string]string{"appliance": pe.Name, "last_seen": pe.LastSeen.UTC().Format(time.RFC3339), "silent": silent.String(),
+			"stale_after": (time.Duration(ps.StaleAfterSeconds * float64(time.Second))).String()}
+		if pe.Version != "" {
+			d["version"] = pe.Version
+		}
+		add(Problem{Rule: RuleApplianceStale, Subject: share + "/" + pe.Name, Share: share, Severity: Warning,
+			Message: fmt.Sprintf("appliance %s on the prefix of share %s has not been seen for %s (last seen %s): it may be down or cut off",
+				pe.Name, share, silent, pe.LastSeen.UTC().Format("2006-01-02 15:04 UTC")),
+			Details: d})
+	}
+	if ps.Duplicate != "" {
+		add(Problem{Rule: RuleApplianceDuplicate, Subject: share, Share: share, Severity: Critical,
+			Message: fmt.Sprintf("share %s: %s", share, ps.Duplicate),
+			Details: map[string]string{"appliance": ps.Self}})
 	}
 }
 

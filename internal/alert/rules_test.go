@@ -534,3 +534,103 @@ func TestEndpointRules(t *testing.T) {
 		})
 	}
 }
+
+// peersSnapshot has share studio on a prefix with this appliance
+// (studio-a) and studio-b, both live.
+func peersSnapshot() model.Snapshot {
+	snap := healthy()
+	snap.Shares[0].Peers = &model.Peers{Self: "studio-a", StaleAfterSeconds: 900, CheckedAt: t0, Appliances: []model.Peer{
+		{Name: "studio-a", Version: "1.4.0", Self: true, LastSeen: t0},
+		{Name: "studio-b", Version: "1.3.2", LastSeen: t0.Add(-time.Minute)},
+	}}
+	return snap
+}
+
+func TestPeerRules(t *testing.T) {
+	const dup = "another appliance named studio-a is live on this prefix (version 1.5.0, started 2026-03-01 11:00:00 UTC, last seen 2026-03-01 11:59:30 UTC, instance 0123456789abcdef): the two overwrite each other's heartbeat and name the same writer in what they write; give one of them another appliance.name"
+	type want struct {
+		key      string
+		severity Severity
+		message  string
+		details  map[string]string
+	}
+	tests := []struct {
+		name   string
+		modify func(*model.Peers)
+		want   []want
+	}{
+		{name: "all live: nothing", modify: func(*model.Peers) {}},
+		{
+			name: "studio-b stale: appliance_stale naming it, the share and since when",
+			modify: func(ps *model.Peers) {
+				ps.Appliances[1].LastSeen, ps.Appliances[1].Stale = t0.Add(-20*time.Minute), true
+			},
+			want: []want{{key: "appliance_stale:studio/studio-b", severity: Warning,
+				message: "appliance studio-b on the prefix of share studio has not been seen for 20m0s (last seen 2026-03-01 11:40 UTC): it may be down or cut off",
+				details: map[string]string{"appliance": "studio-b", "version": "1.3.2", "last_seen": "2026-03-01T11:40:00Z", "silent": "20m0s", "stale_after": "15m0s"}}},
+		},
+		{
+			name: "studio-b stopped: nothing, it said so",
+			modify: func(ps *model.Peers) {
+				ps.Appliances[1].LastSeen, ps.Appliances[1].Stopped = t0.Add(-20*time.Minute), true
+			},
+		},
+		{
+			name: "stopped and stale at once (an old snapshot): stopped wins",
+			modify: func(ps *model.Peers) {
+				ps.Appliances[1].LastSeen, ps.Appliances[1].Stopped, ps.Appliances[1].Stale = t0.Add(-20*time.Minute), true, true
+			},
+		},
+		{
+			name:   "this appliance is never stale to itself",
+			modify: func(ps *model.Peers) { ps.Appliances[0].Stale = true },
+		},
+		{
+			name:   "a duplicate of this one's name: appliance_duplicate with the sentence",
+			modify: func(ps *model.Peers) { ps.Duplicate = dup },
+			want: []want{{key: "appliance_duplicate:studio", severity: Critical, message: "share studio: " + dup,
+				details: map[string]string{"appliance": "studio-a"}}},
+		},
+		{
+			name: "both, sorted by key",
+			modify: func(ps *model.Peers) {
+				ps.Duplicate = dup
+				ps.Appliances = append(ps.Appliances, model.Peer{Name: "studio-c", LastSeen: t0.Add(-time.Hour), Stale: true})
+				ps.Appliances[1].LastSeen, ps.Appliances[1].Stale = t0.Add(-16*time.Minute), true
+			},
+			want: []want{
+				{key: "appliance_duplicate:studio", severity: Critical},
+				{key: "appliance_stale:studio/studio-b", severity: Warning,
+					message: "appliance studio-b on the prefix of share studio has not been seen for 16m0s (last seen 2026-03-01 11:44 UTC): it may be down or cut off"},
+				{key: "appliance_stale:studio/studio-c", severity: Warning,
+					message: "appliance studio-c on the prefix of share studio has not been seen for 1h0m0s (last seen 2026-03-01 11:00 UTC): it may be down or cut off",
+					details: map[string]string{"appliance": "studio-c", "last_seen": "2026-03-01T11:00:00Z", "silent": "1h0m0s", "stale_after": "15m0s"}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			snap := peersSnapshot()
+			tt.modify(snap.Shares[0].Peers)
+			got := Evaluate(snap, defaults, t0)
+			require.Len(t, got, len(tt.want), "%+v", got)
+			for i, w := range tt.want {
+				require.Equal(t, w.key, got[i].Key)
+				require.Equal(t, w.severity, got[i].Severity)
+				require.Equal(t, "studio", got[i].Share)
+				require.Contains(t, got[i].Message, "share studio")
+				if w.message != "" {
+					require.Equal(t, w.message, got[i].Message)
+				}
+				if w.details != nil {
+					require.Equal(t, w.details, got[i].Details)
+				}
+			}
+			require.Equal(t, got, Evaluate(snap, defaults, t0))
+		})
+	}
+
+	snap := healthy()
+	require.Nil(t, snap.Shares[0].Peers)
+	require.Empty(t, Evaluate(snap, defaults, t0), "no heartbeats kept: no peer rules")
+}

@@ -766,7 +766,7 @@ func lists(t *testing.T, page string) (map[string]string, map[string][]listItem)
 // renders it live; and every format a spec names is one of app.js's.
 func TestListsMatchTheirSpecs(t *testing.T) {
 	_, js := get(t, New(fixed(model.Snapshot{}), zerolog.Nop(), Options{}), "/static/app.js")
-	for name, snap := range map[string]model.Snapshot{"hostile": hostileSnapshot(), "several endpoints": severalSnapshot()} {
+	for name, snap := range map[string]model.Snapshot{"hostile": hostileSnapshot(), "several endpoints": severalSnapshot(), "peers": peersSnapshot()} {
 		t.Run(name, func(t *testing.T) {
 			_, page := get(t, New(fixed(snap), zerolog.Nop(), Options{Public: true}), "/")
 			specs, items := lists(t, page)

@@ -89,6 +89,13 @@
       return (v || 0) + " requests" + (item.failures ? ", " + item.failures + " failed" : "") + (item.misses ? ", " + item.misses + " missed" : "");
     },
     served: function (v, item) { return item.several ? bytes(v) + " read, " + bytes(item.bytes_written) + " written" : ""; },
+    // An appliance on a share's prefix (peers.appliances): ours marked,
+    // when its heartbeat was last written, its state, its last file.
+    thisone: function (v) { return v ? "this one" : ""; },
+    seen: function (v) { return "last seen " + formats.ago(v); },
+    peer: function (v, item) { return item.stopped ? "stopped" : v ? "stale" : "live"; },
+    wrote: function (v, item) { return v ? "wrote " + v + " " + formats.ago(item.last_wrote_at) : ""; },
+    skipped: function (v) { return v && v.length ? "not heartbeats, skipped: " + v.join("; ") : ""; },
     rw: function (v) { return v ? "read-write" : "read"; },
     state: function (v) { return v || ""; }
   };

@@ -442,7 +442,7 @@ func rejectsConditions(ctx context.Context, err error) bool {
 func (p *Prefix) duplicate(now time.Time, hb Heartbeat) {
 	msg := fmt.Sprintf("another appliance named %s is live on this prefix (version %s, started %s, last seen %s, instance %s): "+
 		"the two overwrite each other's heartbeat and name the same writer in what they write; give one of them another appliance.name",
-		p.o.Name, orUnknown(hb.Version), when(hb.Started), when(hb.LastSeen), hb.Instance)
+		p.o.Name, orUnknown(short(hb.Version)), when(hb.Started), when(hb.LastSeen), orUnknown(short(hb.Instance)))
 	p.mu.Lock()
 	p.status.Duplicate, p.dupAt = msg, now
 	p.mu.Unlock()
@@ -458,6 +458,15 @@ func when(t time.Time) string {
 		return "unknown"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// short is s, another appliance's text, cut to fit in a sentence.
+func short(s string) string {
+	const most = 40
+	if r := []rune(s); len(r) > most {
+		return string(r[:most]) + "…"
+	}
+	return s
 }
 
 func orUnknown(s string) string {

@@ -462,3 +462,12 @@ func TestStatusIsACopy(t *testing.T) {
 	require.Equal(t, "studio-a", again.Appliances[0].Name)
 	require.Equal(t, []string{"studio"}, again.Appliances[0].Shares)
 }
+
+// TestDuplicateSentenceIsShort: the other side's text is cut, so that a
+// heartbeat cannot fill an alert.
+func TestDuplicateSentenceIsShort(t *testing.T) {
+	p := New(objstore.NewMemory(), opts("studio-a", newClock(0)))
+	p.duplicate(time.Now(), Heartbeat{Version: strings.Repeat("v", 1000), Instance: "abc"})
+	dup := p.Status().Duplicate
+	require.Contains(t, dup, "(version "+strings.Repeat("v", 40)+"…, started unknown, last seen unknown, instance abc)")
+}

@@ -23,10 +23,18 @@ type Appliance struct {
 	// a heartbeat before the status page and an alert call it silent; 0
 	// means 15 minutes.
 	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// HeartbeatInterval is how often the appliance renews its heartbeat
+	// on each share's prefix and reads the others' (one PUT, one listing
+	// and a GET per changed heartbeat); 0 means a minute. It must be well
+	// below StaleAfter.
+	HeartbeatInterval time.Duration `mapstructure:"heartbeat_interval"`
 }
 
-// DefaultApplianceStaleAfter is appliance.stale_after's default.
-const DefaultApplianceStaleAfter = 15 * time.Minute
+// Defaults of the appliance section.
+const (
+	DefaultApplianceStaleAfter        = 15 * time.Minute
+	DefaultApplianceHeartbeatInterval = time.Minute
+)
 
 // ValidApplianceName reports whether name may name an appliance: what
 // the object store accepts as an object's writer.
@@ -53,6 +61,9 @@ func (a *Appliance) applyDefaults() {
 	if a.StaleAfter == 0 {
 		a.StaleAfter = DefaultApplianceStaleAfter
 	}
+	if a.HeartbeatInterval == 0 {
+		a.HeartbeatInterval = DefaultApplianceHeartbeatInterval
+	}
 }
 
 func (a *Appliance) validate(add func(key, format string, args ...any)) {
@@ -64,5 +75,11 @@ func (a *Appliance) validate(add func(key, format string, args ...any)) {
 	}
 	if a.StaleAfter < 0 {
 		add("appliance.stale_after", "must be positive; got %s", a.StaleAfter)
+	}
+	switch {
+	case a.HeartbeatInterval < 0:
+		add("appliance.heartbeat_interval", "must be positive; got %s", a.HeartbeatInterval)
+	case a.StaleAfter > 0 && a.HeartbeatInterval*3 > a.StaleAfter:
+		add("appliance.heartbeat_interval", "must be at most a third of appliance.stale_after (%s), or a live appliance looks silent; got %s", a.StaleAfter, a.HeartbeatInterval)
 	}
 }

@@ -16,6 +16,7 @@ func TestApplianceDefaults(t *testing.T) {
 	want, _, _ := strings.Cut(strings.ToLower(host), ".")
 	require.Equal(t, want, cfg.Appliance.Name, "the host name's first label")
 	require.Equal(t, DefaultApplianceStaleAfter, cfg.Appliance.StaleAfter)
+	require.Equal(t, DefaultApplianceHeartbeatInterval, cfg.Appliance.HeartbeatInterval)
 
 	cfg, err = Parse([]byte(minimal+"\nappliance: {name: studio-b, stale_after: 5m}\n"), nil)
 	require.NoError(t, err)
@@ -30,6 +31,11 @@ func TestApplianceNameIsChecked(t *testing.T) {
 	}
 	_, err := Parse([]byte(minimal+"\nappliance: {stale_after: -1m}\n"), nil)
 	require.ErrorContains(t, err, "appliance.stale_after: must be positive")
+	_, err = Parse([]byte(minimal+"\nappliance: {heartbeat_interval: 10m}\n"), nil)
+	require.ErrorContains(t, err, "appliance.heartbeat_interval: must be at most a third of appliance.stale_after (15m0s)")
+	cfg, err := Parse([]byte(minimal+"\nappliance: {heartbeat_interval: 1s, stale_after: 5s}\n"), nil)
+	require.NoError(t, err)
+	require.Equal(t, time.Second, cfg.Appliance.HeartbeatInterval)
 	require.True(t, ValidApplianceName("studio-b2"))
 	require.True(t, ValidApplianceName(strings.Repeat("a", 63)))
 	require.False(t, ValidApplianceName(""))

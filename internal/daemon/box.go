@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -10,6 +11,8 @@ import (
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/onair"
+	"genesissync/internal/peers"
+	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
 	"genesissync/internal/sharehistory"
 	"genesissync/internal/station"
@@ -18,7 +21,8 @@ import (
 // newBox builds the watchers beside the pipelines from the running
 // shares: the targets' endpoint health, the SMB clients (when Samba is
 // managed), each share's history (its charts kept in the index across
-// restarts) and the on-air readiness checks. Run calls it before anything
+// restarts), the on-air readiness checks and the heartbeats on each
+// share's prefix. Run calls it before anything
 // that reads the status starts.
 func (d *Daemon) newBox(ix sharehistory.Store) error {
 	log := d.log.With().Str("component", "box").Logger()
@@ -34,6 +38,11 @@ func (d *Daemon) newBox(ix sharehistory.Store) error {
 		}
 		onAir = append(onAir, onair.Share{Name: rt.name, Root: rt.cfg.Path, Checker: checker, Interval: rt.cfg.Readiness.Interval,
 			Index: rt.index, Remote: rt.store, Status: rt.share.Status, Fetch: rt.share.Fetch})
+		rt.peers = peers.New(rt.store, peers.Options{
+			Name: d.cfg.Appliance.Name, Version: d.version, Shares: []string{rt.name},
+			Every: d.cfg.Appliance.HeartbeatInterval, StaleAfter: d.cfg.Appliance.StaleAfter,
+			LastWrote: lastWrote(rt.share), Log: log.With().Str("share", rt.name).Logger(),
+		})
 	}
 	d.endpoints = endpoints.New(stores, endpoints.Options{}, log, d.events)
 	if d.cfg.Samba.Mode != config.SambaOff {
@@ -48,6 +57,9 @@ func (d *Daemon) newBox(ix sharehistory.Store) error {
 // startBox runs the box's watchers and the playout detector in g.
 func (d *Daemon) startBox(ctx context.Context, g *errgroup.Group) error {
 	g.Go(func() error { return d.endpoints.Run(ctx) })
+	for _, rt := range d.runtimes {
+		g.Go(func() error { return rt.peers.Run(ctx) })
+	}
 	if d.clients != nil {
 		g.Go(func() error { return d.clients.Run(ctx) })
 	}
@@ -69,6 +81,10 @@ func (d *Daemon) fillBox(snap *model.Snapshot) {
 		}
 		d.history.Fill(sh)
 		d.onair.Fill(sh)
+		if rt := d.runtime(sh.Name); rt != nil && rt.peers != nil {
+			p := rt.peers.Status()
+			sh.Peers = &p
+		}
 	}
 }
 
@@ -83,4 +99,15 @@ func endpointsShare(name string, store *objstore.S3, t config.Target) endpoints.
 		sh.Health = store.Health
 	}
 	return sh
+}
+
+// lastWrote is what a share's heartbeat says it wrote last: its last
+// upload.
+func lastWrote(share *reconcile.Share) func() (string, time.Time) {
+	return func() (string, time.Time) {
+		if u := share.Status().LastUpload; u != nil {
+			return u.Path, u.At
+		}
+		return "", time.Time{}
+	}
 }

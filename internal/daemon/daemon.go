@@ -20,6 +20,7 @@ import (
 	"genesissync/internal/model"
 	"genesissync/internal/objstore"
 	"genesissync/internal/onair"
+	"genesissync/internal/peers"
 	"genesissync/internal/playout"
 	"genesissync/internal/reconcile"
 	"genesissync/internal/samba"
@@ -84,6 +85,9 @@ type shareRuntime struct {
 	share *reconcile.Share
 	store *objstore.S3
 	index *index.Share
+	// peers keeps this appliance's heartbeat on the share's prefix and
+	// reads the others' (set by newBox).
+	peers *peers.Prefix
 }
 
 // runtime is the running share name, or nil.

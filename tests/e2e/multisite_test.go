@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"genesissync/internal/model"
 	"genesissync/tests/harness"
 )
 
@@ -146,4 +147,60 @@ func TestTwoStudioRaces(t *testing.T) {
 		s.line.Set(t, harness.Pass, 0, 0)
 		s.requireTree(t, "Music", map[string]uint64{"renamed.mp3": 1, "show.mp3": 2}, nil)
 	})
+}
+
+// peersOf is the appliances ap's status lists on its share's prefix.
+func peersOf(t *testing.T, ap *harness.Appliance) model.Peers {
+	t.Helper()
+	st, err := ap.Status()
+	require.NoError(t, err)
+	require.NotNil(t, st.Shares[0].Peers, "%s keeps heartbeats", ap.Name)
+	return *st.Shares[0].Peers
+}
+
+func peerNamed(ps model.Peers, name string) (model.Peer, bool) {
+	for _, p := range ps.Appliances {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return model.Peer{}, false
+}
+
+// TestAppliancesSeeEachOther: appliances on one prefix list each other
+// from their heartbeats, with what each wrote last; one that stops is
+// shown stopped; a second appliance under a name already live there is
+// an error on both.
+func TestAppliancesSeeEachOther(t *testing.T) {
+	m := harness.StartMinIO(t)
+	opts := func(name string) harness.ApplianceOptions {
+		return harness.ApplianceOptions{Name: name, RemoteInterval: time.Second, Heartbeat: time.Second}
+	}
+	a := harness.StartAppliance(t, m, opts("studio-a"))
+	b := harness.StartAppliance(t, m, opts("studio-b"))
+	writeLocal(t, filepath.Join(b.SharePath, "News/top of the hour.mp3"), 1, 32<<10)
+
+	require.Eventually(t, func() bool {
+		p, ok := peerNamed(peersOf(t, a), "studio-b")
+		return ok && p.State() == "live" && p.LastWrotePath == "News/top of the hour.mp3"
+	}, time.Minute, 200*time.Millisecond, "a lists b, live, with what it wrote last")
+	self, ok := peerNamed(peersOf(t, a), "studio-a")
+	require.True(t, ok)
+	require.True(t, self.Self)
+	require.Empty(t, peersOf(t, a).Duplicate)
+
+	b.Stop()
+	require.Eventually(t, func() bool {
+		p, ok := peerNamed(peersOf(t, a), "studio-b")
+		return ok && p.Stopped
+	}, time.Minute, 200*time.Millisecond, "a stopped appliance is shown stopped, not silent")
+
+	// A second studio-a on the prefix: both say so.
+	twin := harness.StartAppliance(t, m, opts("studio-a"))
+	for _, ap := range []*harness.Appliance{a, twin} {
+		require.Eventually(t, func() bool {
+			d := peersOf(t, ap).Duplicate
+			return strings.Contains(d, "another appliance named studio-a is live on this prefix")
+		}, time.Minute, 200*time.Millisecond, "%s (%s) reports the duplicate name", ap.Name, ap.StatusURL)
+	}
 }

@@ -111,6 +111,9 @@ type ApplianceOptions struct {
 	// Name is the appliance's name (appliance.name); empty means a new
 	// random one, so that appliances of one test never share a name.
 	Name string
+	// Heartbeat is appliance.heartbeat_interval (stale_after is five of
+	// them); 0 leaves both at their defaults.
+	Heartbeat time.Duration
 	// TargetConfig is extra YAML for the share's target, each line
 	// indented by six spaces (e.g. "      endpoint_timeout: 2s").
 	TargetConfig string
@@ -226,8 +229,12 @@ func StartApplianceOn(t testing.TB, m S3Server, o ApplianceOptions) *Appliance {
 		o.Name = "appliance-" + randomHex(t, 4)
 	}
 	a.Name = o.Name
+	heartbeat := ""
+	if o.Heartbeat > 0 {
+		heartbeat = fmt.Sprintf(", heartbeat_interval: %s, stale_after: %s", o.Heartbeat, 5*o.Heartbeat)
+	}
 	cfg := fmt.Sprintf(`
-appliance: {name: %q}
+appliance: {name: %q%s}
 state_dir: %s/state
 log: {level: debug, format: json}
 status: {listen: %q}
@@ -255,7 +262,7 @@ shares:
 %s
 %s
 %s
-`, o.Name, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
+`, o.Name, heartbeat, dir, a.StatusURL[len("http://"):], events, port, a.Password, a.SharePath, o.Settle, o.ScanInterval, o.RemoteInterval, o.Delete, o.DeleteGuardPercent, o.Dataset,
 		endpointsYAML(endpoint, o.Endpoints), a.Bucket, a.Prefix, m.AccessKey, m.SecretKey, o.TargetConfig, shareConfig, o.Config)
 	require.NoError(t, os.WriteFile(a.ConfigPath, []byte(cfg), 0o600))
 

@@ -37,11 +37,11 @@ const (
 	DefaultNetbiosName      = "GENESISSYNC"
 	// SambaRunDirName is the standalone smbd's run directory under the
 	// state directory.
-	SambaRunDirName   = "samba"
+	SambaRunDirName = "samba"
 	// maxSambaRunDir is the longest samba.run_dir with which smbd's
 	// messaging sockets, RUN_DIR/lock/msg.sock/PID (a PID of up to 7
 	// digits), fit a Unix socket path (107 bytes and a NUL).
-	maxSambaRunDir = 107 - len("/lock/msg.sock/") - 7
+	maxSambaRunDir    = 107 - len("/lock/msg.sock/") - 7
 	DefaultStaleAfter = 15 * time.Minute
 )
 

@@ -177,6 +177,17 @@ func IsRetryable(err error) bool {
 	return false
 }
 
+// isConditionRefusal reports whether err is a server refusing a
+// conditional request for its condition header: 501 Not Implemented, or
+// a 400 whose code names the header or a feature it lacks.
+func isConditionRefusal(err error) bool {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotImplemented {
+		return true
+	}
+	return isCode(err, "NotImplemented") || isCode(err, "InvalidArgument") && strings.Contains(err.Error(), "If-Match")
+}
+
 // isNotFound reports whether err says the key is absent (HEAD answers 404
 // "NotFound" without a body; GET answers "NoSuchKey").
 func isNotFound(err error) bool {

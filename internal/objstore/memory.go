@@ -162,6 +162,24 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeleteIfMatch is Delete of the object only while its ETag is etag,
+// else ErrPreconditionFailed; an absent key succeeds.
+func (m *Memory) DeleteIfMatch(ctx context.Context, key, etag string) error {
+	if err := checkKey("", key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o, ok := m.objects[key]; ok && etag != "" && o.obj.ETag != etag {
+		return fmt.Errorf("delete %q: %w", key, ErrPreconditionFailed)
+	}
+	delete(m.objects, key)
+	return nil
+}
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

@@ -18,6 +18,7 @@ import (
 
 func TestMemoryConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) objstore.Store { return objstore.NewMemory() })
+	t.Run("ConditionalDelete", func(t *testing.T) { storetest.RunConditionalDelete(t, objstore.NewMemory()) })
 }
 
 func TestMemoryETagIsMD5(t *testing.T) {

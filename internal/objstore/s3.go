@@ -267,6 +267,9 @@ type S3 struct {
 	// isChecksumHeaderRefusal): uploads are then verified by the local hash
 	// pass and our sha256/crc32c metadata only.
 	checksumsOff *atomic.Pointer[string]
+	// condDeletesOff says why deletes carry no If-Match; nil while they
+	// do (DeleteIfMatch).
+	condDeletesOff *atomic.Pointer[string]
 
 	// members are the endpoints of a target with several
 	// (S3Options.Endpoints), nearest first, each a one-endpoint S3 that
@@ -461,7 +464,7 @@ func newEndpoint(ctx context.Context, opts S3Options, m *member, log zerolog.Log
 		Int("max_attempts", opts.MaxAttempts).Msg("s3 store configured")
 
 	s := &S3{client: client, tm: tm, opts: opts, endpoint: endpoint, log: log, verifyLocally: true,
-		checksumsOff: new(atomic.Pointer[string]), member: m}
+		checksumsOff: new(atomic.Pointer[string]), condDeletesOff: new(atomic.Pointer[string]), member: m}
 	if m != nil {
 		// The view of this endpoint that a request uses while another
 		// endpoint is in line behind: one attempt, and EndpointTimeout
@@ -800,6 +803,62 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	}
 	s.log.Debug().Str("key", key).Msg("delete")
 	return nil
+}
+
+// DeleteIfMatch is Delete of the object only while its ETag is etag (a
+// conditional delete, If-Match on DeleteObject): a delete never removes
+// a version its caller did not see. Another ETag is
+// ErrPreconditionFailed; an absent key succeeds, as with Delete. A
+// server that refuses the header (501, or a 400 naming it) gets plain
+// deletes from then on, logged once (ConditionalDeletes says so); one
+// that ignores it deletes whatever is there, as Delete does.
+func (s *S3) DeleteIfMatch(ctx context.Context, key, etag string) error {
+	if s.members != nil {
+		_, err := via(ctx, s, true, nil, func(ctx context.Context, e *S3) (struct{}, error) {
+			return struct{}{}, e.DeleteIfMatch(ctx, key, etag)
+		})
+		return err
+	}
+	if etag == "" || s.condDeletesOff.Load() != nil {
+		return s.Delete(ctx, key)
+	}
+	if err := checkKey(s.opts.Prefix, key); err != nil {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket:  aws.String(s.opts.Bucket),
+		Key:     aws.String(s.fullKey(key)),
+		IfMatch: aws.String(`"` + etag + `"`),
+	})
+	switch {
+	case err == nil, isNotFound(err):
+		s.log.Debug().Str("key", key).Str("if_match", etag).Msg("delete")
+		return nil
+	case isPreconditionFailure(err):
+		return fmt.Errorf("delete %q: %w: %w", key, ErrPreconditionFailed, err)
+	case isConditionRefusal(err):
+		why := fmt.Sprintf("a delete with If-Match was refused: %v", err)
+		if s.condDeletesOff.CompareAndSwap(nil, &why) {
+			s.log.Warn().Str("endpoint", s.endpoint).Str("reason", why).
+				Msg("the server refuses conditional deletes: deleting without If-Match from now on (the ETag is checked by a HEAD just before)")
+		}
+		return s.Delete(ctx, key)
+	}
+	return fmt.Errorf("delete %q%s: %w", key, hint(err), err)
+}
+
+// ConditionalDeletes reports whether deletes carry If-Match, and if not,
+// why (the server refused it). Safe for concurrent use.
+func (s *S3) ConditionalDeletes() (bool, string) {
+	for _, e := range s.members {
+		if ok, why := e.ConditionalDeletes(); !ok {
+			return false, e.endpoint + ": " + why
+		}
+	}
+	if why := s.condDeletesOff.Load(); why != nil {
+		return false, *why
+	}
+	return true, ""
 }
 
 // Ping checks that the bucket exists and the credentials may use it

@@ -97,7 +97,7 @@ type EndpointHealth struct {
 // member per endpoint, each taking the target's options where its own
 // leave them empty.
 func newSeveral(ctx context.Context, opts S3Options, log zerolog.Logger) (*S3, error) {
-	s := &S3{opts: opts, log: log, verifyLocally: true, checksumsOff: new(atomic.Pointer[string])}
+	s := &S3{opts: opts, log: log, verifyLocally: true, checksumsOff: new(atomic.Pointer[string]), condDeletesOff: new(atomic.Pointer[string])}
 	for _, e := range opts.Endpoints {
 		mo := opts
 		mo.Endpoints, mo.Endpoint = nil, e.URL

@@ -353,3 +353,24 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// TestMinIOIgnoresConditionalDeletes pins down what the pinned MinIO does
+// with If-Match on DeleteObject: it deletes whatever is there. The
+// appliance's remote deletes therefore HEAD the key just before and
+// compare the ETag (transfer.Trash.TrashRemote); on servers that honor
+// the header (versitygw, the memory store) DeleteIfMatch closes the
+// window left between that HEAD and the delete. When this fails, MinIO
+// has started to honor it: run storetest.RunConditionalDelete on it too.
+func TestMinIOIgnoresConditionalDeletes(t *testing.T) {
+	m := harness.StartMinIO(t)
+	s := newFactsS3(t, m.S3Server, "")
+	b := []byte("probe")
+	sum := sha256.Sum256(b)
+	_, err := s.Put(testCtx(t), objstore.PutInput{Key: "k.mp3", Body: bytes.NewReader(b), Size: int64(len(b)), SHA256: hex.EncodeToString(sum[:])})
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteIfMatch(testCtx(t), "k.mp3", "0123456789abcdef0123456789abcdef"))
+	_, err = s.Head(testCtx(t), "k.mp3")
+	require.ErrorIs(t, err, objstore.ErrNotFound, "MinIO deleted the object despite a wrong If-Match")
+	ok, why := s.ConditionalDeletes()
+	require.True(t, ok, "the header was not refused, only ignored: %s", why)
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
+	"genesissync/internal/objstore/storetest"
 	"genesissync/tests/harness"
 )
 
@@ -28,6 +29,7 @@ func TestVersityGW(t *testing.T) {
 	g := harness.StartVersityGW(t, harness.WithVersioning())
 
 	runServerSuite(t, g.S3Server, "")
+	t.Run("ConditionalDelete", func(t *testing.T) { storetest.RunConditionalDelete(t, newBucketS3(t, g.S3Server, "")) })
 
 	// versitygw v1.8.0 accepts encoding-type=url and ignores it: every
 	// listing answers with an empty EncodingType and the keys raw. The

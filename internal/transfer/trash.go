@@ -22,6 +22,7 @@ type remoteTrasher interface {
 	List(ctx context.Context, prefix string, fn func(objstore.Object) error) error
 	Head(ctx context.Context, key string) (objstore.Object, error)
 	Delete(ctx context.Context, key string) error
+	DeleteIfMatch(ctx context.Context, key, etag string) error
 	Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error)
 	Versioning(ctx context.Context) (bool, error)
 }
@@ -120,10 +121,19 @@ func (t *Trash) TrashRemote(ctx context.Context, key, etag string) (string, erro
 	if !versioned {
 		where = path.Join(layout.TrashDir, t.now().UTC().Format("2006-01-02"), key)
 		if _, err := t.store.Copy(ctx, key, where, etag); err != nil {
+			if errors.Is(err, objstore.ErrPreconditionFailed) {
+				return "", fmt.Errorf("trash object %q: %w: %w", key, ErrChanged, err)
+			}
 			return "", fmt.Errorf("trash object %q: %w", key, err)
 		}
 	}
-	if err := t.store.Delete(ctx, key); err != nil {
+	// Only the version the delete was decided on: a web app's save
+	// between the HEAD and here stays (where the server honors If-Match
+	// on DeleteObject; MinIO ignores it).
+	if err := t.store.DeleteIfMatch(ctx, key, etag); err != nil {
+		if errors.Is(err, objstore.ErrPreconditionFailed) {
+			return "", fmt.Errorf("trash object %q: %w: %w", key, ErrChanged, err)
+		}
 		return "", err
 	}
 	return where, nil

@@ -5,16 +5,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"genesissync/internal/objstore"
 	"genesissync/internal/scan"
 	"genesissync/internal/transfer"
+	"genesissync/tests/harness"
 )
 
 func put(t *testing.T, s *objstore.S3, key string, data []byte) objstore.Object {
@@ -124,4 +127,44 @@ func TestTrashRemoteVersioned(t *testing.T) {
 	n := 0
 	require.NoError(t, store.List(ctx, ".genesissync-trash/", func(objstore.Object) error { n++; return nil }))
 	require.Zero(t, n)
+}
+
+// racingTrasher is a real store that, right after the trash's copy of
+// race (the HEAD and the copy are conditional on the ETag already),
+// replaces the object: a web app saving just before the delete.
+type racingTrasher struct {
+	*objstore.S3
+	t    *testing.T
+	race string
+}
+
+func (r *racingTrasher) Copy(ctx context.Context, src, dst, ifMatch string) (objstore.Object, error) {
+	o, err := r.S3.Copy(ctx, src, dst, ifMatch)
+	if src == r.race {
+		r.race = ""
+		put(r.t, r.S3, src, []byte("the web app's save"))
+	}
+	return o, err
+}
+
+// TestTrashRemoteDeletesOnlyTheVersionSeen: on a server that honors
+// If-Match on DeleteObject (versitygw), a save between the trash's copy
+// and its delete is not deleted.
+func TestTrashRemoteDeletesOnlyTheVersionSeen(t *testing.T) {
+	g := harness.StartVersityGW(t)
+	store, err := objstore.NewS3(context.Background(), objstore.S3Options{
+		Endpoint: g.Endpoint, Region: "us-east-1", Bucket: "transfer", PathStyle: true,
+		AccessKeyID: g.AccessKey, SecretAccessKey: g.SecretKey,
+	}, zerolog.Nop())
+	require.NoError(t, err)
+	require.NoError(t, store.EnsureBucket(context.Background()))
+	o := put(t, store, "a/show.mp3", []byte("the synced version"))
+	tr := transfer.NewTrash(t.TempDir(), &racingTrasher{S3: store, t: t, race: "a/show.mp3"})
+	_, err = tr.TrashRemote(context.Background(), "a/show.mp3", o.ETag)
+	require.ErrorIs(t, err, transfer.ErrChanged)
+	r, _, err := store.Get(context.Background(), "a/show.mp3")
+	require.NoError(t, err, "the save is still there")
+	got, _ := io.ReadAll(r)
+	r.Close()
+	require.Equal(t, "the web app's save", string(got))
 }

@@ -165,6 +165,31 @@ func testRoundTrip(t *testing.T, s objstore.Store) {
 	}
 }
 
+// ConditionalDeleter is a Store that deletes only the version its caller
+// saw (objstore.S3.DeleteIfMatch).
+type ConditionalDeleter interface {
+	DeleteIfMatch(ctx context.Context, key, etag string) error
+}
+
+// RunConditionalDelete checks, on a store whose server honors If-Match
+// on DeleteObject (not every one does: MinIO ignores it), that a delete
+// with another ETag is refused and leaves the object, that one with its
+// ETag removes it, and that one of an absent key succeeds.
+func RunConditionalDelete(t *testing.T, s objstore.Store) {
+	d, ok := s.(ConditionalDeleter)
+	if !ok {
+		t.Fatalf("%T has no DeleteIfMatch", s)
+	}
+	put, err := s.Put(ctxT(t), input("deleted by another.mp3", data(11, 100)))
+	require.NoError(t, err)
+	err = d.DeleteIfMatch(ctxT(t), "deleted by another.mp3", "0123456789abcdef0123456789abcdef")
+	require.ErrorIs(t, err, objstore.ErrPreconditionFailed, "a delete of a version not seen")
+	requireContent(t, s, "deleted by another.mp3", data(11, 100))
+	require.NoError(t, d.DeleteIfMatch(ctxT(t), "deleted by another.mp3", put.ETag))
+	requireAbsent(t, s, "deleted by another.mp3")
+	require.NoError(t, d.DeleteIfMatch(ctxT(t), "never there.mp3", put.ETag), "an absent key is deleted already")
+}
+
 // testWriter: the appliance that wrote an object is in its metadata,
 // and a name that could not be an appliance's is refused.
 func testWriter(t *testing.T, s objstore.Store) {

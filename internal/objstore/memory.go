@@ -149,21 +149,11 @@ func listed(o Object) Object {
 }
 
 // Delete implements Store.
-func (m *Memory) Delete(ctx context.Context, key string) error {
-	if err := checkKey("", key); err != nil {
-		return fmt.Errorf("delete %q: %w", key, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete %q: %w", key, err)
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.objects, key)
-	return nil
-}
+func (m *Memory) Delete(ctx context.Context, key string) error { return m.DeleteIfMatch(ctx, key, "") }
 
-// DeleteIfMatch is Delete of the object only while its ETag is etag,
-// else ErrPreconditionFailed; an absent key succeeds.
+// DeleteIfMatch is Delete of the object only while its ETag is etag
+// (any version when etag is ""), else ErrPreconditionFailed; an absent
+// key succeeds.
 func (m *Memory) DeleteIfMatch(ctx context.Context, key, etag string) error {
 	if err := checkKey("", key); err != nil {
 		return fmt.Errorf("delete %q: %w", key, err)

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"time"
@@ -97,18 +96,7 @@ func (t *Target) validateEndpoints(key string, add addFunc) {
 		if hasControl(e.Region) {
 			add(ekey+".region", "contains control characters")
 		}
-		if (e.AccessKeyID == "") != (e.SecretAccessKey == "") {
-			add(ekey, "access_key_id and secret_access_key go together")
-		}
-		if e.AccessKeyID != "" && e.CredentialsFile != "" {
-			add(ekey, "set inline keys or credentials_file, not both")
-		}
-		if e.CredentialsFile != "" && !filepath.IsAbs(e.CredentialsFile) {
-			add(ekey+".credentials_file", "must be an absolute path")
-		}
-		if e.Profile != "" && e.CredentialsFile == "" {
-			add(ekey+".profile", "only applies with this endpoint's credentials_file")
-		}
+		checkCredentials(add, ekey, e.AccessKeyID, string(e.SecretAccessKey), e.CredentialsFile, e.Profile, "this endpoint's credentials_file")
 		writable = writable || e.Writable()
 	}
 	if len(t.Endpoints) > 0 && !writable {

@@ -235,17 +235,25 @@ func validateTarget(key string, t *Target, add addFunc) {
 			}
 		}
 	}
-	if (t.AccessKeyID == "") != (t.SecretAccessKey == "") {
+	checkCredentials(add, key, t.AccessKeyID, string(t.SecretAccessKey), t.CredentialsFile, t.Profile, "credentials_file")
+}
+
+// checkCredentials checks the credentials of a target, or of one of its
+// endpoints, at key: inline keys in pairs, or a credentials file (an
+// absolute path) with an optional profile, not both. file names the
+// credentials file in the profile's message.
+func checkCredentials(add func(key, format string, a ...any), key, id, secret, credsFile, profile, file string) {
+	if (id == "") != (secret == "") {
 		add(key, "access_key_id and secret_access_key go together")
 	}
-	if t.AccessKeyID != "" && t.CredentialsFile != "" {
+	if id != "" && credsFile != "" {
 		add(key, "set inline keys or credentials_file, not both")
 	}
-	if t.CredentialsFile != "" && !filepath.IsAbs(t.CredentialsFile) {
+	if credsFile != "" && !filepath.IsAbs(credsFile) {
 		add(key+".credentials_file", "must be an absolute path")
 	}
-	if t.Profile != "" && t.CredentialsFile == "" {
-		add(key+".profile", "only applies with credentials_file")
+	if profile != "" && credsFile == "" {
+		add(key+".profile", "only applies with %s", file)
 	}
 }
 

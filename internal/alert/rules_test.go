@@ -382,6 +382,36 @@ func several() model.Snapshot {
 }
 
 // down takes endpoint i of the snapshot down since d before t0.
+// wantProblem is a problem a rule table expects: its key and severity,
+// and its message and details where set.
+type wantProblem struct {
+	key      string
+	severity Severity
+	message  string
+	details  map[string]string
+}
+
+// requireProblems evaluates snap and checks it gives exactly want, in
+// order, each also passing each; and that evaluating again gives the
+// same.
+func requireProblems(t *testing.T, snap model.Snapshot, want []wantProblem, each func(Problem)) {
+	t.Helper()
+	got := Evaluate(snap, defaults, t0)
+	require.Len(t, got, len(want), "%+v", got)
+	for i, w := range want {
+		require.Equal(t, w.key, got[i].Key)
+		require.Equal(t, w.severity, got[i].Severity)
+		each(got[i])
+		if w.message != "" {
+			require.Equal(t, w.message, got[i].Message)
+		}
+		if w.details != nil {
+			require.Equal(t, w.details, got[i].Details)
+		}
+	}
+	require.Equal(t, got, Evaluate(snap, defaults, t0))
+}
+
 func down(s *model.Snapshot, i int, d time.Duration, err string) {
 	ep := &s.Endpoints[i]
 	ep.Reachable, ep.DownSince, ep.Error, ep.Writes = false, t0.Add(-d), err, false
@@ -392,16 +422,10 @@ func down(s *model.Snapshot, i int, d time.Duration, err string) {
 // leave the first writer, bucket_unreachable only when none answers (one
 // problem for the target); targets with one endpoint are as before.
 func TestEndpointRules(t *testing.T) {
-	type want struct {
-		key      string
-		severity Severity
-		message  string
-		details  map[string]string
-	}
 	tests := []struct {
 		name   string
 		modify func(*model.Snapshot)
-		want   []want
+		want   []wantProblem
 	}{
 		{name: "both answering: nothing", modify: func(*model.Snapshot) {}},
 		{
@@ -415,7 +439,7 @@ func TestEndpointRules(t *testing.T) {
 		{
 			name:   "the second down 5m01s: endpoint_down, requests stay on the first; not bucket_unreachable",
 			modify: func(s *model.Snapshot) { down(s, 1, 5*time.Minute+time.Second, "dial tcp: connection refused") },
-			want: []want{{key: "endpoint_down:http://far:9000/station", severity: Warning,
+			want: []wantProblem{{key: "endpoint_down:http://far:9000/station", severity: Warning,
 				message: "bucket station at http://far:9000 (endpoint 2 of 2) is unreachable since 2026-03-01 11:54 UTC (5m1s): dial tcp: connection refused; requests go to http://near:9000 (endpoint 1) instead",
 				details: map[string]string{"error": "dial tcp: connection refused", "down_since": "2026-03-01T11:54:59Z", "order": "2", "target": "http://near:9000/station"}}},
 		},
@@ -424,7 +448,7 @@ func TestEndpointRules(t *testing.T) {
 			modify: func(s *model.Snapshot) {
 				s.Endpoints[1].Reachable, s.Endpoints[1].CheckedAt = false, t0.Add(-6*time.Minute)
 			},
-			want: []want{{key: "endpoint_down:http://far:9000/station", severity: Warning,
+			want: []wantProblem{{key: "endpoint_down:http://far:9000/station", severity: Warning,
 				message: "bucket station at http://far:9000 (endpoint 2 of 2) is unreachable since 2026-03-01 11:54 UTC (6m0s); requests go to http://near:9000 (endpoint 1) instead",
 				details: map[string]string{"down_since": "2026-03-01T11:54:00Z", "order": "2", "target": "http://near:9000/station"}}},
 		},
@@ -434,7 +458,7 @@ func TestEndpointRules(t *testing.T) {
 				down(s, 0, 5*time.Minute-time.Second, "timeout")
 				s.Endpoints[1].Writes = true
 			},
-			want: []want{{key: "writes_failed_over:http://near:9000/station", severity: Warning,
+			want: []wantProblem{{key: "writes_failed_over:http://near:9000/station", severity: Warning,
 				message: "writes of bucket station go to http://far:9000 (endpoint 2): http://near:9000 (endpoint 1) is down since 2026-03-01 11:55 UTC (4m59s): timeout",
 				details: map[string]string{"writer": "http://far:9000", "writer_order": "2", "first_writer": "http://near:9000", "first_writer_order": "1",
 					"first_writer_error": "timeout", "down_since": "2026-03-01T11:55:01Z"}}},
@@ -445,7 +469,7 @@ func TestEndpointRules(t *testing.T) {
 				down(s, 0, 5*time.Minute+time.Second, "timeout")
 				s.Endpoints[1].Writes = true
 			},
-			want: []want{
+			want: []wantProblem{
 				{key: "endpoint_down:http://near:9000/station", severity: Warning,
 					message: "bucket station at http://near:9000 (endpoint 1 of 2) is unreachable since 2026-03-01 11:54 UTC (5m1s): timeout; requests go to http://far:9000 (endpoint 2) instead"},
 				{key: "writes_failed_over:http://near:9000/station", severity: Warning,
@@ -458,7 +482,7 @@ func TestEndpointRules(t *testing.T) {
 				down(s, 0, 10*time.Minute, "timeout")
 				s.Endpoints[1].ReadOnly = true
 			},
-			want: []want{{key: "endpoint_down:http://near:9000/station", severity: Warning,
+			want: []wantProblem{{key: "endpoint_down:http://near:9000/station", severity: Warning,
 				message: "bucket station at http://near:9000 (endpoint 1 of 2) is unreachable since 2026-03-01 11:50 UTC (10m0s): timeout; reads go to http://far:9000 (endpoint 2) instead; no endpoint takes writes"}},
 		},
 		{
@@ -472,7 +496,7 @@ func TestEndpointRules(t *testing.T) {
 				third.Writes = true
 				s.Endpoints = append(s.Endpoints, third)
 			},
-			want: []want{
+			want: []wantProblem{
 				{key: "endpoint_down:http://far:9000/station", severity: Warning,
 					message: "bucket station at http://far:9000 (endpoint 2 of 3) is unreachable since 2026-03-01 11:54 UTC (6m0s): timeout; reads go to http://near:9000 (endpoint 1) instead, writes to http://third:9000 (endpoint 3)"},
 				{key: "writes_failed_over:http://near:9000/station", severity: Warning,
@@ -485,7 +509,7 @@ func TestEndpointRules(t *testing.T) {
 				down(s, 0, time.Hour, "dial tcp: connection refused")
 				down(s, 1, 2*time.Minute, "timeout")
 			},
-			want: []want{{key: "bucket_unreachable:http://near:9000/station", severity: Critical,
+			want: []wantProblem{{key: "bucket_unreachable:http://near:9000/station", severity: Critical,
 				message: "bucket station is unreachable at every endpoint: http://near:9000 (endpoint 1): dial tcp: connection refused; http://far:9000 (endpoint 2): timeout (shares studio cannot sync)",
 				details: map[string]string{"endpoints": "2", "endpoint_1": "http://near:9000: dial tcp: connection refused", "endpoint_2": "http://far:9000: timeout",
 					"checked_at": "2026-03-01T12:00:00Z"}}},
@@ -505,7 +529,7 @@ func TestEndpointRules(t *testing.T) {
 					Error: "dial tcp: connection refused", Shares: []string{"archive"}})
 				down(s, 1, 5*time.Minute+time.Second, "timeout")
 			},
-			want: []want{
+			want: []wantProblem{
 				{key: "bucket_unreachable:http://minio:9000/archive", severity: Critical,
 					message: "bucket archive at http://minio:9000 is unreachable (shares archive cannot sync)",
 					details: map[string]string{"checked_at": "2026-03-01T12:00:00Z", "error": "dial tcp: connection refused"}},
@@ -517,20 +541,9 @@ func TestEndpointRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			snap := several()
 			tt.modify(&snap)
-			got := Evaluate(snap, defaults, t0)
-			require.Len(t, got, len(tt.want), "%+v", got)
-			for i, w := range tt.want {
-				require.Equal(t, w.key, got[i].Key)
-				require.Equal(t, w.severity, got[i].Severity)
-				require.Empty(t, got[i].Share, "a bucket's problem is box-wide")
-				if w.message != "" {
-					require.Equal(t, w.message, got[i].Message)
-				}
-				if w.details != nil {
-					require.Equal(t, w.details, got[i].Details)
-				}
-			}
-			require.Equal(t, got, Evaluate(snap, defaults, t0))
+			requireProblems(t, snap, tt.want, func(p Problem) {
+				require.Empty(t, p.Share, "a bucket's problem is box-wide")
+			})
 		})
 	}
 }
@@ -548,16 +561,10 @@ func peersSnapshot() model.Snapshot {
 
 func TestPeerRules(t *testing.T) {
 	const dup = "another appliance named studio-a is live on this prefix (version 1.5.0, started 2026-03-01 11:00:00 UTC, last seen 2026-03-01 11:59:30 UTC, instance 0123456789abcdef): the two overwrite each other's heartbeat and name the same writer in what they write; give one of them another appliance.name"
-	type want struct {
-		key      string
-		severity Severity
-		message  string
-		details  map[string]string
-	}
 	tests := []struct {
 		name   string
 		modify func(*model.Peers)
-		want   []want
+		want   []wantProblem
 	}{
 		{name: "all live: nothing", modify: func(*model.Peers) {}},
 		{
@@ -565,7 +572,7 @@ func TestPeerRules(t *testing.T) {
 			modify: func(ps *model.Peers) {
 				ps.Appliances[1].LastSeen, ps.Appliances[1].Stale = t0.Add(-20*time.Minute), true
 			},
-			want: []want{{key: "appliance_stale:studio/studio-b", severity: Warning,
+			want: []wantProblem{{key: "appliance_stale:studio/studio-b", severity: Warning,
 				message: "appliance studio-b on the prefix of share studio has not been seen for 20m0s (last seen 2026-03-01 11:40 UTC): it may be down or cut off",
 				details: map[string]string{"appliance": "studio-b", "version": "1.3.2", "last_seen": "2026-03-01T11:40:00Z", "silent": "20m0s", "stale_after": "15m0s"}}},
 		},
@@ -588,7 +595,7 @@ func TestPeerRules(t *testing.T) {
 		{
 			name:   "a duplicate of this one's name: appliance_duplicate with the sentence",
 			modify: func(ps *model.Peers) { ps.Duplicate = dup },
-			want: []want{{key: "appliance_duplicate:studio", severity: Critical, message: "share studio: " + dup,
+			want: []wantProblem{{key: "appliance_duplicate:studio", severity: Critical, message: "share studio: " + dup,
 				details: map[string]string{"appliance": "studio-a"}}},
 		},
 		{
@@ -598,7 +605,7 @@ func TestPeerRules(t *testing.T) {
 				ps.Appliances = append(ps.Appliances, model.Peer{Name: "studio-c", LastSeen: t0.Add(-time.Hour), Stale: true})
 				ps.Appliances[1].LastSeen, ps.Appliances[1].Stale = t0.Add(-16*time.Minute), true
 			},
-			want: []want{
+			want: []wantProblem{
 				{key: "appliance_duplicate:studio", severity: Critical},
 				{key: "appliance_stale:studio/studio-b", severity: Warning,
 					message: "appliance studio-b on the prefix of share studio has not been seen for 16m0s (last seen 2026-03-01 11:44 UTC): it may be down or cut off"},
@@ -612,21 +619,10 @@ func TestPeerRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			snap := peersSnapshot()
 			tt.modify(snap.Shares[0].Peers)
-			got := Evaluate(snap, defaults, t0)
-			require.Len(t, got, len(tt.want), "%+v", got)
-			for i, w := range tt.want {
-				require.Equal(t, w.key, got[i].Key)
-				require.Equal(t, w.severity, got[i].Severity)
-				require.Equal(t, "studio", got[i].Share)
-				require.Contains(t, got[i].Message, "share studio")
-				if w.message != "" {
-					require.Equal(t, w.message, got[i].Message)
-				}
-				if w.details != nil {
-					require.Equal(t, w.details, got[i].Details)
-				}
-			}
-			require.Equal(t, got, Evaluate(snap, defaults, t0))
+			requireProblems(t, snap, tt.want, func(p Problem) {
+				require.Equal(t, "studio", p.Share)
+				require.Contains(t, p.Message, "share studio")
+			})
 		})
 	}
 
